@@ -1,0 +1,49 @@
+/**
+ * `shield(aw)`: protect an awaitable from the cancellation of whoever awaits it.
+ *
+ * @module
+ */
+import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
+import type { Future } from "../task/future.js";
+
+/**
+ * Await `aw` without letting a cancellation of the awaiting task cancel it: the awaiting task gets
+ * `CancelledError`, but `aw` runs on. (Keep a reference to `aw` if you want its result later; a cancel
+ * scope with `shield: true` is often clearer: see `CancelScope`.)
+ *
+ * @example
+ * ```ts
+ * import { run, shield, createTask, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const save = createTask(async () => { await sleep(100); return "saved"; });
+ *   const waiter = createTask(() => shield(save));
+ *   await sleep(10);
+ *   waiter.cancel();
+ *   console.log(await save); // "saved": the shielded task was not cancelled
+ * }, { virtualTime: true });
+ * ```
+ */
+export function shield<T>(aw: AwaitableLike<T>): Future<T> {
+  const inner = ensureFuture(aw);
+  if (inner.done()) return inner;
+  const loop = inner._loop;
+  const outer = loop.createFuture<T>();
+  const onInnerDone = (f: Future<T>): void => {
+    if (outer.cancelled()) {
+      if (!f.cancelled()) f.exception(); // mark retrieved
+      return;
+    }
+    if (f.cancelled()) outer.cancel();
+    else {
+      const exc = f.exception();
+      if (f._hasException) outer.setException(exc);
+      else outer.setResult(f.result());
+    }
+  };
+  const onOuterDone = (): void => {
+    if (!inner.done()) inner.removeDoneCallback(onInnerDone);
+  };
+  inner.addDoneCallback(onInnerDone);
+  outer.addDoneCallback(onOuterDone);
+  return outer;
+}

@@ -1,0 +1,93 @@
+/**
+ * `wait(aws, { timeout, returnWhen })`: wait until some or all awaitables are done, without raising
+ * their errors.
+ *
+ * @module
+ */
+import { describe } from "../errors.js";
+import { checkDelay } from "../loop/event-loop.js";
+import type { TimerHandle } from "../loop/handles.js";
+import { getRunningLoop } from "../loop/running.js";
+import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
+import { Future } from "../task/future.js";
+
+/** Return as soon as any awaitable is done. */
+export const FIRST_COMPLETED = "FIRST_COMPLETED";
+/** Return as soon as any awaitable fails (or all are done). */
+export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
+/** Return when all are done (the default). */
+export const ALL_COMPLETED = "ALL_COMPLETED";
+/** When `wait` returns. */
+export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
+
+/** Options of `wait`. */
+export interface WaitOptions {
+  /** Milliseconds; on expiry `wait` returns what is done so far (it does not throw). */
+  timeout?: number | null;
+  returnWhen?: ReturnWhen;
+}
+
+/**
+ * Wait for the futures (tasks, or functions started as tasks) and return `[done, pending]` as two sets.
+ * Errors are not raised: read them from the done futures.
+ *
+ * @example
+ * ```ts
+ * import { run, wait, createTask, sleep, FIRST_COMPLETED } from "asyncio-ts";
+ * await run(async () => {
+ *   const fast = createTask(() => sleep(10, "fast"));
+ *   const slow = createTask(() => sleep(1000, "slow"));
+ *   const [done, pending] = await wait([fast, slow], { returnWhen: FIRST_COMPLETED });
+ *   console.log(done.has(fast), pending.has(slow)); // true true
+ *   slow.cancel();
+ * }, { virtualTime: true });
+ * ```
+ */
+export async function wait<T>(
+  aws: Iterable<Future<T> | AwaitableLike<T>>,
+  options: WaitOptions = {},
+): Promise<[Set<Future<T>>, Set<Future<T>>]> {
+  if (aws instanceof Future || typeof aws === "function" || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
+    throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);
+  }
+  const { timeout = null, returnWhen = ALL_COMPLETED } = options;
+  if (timeout !== null) checkDelay(timeout, "timeout");
+  if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
+    throw new RangeError(`Invalid returnWhen value: ${describe(returnWhen)}`);
+  }
+  const loop = getRunningLoop();
+  const fs = new Set<Future<T>>();
+  for (const aw of aws) fs.add(ensureFuture(aw as AwaitableLike<T>, loop));
+  if (fs.size === 0) throw new RangeError("Set of Tasks/Futures is empty.");
+
+  const waiter = loop.createFuture<void>();
+  let timeoutHandle: TimerHandle | null = null;
+  if (timeout !== null) {
+    timeoutHandle = loop.callLater(timeout, () => {
+      if (!waiter.done()) waiter.setResult();
+    });
+  }
+  let counter = fs.size;
+  const onCompletion = (f: Future<T>): void => {
+    counter--;
+    if (
+      counter <= 0 ||
+      returnWhen === FIRST_COMPLETED ||
+      (returnWhen === FIRST_EXCEPTION && !f.cancelled() && f.exception() !== undefined)
+    ) {
+      timeoutHandle?.cancel();
+      if (!waiter.done()) waiter.setResult();
+    }
+  };
+  for (const f of fs) f.addDoneCallback(onCompletion);
+  try {
+    await waiter;
+  } finally {
+    timeoutHandle?.cancel();
+    for (const f of fs) f.removeDoneCallback(onCompletion);
+  }
+  const done = new Set<Future<T>>();
+  const pending = new Set<Future<T>>();
+  for (const f of fs) (f.done() ? done : pending).add(f);
+  return [done, pending];
+}

@@ -1,0 +1,152 @@
+/**
+ * Every error class of asyncio-ts, in one place.
+ *
+ * Names follow CPython's asyncio (`CancelledError`, `InvalidStateError`, `QueueEmpty`...). Each class
+ * sets `name` so that `String(err)` and stack traces read like Python's tracebacks, and so that errors
+ * keep their identity when they cross a worker boundary.
+ *
+ * @module
+ */
+
+/** Base of the errors that asyncio-ts defines itself; not thrown directly. */
+export class AsyncioError extends Error {
+  constructor(message?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Thrown into a task at its current await when the task is cancelled.
+ *
+ * In Python it derives from `BaseException` so that `except Exception` does not swallow it. JavaScript's
+ * `catch` catches everything, so code that catches broadly must rethrow it:
+ *
+ * @example
+ * ```ts
+ * import { CancelledError, sleep } from "asyncio-ts";
+ * try {
+ *   await sleep(1000);
+ * } catch (err) {
+ *   if (err instanceof CancelledError) throw err; // let cancellation through
+ *   console.log("sleep failed", err);
+ * }
+ * ```
+ */
+export class CancelledError extends AsyncioError {}
+
+/**
+ * Raised by `timeout()`, `waitFor()` and `wait()`-style helpers when their deadline passes.
+ *
+ * @example
+ * ```ts
+ * import { run, waitFor, sleep, TimeoutError } from "asyncio-ts";
+ * await run(async () => {
+ *   try { await waitFor(sleep(1000), 10); } catch (e) { console.log(e instanceof TimeoutError); } // true
+ * }, { virtualTime: true });
+ * ```
+ */
+export class TimeoutError extends AsyncioError {}
+
+/**
+ * An operation is not allowed in the object's current state (a result read before it is ready, a result
+ * set twice).
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop, InvalidStateError } from "asyncio-ts";
+ * await run(async () => {
+ *   const f = getRunningLoop().createFuture<number>();
+ *   try { f.result(); } catch (e) { console.log(e instanceof InvalidStateError); } // true
+ * });
+ * ```
+ */
+export class InvalidStateError extends AsyncioError {}
+
+/**
+ * Misuse of the event loop: `run()` inside a running loop, no running loop where one is needed, a
+ * closed loop. (CPython raises `RuntimeError` for these.)
+ *
+ * @example
+ * ```ts
+ * import { getRunningLoop, RuntimeError } from "asyncio-ts";
+ * try { getRunningLoop(); } catch (e) { console.log(e instanceof RuntimeError); } // true
+ * ```
+ */
+export class RuntimeError extends AsyncioError {}
+
+/**
+ * Several errors at once, as raised by task groups. It is an `AggregateError`, so `errors` holds the
+ * children; `exceptions` is the same array under Python's name.
+ *
+ * @example
+ * ```ts
+ * import { ExceptionGroup } from "asyncio-ts";
+ * const g = new ExceptionGroup("unhandled errors in a TaskGroup", [new Error("a"), new TypeError("b")]);
+ * console.log(g.message, g.exceptions.length); // "unhandled errors in a TaskGroup (2 sub-exceptions)" 2
+ * ```
+ */
+export class ExceptionGroup extends AggregateError {
+  /** The message given to the constructor, without the count suffix. */
+  readonly rawMessage: string;
+  constructor(message: string, errors: readonly unknown[]) {
+    if (typeof message !== "string") {
+      throw new TypeError(`Expected message to be a string, got ${describe(message)}`);
+    }
+    if (!Array.isArray(errors) || errors.length === 0) {
+      throw new TypeError("Expected errors to be a non-empty array");
+    }
+    const n = errors.length;
+    super(errors, `${message} (${n} sub-exception${n === 1 ? "" : "s"})`);
+    this.name = new.target.name;
+    this.rawMessage = message;
+  }
+  /** The errors of the group (Python's name for `errors`). */
+  get exceptions(): unknown[] {
+    return this.errors as unknown[];
+  }
+  /**
+   * Split the group by a predicate or an error class: `[matching, rest]`, each a group or `null`.
+   */
+  split(
+    match: ((e: unknown) => boolean) | (abstract new (...args: any[]) => unknown),
+  ): [ExceptionGroup | null, ExceptionGroup | null] {
+    const pred =
+      typeof match === "function" && match.prototype !== undefined && "constructor" in match.prototype
+        ? (e: unknown) => e instanceof (match as abstract new (...args: any[]) => unknown)
+        : (match as (e: unknown) => boolean);
+    const yes = this.exceptions.filter((e) => pred(e));
+    const no = this.exceptions.filter((e) => !pred(e));
+    return [
+      yes.length ? new ExceptionGroup(this.rawMessage, yes) : null,
+      no.length ? new ExceptionGroup(this.rawMessage, no) : null,
+    ];
+  }
+}
+
+/** `Queue.getNowait()` on an empty queue. @example `try { q.getNowait() } catch (e) { e instanceof QueueEmpty }` */
+export class QueueEmpty extends AsyncioError {}
+/** `Queue.putNowait()` on a full queue. @example `try { q.putNowait(1) } catch (e) { e instanceof QueueFull }` */
+export class QueueFull extends AsyncioError {}
+/** A put or get on a queue that was shut down (Python 3.13). @example `q.shutdown(); await q.put(1) // throws QueueShutDown` */
+export class QueueShutDown extends AsyncioError {}
+/** A barrier was aborted or reset while tasks waited on it. @example `barrier.abort() // waiters throw BrokenBarrierError` */
+export class BrokenBarrierError extends AsyncioError {}
+
+/**
+ * Describe a value for an error message: `-1 (number)`, `"x" (string)`, `null`, `[object Promise]`.
+ * @internal
+ */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  const t = typeof value;
+  if (t === "string") return `${JSON.stringify(value)} (string)`;
+  if (t === "function") return `a function (${(value as { name?: string }).name || "anonymous"})`;
+  if (t === "object") {
+    const ctor = (value as object).constructor?.name;
+    if (value instanceof Promise) return "a Promise";
+    return ctor ? `an object (${ctor})` : "an object";
+  }
+  return `${String(value)} (${t})`;
+}

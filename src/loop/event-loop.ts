@@ -1,0 +1,693 @@
+/**
+ * The event loop: CPython's `_run_once` iterations on top of Node's event loop.
+ *
+ * ## Approach
+ * One iteration, as in CPython: move the due timers to the ready queue (deadline order, ties by
+ * scheduling order), then run exactly the callbacks that were ready when the iteration began; what they
+ * schedule runs in the next iteration.
+ *
+ * A task's step is a callback whose work continues in JavaScript microtasks (every `await` resumes in
+ * one). The loop therefore drives the ready queue as a small state machine: it runs callbacks one by one,
+ * and when a callback begins a task step (`_beginStep`) it stops and waits until that step ends, which
+ * it learns exactly:
+ * - the task awaits a pending asyncio-ts awaitable (`Task._suspendOn` → `_stepSuspended`), or
+ * - the task's function settles (`_endStep`).
+ * The loop then continues from that microtask. So a whole iteration, and usually many iterations, run
+ * inside one Node macrotask with no `setImmediate` per step. After a budget of iterations the loop yields
+ * to Node's macrotask queue (I/O, timers of other libraries) through one `setImmediate`, the "tick".
+ *
+ * A step that awaits something foreign (a promise that is not ours) never signals. The tick doubles as
+ * a watchdog: when it fires while a step is still in progress, the microtask queue has drained, so the
+ * task is blocked on something foreign; the loop lets it go and continues with the next callback. The
+ * task's code resumes later in a microtask; `AsyncLocalStorage` still knows which task it belongs to, so
+ * its next await of our futures is attributed and cancellable (see `task/current.ts`).
+ *
+ * Virtual time: when nothing is ready, the clock jumps to the next timer, but only from a fresh tick
+ * (no microtask pending) and only while no external work holds the clock (`_hold`, used by executors and
+ * `fromPromise`).
+ *
+ * ## Rejected alternatives
+ * - One macrotask (`setImmediate`) per ready callback: atomic steps for free, but ~0.7 us per step,
+ *   several times the cost of a whole task on raw promises.
+ * - Running ready callbacks back to back in one synchronous loop: steps interleave at every microtask
+ *   hop, and the seed's programs print in the wrong order.
+ * - Generators (`yield*`) instead of async functions: exact control, but not the `async`/`await` that the
+ *   seed and TypeScript users write.
+ *
+ * @module
+ */
+import { RuntimeError, describe } from "../errors.js";
+import { Future } from "../task/future.js";
+import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
+import { callbackContext, taskStorage } from "../task/current.js";
+import { RealClock, VirtualClock, type Clock } from "./clock.js";
+import { Handle, TimerHandle } from "./handles.js";
+import { TimerHeap } from "./timer-heap.js";
+import { ensureFuture } from "../task/ensure-future.js";
+import { loopRegistry } from "./running.js";
+import type { Tracer } from "../tracing/hooks.js";
+
+/** Options of `newEventLoop()` and `run()`. */
+export interface EventLoopOptions {
+  /** Use a virtual clock that jumps to the next timer whenever every task is blocked. */
+  virtualTime?: boolean;
+  /** Use this clock (a `VirtualClock` for hand-driven tests). Overrides `virtualTime`. */
+  clock?: Clock;
+  /** Debug mode: remember where tasks were created, warn about slow callbacks. */
+  debug?: boolean;
+  /** In debug mode, steps longer than this (ms, real time) are reported. Default 100. */
+  slowCallbackDuration?: number;
+}
+
+/** What the exception handler receives (CPython's context dict). */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  future?: Future<unknown>;
+  task?: Task<unknown>;
+  handle?: Handle;
+  [key: string]: unknown;
+}
+
+/** A loop's exception handler. */
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
+const TURN_BUDGET = 256;
+
+const unretrievedRegistry = new FinalizationRegistry<{ loop: WeakRef<EventLoop>; context: ExceptionContext }>(
+  (held) => {
+    const loop = held.loop.deref();
+    if (loop !== undefined) loop.callExceptionHandler(held.context);
+    else defaultExceptionHandler(held.context);
+  },
+);
+
+/**
+ * Print an exception context the way CPython's default handler logs it.
+ * @internal
+ */
+export function defaultExceptionHandler(context: ExceptionContext): void {
+  const lines = [context.message];
+  if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
+  else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
+  const exc = context.exception;
+  if (exc !== undefined) {
+    lines.push(exc instanceof Error ? (exc.stack ?? `${exc.name}: ${exc.message}`) : String(exc));
+  }
+  console.error(lines.join("\n"));
+}
+
+/**
+ * An event loop. Most programs never touch it directly: `run(main)` creates one, runs `main` on it and
+ * closes it. Use it for CPython's lower-level API (`callSoon`, `callLater`, `runUntilComplete`...).
+ *
+ * @example
+ * ```ts
+ * import { newEventLoop, sleep } from "asyncio-ts";
+ * const loop = newEventLoop({ virtualTime: true });
+ * const result = await loop.runUntilComplete(async () => {
+ *   await sleep(1000);
+ *   return loop.time();
+ * });
+ * console.log(result); // 1000
+ * loop.close();
+ * ```
+ */
+export class EventLoop {
+  /** @internal */ readonly _clock: Clock;
+  /** @internal ready callbacks in FIFO order: `_ready[_readyHead..]` */
+  private _ready: Handle[] = [];
+  private _readyHead = 0;
+  /** @internal */ readonly _timers = new TimerHeap();
+  private _timerSeq = 0;
+  private _cancelledTimers = 0;
+  /** Invariant: true between runForever()'s start and the end of the iteration in which stop() took effect. */
+  private _running = false;
+  private _stopping = false;
+  private _closed = false;
+  private _stopResolve: (() => void) | null = null;
+  /** Invariant: the task whose step the driver is waiting for; null when it is running plain callbacks or idle. */
+  _stepping: Task<unknown> | null = null;
+  /** Callbacks of the current iteration still to run. */
+  private _iterRemaining = 0;
+  /** Invariant: true from the start of an iteration until its last callback (and step) finished. */
+  private _inIteration = false;
+  /** A continuation of the driver is queued as a microtask (after a step suspended). */
+  private _continuePending = false;
+  /** Invariant: true while `_drive` is on the stack (it must not be re-entered). */
+  private _driving = false;
+  /** Iterations run since the last tick; reset by each tick. */
+  private _turnIterations = 0;
+  /** True at the start of a tick until the first callback runs: no microtask can be pending. */
+  private _fresh = false;
+  private _tickImmediate: ReturnType<typeof setImmediate> | null = null;
+  private _tickTimeout: ReturnType<typeof setTimeout> | null = null;
+  /** @internal pending tasks of this loop (strong references: a running task is never collected). */
+  readonly _tasks = new Set<Task<unknown>>();
+  private _exceptionHandler: ExceptionHandler | null = null;
+  /** External work in flight that the virtual clock must not jump over. */
+  private _holds = 0;
+  private _unretrieved = new Set<WeakRef<Future<unknown>>>();
+  /** @internal */ _debug: boolean;
+  /** @internal */ _slowCallbackDuration: number;
+  /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
+  _tracer: Tracer | null = null;
+  /** @internal the default executor of runInExecutor(null, ...), created on first use. */
+  _defaultExecutor: { shutdown(options?: { wait?: boolean }): Promise<void> } | null = null;
+  private _stepStartedAt = 0;
+  private readonly _tick = (): void => this._onTick();
+  private readonly _continueBound = (): void => this._continueFromMicrotask();
+
+  constructor(options: EventLoopOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    this._clock = options.clock ?? (options.virtualTime ? new VirtualClock() : new RealClock());
+    this._debug = options.debug ?? false;
+    const scd = options.slowCallbackDuration ?? 100;
+    if (typeof scd !== "number" || !(scd >= 0)) {
+      throw new RangeError(`Expected slowCallbackDuration to be a non-negative number, got ${describe(scd)}`);
+    }
+    this._slowCallbackDuration = scd;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** The loop's time in milliseconds (monotonic; virtual under a virtual clock). */
+  time(): number {
+    return this._clock.now();
+  }
+
+  /** The loop's clock. */
+  get clock(): Clock {
+    return this._clock;
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  /**
+   * Schedule `callback(...args)` to run on the next iteration, after what is already ready.
+   * @returns a handle that can cancel it
+   */
+  callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
+    this._checkClosed();
+    if (typeof callback !== "function") {
+      throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
+    }
+    const h = new Handle(callback as (...a: unknown[]) => void, args, this);
+    this._pushReady(h);
+    return h;
+  }
+
+  /** @internal callSoon for a task step: no validation, marked as a step. */
+  _callSoonStep(fn: () => void, thisArg?: unknown): void {
+    if (this._closed) return;
+    const h = new Handle(thisArg === undefined ? fn : fn.bind(thisArg), [], this);
+    this._pushReady(h);
+  }
+
+  private _pushReady(h: Handle): void {
+    this._ready.push(h);
+    if (!this._inIteration && this._running) this._kick();
+  }
+
+  /**
+   * Schedule `callback(...args)` to run `delay` ms from now.
+   * @param delay milliseconds, a non-negative number (`Infinity`: never)
+   */
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+    checkDelay(delay, "delay");
+    return this.callAt(this._clock.now() + delay, callback, ...args);
+  }
+
+  /** Schedule `callback(...args)` to run at loop time `when` (ms). */
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+    this._checkClosed();
+    if (typeof when !== "number" || Number.isNaN(when)) {
+      throw new TypeError(`Expected when to be a number, got ${describe(when)}`);
+    }
+    if (typeof callback !== "function") {
+      throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
+    }
+    const t = new TimerHandle(when, this._timerSeq++, callback as (...a: unknown[]) => void, args, this);
+    if (when !== Infinity) {
+      this._timers.push(t);
+      if (!this._inIteration && this._running) this._kick();
+    }
+    return t;
+  }
+
+  /** @internal */
+  _timerCancelled(_t: TimerHandle): void {
+    this._cancelledTimers++;
+    if (this._cancelledTimers > 64 && this._cancelledTimers * 2 > this._timers.size) {
+      this._timers.compact();
+      this._cancelledTimers = 0;
+    }
+  }
+
+  /** Create a future bound to this loop. */
+  createFuture<T = unknown>(): Future<T> {
+    this._checkClosed();
+    return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Wrap `fn` in a task scheduled to start on the next iteration.
+   * @example `const t = loop.createTask(async () => 42, { name: "answer" })`
+   */
+  createTask<T>(fn: TaskFunction<T>, options: TaskOptions = {}): Task<T> {
+    this._checkClosed();
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    return new Task<T>(fn, { ...options, loop: this });
+  }
+
+  // ---------------------------------------------------------------- running
+
+  /** True while `runForever()` or `runUntilComplete()` is running. */
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  /** True once `close()` was called. */
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /**
+   * Run until `stop()` is called. Resolves when the loop has stopped.
+   */
+  runForever(): Promise<void> {
+    this._checkClosed();
+    if (this._running) throw new RuntimeError("This event loop is already running");
+    const inTask = taskStorage.getStore();
+    if (inTask !== undefined && !inTask.done() && inTask._loop._running) {
+      throw new RuntimeError("Cannot run the event loop while another loop is running");
+    }
+    this._running = true;
+    loopRegistry.running.add(this);
+    return new Promise<void>((resolve) => {
+      this._stopResolve = resolve;
+      this._kick();
+    });
+  }
+
+  /**
+   * Run until `future` is done and return its result (or throw its exception). A function is wrapped
+   * in a task. Tasks that `future` started and did not await stay scheduled on this loop: they continue
+   * the next time the loop runs (as in a notebook kernel), unlike `run()`, which cancels them.
+   */
+  async runUntilComplete<T>(future: Future<T> | TaskFunction<T> | PromiseLike<T>): Promise<T> {
+    this._checkClosed();
+    if (this._running) throw new RuntimeError("This event loop is already running");
+    const fut = ensureFuture(future, this);
+    const stop = (): void => this.stop();
+    fut.addDoneCallback(stop);
+    try {
+      await this.runForever();
+    } finally {
+      fut.removeDoneCallback(stop);
+    }
+    if (!fut.done()) throw new RuntimeError("Event loop stopped before Future completed.");
+    return fut.result();
+  }
+
+  /** Stop the loop after the current iteration. */
+  stop(): void {
+    this._stopping = true;
+    if (this._running && !this._inIteration) this._kick();
+  }
+
+  /**
+   * Close the loop: pending callbacks are dropped. Reports tasks that failed without anyone reading the
+   * error, and tasks destroyed while pending; their outside awaiters are rejected so no promise hangs.
+   */
+  close(): void {
+    if (this._running) throw new RuntimeError("Cannot close a running event loop");
+    if (this._closed) return;
+    this._closed = true;
+    this._ready = [];
+    this._readyHead = 0;
+    this._timers.clear();
+    for (const ref of this._unretrieved) {
+      const f = ref.deref();
+      if (f !== undefined && f._logTraceback) this._reportUnretrieved(f);
+    }
+    this._unretrieved.clear();
+    for (const t of [...this._tasks]) {
+      this.callExceptionHandler({ message: "Task was destroyed but it is pending!", task: t });
+      t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
+    }
+    this._tasks.clear();
+    loopRegistry.closed(this);
+  }
+
+  // ---------------------------------------------------------------- errors
+
+  /** Set the exception handler (`null` restores the default). */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(`Expected handler to be a function or null, got ${describe(handler)}`);
+    }
+    this._exceptionHandler = handler;
+  }
+
+  /** The exception handler set with `setExceptionHandler`, or null. */
+  getExceptionHandler(): ExceptionHandler | null {
+    return this._exceptionHandler;
+  }
+
+  /** The default handler: prints the context to stderr. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    defaultExceptionHandler(context);
+  }
+
+  /** Report an error that has nowhere else to go (a failing callback, an unretrieved task error). */
+  callExceptionHandler(context: ExceptionContext): void {
+    const h = this._exceptionHandler;
+    if (h === null) {
+      defaultExceptionHandler(context);
+      return;
+    }
+    try {
+      h(this, context);
+    } catch (exception) {
+      defaultExceptionHandler({ message: "Unhandled error in exception handler", exception, context });
+    }
+  }
+
+  /** Debug mode flag. */
+  getDebug(): boolean {
+    return this._debug;
+  }
+
+  /** Turn debug mode on or off. */
+  setDebug(enabled: boolean): void {
+    this._debug = Boolean(enabled);
+  }
+
+  /** @internal */
+  _noteUnretrieved(f: Future<unknown>): void {
+    const ref = new WeakRef(f);
+    this._unretrieved.add(ref);
+    (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef = ref;
+    unretrievedRegistry.register(f, { loop: new WeakRef(this), context: this._unretrievedContext(f) }, ref);
+  }
+
+  /** @internal */
+  _retrieved(f: Future<unknown>): void {
+    const ref = (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef;
+    if (ref !== undefined) {
+      this._unretrieved.delete(ref);
+      unretrievedRegistry.unregister(ref);
+    }
+  }
+
+  private _unretrievedContext(f: Future<unknown>): ExceptionContext {
+    const isTask = f instanceof Task;
+    return {
+      message: `${isTask ? "Task" : "Future"} exception was never retrieved`,
+      exception: f._exception,
+      // the task itself is not referenced: that would keep it alive; its name is enough
+      name: isTask ? (f as Task<unknown>).getName() : undefined,
+    };
+  }
+
+  private _reportUnretrieved(f: Future<unknown>): void {
+    this._retrieved(f);
+    f._logTraceback = false;
+    const ctx = this._unretrievedContext(f);
+    if (f instanceof Task) ctx.task = f;
+    else ctx.future = f;
+    this.callExceptionHandler(ctx);
+  }
+
+  // ---------------------------------------------------------------- tasks
+
+  /** @internal */
+  _taskCreated(t: Task<unknown>): void {
+    this._tasks.add(t);
+    this._tracer?.onTaskCreated(t);
+  }
+
+  /** @internal */
+  _taskDone(t: Task<unknown>): void {
+    this._tasks.delete(t);
+    this._tracer?.onTaskDone(t);
+  }
+
+  /** @internal a task step begins: the driver waits for it to end. */
+  _beginStep(t: Task<unknown>): void {
+    if (this._inIteration && this._stepping === null) {
+      this._stepping = t;
+      if (this._debug) this._stepStartedAt = performance.now();
+    }
+    this._tracer?.onStepStart(t);
+  }
+
+  /** @internal the stepping task awaits one of our pending awaitables. */
+  _stepSuspended(t: Task<unknown>): void {
+    if (this._stepping === t) {
+      this._finishStepBookkeeping(t);
+      this._stepping = null;
+      if (!this._continuePending) {
+        this._continuePending = true;
+        // Deferred by one microtask so that the rest of this hop (e.g. Promise.all registering on
+        // several futures) belongs to the step.
+        queueMicrotask(this._continueBound);
+      }
+    } else {
+      this._tracer?.onStepEnd(t);
+    }
+  }
+
+  /** @internal the task's function settled. */
+  _endStep(t: Task<unknown>): void {
+    if (this._stepping === t) {
+      this._finishStepBookkeeping(t);
+      this._stepping = null;
+      // Called from inside the driver when a step finished synchronously: the driver goes on by itself.
+      if (!this._continuePending && !this._driving) this._drive(false);
+    } else {
+      this._tracer?.onStepEnd(t);
+    }
+  }
+
+  private _finishStepBookkeeping(t: Task<unknown>): void {
+    this._tracer?.onStepEnd(t);
+    if (this._debug) {
+      const dt = performance.now() - this._stepStartedAt;
+      if (dt >= this._slowCallbackDuration) {
+        this.callExceptionHandler({
+          message: `Executing ${t._repr()} took ${(dt / 1000).toFixed(3)} seconds`,
+          task: t,
+        });
+      }
+    }
+  }
+
+  /** @internal external work (an executor job, a wrapped promise) that virtual time must not skip. */
+  _hold(): void {
+    this._holds++;
+  }
+
+  /** @internal */
+  _release(): void {
+    if (this._holds > 0) this._holds--;
+    if (this._holds === 0 && this._running && !this._inIteration) this._kick();
+  }
+
+  /** @internal wake the driver (e.g. after a hand-moved virtual clock). */
+  _wake(): void {
+    if (this._running && !this._inIteration) this._kick();
+  }
+
+  // ---------------------------------------------------------------- the driver
+
+  private _kick(): void {
+    if (this._tickImmediate === null) {
+      const s = taskStorage.getStore();
+      this._tickImmediate = s === undefined ? setImmediate(this._tick) : taskStorage.exit(() => setImmediate(this._tick));
+    }
+  }
+
+  private _onTick(): void {
+    this._tickImmediate = null;
+    if (this._tickTimeout !== null) {
+      clearTimeout(this._tickTimeout);
+      this._tickTimeout = null;
+    }
+    if (!this._running) return;
+    this._turnIterations = 0;
+    if (this._stepping !== null) {
+      // Microtasks drained and the step did not end: the task awaits something foreign.
+      const t = this._stepping;
+      t._foreignAwaits++;
+      this._tracer?.onForeignAwait(t);
+      this._stepping = null;
+    } else if (this._continuePending || this._driving) {
+      return;
+    }
+    this._fresh = true;
+    this._drive(true);
+  }
+
+  private _continueFromMicrotask(): void {
+    this._continuePending = false;
+    if (this._stepping === null) this._drive(false);
+  }
+
+  /**
+   * Run ready callbacks until a step is in progress, the budget is spent, or nothing is due.
+   * Must run outside any task's async context, so plain callbacks see no current task.
+   */
+  private _drive(fromTick: boolean): void {
+    if (taskStorage.getStore() !== undefined) {
+      taskStorage.exit(() => this._drive(fromTick));
+      return;
+    }
+    this._driving = true;
+    try {
+      this._driveLoop(fromTick);
+    } finally {
+      this._driving = false;
+    }
+  }
+
+  private _driveLoop(fromTick: boolean): void {
+    for (;;) {
+      if (!this._running) return;
+      while (this._iterRemaining > 0) {
+        const h = this._ready[this._readyHead]!;
+        this._ready[this._readyHead] = undefined as unknown as Handle;
+        this._readyHead++;
+        this._iterRemaining--;
+        if (h._cancelled) continue;
+        this._fresh = false;
+        callbackContext.loop = this;
+        h._run();
+        callbackContext.loop = null;
+        if (this._stepping !== null) {
+          this._kick(); // the watchdog, in case this step awaits something foreign
+          return;
+        }
+      }
+      if (this._inIteration) {
+        this._inIteration = false;
+        this._turnIterations++;
+        this._tracer?.onIterationEnd(this);
+        if (this._readyHead > 1024 && this._readyHead * 2 > this._ready.length) {
+          this._ready = this._ready.slice(this._readyHead);
+          this._readyHead = 0;
+        }
+        if (this._stopping) {
+          this._finishStop();
+          return;
+        }
+      }
+      if (!this._prepareIteration(fromTick)) return;
+    }
+  }
+
+  /** Start an iteration: move due timers to the ready queue. False when there is nothing to do now. */
+  private _prepareIteration(fromTick: boolean): boolean {
+    let readyCount = this._ready.length - this._readyHead;
+    if (this._turnIterations >= TURN_BUDGET) {
+      this._kick();
+      return false;
+    }
+    if (readyCount === 0 && !this._stopping) {
+      const next = this._peekTimer();
+      if (next === undefined) return false; // idle until something external calls callSoon
+      const now = this._clock.now();
+      if (next._when > now) {
+        if (this._clock.virtual) {
+          const vc = this._clock as VirtualClock;
+          if (!fromTick || !this._fresh) {
+            this._kick();
+            return false;
+          }
+          if (this._holds > 0 || vc.autojump === false) return false;
+          vc.jumpTo(next._when);
+        } else {
+          if (this._tickTimeout !== null) clearTimeout(this._tickTimeout);
+          this._tickTimeout = setTimeout(this._tick, Math.max(1, Math.ceil(next._when - now)));
+          return false;
+        }
+      }
+    }
+    const now = this._clock.now();
+    for (;;) {
+      const t = this._timers.peek();
+      if (t === undefined || t._when > now) break;
+      this._timers.pop();
+      if (t._cancelled) {
+        this._cancelledTimers = Math.max(0, this._cancelledTimers - 1);
+        continue;
+      }
+      this._ready.push(t);
+      readyCount++;
+    }
+    this._iterRemaining = readyCount;
+    this._inIteration = true;
+    this._tracer?.onIterationStart(this);
+    return true;
+  }
+
+  private _peekTimer(): TimerHandle | undefined {
+    for (;;) {
+      const t = this._timers.peek();
+      if (t === undefined || !t._cancelled) return t;
+      this._timers.pop();
+      this._cancelledTimers = Math.max(0, this._cancelledTimers - 1);
+    }
+  }
+
+  private _finishStop(): void {
+    this._stopping = false;
+    this._running = false;
+    loopRegistry.running.delete(this);
+    if (this._tickImmediate !== null) {
+      clearImmediate(this._tickImmediate);
+      this._tickImmediate = null;
+    }
+    if (this._tickTimeout !== null) {
+      clearTimeout(this._tickTimeout);
+      this._tickTimeout = null;
+    }
+    const r = this._stopResolve;
+    this._stopResolve = null;
+    r?.();
+  }
+
+  private _checkClosed(): void {
+    if (this._closed) throw new RuntimeError("Event loop is closed");
+  }
+
+  /** @internal for diagnostics */
+  _readyCount(): number {
+    return this._ready.length - this._readyHead;
+  }
+
+  /** @internal for diagnostics and the testing helpers */
+  _nextTimerWhen(): number | undefined {
+    return this._peekTimer()?._when;
+  }
+
+  /** @internal true when no callback is ready and no step is running. */
+  _isIdle(): boolean {
+    return !this._inIteration && this._readyCount() === 0 && this._stepping === null;
+  }
+}
+
+/** Validate a delay in ms: a non-negative number, Infinity allowed. @internal */
+export function checkDelay(delay: unknown, name: string): asserts delay is number {
+  if (typeof delay !== "number" || Number.isNaN(delay) || delay < 0) {
+    throw new RangeError(`Expected ${name} to be a non-negative number of milliseconds, got ${describe(delay)}`);
+  }
+}
+
+loopRegistry.factory = (options) => new EventLoop(options);

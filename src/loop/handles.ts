@@ -1,0 +1,95 @@
+/**
+ * Handles: a callback scheduled on the loop, which can be cancelled before it runs.
+ *
+ * @module
+ */
+import type { EventLoop } from "./event-loop.js";
+
+/**
+ * A callback scheduled with `callSoon`. Cancelling it before it runs means it never runs.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const h = getRunningLoop().callSoon(() => console.log("never"));
+ *   h.cancel();
+ *   await sleep(0);
+ *   console.log(h.cancelled()); // true
+ * });
+ * ```
+ */
+export class Handle {
+  /** @internal */ _callback: ((...args: any[]) => void) | null;
+  /** @internal */ _args: readonly unknown[];
+  /** @internal */ _cancelled = false;
+  /** @internal */ readonly _loop: EventLoop;
+  constructor(callback: (...args: any[]) => void, args: readonly unknown[], loop: EventLoop) {
+    this._callback = callback;
+    this._args = args;
+    this._loop = loop;
+  }
+  /** Prevent the callback from running. Does nothing if it already ran. */
+  cancel(): void {
+    if (!this._cancelled) {
+      this._cancelled = true;
+      this._callback = null;
+      this._args = [];
+    }
+  }
+  /** True once `cancel()` was called. */
+  cancelled(): boolean {
+    return this._cancelled;
+  }
+  /** Run the callback; its errors go to the loop's exception handler. @internal */
+  _run(): void {
+    const cb = this._callback;
+    if (cb === null) return;
+    try {
+      cb(...this._args);
+    } catch (exception) {
+      this._loop.callExceptionHandler({
+        message: `Exception in callback ${cb.name || "anonymous"}`,
+        exception,
+        handle: this,
+      });
+    }
+  }
+}
+
+/**
+ * A callback scheduled with `callLater` or `callAt`, due at {@link TimerHandle.when}.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const loop = getRunningLoop();
+ *   const h = loop.callLater(100, () => console.log("late"));
+ *   console.log(h.when() - loop.time()); // 100
+ *   h.cancel();
+ * }, { virtualTime: true });
+ * ```
+ */
+export class TimerHandle extends Handle {
+  /** @internal */ readonly _when: number;
+  /** Ties between equal deadlines are broken by this scheduling order. @internal */
+  readonly _seq: number;
+  /** @internal position in the heap; -1 when not in it */
+  _index = -1;
+  constructor(when: number, seq: number, callback: (...args: any[]) => void, args: readonly unknown[], loop: EventLoop) {
+    super(callback, args, loop);
+    this._when = when;
+    this._seq = seq;
+  }
+  /** The loop time (ms) at which the callback is due. */
+  when(): number {
+    return this._when;
+  }
+  override cancel(): void {
+    if (!this._cancelled) {
+      super.cancel();
+      this._loop._timerCancelled(this);
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * `run(main)` and `Runner`: asyncio.run's semantics.
+ *
+ * `run` creates a loop, runs `main` as a task until it finishes, then cancels every task still pending,
+ * lets their `catch`/`finally` blocks run, reports errors other than cancellation ("unhandled exception
+ * during run() shutdown"), shuts down the default executor and closes the loop. `Runner` does the same
+ * for several `run` calls on one loop.
+ *
+ * Compare `loop.runUntilComplete(main)`, which leaves `main`'s unawaited tasks scheduled on the loop
+ * (they go on the next time the loop runs, as in a notebook kernel): `docs/rosetta.md` shows both.
+ *
+ * @module
+ */
+import { CancelledError, RuntimeError, describe } from "../errors.js";
+import type { Task, TaskFunction } from "../task/task.js";
+import { currentTask } from "../task/current.js";
+import { gather } from "../combinators/gather.js";
+import { EventLoop, type EventLoopOptions } from "./event-loop.js";
+import { runningLoopOrNull } from "./running.js";
+
+/** Options of `run()` and `Runner`. */
+export interface RunOptions extends EventLoopOptions {
+  /** Make the loop with this function instead of `new EventLoop(options)`. */
+  loopFactory?: () => EventLoop;
+  /** Name of the main task. */
+  name?: string;
+}
+
+type RunnerState = "CREATED" | "INITIALIZED" | "CLOSED";
+
+/**
+ * Runs functions on one loop, then closes it (CPython's `asyncio.Runner`).
+ *
+ * @example
+ * ```ts
+ * import { Runner, sleep } from "asyncio-ts";
+ * await using runner = new Runner({ virtualTime: true });
+ * console.log(await runner.run(async () => { await sleep(10); return 1; })); // 1
+ * console.log(await runner.run(async () => 2)); // 2
+ * ```
+ */
+export class Runner {
+  private _state: RunnerState = "CREATED";
+  private _loop: EventLoop | null = null;
+  private readonly _options: RunOptions;
+
+  constructor(options: RunOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    this._options = options;
+  }
+
+  /** The runner's loop (created on first use). */
+  getLoop(): EventLoop {
+    this._lazyInit();
+    return this._loop!;
+  }
+
+  /** Run `main` as a task on the runner's loop and return its result. */
+  async run<T>(main: TaskFunction<T>, options: { name?: string } = {}): Promise<T> {
+    if (typeof main !== "function") {
+      if (main !== null && typeof main === "object" && typeof (main as { then?: unknown }).then === "function") {
+        throw new TypeError("run() takes a function returning a promise, not a promise: write run(() => main())");
+      }
+      throw new TypeError(`Expected main to be a function returning a promise, got ${describe(main)}`);
+    }
+    if (runningLoopOrNull() !== null || currentTask() !== null) {
+      throw new RuntimeError("run() cannot be called from a running event loop");
+    }
+    this._lazyInit();
+    const loop = this._loop!;
+    const task = loop.createTask(main, { name: options.name ?? this._options.name });
+    return await loop.runUntilComplete(task);
+  }
+
+  /** Cancel what is left, shut down the default executor, close the loop. */
+  async close(): Promise<void> {
+    if (this._state !== "INITIALIZED") {
+      this._state = "CLOSED";
+      return;
+    }
+    const loop = this._loop!;
+    try {
+      await cancelAllTasks(loop);
+      if (loop._defaultExecutor !== null) {
+        const ex = loop._defaultExecutor;
+        loop._defaultExecutor = null;
+        await loop.runUntilComplete(() => ex.shutdown({ wait: true }));
+      }
+    } finally {
+      loop.close();
+      this._loop = null;
+      this._state = "CLOSED";
+    }
+  }
+
+  /** `await using runner = new Runner()` closes it on scope exit. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private _lazyInit(): void {
+    if (this._state === "CLOSED") throw new RuntimeError("Runner is closed");
+    if (this._state === "INITIALIZED") return;
+    const { loopFactory, name: _name, ...loopOptions } = this._options;
+    this._loop = loopFactory ? loopFactory() : new EventLoop(loopOptions);
+    this._state = "INITIALIZED";
+  }
+}
+
+/** Cancel every pending task of `loop` and run the loop until they are all done. @internal */
+export async function cancelAllTasks(loop: EventLoop): Promise<void> {
+  const toCancel: Task<unknown>[] = [...loop._tasks];
+  if (toCancel.length === 0) return;
+  for (const t of toCancel) t.cancel();
+  await loop.runUntilComplete(gather(...toCancel, { returnExceptions: true }) as never);
+  for (const t of toCancel) {
+    if (t.cancelled()) continue;
+    const exc = t.exception();
+    if (exc !== undefined && !(exc instanceof CancelledError)) {
+      loop.callExceptionHandler({ message: "unhandled exception during run() shutdown", exception: exc, task: t });
+    }
+  }
+}
+
+/**
+ * Run `main` on a new loop and return its result; then cancel every task still pending, wait for
+ * them, and close the loop (CPython's `asyncio.run`).
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, createTask } from "asyncio-ts";
+ * const v = await run(async () => {
+ *   createTask(async () => { await sleep(10_000); console.log("never printed"); });
+ *   await sleep(500);
+ *   return "main done";
+ * }, { virtualTime: true });
+ * console.log(v); // "main done" (the 10 s task was cancelled)
+ * ```
+ */
+export async function run<T>(main: TaskFunction<T>, options: RunOptions = {}): Promise<T> {
+  if (runningLoopOrNull() !== null || currentTask() !== null) {
+    throw new RuntimeError("run() cannot be called from a running event loop");
+  }
+  const runner = new Runner(options);
+  try {
+    return await runner.run(main);
+  } finally {
+    await runner.close();
+  }
+}

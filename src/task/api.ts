@@ -1,0 +1,43 @@
+/**
+ * Module-level task functions: `createTask`, `allTasks`.
+ *
+ * @module
+ */
+import type { EventLoop } from "../loop/event-loop.js";
+import { getRunningLoop } from "../loop/running.js";
+import type { Task, TaskFunction, TaskOptions } from "./task.js";
+
+/**
+ * Start `fn` as a task on the running loop. It starts on the next loop iteration, not synchronously
+ * (so the caller runs on until its next await first).
+ *
+ * @example
+ * ```ts
+ * import { run, createTask, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   console.log("hello");
+ *   const task = createTask(async () => { console.log("text"); await sleep(1000); });
+ *   console.log("finished"); // printed before "text"
+ *   await task;
+ * }, { virtualTime: true });
+ * ```
+ */
+export function createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<T> {
+  return getRunningLoop().createTask(fn, options);
+}
+
+/**
+ * The tasks of `loop` (default: the running loop) that are not done yet.
+ *
+ * @example
+ * ```ts
+ * import { run, allTasks } from "asyncio-ts";
+ * await run(async () => console.log(allTasks().size)); // 1 (the main task)
+ * ```
+ */
+export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
+  const l = loop ?? getRunningLoop();
+  const out = new Set<Task<unknown>>();
+  for (const t of l._tasks) if (!t.done()) out.add(t);
+  return out;
+}

@@ -1,0 +1,312 @@
+/**
+ * Future: a result that will be set later, with CPython's states (pending, cancelled, finished).
+ *
+ * A Future is awaitable (`PromiseLike`). Awaiting it is how a task suspends: when JavaScript's `await`
+ * calls our `then`, we learn which task awaits (see `current.ts`), record the future as that task's
+ * waiter (so cancelling the task cancels the future) and tell the loop that the task's step has
+ * suspended. When the future completes, the task's wake-up is scheduled with `callSoon`, exactly as
+ * CPython's `Future.__schedule_callbacks` schedules `Task.__wakeup`: the task resumes one loop iteration
+ * later, behind what was already ready.
+ *
+ * @module
+ */
+import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
+import type { EventLoop } from "../loop/event-loop.js";
+import { getEventLoop } from "../loop/running.js";
+import { taskStorage } from "./current.js";
+
+/** A future's state, named as in CPython. */
+export type FutureState = "PENDING" | "CANCELLED" | "FINISHED";
+
+/** A callback run (through the loop) once the future is done. */
+export type DoneCallback<F> = (future: F) => void;
+
+/**
+ * A value that will be available later; awaitable. Usually made with `loop.createFuture()`.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const loop = getRunningLoop();
+ *   const fut = loop.createFuture<string>();
+ *   loop.callLater(10, () => fut.setResult("ready"));
+ *   console.log(await fut); // "ready"
+ * }, { virtualTime: true });
+ * ```
+ */
+export class Future<T = unknown> implements PromiseLike<T> {
+  /** @internal */ _state: FutureState = "PENDING";
+  /** @internal */ _result: T | undefined = undefined;
+  /** @internal */ _exception: unknown = undefined;
+  /** @internal set when an exception is stored; cleared when anyone looks at it */
+  _hasException = false;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+  /** @internal the loop that runs this future's callbacks */
+  readonly _loop: EventLoop;
+  /** @internal callbacks to schedule on completion; null once scheduled */
+  _callbacks: Array<DoneCallback<any>> | null = [];
+  /** @internal true while an exception is stored that nobody has retrieved */
+  _logTraceback = false;
+
+  constructor(options: { loop?: EventLoop } = {}) {
+    this._loop = options.loop ?? getEventLoop();
+  }
+
+  /** The loop this future is bound to. */
+  getLoop(): EventLoop {
+    return this._loop;
+  }
+
+  /** True once the future has a result, an exception, or was cancelled. */
+  done(): boolean {
+    return this._state !== "PENDING";
+  }
+
+  /** True if the future was cancelled. */
+  cancelled(): boolean {
+    return this._state === "CANCELLED";
+  }
+
+  /**
+   * Cancel the future and schedule its callbacks. Returns false if it was already done.
+   * @param msg a message carried by the `CancelledError` that awaiters receive
+   */
+  cancel(msg?: string): boolean {
+    if (this._state !== "PENDING") return false;
+    this._state = "CANCELLED";
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /** Mark the future done with a result. Throws `InvalidStateError` if it is already done. */
+  setResult(result: T): void {
+    if (this._state !== "PENDING") {
+      throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
+    }
+    this._result = result;
+    this._state = "FINISHED";
+    this._scheduleCallbacks();
+  }
+
+  /** Mark the future done with an exception. Throws `InvalidStateError` if it is already done. */
+  setException(exception: unknown): void {
+    if (this._state !== "PENDING") {
+      throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
+    }
+    this._exception = exception;
+    this._hasException = true;
+    this._state = "FINISHED";
+    this._logTraceback = true;
+    this._scheduleCallbacks();
+    this._loop._noteUnretrieved(this);
+  }
+
+  /**
+   * The result; throws the exception if one was set, `CancelledError` if cancelled, and
+   * `InvalidStateError` if the future is not done yet.
+   */
+  result(): T {
+    if (this._state === "CANCELLED") throw this._makeCancelledError();
+    if (this._state !== "FINISHED") throw new InvalidStateError("Result is not ready.");
+    this._markRetrieved();
+    if (this._hasException) throw this._exception;
+    return this._result as T;
+  }
+
+  /**
+   * The exception set on the future, or `undefined` if it finished with a result. Throws
+   * `CancelledError` if cancelled and `InvalidStateError` if not done.
+   */
+  exception(): unknown {
+    if (this._state === "CANCELLED") throw this._makeCancelledError();
+    if (this._state !== "FINISHED") throw new InvalidStateError("Exception is not set.");
+    this._markRetrieved();
+    return this._hasException ? this._exception : undefined;
+  }
+
+  /**
+   * Run `fn(future)` through the loop once the future is done (immediately scheduled if it already is).
+   */
+  addDoneCallback(fn: DoneCallback<this>): void {
+    if (typeof fn !== "function") {
+      throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
+    }
+    if (this._callbacks === null) this._loop.callSoon(fn, this);
+    else this._callbacks.push(fn);
+  }
+
+  /** Remove every registration of `fn`; returns how many were removed. */
+  removeDoneCallback(fn: DoneCallback<this>): number {
+    if (this._callbacks === null) return 0;
+    const before = this._callbacks.length;
+    this._callbacks = this._callbacks.filter((cb) => cb !== fn);
+    return before - this._callbacks.length;
+  }
+
+  /**
+   * Await support. Called by JavaScript's `await` (and by `.then()` chains).
+   *
+   * If a task awaits, the task registers this future as what it waits for; the continuation runs in
+   * the task's next step. Otherwise the continuation is delivered through the loop like any callback.
+   */
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    let resolveP!: (v: R1 | R2 | PromiseLike<R1 | R2>) => void;
+    let rejectP!: (e: unknown) => void;
+    const p = new Promise<R1 | R2>((res, rej) => {
+      resolveP = res;
+      rejectP = rej;
+    });
+    const deliver: Deliver = (ok, value) => {
+      try {
+        if (ok) resolveP(onFulfilled ? onFulfilled(value as T) : (value as R1));
+        else if (onRejected) resolveP(onRejected(value));
+        else rejectP(value);
+      } catch (e) {
+        rejectP(e);
+      }
+    };
+    this._await(deliver);
+    return p;
+  }
+
+  /** `catch` for convenience, as on a Promise. */
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  /** `finally` for convenience, as on a Promise. */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then(
+      (v) => {
+        onFinally?.();
+        return v;
+      },
+      (e) => {
+        onFinally?.();
+        throw e;
+      },
+    );
+  }
+
+  /** Register an awaiter. @internal */
+  _await(deliver: Deliver): void {
+    const task = taskStorage.getStore();
+    if (this._state !== "PENDING") {
+      // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
+      this._markRetrieved();
+      if (this._state === "CANCELLED") {
+        const err = this._makeCancelledError();
+        queueMicrotask(() => deliver(false, err));
+      } else if (this._hasException) {
+        const err = this._exception;
+        queueMicrotask(() => deliver(false, err));
+      } else {
+        const v = this._result;
+        queueMicrotask(() => deliver(true, v));
+      }
+      return;
+    }
+    if (task !== undefined && !task.done()) {
+      if (task._loop !== this._loop) {
+        queueMicrotask(() =>
+          deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),
+        );
+        return;
+      }
+      task._suspendOn(this, deliver);
+      return;
+    }
+    if (this._loop.isClosed()) {
+      queueMicrotask(() => deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
+      return;
+    }
+    // Not awaited by a task of ours: deliver through the loop.
+    const cb = (f: Future<T>): void => f._deliverTo(deliver);
+    (cb as OutsideAwaiter)._outside = deliver;
+    this._pushCallback(cb);
+  }
+
+  /** Reject every awaiter that is not a task (the loop closed under them). @internal */
+  _rejectOutsideAwaiters(error: unknown): void {
+    const cbs = this._callbacks;
+    if (cbs === null) return;
+    this._callbacks = cbs.filter((cb) => {
+      const d = (cb as OutsideAwaiter)._outside;
+      if (d === undefined) return true;
+      queueMicrotask(() => d(false, error));
+      return false;
+    });
+  }
+
+  /** @internal */
+  _pushCallback(cb: DoneCallback<any>): void {
+    if (this._callbacks === null) this._loop.callSoon(cb, this);
+    else this._callbacks.push(cb);
+  }
+
+  /** Give this (done) future's outcome to an awaiter. @internal */
+  _deliverTo(deliver: Deliver): void {
+    this._markRetrieved();
+    if (this._state === "CANCELLED") deliver(false, this._makeCancelledError());
+    else if (this._hasException) deliver(false, this._exception);
+    else deliver(true, this._result);
+  }
+
+  /** Nobody needs to be told about this future's exception any more. @internal */
+  _markRetrieved(): void {
+    if (this._logTraceback) {
+      this._logTraceback = false;
+      this._loop._retrieved(this);
+    }
+  }
+
+  /** @internal */
+  _makeCancelledError(): CancelledError {
+    return new CancelledError(this._cancelMessage ?? "");
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const cbs = this._callbacks;
+    this._callbacks = null;
+    if (cbs === null) return;
+    for (let i = 0; i < cbs.length; i++) this._loop.callSoon(cbs[i]!, this);
+  }
+
+  /** @internal */
+  _repr(): string {
+    const state = this._state.toLowerCase();
+    if (this._state === "FINISHED") {
+      return this._hasException ? `<Future finished exception=${String(this._exception)}>` : `<Future finished result=${String(this._result)}>`;
+    }
+    return `<Future ${state}>`;
+  }
+
+  /** @internal */
+  toString(): string {
+    return this._repr();
+  }
+}
+
+type OutsideAwaiter = { _outside?: Deliver };
+
+/** How an outcome reaches an awaiter: `(true, value)` or `(false, error)`. @internal */
+export type Deliver = (ok: boolean, value: unknown) => void;
+
+/**
+ * True for asyncio-ts futures and tasks.
+ *
+ * @example
+ * ```ts
+ * import { isFuture, run, getRunningLoop } from "asyncio-ts";
+ * await run(async () => console.log(isFuture(getRunningLoop().createFuture()))); // true
+ * ```
+ */
+export function isFuture(value: unknown): value is Future<unknown> {
+  return value instanceof Future;
+}

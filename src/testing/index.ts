@@ -1,0 +1,65 @@
+/**
+ * `asyncio-ts/testing`: helpers for users' own tests on virtual time.
+ *
+ * @module
+ */
+import { describe } from "../errors.js";
+import { RealClock, VirtualClock, type Clock } from "../loop/clock.js";
+import type { EventLoop } from "../loop/event-loop.js";
+import { getRunningLoop } from "../loop/running.js";
+import { sleep } from "../time/sleep.js";
+
+export { RealClock, VirtualClock, type Clock };
+
+/**
+ * Resolve once every other task of the running loop is blocked (waiting on a timer, a future, a lock...)
+ * and nothing else is ready to run (Trio's `wait_all_tasks_blocked`).
+ *
+ * @example
+ * ```ts
+ * import { run, createTask, Event } from "asyncio-ts";
+ * import { waitAllTasksBlocked } from "asyncio-ts/testing";
+ * await run(async () => {
+ *   const ev = new Event();
+ *   const waiter = createTask(() => ev.wait());
+ *   await waitAllTasksBlocked();
+ *   console.log(waiter.done()); // false: it is blocked on the event
+ *   ev.set();
+ *   await waiter;
+ * }, { virtualTime: true });
+ * ```
+ */
+export async function waitAllTasksBlocked(): Promise<void> {
+  const loop = getRunningLoop();
+  for (;;) {
+    await sleep(0);
+    if (loop._readyCount() === 0) return;
+  }
+}
+
+/**
+ * Move a hand-driven virtual clock forward by `ms` and let the loop fire what became due. The loop must
+ * use a `VirtualClock` (with `autojump: false` the clock moves only this way).
+ *
+ * @example
+ * ```ts
+ * import { newEventLoop, createTask, sleep } from "asyncio-ts";
+ * import { VirtualClock, advanceClock, waitAllTasksBlocked } from "asyncio-ts/testing";
+ * const loop = newEventLoop({ clock: new VirtualClock({ autojump: false }) });
+ * await loop.runUntilComplete(async () => {
+ *   const t = createTask(() => sleep(1000, "woke"));
+ *   await waitAllTasksBlocked();
+ *   advanceClock(1000);
+ *   console.log(await t); // "woke"
+ * });
+ * ```
+ */
+export function advanceClock(ms: number, loop?: EventLoop): void {
+  const l = loop ?? getRunningLoop();
+  const clock = l.clock;
+  if (!(clock instanceof VirtualClock)) {
+    throw new TypeError(`advanceClock() needs a loop with a VirtualClock, got ${describe(clock)}`);
+  }
+  clock.advance(ms);
+  l._wake();
+}

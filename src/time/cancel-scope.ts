@@ -1,0 +1,235 @@
+/**
+ * Trio-style cancel scopes on asyncio's task cancellation.
+ *
+ * A scope is a region of one task's code that can be cancelled as a unit: by `scope.cancel()`, by its
+ * deadline, or (for a scope without `shield`) by `task.cancel()` from outside. Unlike a bare
+ * `task.cancel()`, a scope's cancellation is *level-triggered*: every await inside the cancelled scope
+ * fails with `CancelledError` until the scope exits, so a body that swallows one `CancelledError` cannot
+ * keep running by accident. The scope catches its own cancellation on exit (`cancelledCaught`), and
+ * only its own: cancellations from outside keep propagating (counted with `cancelling()`/`uncancel()`,
+ * as asyncio's `timeout` does).
+ *
+ * `shield: true` blocks cancellation coming from outside the scope (an outer scope, a timeout,
+ * `task.cancel()`): requests made meanwhile are held back and delivered when the scope exits, so shielded
+ * work (a final save, a graceful close) is never orphaned the way `asyncio.shield`'s inner task can be.
+ *
+ * Approach: scopes live on a stack in the task (`Task._scopes`); `Task._suspendOn` consults it at every
+ * await. Rejected: a separate task per scope (changes `currentTask()` and costs a task per scope).
+ *
+ * @module
+ */
+import { CancelledError, RuntimeError, TimeoutError, describe } from "../errors.js";
+import type { TimerHandle } from "../loop/handles.js";
+import { getRunningLoop } from "../loop/running.js";
+import { currentTask } from "../task/current.js";
+import type { Future } from "../task/future.js";
+import type { Task } from "../task/task.js";
+
+/** Options of a cancel scope. */
+export interface CancelScopeOptions {
+  /** Absolute loop time (ms) at which the scope cancels itself; `Infinity` (default) for never. */
+  deadline?: number;
+  /** Protect the scope's body from cancellation coming from outside it. */
+  shield?: boolean;
+}
+
+/**
+ * A region of a task that can be cancelled as a unit (Trio's `CancelScope`).
+ *
+ * @example
+ * ```ts
+ * import { run, CancelScope, sleep, getRunningLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const scope = new CancelScope({ deadline: getRunningLoop().time() + 100 });
+ *   const r = await scope.run(async () => { await sleep(1000); return "finished"; });
+ *   console.log(r, scope.cancelledCaught); // undefined true
+ * }, { virtualTime: true });
+ * ```
+ */
+export class CancelScope {
+  /** Protects the body from cancellation from outside. May be changed while the scope runs. */
+  shield: boolean;
+  /** True once the scope was cancelled (by `cancel()` or its deadline). */
+  cancelCalled = false;
+  /** True if the scope caught its own cancellation when it exited. */
+  cancelledCaught = false;
+  private _deadline: number;
+  private _task: Task<unknown> | null = null;
+  private _timer: TimerHandle | null = null;
+  /** Cancellation requests this scope made on its task (undone with uncancel() on exit). */
+  private _requests = 0;
+  private _entered = false;
+
+  constructor(options: CancelScopeOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const deadline = options.deadline ?? Infinity;
+    if (typeof deadline !== "number" || Number.isNaN(deadline)) {
+      throw new TypeError(`Expected deadline to be a number, got ${describe(deadline)}`);
+    }
+    this._deadline = deadline;
+    this.shield = Boolean(options.shield);
+  }
+
+  /** The deadline (loop time, ms); `Infinity` for none. Setting it reschedules the scope. */
+  get deadline(): number {
+    return this._deadline;
+  }
+  set deadline(when: number) {
+    if (typeof when !== "number" || Number.isNaN(when)) {
+      throw new TypeError(`Expected deadline to be a number, got ${describe(when)}`);
+    }
+    this._deadline = when;
+    if (this._task !== null) this._arm();
+  }
+
+  /** Cancel the scope: the body's current and every later await fail with `CancelledError`. */
+  cancel(): void {
+    if (this.cancelCalled) return;
+    this.cancelCalled = true;
+    this._timer?.cancel();
+    this._timer = null;
+    const task = this._task;
+    if (task === null || task.done()) return;
+    if (this._blockedByInnerShield(task)) return; // delivered at an await after the inner shield exits
+    this._requests++;
+    task._requestCancel("cancel scope");
+  }
+
+  /**
+   * Run `body` inside the scope in the current task. Returns its result, or `undefined` if the scope
+   * caught its own cancellation.
+   */
+  async run<T>(body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
+    if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
+    if (this._entered) throw new RuntimeError("A CancelScope can be entered only once");
+    const task = currentTask();
+    if (task === null) throw new RuntimeError("CancelScope must be used inside a task");
+    this._entered = true;
+    this._task = task;
+    (task._scopes ??= []).push(this);
+    const entryCancelling = task.cancelling();
+    this._arm();
+    let failed = false;
+    let error: unknown;
+    let result: T | undefined;
+    try {
+      result = await body(this);
+    } catch (e) {
+      failed = true;
+      error = e;
+    }
+    this._exit(task);
+    if (failed) {
+      if (error instanceof CancelledError && this.cancelCalled && task.cancelling() <= entryCancelling) {
+        this.cancelledCaught = true;
+        return undefined;
+      }
+      throw error;
+    }
+    return result;
+  }
+
+  private _exit(task: Task<unknown>): void {
+    this._timer?.cancel();
+    this._timer = null;
+    const scopes = task._scopes!;
+    const i = scopes.lastIndexOf(this);
+    if (i >= 0) scopes.splice(i, 1);
+    for (; this._requests > 0; this._requests--) task.uncancel();
+    this._task = null;
+    if (this.shield && !scopes.some((s) => s.shield) && task._deferredCancels !== null) {
+      const held = task._deferredCancels;
+      task._deferredCancels = null;
+      for (const msg of held) task._requestCancel(msg);
+    }
+  }
+
+  private _arm(): void {
+    this._timer?.cancel();
+    this._timer = null;
+    if (this.cancelCalled || this._deadline === Infinity) return;
+    const loop = getRunningLoop();
+    if (this._deadline <= loop.time()) this.cancel();
+    else this._timer = loop.callAt(this._deadline, () => this.cancel());
+  }
+
+  private _blockedByInnerShield(task: Task<unknown>): boolean {
+    const scopes = task._scopes ?? [];
+    const i = scopes.indexOf(this);
+    for (let j = i + 1; j < scopes.length; j++) if (scopes[j]!.shield) return true;
+    return false;
+  }
+
+  /**
+   * Called at each await of a task with scopes: a cancelled scope that reaches this await cancels it
+   * again (level-triggered). @internal
+   */
+  static _checkAwait(task: Task<unknown>, fut: Future<unknown> | null): boolean {
+    const scopes = task._scopes;
+    if (scopes === null) return false;
+    for (let i = scopes.length - 1; i >= 0; i--) {
+      const s = scopes[i]!;
+      if (s.cancelCalled) {
+        s._requests++;
+        task._numCancelsRequested++;
+        if (fut !== null) fut.cancel("cancel scope");
+        return true;
+      }
+      if (s.shield) return false;
+    }
+    return false;
+  }
+}
+
+/**
+ * Run `body`; if it is still running after `ms` milliseconds, cancel it and return `undefined`
+ * (Trio's `move_on_after`). No error is raised.
+ *
+ * @example
+ * ```ts
+ * import { run, moveOnAfter, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const r = await moveOnAfter(100, async () => { await sleep(1000); return "slow"; });
+ *   console.log(r); // undefined
+ * }, { virtualTime: true });
+ * ```
+ */
+export function moveOnAfter<T>(ms: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
+  return new CancelScope({ deadline: relativeDeadline(ms) }).run(body);
+}
+
+/**
+ * Like `moveOnAfter` but with an absolute deadline (loop time, ms).
+ * @example `await moveOnAt(getRunningLoop().time() + 100, () => work())`
+ */
+export function moveOnAt<T>(deadline: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
+  return new CancelScope({ deadline }).run(body);
+}
+
+/**
+ * Run `body`; if it is still running after `ms` milliseconds, cancel it and throw `TimeoutError`
+ * (Trio's `fail_after`).
+ *
+ * @example
+ * ```ts
+ * import { run, failAfter, sleep, TimeoutError } from "asyncio-ts";
+ * await run(async () => {
+ *   try { await failAfter(100, () => sleep(1000)); } catch (e) { console.log(e instanceof TimeoutError); } // true
+ * }, { virtualTime: true });
+ * ```
+ */
+export async function failAfter<T>(ms: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T> {
+  const scope = new CancelScope({ deadline: relativeDeadline(ms) });
+  const r = await scope.run(body);
+  if (scope.cancelledCaught) throw new TimeoutError(`failAfter(${ms}) expired`);
+  return r as T;
+}
+
+function relativeDeadline(ms: number): number {
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
+    throw new RangeError(`Expected ms to be a non-negative number of milliseconds, got ${describe(ms)}`);
+  }
+  return getRunningLoop().time() + ms;
+}

@@ -1,0 +1,84 @@
+/**
+ * `sleep(ms, value?)`: suspend the current task.
+ *
+ * `sleep(0)` yields exactly one loop iteration (CPython's bare `yield`): the task's next step is queued
+ * behind everything already ready. `sleep(ms > 0)` is a future completed by a timer; cancelling it (by
+ * cancelling the task) cancels the timer.
+ *
+ * @module
+ */
+import { describe } from "../errors.js";
+import { checkDelay, type EventLoop } from "../loop/event-loop.js";
+import type { TimerHandle } from "../loop/handles.js";
+import { getRunningLoop } from "../loop/running.js";
+import { taskStorage } from "../task/current.js";
+import { Future, type Deliver } from "../task/future.js";
+
+/** A future completed by a timer; cancelling it cancels the timer. @internal */
+class SleepFuture<T> extends Future<T> {
+  _handle: TimerHandle | null = null;
+  override cancel(msg?: string): boolean {
+    this._handle?.cancel();
+    this._handle = null;
+    return super.cancel(msg);
+  }
+}
+
+function wake<T>(f: SleepFuture<T>, value: T): void {
+  f._handle = null;
+  if (!f.done()) f.setResult(value);
+}
+
+/** `sleep(0)`: yields once. Awaitable, not a future. @internal */
+class YieldOnce<T> implements PromiseLike<T> {
+  constructor(
+    private readonly loop: EventLoop,
+    private readonly value: T,
+  ) {}
+  then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return new Promise<R1 | R2>((resolve, reject) => {
+      const deliver: Deliver = (ok, v) => {
+        try {
+          if (ok) resolve(onFulfilled ? onFulfilled(v as T) : (v as R1));
+          else if (onRejected) resolve(onRejected(v));
+          else reject(v);
+        } catch (e) {
+          reject(e);
+        }
+      };
+      const task = taskStorage.getStore();
+      if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(deliver, this.value);
+      else this.loop.callSoon(() => deliver(true, this.value));
+    });
+  }
+}
+
+/**
+ * Suspend the current task for `ms` milliseconds, then return `value`. `sleep(0)` lets every other
+ * ready task run one step. Must be called with a running loop (inside a task).
+ *
+ * Unlike a Python coroutine, the timer starts when `sleep()` is called, not when it is awaited.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const v = await sleep(250, "later");
+ *   console.log(v); // "later"
+ * }, { virtualTime: true });
+ * ```
+ */
+export function sleep(ms: number): PromiseLike<void>;
+export function sleep<T>(ms: number, value: T): PromiseLike<T>;
+export function sleep<T>(ms: number, value?: T): PromiseLike<T | undefined> {
+  if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number, got ${describe(ms)}`);
+  checkDelay(ms, "ms");
+  const loop = getRunningLoop();
+  if (ms === 0) return new YieldOnce(loop, value);
+  const f = new SleepFuture<T | undefined>({ loop });
+  if (ms !== Infinity) f._handle = loop.callLater(ms, wake, f, value);
+  return f;
+}
