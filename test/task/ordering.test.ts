@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { createTask, gather, run, sleep } from "../../src/index.js";
+import { recorder } from "../helpers/record.js";
+
+describe("step ordering matches CPython 3.13", () => {
+  it("e1: workers interleaving on sleep(0), gathered out of order", async () => {
+    const { p, plain } = recorder();
+    async function worker(name: string, n: number): Promise<string> {
+      for (let i = 0; i < n; i++) {
+        p(`${name}${i}`);
+        await sleep(0);
+      }
+      return name;
+    }
+    await run(
+      async () => {
+        p("main start");
+        const t1 = createTask(() => worker("A", 3));
+        const t2 = createTask(() => worker("B", 2));
+        p(`tasks created; A done? ${t1.done() ? "True" : "False"}`);
+        await sleep(0);
+        p("main after sleep(0)");
+        const r = await gather(t2, t1);
+        p(`gather: ['${r[0]}', '${r[1]}']`);
+      },
+      { virtualTime: true },
+    );
+    expect(plain().join(" / ")).toBe(
+      "main start / tasks created; A done? False / A0 / B0 / main after sleep(0) / A1 / B1 / A2 / gather: ['B', 'A']",
+    );
+  });
+
+  it("e17: a task awaiting a pending task resumes one iteration after it finishes", async () => {
+    const { p, plain } = recorder();
+    await run(
+      async () => {
+        const tb = createTask(async () => {
+          p("B step1");
+          await sleep(0);
+          p("B step2 (returns)");
+        });
+        const ta = createTask(async () => {
+          p("A awaits pending B");
+          await tb;
+          p("A resumed");
+        });
+        const tc = createTask(async () => {
+          for (let i = 0; i < 4; i++) {
+            p(`C${i}`);
+            await sleep(0);
+          }
+        });
+        await gather(ta, tc);
+      },
+      { virtualTime: true },
+    );
+    expect(plain().join(" | ")).toBe("B step1 | A awaits pending B | C0 | B step2 (returns) | C1 | A resumed | C2 | C3");
+  });
+});
