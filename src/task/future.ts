@@ -73,6 +73,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * @param msg a message carried by the `CancelledError` that awaiters receive
    */
   cancel(msg?: string): boolean {
+    // As CPython: asking to cancel counts as having looked at the outcome (no "never retrieved" report).
+    this._markRetrieved();
     if (this._state !== "PENDING") return false;
     this._state = "CANCELLED";
     this._cancelMessage = msg;
@@ -212,6 +214,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return;
     }
     if (task !== undefined && !task.done()) {
+      if ((task as unknown) === this) {
+        queueMicrotask(() => deliver(false, new RuntimeError("Task cannot await on itself")));
+        return;
+      }
       if (task._loop !== this._loop) {
         queueMicrotask(() =>
           deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),

@@ -107,6 +107,7 @@ export class Task<T = unknown> extends Future<T> {
    * @param msg carried by the `CancelledError`
    */
   override cancel(msg?: string): boolean {
+    this._markRetrieved(); // as Future.cancel: the caller has dealt with this task's outcome
     if (this._state !== "PENDING") return false;
     if (msg !== undefined && typeof msg !== "string") {
       throw new TypeError(`Expected msg to be a string, got ${describe(msg)}`);
@@ -209,9 +210,14 @@ export class Task<T = unknown> extends Future<T> {
     }
     callbackContext.loop = saved;
     if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<T>).then === "function") {
-      (r as PromiseLike<T>).then(
-        (v) => this._succeed(v),
-        (e) => this._fail(e),
+      // Subscribed inside the task's context: when `fn` returns one of our awaitables directly
+      // (`createTask(() => sleep(1000))`), the task suspends on it as if it had awaited it, so a
+      // cancel() reaches it at once instead of waiting for it to finish.
+      taskStorage.run(this as Task<unknown>, () =>
+        (r as PromiseLike<T>).then(
+          (v) => this._succeed(v),
+          (e) => this._fail(e),
+        ),
       );
     } else {
       this._succeed(r as T);
@@ -315,7 +321,8 @@ export class Task<T = unknown> extends Future<T> {
 
   /** @internal */
   override _repr(): string {
-    const state = this._state === "FINISHED" ? "finished" : this._state.toLowerCase();
+    // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
+    const state = this._state === "PENDING" && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
     return `<Task ${state} name='${this._name}'>`;
   }
 }
