@@ -124,6 +124,22 @@ export class ExceptionGroup extends AggregateError {
   }
 }
 
+/**
+ * The program was interrupted (Ctrl-C, SIGINT) while `run()` was running: `run()` cancelled the main
+ * task, let it clean up, then threw this (CPython raises `KeyboardInterrupt`).
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, KeyboardInterrupt } from "asyncio-ts";
+ * try {
+ *   await run(() => sleep(60_000)); // press Ctrl-C
+ * } catch (e) {
+ *   if (e instanceof KeyboardInterrupt) process.exitCode = 130;
+ * }
+ * ```
+ */
+export class KeyboardInterrupt extends AsyncioError {}
+
 /** `Queue.getNowait()` on an empty queue. @example `try { q.getNowait() } catch (e) { e instanceof QueueEmpty }` */
 export class QueueEmpty extends AsyncioError {}
 /** `Queue.putNowait()` on a full queue. @example `try { q.putNowait(1) } catch (e) { e instanceof QueueFull }` */
@@ -150,3 +166,17 @@ export function describe(value: unknown): string {
   }
   return `${String(value)} (${t})`;
 }
+
+/**
+ * A `...Nowait()` operation could not complete without waiting (Trio's `WouldBlock`), e.g.
+ * `CapacityLimiter.acquireNowait()` with no token free.
+ *
+ * @example
+ * ```ts
+ * import { CapacityLimiter, WouldBlock } from "asyncio-ts";
+ * const limiter = new CapacityLimiter(1);
+ * limiter.acquireOnBehalfOfNowait("a");
+ * try { limiter.acquireOnBehalfOfNowait("b"); } catch (e) { console.log(e instanceof WouldBlock); } // true
+ * ```
+ */
+export class WouldBlock extends AsyncioError {}

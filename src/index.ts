@@ -12,6 +12,7 @@ export {
   CancelledError,
   ExceptionGroup,
   InvalidStateError,
+  KeyboardInterrupt,
   QueueEmpty,
   QueueFull,
   QueueShutDown,
@@ -36,3 +37,16 @@ export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen,
 export { waitFor } from "./combinators/wait-for.js";
 export { asCompleted } from "./combinators/as-completed.js";
 export { TaskGroup, taskGroup } from "./structured/task-group.js";
+// Synchronization primitives and queues (issue #3).
+export { WouldBlock } from "./errors.js";
+export { type AbortOptions } from "./sync/waiters.js";
+export { Hold } from "./sync/hold.js";
+export { Lock, type LockStatistics } from "./sync/lock.js";
+export { Event, type EventStatistics } from "./sync/event.js";
+export { Condition, type ConditionStatistics } from "./sync/condition.js";
+export { Semaphore, BoundedSemaphore, type SemaphoreStatistics } from "./sync/semaphore.js";
+export { Barrier, type BarrierState, type BarrierStatistics } from "./sync/barrier.js";
+export { CapacityLimiter, type CapacityLimiterStatistics } from "./sync/capacity-limiter.js";
+export { Queue, type QueueStatistics } from "./queues/queue.js";
+export { PriorityQueue, type PriorityQueueOptions } from "./queues/priority-queue.js";
+export { LifoQueue } from "./queues/lifo-queue.js";

@@ -192,6 +192,9 @@ export const NOTES: Record<string, { notebook?: string; fast?: string }> = {
       "In a script, run(main) cancels the tasks that are still pending when main returns. The same program as a script:",
   },
   "In [22]": {
+    notebook:
+      "As in the notebook, `{ data: 1 }` comes before `8`: on a real clock each 250 ms sleep wakes a little late, so the\n" +
+      "eighth number's timer drifts past fetchData's 2 s timer. `npm start -- --fast` shows the exact clock's order.",
     fast:
       "On virtual time two timers are due at exactly 2 s: fetchData's 2 s sleep and the eighth 250 ms sleep. The earlier-\n" +
       "scheduled one fires first, so CPython prints `done fetching`, `8`, then `{ data: 1 }` (main wakes one iteration\n" +

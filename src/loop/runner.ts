@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { CancelledError, RuntimeError, describe } from "../errors.js";
+import { CancelledError, KeyboardInterrupt, RuntimeError, describe } from "../errors.js";
+import { isMainThread } from "node:worker_threads";
 import type { Task, TaskFunction } from "../task/task.js";
 import { currentTask } from "../task/current.js";
 import { gather } from "../combinators/gather.js";
@@ -20,6 +21,11 @@ import { runningLoopOrNull } from "./running.js";
 
 /** Options of `run()` and `Runner`. */
 export interface RunOptions extends EventLoopOptions {
+  /**
+   * On SIGINT (Ctrl-C), cancel the main task and throw `KeyboardInterrupt` once it has cleaned up; a
+   * second SIGINT kills the process as usual. Default true on the main thread. As in CPython.
+   */
+  handleSigint?: boolean;
   /** Make the loop with this function instead of `new EventLoop(options)`. */
   loopFactory?: () => EventLoop;
   /** Name of the main task. */
@@ -71,7 +77,29 @@ export class Runner {
     this._lazyInit();
     const loop = this._loop!;
     const task = loop.createTask(main, { name: options.name ?? this._options.name });
-    return await loop.runUntilComplete(task);
+    let interrupted = false;
+    const onSigint = (): void => {
+      if (interrupted || task.done()) {
+        // A second Ctrl-C: behave as if we had no handler.
+        process.off("SIGINT", onSigint);
+        process.kill(process.pid, "SIGINT");
+        return;
+      }
+      interrupted = true;
+      task.cancel("interrupted (SIGINT)");
+    };
+    const handle = (this._options.handleSigint ?? true) && isMainThread && process.listenerCount("SIGINT") === 0;
+    if (handle) process.on("SIGINT", onSigint);
+    try {
+      return await loop.runUntilComplete(task);
+    } catch (e) {
+      if (interrupted && e instanceof CancelledError && task.cancelled()) {
+        throw new KeyboardInterrupt("interrupted by SIGINT", { cause: e });
+      }
+      throw e;
+    } finally {
+      if (handle) process.off("SIGINT", onSigint);
+    }
   }
 
   /** Cancel what is left, shut down the default executor, close the loop. */
@@ -103,7 +131,7 @@ export class Runner {
   private _lazyInit(): void {
     if (this._state === "CLOSED") throw new RuntimeError("Runner is closed");
     if (this._state === "INITIALIZED") return;
-    const { loopFactory, name: _name, ...loopOptions } = this._options;
+    const { loopFactory, name: _name, handleSigint: _h, ...loopOptions } = this._options;
     this._loop = loopFactory ? loopFactory() : new EventLoop(loopOptions);
     this._state = "INITIALIZED";
   }
