@@ -129,7 +129,7 @@ export class ExceptionGroup extends AggregateError {
  * task, let it clean up, then threw this (CPython raises `KeyboardInterrupt`).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { run, sleep, KeyboardInterrupt } from "asyncio-ts";
  * try {
  *   await run(() => sleep(60_000)); // press Ctrl-C
