@@ -1,0 +1,108 @@
+/**
+ * `Event`: CPython's `asyncio.Event`, a flag that tasks wait for.
+ *
+ * `set()` completes every pending waiter future at once; each waiter unlinks itself when it runs. A
+ * waiter woken by `set()` returns `true` even if `clear()` ran before it resumed (in the same step),
+ * because its wake-up is its own future's result, not a re-read of the flag: no waiter misses a `set()`.
+ *
+ * @module
+ */
+import type { EventLoop } from "../loop/event-loop.js";
+import { RESOLVED_TRUE, WaiterQueue, abortReason, bindLoop, readSignal, waitOn, type AbortOptions } from "./waiters.js";
+
+/** What `Event.statistics()` reports. */
+export interface EventStatistics {
+  /** Whether the flag is set. */
+  set: boolean;
+  /** Tasks in `wait()`, including woken ones that have not run yet. */
+  waiters: number;
+}
+
+/**
+ * An event flag (CPython's `asyncio.Event`): `wait()` blocks until `set()`.
+ *
+ * @example
+ * ```ts
+ * import { run, createTask, sleep, Event } from "asyncio-ts";
+ * await run(async () => {
+ *   const ready = new Event();
+ *   const t = createTask(async () => { await ready.wait(); return "go"; });
+ *   await sleep(5);
+ *   ready.set();
+ *   console.log(await t); // "go"
+ * }, { virtualTime: true });
+ * ```
+ */
+export class Event {
+  /** @internal the flag */
+  _value = false;
+  /** @internal tasks in `wait()`; woken ones stay linked until they run */
+  readonly _waiters = new WaiterQueue<true>();
+  /** @internal the loop waiters are made on; bound on first wait */
+  _loop: EventLoop | null = null;
+
+  /**
+   * True if the flag is set.
+   * @example `if (!ev.isSet()) await ev.wait();`
+   */
+  isSet(): boolean {
+    return this._value;
+  }
+
+  /**
+   * Set the flag and wake every waiter. Later `wait()` calls return at once until `clear()`.
+   * @example `ev.set();`
+   */
+  set(): void {
+    if (this._value) return;
+    this._value = true;
+    this._waiters.wake(Infinity, true);
+  }
+
+  /**
+   * Reset the flag; later `wait()` calls block. Waiters already woken by `set()` still return.
+   * @example `ev.clear();`
+   */
+  clear(): void {
+    this._value = false;
+  }
+
+  /**
+   * Wait until the flag is set; resolves to `true` (at once, without yielding, if it already is).
+   * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`)
+   * @example `await ev.wait({ signal: AbortSignal.timeout(1000) });`
+   */
+  wait(options?: AbortOptions): Promise<true> {
+    if (options === undefined && this._value) return RESOLVED_TRUE;
+    return this._wait(options);
+  }
+
+  /** @internal */
+  async _wait(options: AbortOptions | undefined): Promise<true> {
+    const signal = readSignal(options);
+    if (this._value) return true;
+    const w = this._waiters.park(bindLoop(this, "Event"));
+    try {
+      await waitOn(w, signal);
+      return true;
+    } catch (e) {
+      throw abortReason(w, e);
+    } finally {
+      this._waiters.remove(w);
+    }
+  }
+
+  /**
+   * For debugging: the flag and how many wait.
+   * @example `console.log(ev.statistics()); // { set: false, waiters: 3 }`
+   */
+  statistics(): EventStatistics {
+    return { set: this._value, waiters: this._waiters._size };
+  }
+
+  /** @internal */
+  toString(): string {
+    const extra = this._value ? "set" : "unset";
+    return `<Event [${this._waiters._size > 0 ? `${extra}, waiters:${this._waiters._size}` : extra}]>`;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * `Hold`: a held lock, permit or token as a disposable, for `using` / `await using` scopes.
+ *
+ * Python's `async with lock:` has two TypeScript forms (see `docs/design.md`): the callback form
+ * (`lock.withLock(fn)`) and this one, `await using _ = await lock.hold()`, which releases on scope exit.
+ * Releasing is synchronous, so both `Symbol.dispose` and `Symbol.asyncDispose` are provided.
+ *
+ * @module
+ */
+
+/**
+ * Something held (a lock, a semaphore permit, a capacity token) that is released once, when the
+ * `using` scope ends or `release()` is called, whichever comes first.
+ *
+ * @example
+ * ```ts
+ * import { run, Lock } from "asyncio-ts";
+ * await run(async () => {
+ *   const lock = new Lock();
+ *   {
+ *     await using _held = await lock.hold();
+ *     console.log(lock.locked()); // true
+ *   }
+ *   console.log(lock.locked()); // false
+ * });
+ * ```
+ */
+export class Hold implements Disposable, AsyncDisposable {
+  /** @internal the release function; null once released (invariant: called at most once) */
+  private _release: (() => void) | null;
+
+  /** @internal made by `hold()` of a primitive */
+  constructor(release: () => void) {
+    this._release = release;
+  }
+
+  /** True until released. */
+  get held(): boolean {
+    return this._release !== null;
+  }
+
+  /** Release now; later calls (and the scope exit) do nothing. */
+  release(): void {
+    const r = this._release;
+    if (r === null) return;
+    this._release = null;
+    r();
+  }
+
+  /** `using` support: release. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  /** `await using` support: release. */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.release();
+    return Promise.resolve();
+  }
+}

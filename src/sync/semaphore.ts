@@ -1,0 +1,220 @@
+/**
+ * `Semaphore` and `BoundedSemaphore`: CPython's, fair and cancellation safe.
+ *
+ * ## Approach
+ * CPython 3.12+'s code shape. `_value` counts free permits *not yet promised*: `release()` increments
+ * it and, if someone waits, immediately promises a permit to the oldest pending waiter (decrementing it
+ * again and completing that waiter's future). A woken waiter stays linked until it runs, so `locked()`
+ * (value 0, or any live waiter in line) keeps newcomers behind it: FIFO, no barging. A waiter that was
+ * promised a permit but is cancelled before it runs gives the permit back (`_value++`). Every waiter
+ * leaving `acquire()`, successful or not, then wakes as many further waiters as free permits allow, so a
+ * permit given back is passed on and none is lost.
+ *
+ * Rejected alternative: re-checking `_value` when the woken waiter runs (pre-3.12 CPython). Between
+ * the wake-up and the run, a newcomer could take the permit (barging) and the woken waiter would queue
+ * again at the back.
+ *
+ * @module
+ */
+import type { EventLoop } from "../loop/event-loop.js";
+import { Hold } from "./hold.js";
+import {
+  RESOLVED_TRUE,
+  WaiterQueue,
+  abortReason,
+  bindLoop,
+  checkCount,
+  checkFn,
+  readSignal,
+  waitOn,
+  type AbortOptions,
+} from "./waiters.js";
+
+/** What `Semaphore.statistics()` reports. */
+export interface SemaphoreStatistics {
+  /** Free permits not promised to a woken waiter. */
+  value: number;
+  /** Waiters in `acquire()`, including woken ones that have not run yet. */
+  waiters: number;
+  /** `BoundedSemaphore` only: the initial value (the bound) */
+  bound?: number;
+  /** `BoundedSemaphore` only: permits held or promised (`bound - value`) */
+  held?: number;
+}
+
+/**
+ * A semaphore (CPython's `asyncio.Semaphore`): `value` permits; `acquire()` waits while none is free.
+ * Waiters get permits in FIFO order.
+ *
+ * @example
+ * ```ts
+ * import { run, createTask, gather, sleep, Semaphore } from "asyncio-ts";
+ * await run(async () => {
+ *   const sem = new Semaphore(2);
+ *   let running = 0, peak = 0;
+ *   const job = () => sem.withPermit(async () => {
+ *     peak = Math.max(peak, ++running);
+ *     await sleep(10);
+ *     running--;
+ *   });
+ *   await gather(...[1, 2, 3, 4, 5].map(() => createTask(job)));
+ *   console.log(peak); // 2
+ * }, { virtualTime: true });
+ * ```
+ */
+export class Semaphore {
+  /** @internal free permits not promised to a woken waiter; >= 0 */
+  _value: number;
+  /** @internal tasks in `acquire()`; a woken waiter (promised a permit) stays linked until it runs */
+  readonly _waiters = new WaiterQueue<true>();
+  /** @internal the loop waiters are made on; bound on first wait */
+  _loop: EventLoop | null = null;
+
+  /** @param value the initial number of permits, a non-negative integer (default 1) */
+  constructor(value = 1) {
+    this._value = checkCount("value", value);
+  }
+
+  /**
+   * True if `acquire()` would wait: no free permit, or others are in line (FIFO).
+   * @example `if (!sem.locked()) await sem.acquire();`
+   */
+  locked(): boolean {
+    return this._value === 0 || (this._waiters._size > 0 && this._waiters.hasLive());
+  }
+
+  /**
+   * Take a permit, waiting in line if none is free; resolves to `true`.
+   * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`)
+   * @example `await sem.acquire(); try { ... } finally { sem.release(); }`
+   */
+  acquire(options?: AbortOptions): Promise<true> {
+    if (options === undefined && !this.locked()) {
+      this._value--;
+      return RESOLVED_TRUE;
+    }
+    return this._acquire(options);
+  }
+
+  /** @internal */
+  async _acquire(options: AbortOptions | undefined): Promise<true> {
+    const signal = readSignal(options);
+    if (!this.locked()) {
+      this._value--;
+      return true;
+    }
+    const w = this._waiters.park(bindLoop(this, this.constructor.name));
+    try {
+      try {
+        await waitOn(w, signal);
+      } finally {
+        this._waiters.remove(w);
+      }
+    } catch (e) {
+      // Promised a permit by release(), but cancelled before running: give it back.
+      if (w.done() && !w.cancelled()) this._value++;
+      throw abortReason(w, e);
+    } finally {
+      // Newcomers may have queued behind us while permits were free (FIFO): wake as many as allowed.
+      while (this._value > 0 && this._wakeNext()) {
+        /* keep waking */
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Return a permit; the oldest waiter, if any, is promised it.
+   * @example `sem.release();`
+   */
+  release(): void {
+    this._value++;
+    this._wakeNext();
+  }
+
+  /** @internal promise a permit to the oldest pending waiter */
+  _wakeNext(): boolean {
+    if (this._waiters._size === 0) return false;
+    const w = this._waiters.wakeNext(true);
+    if (w === null) return false;
+    this._value--;
+    return true;
+  }
+
+  /**
+   * Take a permit and return a `Hold` that returns it when its `using` scope ends.
+   * @example `{ await using _permit = await sem.hold(); await work(); }`
+   */
+  async hold(options?: AbortOptions): Promise<Hold> {
+    await this.acquire(options);
+    return new Hold(() => this.release());
+  }
+
+  /**
+   * Run `fn` holding a permit (Python's `async with sem:`).
+   * @example `const body = await sem.withPermit(() => fetchPage(url));`
+   */
+  async withPermit<R>(fn: () => R | PromiseLike<R>, options?: AbortOptions): Promise<R> {
+    checkFn("fn", fn);
+    await this.acquire(options);
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * For debugging: free permits and waiters.
+   * @example `console.log(sem.statistics()); // { value: 0, waiters: 3 }`
+   */
+  statistics(): SemaphoreStatistics {
+    return { value: this._value, waiters: this._waiters._size };
+  }
+
+  /** @internal */
+  toString(): string {
+    const extra = this.locked() ? "locked" : `unlocked, value:${this._value}`;
+    const name = this.constructor.name;
+    return `<${name} [${this._waiters._size > 0 ? `${extra}, waiters:${this._waiters._size}` : extra}]>`;
+  }
+}
+
+/**
+ * A semaphore whose `release()` throws `RangeError` if it would raise the value above the initial one
+ * (CPython's `asyncio.BoundedSemaphore`; Python raises `ValueError`).
+ *
+ * @example
+ * ```ts
+ * import { BoundedSemaphore } from "asyncio-ts";
+ * const sem = new BoundedSemaphore(1);
+ * try { sem.release(); } catch (e) { console.log((e as Error).message); } // "BoundedSemaphore released too many times"
+ * ```
+ */
+export class BoundedSemaphore extends Semaphore {
+  /** @internal the initial value; invariant `_value <= _bound` */
+  readonly _bound: number;
+
+  /** @param value the initial and maximal number of permits (default 1) */
+  constructor(value = 1) {
+    super(value);
+    this._bound = this._value;
+  }
+
+  /**
+   * Return a permit; throws `RangeError` if that would exceed the initial value.
+   * @example `sem.release();`
+   */
+  override release(): void {
+    if (this._value >= this._bound) throw new RangeError("BoundedSemaphore released too many times");
+    super.release();
+  }
+
+  /**
+   * For debugging: free permits, waiters, the bound and the permits held.
+   * @example `console.log(sem.statistics()); // { value: 1, waiters: 0, bound: 3, held: 2 }`
+   */
+  override statistics(): SemaphoreStatistics {
+    return { value: this._value, waiters: this._waiters._size, bound: this._bound, held: this._bound - this._value };
+  }
+}
