@@ -137,31 +137,33 @@ export class Condition {
     if (!this.locked()) throw new RuntimeError("cannot wait on un-acquired lock");
     const w = this._waiters.park(bindLoop(this, "Condition"));
     this._lock.release();
+    let failed = false;
+    let error: unknown;
     try {
-      try {
-        await waitOn(w, signal);
-        return true;
-      } finally {
-        this._waiters.remove(w);
-        // Re-acquire the lock even if the wait was cancelled; a cancellation during the re-acquire is
-        // remembered and re-thrown once the lock is held.
-        let cancel: CancelledError | null = null;
-        for (;;) {
-          try {
-            await this._lock.acquire();
-            break;
-          } catch (e) {
-            if (!(e instanceof CancelledError)) throw e;
-            cancel = e;
-          }
-        }
-        if (cancel !== null) throw cancel;
-      }
+      await waitOn(w, signal);
     } catch (e) {
+      failed = true;
+      error = e;
+    }
+    this._waiters.remove(w);
+    // Re-acquire the lock even if the wait was cancelled; a cancellation during the re-acquire is
+    // remembered (it replaces the wait's outcome, as in CPython) and thrown once the lock is held.
+    for (;;) {
+      try {
+        await this._lock.acquire();
+        break;
+      } catch (e) {
+        failed = true;
+        error = e;
+        if (!(e instanceof CancelledError)) break;
+      }
+    }
+    if (failed) {
       // We may have consumed a notify(): pass it on (a spurious wake-up is allowed, a lost one is not).
       this._notify(1);
-      throw abortReason(w, e);
+      throw abortReason(w, error);
     }
+    return true;
   }
 
   /**
