@@ -44,19 +44,33 @@ import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
 import { ensureFuture } from "../task/ensure-future.js";
+import { TaskSet } from "../task/task-set.js";
 import { loopRegistry } from "./running.js";
-import type { Tracer } from "../tracing/hooks.js";
+import { instrumentNewLoop, newLoopInstruments, type Tracer } from "../tracing/hooks.js";
+import { startDebugMonitor, type DebugMonitor } from "../tracing/debug.js";
 
 /** Options of `newEventLoop()` and `run()`. */
 export interface EventLoopOptions {
-  /** Use a virtual clock that jumps to the next timer whenever every task is blocked. */
+  /**
+   * Use a virtual clock that jumps to the next timer whenever every task is blocked. When not given,
+   * the environment variable `ASYNCIO_TS_VIRTUAL_TIME=1` turns it on (what `aio run --virtual-time` sets).
+   */
   virtualTime?: boolean;
   /** Use this clock (a `VirtualClock` for hand-driven tests). Overrides `virtualTime`. */
   clock?: Clock;
-  /** Debug mode: remember where tasks were created, warn about slow callbacks. */
+  /**
+   * Debug mode: remember where tasks were created, warn about slow steps, print the task dump when the
+   * loop was blocked or stalled, or on SIGUSR2. When not given, `ASYNCIO_TS_DEBUG=1` turns it on.
+   */
   debug?: boolean;
   /** In debug mode, steps longer than this (ms, real time) are reported. Default 100. */
   slowCallbackDuration?: number;
+  /**
+   * In debug mode, print `dumpTasks()` when the loop was blocked this long (ms, real time), or made no
+   * progress this long with nothing that could wake it (no ready callback, no timer, no executor job).
+   * Default 1000.
+   */
+  blockedThreshold?: number;
 }
 
 /** What the exception handler receives (CPython's context dict). */
@@ -144,10 +158,10 @@ export class EventLoop {
   private _tickImmediate: ReturnType<typeof setImmediate> | null = null;
   private _tickTimeout: ReturnType<typeof setTimeout> | null = null;
   /** @internal pending tasks of this loop (strong references: a running task is never collected). */
-  readonly _tasks = new Set<Task<unknown>>();
+  readonly _tasks = new TaskSet();
   private _exceptionHandler: ExceptionHandler | null = null;
-  /** External work in flight that the virtual clock must not jump over. */
-  private _holds = 0;
+  /** @internal external work in flight that the virtual clock must not jump over */
+  _holds = 0;
   private _unretrieved = new Set<WeakRef<Future<unknown>>>();
   /** @internal */ _debug: boolean;
   /** @internal */ _slowCallbackDuration: number;
@@ -156,6 +170,11 @@ export class EventLoop {
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
   _defaultExecutor: { shutdown(options?: { wait?: boolean }): Promise<void> } | null = null;
   private _stepStartedAt = 0;
+  /** @internal in debug mode: how many steps began (the stall detector watches it) */
+  _stepCount = 0;
+  /** @internal in debug mode, while running: the blocked-loop / SIGUSR2 monitor */
+  private _debugMonitor: DebugMonitor | null = null;
+  /** @internal */ _blockedThreshold: number;
   private readonly _tick = (): void => this._onTick();
   private readonly _continueBound = (): void => this._continueFromMicrotask();
 
@@ -163,13 +182,20 @@ export class EventLoop {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     }
-    this._clock = options.clock ?? (options.virtualTime ? new VirtualClock() : new RealClock());
-    this._debug = options.debug ?? false;
+    const virtualTime = options.virtualTime ?? process.env["ASYNCIO_TS_VIRTUAL_TIME"] === "1";
+    this._clock = options.clock ?? (virtualTime ? new VirtualClock() : new RealClock());
+    this._debug = options.debug ?? process.env["ASYNCIO_TS_DEBUG"] === "1";
     const scd = options.slowCallbackDuration ?? 100;
     if (typeof scd !== "number" || !(scd >= 0)) {
       throw new RangeError(`Expected slowCallbackDuration to be a non-negative number, got ${describe(scd)}`);
     }
     this._slowCallbackDuration = scd;
+    const bt = options.blockedThreshold ?? 1000;
+    if (typeof bt !== "number" || !(bt > 0)) {
+      throw new RangeError(`Expected blockedThreshold to be a positive number, got ${describe(bt)}`);
+    }
+    this._blockedThreshold = bt;
+    if (newLoopInstruments.list !== null) instrumentNewLoop(this);
   }
 
   // ---------------------------------------------------------------- time
@@ -198,6 +224,12 @@ export class EventLoop {
     const h = new Handle(callback as (...a: unknown[]) => void, args, this);
     this._pushReady(h);
     return h;
+  }
+
+  /** @internal schedule a new task's first step: the task is its own ready-queue entry. */
+  _callSoonTask(t: Task<unknown>): void {
+    if (this._closed) return;
+    this._pushReady(t as unknown as Handle);
   }
 
   /** @internal callSoon for a task step: no validation, marked as a step. */
@@ -289,6 +321,7 @@ export class EventLoop {
     }
     this._running = true;
     loopRegistry.running.add(this);
+    if (this._debug) this._debugMonitor = startDebugMonitor(this);
     return new Promise<void>((resolve) => {
       this._stopResolve = resolve;
       this._kick();
@@ -430,6 +463,8 @@ export class EventLoop {
   /** @internal */
   _taskCreated(t: Task<unknown>): void {
     this._tasks.add(t);
+    // debug mode: keep the function's name for dumpTasks() (the task drops the function once started)
+    if (this._debug) (t as { _fnName?: string })._fnName = t._fn?.name ?? "";
     this._tracer?.onTaskCreated(t);
   }
 
@@ -443,7 +478,10 @@ export class EventLoop {
   _beginStep(t: Task<unknown>): void {
     if (this._inIteration && this._stepping === null) {
       this._stepping = t;
-      if (this._debug) this._stepStartedAt = performance.now();
+      if (this._debug) {
+        this._stepStartedAt = performance.now();
+        this._stepCount++;
+      }
     }
     this._tracer?.onStepStart(t);
   }
@@ -510,7 +548,7 @@ export class EventLoop {
   private _kick(): void {
     if (this._tickImmediate === null) {
       const s = taskStorage.getStore();
-      this._tickImmediate = s === undefined ? setImmediate(this._tick) : taskStorage.exit(() => setImmediate(this._tick));
+      this._tickImmediate = s === undefined ? setImmediate(this._tick) : taskStorage.run(undefined as never, setImmediate, this._tick);
     }
   }
 
@@ -546,7 +584,7 @@ export class EventLoop {
    */
   private _drive(fromTick: boolean): void {
     if (taskStorage.getStore() !== undefined) {
-      taskStorage.exit(() => this._drive(fromTick));
+      taskStorage.run(undefined as never, () => this._drive(fromTick));
       return;
     }
     this._driving = true;
@@ -650,6 +688,10 @@ export class EventLoop {
     this._stopping = false;
     this._running = false;
     loopRegistry.running.delete(this);
+    if (this._debugMonitor !== null) {
+      this._debugMonitor.stop();
+      this._debugMonitor = null;
+    }
     if (this._tickImmediate !== null) {
       clearImmediate(this._tickImmediate);
       this._tickImmediate = null;

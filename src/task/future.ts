@@ -44,8 +44,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */ _cancelMessage: string | undefined = undefined;
   /** @internal the loop that runs this future's callbacks */
   readonly _loop: EventLoop;
-  /** @internal callbacks to schedule on completion; null once scheduled */
-  _callbacks: Array<DoneCallback<any>> | null = [];
+  /** @internal callbacks to schedule on completion: undefined while none (allocated on first use), null once scheduled */
+  _callbacks: Array<DoneCallback<any>> | null | undefined = undefined;
   /** @internal true while an exception is stored that nobody has retrieved */
   _logTraceback = false;
 
@@ -136,12 +136,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
       throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     }
     if (this._callbacks === null) this._loop.callSoon(fn, this);
-    else this._callbacks.push(fn);
+    else (this._callbacks ??= []).push(fn);
   }
 
   /** Remove every registration of `fn`; returns how many were removed. */
   removeDoneCallback(fn: DoneCallback<this>): number {
-    if (this._callbacks === null) return 0;
+    if (!this._callbacks) return 0;
     const before = this._callbacks.length;
     this._callbacks = this._callbacks.filter((cb) => cb !== fn);
     return before - this._callbacks.length;
@@ -240,7 +240,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Reject every awaiter that is not a task (the loop closed under them). @internal */
   _rejectOutsideAwaiters(error: unknown): void {
     const cbs = this._callbacks;
-    if (cbs === null) return;
+    if (!cbs) return;
     this._callbacks = cbs.filter((cb) => {
       const d = (cb as OutsideAwaiter)._outside;
       if (d === undefined) return true;
@@ -252,7 +252,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _pushCallback(cb: DoneCallback<any>): void {
     if (this._callbacks === null) this._loop.callSoon(cb, this);
-    else this._callbacks.push(cb);
+    else (this._callbacks ??= []).push(cb);
   }
 
   /** Give this (done) future's outcome to an awaiter. @internal */
@@ -278,9 +278,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _scheduleCallbacks(): void {
+    this._loop._tracer?.onFutureDone(this);
     const cbs = this._callbacks;
     this._callbacks = null;
-    if (cbs === null) return;
+    if (!cbs) return;
     for (let i = 0; i < cbs.length; i++) this._loop.callSoon(cbs[i]!, this);
   }
 

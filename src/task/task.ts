@@ -45,6 +45,8 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal the function; null once started */
   _fn: TaskFunction<T> | null;
   /** @internal */ _name: string;
+  /** @internal a number unique in the process (`Task-<id>` is the default name) */
+  readonly _id: number;
   /** @internal a cancel was requested while the task had no future to cancel: throw at the next step */
   _mustCancel = false;
   /** @internal the cancel message for `_mustCancel` */
@@ -82,12 +84,13 @@ export class Task<T = unknown> extends Future<T> {
       throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
     }
     this._fn = fn;
-    this._name = name ?? `Task-${++taskCounter}`;
+    this._id = ++taskCounter;
+    this._name = name ?? `Task-${this._id}`;
     const parent = taskStorage.getStore();
     this._parent = parent !== undefined && !parent.done() ? parent : null;
     this._createdAt = options.loop._debug ? new Error().stack?.split("\n").slice(2, 6).join("\n") : undefined;
     options.loop._taskCreated(this);
-    options.loop._callSoonStep(this._step0, this);
+    options.loop._callSoonTask(this);
   }
 
   /** The task's name. */
@@ -186,6 +189,13 @@ export class Task<T = unknown> extends Future<T> {
     throw new RuntimeError("Task does not support setException()");
   }
 
+  /** @internal the task is its own ready-queue entry for its first step (saves a Handle per task) */
+  readonly _cancelled = false;
+  /** @internal run as a ready callback: the first step */
+  _run(): void {
+    this._step0();
+  }
+
   /** @internal the first step: run the function (or, if cancelled before it started, never run it). */
   _step0(this: Task<T>): void {
     const fn = this._fn;
@@ -213,12 +223,21 @@ export class Task<T = unknown> extends Future<T> {
       // Subscribed inside the task's context: when `fn` returns one of our awaitables directly
       // (`createTask(() => sleep(1000))`), the task suspends on it as if it had awaited it, so a
       // cancel() reaches it at once instead of waiting for it to finish.
-      taskStorage.run(this as Task<unknown>, () =>
-        (r as PromiseLike<T>).then(
-          (v) => this._succeed(v),
-          (e) => this._fail(e),
-        ),
-      );
+      // A native promise (what an async function returns) does not care about the context: skip the
+      // second AsyncLocalStorage.run on the hot path.
+      if (r instanceof Promise) {
+        r.then(
+          (v: T) => this._succeed(v),
+          (e: unknown) => this._fail(e),
+        );
+      } else {
+        taskStorage.run(this as Task<unknown>, () =>
+          (r as PromiseLike<T>).then(
+            (v) => this._succeed(v),
+            (e) => this._fail(e),
+          ),
+        );
+      }
     } else {
       this._succeed(r as T);
     }
