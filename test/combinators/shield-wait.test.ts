@@ -349,7 +349,7 @@ describe("asCompleted (test_tasks test_as_completed_*)", () => {
       const fa = getRunningLoop().createFuture<string>();
       fa.setResult("a");
       const out = new Set<Future<string>>();
-      for await (const f of asCompleted<string>([tb, fa, td])) out.add(f);
+      for await (const f of asCompleted<string>([tb, fa, td])) out.add(f as unknown as Future<string>); // (TS types for-await elements as awaited)
       expect(out).toEqual(new Set([tb, fa, td]));
     });
   });
@@ -404,7 +404,7 @@ describe("asCompleted (test_tasks test_as_completed_*)", () => {
     await run(
       async () => {
         const futs: Future<string>[] = [];
-        for await (const f of asCompleted<string>([() => sleep(50, "a"), () => sleep(50, "b")])) futs.push(f);
+        for await (const f of asCompleted<string>([() => sleep(50, "a"), () => sleep(50, "b")])) futs.push(f as unknown as Future<string>);
         expect(futs).toHaveLength(2);
         const [done] = await wait(futs);
         expect(new Set([...done].map((f) => f.result()))).toEqual(new Set(["a", "b"]));
@@ -427,7 +427,7 @@ describe("asCompleted (test_tasks test_as_completed_*)", () => {
   it("test_as_completed_coroutine_use_running_loop", async () => {
     await run(async () => {
       const futs: Future<number>[] = [];
-      for await (const f of asCompleted<number>([async () => 42])) futs.push(f);
+      for await (const f of asCompleted<number>([async () => 42])) futs.push(f as unknown as Future<number>);
       expect(futs).toHaveLength(1);
       expect(futs[0]!.getLoop()).toBe(getRunningLoop());
       expect(await futs[0]!).toBe(42);
