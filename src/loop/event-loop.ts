@@ -48,6 +48,7 @@ import { TaskSet } from "../task/task-set.js";
 import { loopRegistry } from "./running.js";
 import { instrumentNewLoop, newLoopInstruments, type Tracer } from "../tracing/hooks.js";
 import { startDebugMonitor, type DebugMonitor } from "../tracing/debug.js";
+import type { Executor, WorkerFunction } from "../executors/executor.js";
 
 /** Options of `newEventLoop()` and `run()`. */
 export interface EventLoopOptions {
@@ -168,7 +169,9 @@ export class EventLoop {
   /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
   _tracer: Tracer | null = null;
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
-  _defaultExecutor: { shutdown(options?: { wait?: boolean }): Promise<void> } | null = null;
+  _defaultExecutor: Executor | null = null;
+  /** @internal makes the default executor (a ThreadPoolExecutor; set by the executors module). */
+  static _defaultExecutorFactory: (() => Executor) | null = null;
   private _stepStartedAt = 0;
   /** @internal in debug mode: how many steps began (the stall detector watches it) */
   _stepCount = 0;
@@ -283,6 +286,59 @@ export class EventLoop {
   createFuture<T = unknown>(): Future<T> {
     this._checkClosed();
     return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Run `fn(...args)` on `executor` (`null`: the loop's default `ThreadPoolExecutor`, made on first use
+   * and shut down by `run()`), and return its future, bound to this loop (CPython's `run_in_executor`).
+   * `fn` is a `moduleFunction()` reference or a self-contained inline function.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop, ThreadPoolExecutor } from "asyncio-ts";
+   * await run(async () => {
+   *   const loop = getRunningLoop();
+   *   console.log(await loop.runInExecutor(null, (a: number, b: number) => a * b, 6, 7)); // 42
+   *   await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+   *   console.log(await loop.runInExecutor(pool, () => "on a thread")); // "on a thread"
+   * });
+   * ```
+   */
+  runInExecutor<A extends unknown[], R>(executor: Executor | null, fn: WorkerFunction<A, R>, ...args: A): Future<Awaited<R>> {
+    this._checkClosed();
+    let ex = executor;
+    if (ex === null) {
+      if (this._defaultExecutor === null) {
+        const make = EventLoop._defaultExecutorFactory;
+        if (make === null) throw new RuntimeError("no default executor: import asyncio-ts from its entry point");
+        this._defaultExecutor = make();
+      }
+      ex = this._defaultExecutor;
+    } else if (typeof ex !== "object" || typeof (ex as Executor).submit !== "function") {
+      throw new TypeError(`Expected executor to be an Executor or null, got ${describe(ex)}`);
+    }
+    const own = (ex as { _submitOn?: (loop: EventLoop, fn: unknown, args: unknown[]) => Future<unknown> })._submitOn;
+    if (typeof own === "function") return own.call(ex, this, fn, args) as Future<Awaited<R>>;
+    return ensureFuture(ex.submit(fn, ...args) as PromiseLike<Awaited<R>>, this);
+  }
+
+  /**
+   * Use `executor` for `runInExecutor(null, ...)` and `toThread` (CPython's `set_default_executor`).
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop, toThread, ThreadPoolExecutor } from "asyncio-ts";
+   * await run(async () => {
+   *   getRunningLoop().setDefaultExecutor(new ThreadPoolExecutor({ maxWorkers: 1, threadNamePrefix: "io" }));
+   *   console.log(await toThread(() => currentThread().name)); // "io_0"
+   * });
+   * ```
+   */
+  setDefaultExecutor(executor: Executor): void {
+    if (executor === null || typeof executor !== "object" || typeof executor.submit !== "function" || typeof executor.shutdown !== "function") {
+      throw new TypeError(`Expected executor to be an Executor, got ${describe(executor)}`);
+    }
+    this._defaultExecutor = executor;
   }
 
   /**
@@ -476,6 +532,7 @@ export class EventLoop {
 
   /** @internal a task step begins: the driver waits for it to end. */
   _beginStep(t: Task<unknown>): void {
+    t._stepNo++;
     if (this._inIteration && this._stepping === null) {
       this._stepping = t;
       if (this._debug) {

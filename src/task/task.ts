@@ -55,6 +55,10 @@ export class Task<T = unknown> extends Future<T> {
   _numCancelsRequested = 0;
   /** @internal the futures this task is suspended on (CPython's `_fut_waiter`; several under Promise.all) */
   _waiters: Future<unknown>[] = [];
+  /** @internal how many steps have begun (a step is a resumption driven by the loop) */
+  _stepNo = 0;
+  /** @internal the step in which `_waiters` were registered */
+  _waitersStep = 0;
   /** @internal created on first access of `signal` */
   _abort: AbortController | null = null;
   /** @internal active cancel scopes, innermost last (see time/cancel-scope.ts) */
@@ -130,9 +134,16 @@ export class Task<T = unknown> extends Future<T> {
     this._abort?.abort(new CancelledError(msg ?? ""));
     this._loop._tracer?.onTaskCancelRequested(this, msg);
     if (this._waiters.length > 0) {
-      let any = false;
-      for (const w of this._waiters.slice()) if (w.cancel(msg)) any = true;
-      if (any) return true;
+      if (this._waitersStep === this._stepNo) {
+        let any = false;
+        for (const w of this._waiters.slice()) if (w.cancel(msg)) any = true;
+        if (any) return true;
+      } else {
+        // Registered before the task last resumed (e.g. the losers of a Promise.race, or the rest of a
+        // partly settled Promise.all): the task may have moved on, so cancelling them could be lost.
+        // Deliver at the task's next await of ours instead.
+        this._waiters.length = 0;
+      }
     }
     this._mustCancel = true;
     this._pendingCancelMessage = msg;
@@ -202,8 +213,11 @@ export class Task<T = unknown> extends Future<T> {
     this._fn = null;
     if (fn === null || this._state !== "PENDING") return;
     if (this._mustCancel) {
+      // CPython throws CancelledError(msg) into the coroutine, which raises it at once: the task ends
+      // as if its function had raised it (see _fail).
       this._mustCancel = false;
-      this._finishCancelled(this._pendingCancelMessage);
+      this._cancelledExc = new CancelledError(this._pendingCancelMessage ?? "");
+      this._finishCancelled(undefined);
       return;
     }
     const loop = this._loop;
@@ -263,7 +277,10 @@ export class Task<T = unknown> extends Future<T> {
   _fail(error: unknown): void {
     if (this._state === "PENDING") {
       if (error instanceof CancelledError) {
-        this._finishCancelled(error.message === "" ? undefined : error.message);
+        // As CPython: the error itself goes to the first reader of the outcome; the task's own cancel
+        // message is unset (so later readers, and gather's results, see a CancelledError without one).
+        this._cancelledExc = error;
+        this._finishCancelled(undefined);
       } else {
         this._exception = error;
         this._hasException = true;
@@ -291,6 +308,12 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
   _suspendOn(fut: Future<unknown>, deliver: Deliver): void {
+    if (this._waiters.length > 0 && this._waitersStep !== this._stepNo) {
+      // Left over from an earlier suspension that resumed without them (Promise.race): the task has
+      // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
+      this._waiters.length = 0;
+    }
+    this._waitersStep = this._stepNo;
     this._waiters.push(fut);
     fut._pushCallback(() => this._wakeup(fut, deliver));
     this._loop._tracer?.onTaskSuspended(this, fut);
@@ -324,16 +347,20 @@ export class Task<T = unknown> extends Future<T> {
   _wakeup(fut: Future<unknown>, deliver: Deliver): void {
     const i = this._waiters.indexOf(fut);
     if (i >= 0) this._waiters.splice(i, 1);
-    if (this._state !== "PENDING") {
+    if (i < 0 || this._state !== "PENDING") {
+      // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
       fut._deliverTo(deliver);
       return;
     }
     this._loop._beginStep(this);
-    if (this._mustCancel) {
+    if (this._mustCancel && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
+      // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
+      // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
       this._mustCancel = false;
       fut._markRetrieved();
       deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
     } else {
+      this._mustCancel = false;
       fut._deliverTo(deliver);
     }
   }
