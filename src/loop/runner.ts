@@ -93,7 +93,9 @@ export class Runner {
     try {
       return await loop.runUntilComplete(task);
     } catch (e) {
-      if (interrupted && e instanceof CancelledError && task.cancelled()) {
+      // As CPython: only when our SIGINT cancel was the last one outstanding (a main task cancelled by
+      // someone else as well ends with CancelledError).
+      if (interrupted && e instanceof CancelledError && task.cancelled() && task.uncancel() === 0) {
         throw new KeyboardInterrupt("interrupted by SIGINT", { cause: e });
       }
       throw e;
