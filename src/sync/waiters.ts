@@ -34,7 +34,7 @@
  */
 import { RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop, runningLoopOrNull } from "../loop/running.js";
+import { getEventLoop, loopRegistry, runningLoopOrNull } from "../loop/running.js";
 import { Future } from "../task/future.js";
 
 /** Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...). */
@@ -182,20 +182,31 @@ export class WaiterQueue<T = unknown> {
 
 /**
  * The loop a primitive's waiters are made on (CPython's `_LoopBoundMixin._get_loop`): the running loop,
- * bound on first use; outside a running loop, the bound loop or else `getEventLoop()`.
+ * bound on first use. Outside tasks and callbacks (code resumed by a plain promise): the bound loop, else
+ * the only running loop, else `getEventLoop()`.
  * @internal
  */
 export function bindLoop(owner: { _loop: EventLoop | null }, what: string): EventLoop {
   const running = runningLoopOrNull();
   const bound = owner._loop;
   if (bound === null || bound.isClosed()) {
-    owner._loop = running ?? getEventLoop();
+    owner._loop = running ?? soleRunningLoop() ?? getEventLoop();
     return owner._loop;
   }
   if (running !== null && running !== bound) {
     throw new RuntimeError(`${what} is bound to a different event loop`);
   }
   return bound;
+}
+
+/**
+ * The loop that is running, if exactly one is. Code resumed by a plain promise (outside any task or
+ * callback) does not know its loop; while one loop runs, that is the one it means.
+ */
+function soleRunningLoop(): EventLoop | null {
+  if (loopRegistry.running.size !== 1) return null;
+  for (const loop of loopRegistry.running) return loop;
+  return null;
 }
 
 /**

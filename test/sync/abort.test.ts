@@ -1,0 +1,196 @@
+/**
+ * The `{ signal }` option of every wait, inside and outside tasks.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  Barrier,
+  CapacityLimiter,
+  Condition,
+  Event,
+  Lock,
+  Queue,
+  Semaphore,
+  createTask,
+  currentTask,
+  getRunningLoop,
+  run,
+  sleep,
+} from "../../src/index.js";
+
+/** Abort `ac` from another task after `ms` of virtual time. */
+function abortLater(ac: AbortController, ms: number, reason: unknown = new Error("gave up")): void {
+  createTask(async () => {
+    await sleep(ms);
+    ac.abort(reason);
+  });
+}
+
+describe("AbortSignal option", () => {
+  it("an aborted lock wait rejects with the signal's reason, is not a task cancellation, and passes the lock on", async () => {
+    await run(
+      async () => {
+        const lock = new Lock();
+        await lock.acquire();
+        const ac = new AbortController();
+        const reason = new Error("gave up");
+        const a = createTask(async () => {
+          try {
+            await lock.acquire({ signal: ac.signal });
+            return "acquired";
+          } catch (e) {
+            return { e, cancelling: currentTask()!.cancelling() };
+          }
+        });
+        const b = createTask(async () => {
+          await lock.acquire();
+          return "b acquired";
+        });
+        await sleep(0);
+        lock.release(); // wakes a...
+        ac.abort(reason); // ...which is aborted before it runs, too late: a still gets the lock
+        expect(await a).toBe("acquired");
+        lock.release();
+        expect(await b).toBe("b acquired");
+        lock.release();
+
+        // Aborted while still waiting: rejects with the reason; the next waiter gets the lock.
+        await lock.acquire();
+        const ac2 = new AbortController();
+        const c = createTask(async () => {
+          try {
+            await lock.acquire({ signal: ac2.signal });
+            return "acquired";
+          } catch (e) {
+            return { e, cancelling: currentTask()!.cancelling() };
+          }
+        });
+        const d = createTask(() => lock.acquire());
+        await sleep(0);
+        ac2.abort(reason);
+        expect(await c).toEqual({ e: reason, cancelling: 0 });
+        lock.release();
+        await d;
+        expect(lock.statistics()).toEqual({ locked: true, waiters: 0 });
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("an already aborted signal rejects at once, even when the primitive is free", async () => {
+    await run(async () => {
+      const signal = AbortSignal.abort(new Error("early"));
+      await expect(new Lock().acquire({ signal })).rejects.toThrow("early");
+      await expect(new Semaphore(1).acquire({ signal })).rejects.toThrow("early");
+      const ev = new Event();
+      ev.set();
+      await expect(ev.wait({ signal })).rejects.toThrow("early");
+      const q = new Queue<number>();
+      q.putNowait(1);
+      await expect(q.get({ signal })).rejects.toThrow("early");
+      expect(q.qsize()).toBe(1);
+      await expect(q.put(2, { signal })).rejects.toThrow("early");
+      expect(q.qsize()).toBe(1);
+      await expect(new Lock().acquire({ signal: "x" as never })).rejects.toThrow(
+        'Expected options.signal to be an AbortSignal, got "x" (string)',
+      );
+      await expect(new Lock().acquire(3 as never)).rejects.toThrow("Expected options to be an object, got 3 (number)");
+    });
+  });
+
+  it("semaphore: an aborted waiter does not lose a permit", async () => {
+    await run(
+      async () => {
+        const sem = new Semaphore(1);
+        await sem.acquire();
+        const ac = new AbortController();
+        abortLater(ac, 5);
+        const aborted = createTask(() => sem.acquire({ signal: ac.signal }));
+        const other = createTask(() => sem.acquire());
+        await expect(aborted).rejects.toThrow("gave up");
+        expect(getRunningLoop().time()).toBe(5);
+        sem.release();
+        await other;
+        sem.release();
+        expect(sem._value).toBe(1);
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("event, condition, barrier, queue, join and capacity limiter waits can be aborted", async () => {
+    await run(
+      async () => {
+        const mk = () => {
+          const ac = new AbortController();
+          abortLater(ac, 3);
+          return { signal: ac.signal };
+        };
+        await expect(new Event().wait(mk())).rejects.toThrow("gave up");
+
+        const cond = new Condition();
+        await cond.acquire();
+        await expect(cond.wait(mk())).rejects.toThrow("gave up");
+        expect(cond.locked()).toBe(true); // held again after an aborted wait
+        cond.release();
+
+        const barrier = new Barrier(2);
+        await expect(barrier.wait(mk())).rejects.toThrow("gave up");
+        expect(barrier.nWaiting).toBe(0);
+        expect(barrier.broken).toBe(false);
+
+        const q = new Queue<number>(1);
+        await expect(q.get(mk())).rejects.toThrow("gave up");
+        q.putNowait(1);
+        await expect(q.put(2, mk())).rejects.toThrow("gave up");
+        await expect(q.join(mk())).rejects.toThrow("gave up");
+        expect(q.statistics()).toMatchObject({ qsize: 1, getters: 0, putters: 0 });
+
+        const limiter = new CapacityLimiter(1);
+        limiter.acquireOnBehalfOfNowait("x");
+        await expect(limiter.acquire(mk())).rejects.toThrow("gave up");
+        expect(limiter.statistics().tasksWaiting).toBe(0);
+        expect(getRunningLoop().time()).toBe(21);
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("code outside tasks (plain callbacks and promise chains) can wait on primitives", async () => {
+    const log: string[] = [];
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const lock = new Lock();
+        const q = new Queue<string>();
+        await lock.acquire();
+        const done = loop.createFuture<void>();
+        loop.callSoon(() => {
+          expect(currentTask()).toBeNull();
+          void (async () => {
+            await lock.acquire();
+            log.push("outside got lock");
+            lock.release();
+            log.push(`outside got ${await q.get()}`);
+            const ac = new AbortController();
+            loop.callLater(5, () => ac.abort(new Error("outside abort")));
+            try {
+              await q.get({ signal: ac.signal });
+            } catch (e) {
+              log.push((e as Error).message);
+            }
+            done.setResult();
+          })();
+        });
+        await sleep(1);
+        log.push("task releases");
+        lock.release();
+        await sleep(1);
+        q.putNowait("item");
+        await done;
+        expect(q.statistics().getters).toBe(0);
+      },
+      { virtualTime: true },
+    );
+    expect(log).toEqual(["task releases", "outside got lock", "outside got item", "outside abort"]);
+  });
+});
