@@ -2,29 +2,79 @@
 /**
  * The `aio` command.
  *
+ *   aio run <script> [--virtual-time] [--trace out.json] [--timeline out.html] ...   run a program, traced
  *   aio tour [--fast] [--cell <id>]   the seed notebook's programs, run and explained
+ *   aio worker --redis <url> --queue <name> --module <path>   run a RedisExecutor's jobs (Redis, BullMQ)
  *   aio --help
  *
  * @module
  */
 import { runTour } from "./tour-main.js";
+import { RUN_HELP, runScript, type RunScriptOptions } from "./run-script.js";
+import { WORKER_HELP, runWorkerCommand } from "./worker-cmd.js";
 
 const HELP = `aio: asyncio-ts's command
 
 Usage:
+${RUN_HELP}
   aio tour [--fast] [--cell <n>]   Run the seed notebook's programs on asyncio-ts and show their output as it
                                    happens (about 40 s on the real clock).
       --fast                       Run them on virtual time: instantly, with CPython's exact timer order.
       --cell <n>                   Only the cell In [n] (e.g. --cell 22).
       --no-timeline                Do not draw the timeline under each cell.
-  aio --help                       This text.
+${WORKER_HELP}  aio --help                       This text.
+
+Environment: ASYNCIO_TS_VIRTUAL_TIME=1 gives loops virtual time and ASYNCIO_TS_DEBUG=1 turns on debug mode,
+for loops whose options do not say otherwise.
 `;
 
-async function main(argv: string[]): Promise<number> {
+function parseRun(rest: string[]): RunScriptOptions | string {
+  const o: RunScriptOptions = { script: "", args: [], virtualTime: false, debug: false, terminal: false, progress: "auto" };
+  let script: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if (a === "--") {
+      o.args.push(...rest.slice(i + 1));
+      break;
+    }
+    if (a === "--virtual-time") o.virtualTime = true;
+    else if (a === "--debug") o.debug = true;
+    else if (a === "--terminal") o.terminal = true;
+    else if (a === "--progress") o.progress = "on";
+    else if (a === "--no-progress") o.progress = "off";
+    else if (a === "--trace" || a === "--timeline") {
+      const v = rest[++i];
+      if (v === undefined || v.startsWith("--")) return `${a} needs a file name, e.g. ${a} ${a === "--trace" ? "out.json" : "out.html"}`;
+      if (a === "--trace") o.trace = v;
+      else o.timeline = v;
+    } else if (a.startsWith("--trace=")) o.trace = a.slice(8);
+    else if (a.startsWith("--timeline=")) o.timeline = a.slice(11);
+    else if (a.startsWith("-")) return `unknown option ${a}`;
+    else if (script === undefined) script = a;
+    else o.args.push(a);
+  }
+  if (script === undefined) return "missing the program to run, e.g. aio run main.ts";
+  o.script = script;
+  return o;
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(HELP);
     return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === "run") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const o = parseRun(rest);
+    if (typeof o === "string") {
+      process.stderr.write(`aio run: ${o}\n\n${HELP}`);
+      return 2;
+    }
+    return await runScript(o);
   }
   if (cmd === "tour") {
     let fast = false;
@@ -50,8 +100,10 @@ async function main(argv: string[]): Promise<number> {
     }
     return await runTour({ fast, cell, timeline });
   }
+  if (cmd === "worker") return await runWorkerCommand(rest);
   process.stderr.write(`aio: unknown command ${cmd}\n\n${HELP}`);
   return 2;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+if (code !== undefined) process.exitCode = code;

@@ -1,28 +1,82 @@
 /**
  * Instrumentation hooks: what the loop reports to an installed tracer.
  *
+ * ## Approach
  * The loop holds at most one tracer in `loop._tracer`; every hook site is `loop._tracer?.onX(...)`, one
- * field load and a null test when no tracer is installed. Use `installTracer` to add several.
+ * field load and a null test when no tracer is installed (`bench/suites/tracing.mjs` measures it).
+ * `installTracer` composes any number of partial instruments into that one object, and derives the
+ * hooks that the core does not call itself (`onTaskScheduled`, from `onFutureDone` and friends), so the
+ * hot paths carry no extra call sites.
+ *
+ * `instrumentNewLoops(factory)` instruments every loop created afterwards (what `aio run --trace` uses):
+ * the `EventLoop` constructor tests one field (`newLoopInstruments.list !== null`).
+ *
+ * ## Where the hooks are called (for code outside `src/tracing`)
+ * - Tasks and the loop (`src/loop/event-loop.ts`, `src/task/task.ts`, `src/task/future.ts`): created,
+ *   step start/end, suspended on a future, future done (which schedules the waiting tasks), done,
+ *   cancel requested, iteration start/end, a step left on a foreign promise.
+ * - Executors (`src/executors`) report each job on the loop of the future they return:
+ *   ```ts
+ *   const job: ExecutorJob = { loop, executor: this._name, id: seq, fn: fn.name, task: currentTask() };
+ *   loop._tracer?.onExecutorJobQueued(job);             // submit()/runInExecutor(): job is queued
+ *   loop._tracer?.onExecutorJobStarted(job, workerName); // the worker reported the start ("ThreadPoolExecutor-1_0")
+ *   loop._tracer?.onExecutorJobFinished(job, workerName, "ok" | "error" | "cancelled");
+ *   // a job cancelled before it started: onExecutorJobFinished(job, null, "cancelled")
+ *   ```
+ *   and label the future the submitting task awaits: `fut._label = \`executor job ${seq} on ${workerName}\``
+ *   (or `... on ${executorName}` while queued) so that `dumpTasks()` and the timeline say what it waits on.
+ *   Keep the same `job` object for the three calls (tracers key on it). Started/finished may be called
+ *   from a worker's message handler, outside any task: that is expected.
  *
  * @module
  */
+import { describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import type { Future } from "../task/future.js";
 import type { Task } from "../task/task.js";
 
-/** Callbacks a tracer may implement; all are optional in `Instrument`. */
+/** An executor job as tracers see it; executors pass the same object to every hook of one job. */
+export interface ExecutorJob {
+  /** The loop whose future the job completes (its clock times the job). */
+  loop: EventLoop;
+  /** The executor's name, e.g. `ThreadPoolExecutor-1`. */
+  executor: string;
+  /** A number unique within the executor. */
+  id: number;
+  /** The function's name ("" when anonymous). */
+  fn: string;
+  /** The task that submitted the job, if one did. */
+  task: Task<unknown> | null;
+}
+
+/** How an executor job ended. */
+export type ExecutorJobOutcome = "ok" | "error" | "cancelled";
+
+/** Callbacks a tracer implements; an `Instrument` implements any subset. */
 export interface Tracer {
+  /** A task was created; its first step is scheduled. */
   onTaskCreated(task: Task<unknown>): void;
+  /** The task finished, failed or was cancelled. */
   onTaskDone(task: Task<unknown>): void;
   onTaskCancelRequested(task: Task<unknown>, msg: string | undefined): void;
+  /** The task's next step was put on the ready queue (derived by `installTracer`; the core never calls it). */
+  onTaskScheduled(task: Task<unknown>): void;
   onStepStart(task: Task<unknown>): void;
   onStepEnd(task: Task<unknown>): void;
-  /** The task suspended on `awaited` (null: `sleep(0)`). */
+  /** The task suspended on `awaited` (null: `sleep(0)`, one iteration). */
   onTaskSuspended(task: Task<unknown>, awaited: Future<unknown> | null): void;
+  /** A future is done: the tasks suspended on it are scheduled. */
+  onFutureDone(future: Future<unknown>): void;
   /** A step was left waiting on a foreign promise. */
   onForeignAwait(task: Task<unknown>): void;
   onIterationStart(loop: EventLoop): void;
   onIterationEnd(loop: EventLoop): void;
+  /** An executor job was queued (see the module comment for the executors' calls). */
+  onExecutorJobQueued(job: ExecutorJob): void;
+  /** A worker started the job. */
+  onExecutorJobStarted(job: ExecutorJob, worker: string): void;
+  /** The job ended; `worker` is null when it was cancelled before it started. */
+  onExecutorJobFinished(job: ExecutorJob, worker: string | null, outcome: ExecutorJobOutcome): void;
 }
 
 /** A tracer with any subset of the hooks. */
@@ -32,16 +86,74 @@ const HOOKS: Array<keyof Tracer> = [
   "onTaskCreated",
   "onTaskDone",
   "onTaskCancelRequested",
+  "onTaskScheduled",
   "onStepStart",
   "onStepEnd",
   "onTaskSuspended",
+  "onFutureDone",
   "onForeignAwait",
   "onIterationStart",
   "onIterationEnd",
+  "onExecutorJobQueued",
+  "onExecutorJobStarted",
+  "onExecutorJobFinished",
 ];
 
+type Loose = Record<keyof Tracer, (...a: any[]) => void>;
+
+function compose(list: Instrument[]): Tracer {
+  const t = {} as Loose;
+  for (const hook of HOOKS) {
+    const fns = list.map((i) => i[hook]).filter((f): f is NonNullable<typeof f> => typeof f === "function") as Array<
+      (...a: unknown[]) => void
+    >;
+    t[hook] =
+      fns.length === 0
+        ? () => {}
+        : fns.length === 1
+          ? fns[0]!
+          : (...a: unknown[]) => {
+              for (const f of fns) f(...a);
+            };
+  }
+  if (list.some((i) => typeof i.onTaskScheduled === "function")) {
+    // Derive onTaskScheduled: a task is scheduled when created, after sleep(0), and when a future it
+    // is suspended on is done (CPython's Future.__schedule_callbacks queues Task.__wakeup).
+    const scheduled = t.onTaskScheduled;
+    const waiting = new WeakMap<Future<unknown>, Task<unknown>[]>();
+    const created = t.onTaskCreated;
+    const suspended = t.onTaskSuspended;
+    const futureDone = t.onFutureDone;
+    t.onTaskCreated = (task: Task<unknown>) => {
+      created(task);
+      scheduled(task);
+    };
+    t.onTaskSuspended = (task: Task<unknown>, f: Future<unknown> | null) => {
+      suspended(task, f);
+      if (f === null) scheduled(task);
+      else {
+        const ts = waiting.get(f);
+        if (ts === undefined) waiting.set(f, [task]);
+        else ts.push(task);
+      }
+    };
+    t.onFutureDone = (f: Future<unknown>) => {
+      futureDone(f);
+      const ts = waiting.get(f);
+      if (ts === undefined) return;
+      waiting.delete(f);
+      for (const task of ts) if (task._waiters.includes(f) && !task.done()) scheduled(task);
+    };
+  }
+  return t as unknown as Tracer;
+}
+
+/** @internal the instruments installed on a loop, in order */
+const installed = new WeakMap<EventLoop, Instrument[]>();
+
 /**
- * Install instruments on a loop; returns a function that removes them.
+ * Install instruments on a loop; returns a function that removes them. Hooks run synchronously inside
+ * the loop: keep them short, and never throw from one.
  *
  * @example
  * ```ts
@@ -56,25 +168,66 @@ const HOOKS: Array<keyof Tracer> = [
  * ```
  */
 export function installTracer(loop: EventLoop, ...instruments: Instrument[]): () => void {
-  const all = [...((loop as { _instruments?: Instrument[] })._instruments ?? []), ...instruments];
+  if (loop === null || typeof loop !== "object" || !("_tracer" in loop)) {
+    throw new TypeError(`Expected loop to be an EventLoop, got ${describe(loop)}`);
+  }
+  instruments.forEach((i, n) => {
+    if (i === null || typeof i !== "object") {
+      throw new TypeError(`Expected instruments[${n}] to be an object of hook functions, got ${describe(i)}`);
+    }
+  });
   const rebuild = (list: Instrument[]): void => {
-    (loop as { _instruments?: Instrument[] })._instruments = list;
-    if (list.length === 0) {
-      loop._tracer = null;
-      return;
-    }
-    const t = {} as Record<keyof Tracer, (...a: unknown[]) => void>;
-    for (const hook of HOOKS) {
-      const fns = list.map((i) => i[hook]).filter((f): f is NonNullable<typeof f> => typeof f === "function");
-      t[hook] = (...a: unknown[]) => {
-        for (const f of fns) (f as (...x: unknown[]) => void)(...a);
-      };
-    }
-    loop._tracer = t as unknown as Tracer;
+    installed.set(loop, list);
+    loop._tracer = list.length === 0 ? null : compose(list);
   };
-  rebuild(all);
+  rebuild([...(installed.get(loop) ?? []), ...instruments]);
   return () => {
-    const cur = (loop as { _instruments?: Instrument[] })._instruments ?? [];
+    const cur = installed.get(loop) ?? [];
     rebuild(cur.filter((i) => !instruments.includes(i)));
   };
+}
+
+/** Makes the instrument(s) for a new loop; null or undefined: leave this loop alone. */
+export type InstrumentFactory = (loop: EventLoop) => Instrument | Instrument[] | null | undefined;
+
+/**
+ * @internal the factories applied to every new loop; null when there are none (the `EventLoop`
+ * constructor tests this one field). Invariant: never an empty array.
+ */
+export const newLoopInstruments: { list: InstrumentFactory[] | null } = { list: null };
+
+/**
+ * Instrument every event loop created from now on (by `run()`, `newEventLoop()`, `new EventLoop()`),
+ * e.g. to trace a program you did not write. Returns a function that stops instrumenting new loops
+ * (loops already instrumented keep their instruments).
+ *
+ * @example
+ * ```ts
+ * import { run, sleep } from "asyncio-ts";
+ * import { instrumentNewLoops, TraceRecorder } from "asyncio-ts/tracing";
+ * const rec = new TraceRecorder();
+ * const stop = instrumentNewLoops(() => rec.instrument());
+ * await run(async () => { await sleep(100); }, { virtualTime: true });
+ * stop();
+ * console.log(rec.trace().tasks.length); // 1
+ * ```
+ */
+export function instrumentNewLoops(factory: InstrumentFactory): () => void {
+  if (typeof factory !== "function") {
+    throw new TypeError(`Expected factory to be a function returning an instrument, got ${describe(factory)}`);
+  }
+  newLoopInstruments.list = [...(newLoopInstruments.list ?? []), factory];
+  return () => {
+    const rest = (newLoopInstruments.list ?? []).filter((f) => f !== factory);
+    newLoopInstruments.list = rest.length === 0 ? null : rest;
+  };
+}
+
+/** @internal called by the `EventLoop` constructor when `newLoopInstruments.list` is not null. */
+export function instrumentNewLoop(loop: EventLoop): void {
+  for (const factory of newLoopInstruments.list ?? []) {
+    const made = factory(loop);
+    if (made === null || made === undefined) continue;
+    installTracer(loop, ...(Array.isArray(made) ? made : [made]));
+  }
 }

@@ -1,53 +1,100 @@
 /**
- * A trace recorder: an instrument that keeps what happened to each task (created, steps, waits, done)
- * and marks (printed lines), on the loop's clock (virtual or real).
+ * A trace recorder: an instrument that keeps what happened to each task (created, steps, waits with
+ * what was awaited, done), to each executor worker (jobs), and marks (printed lines), on the loop's
+ * clock (virtual or real). `trace()` returns plain data that the renderers draw: `renderTerminalTimeline`,
+ * `renderHtmlTimeline` and `toChromeTrace` (Perfetto, chrome://tracing).
+ *
+ * ## Approach
+ * The hooks append to per-task arrays; nothing is formatted while the program runs. Several loops may
+ * feed one recorder (a script that calls `run()` twice under `aio run`): virtual clocks all start at 0,
+ * so each new virtual loop is shifted to start where the trace so far ends. A task cap (`maxTasks`)
+ * bounds memory on programs that spawn millions of tasks; tasks past it are counted, not recorded.
  *
  * @module
  */
-import type { Future } from "../task/future.js";
+import { format } from "node:util";
+import { describe } from "../errors.js";
+import type { EventLoop } from "../loop/event-loop.js";
+import { runningLoopOrNull } from "../loop/running.js";
+import { taskStorage } from "../task/current.js";
 import type { Task } from "../task/task.js";
-import type { Instrument } from "./hooks.js";
+import { describeAwaited, fmtTime } from "./describe.js";
+import type { Future } from "../task/future.js";
+import type { ExecutorJob, ExecutorJobOutcome, Instrument } from "./hooks.js";
 
-/** One task's life in a trace. */
+export { describeAwaited } from "./describe.js";
+
+/** One task's life in a trace. Times are loop times in ms. */
 export interface TaskTrace {
+  /** 1, 2, 3... in creation order, unique within the trace. */
   id: number;
   name: string;
-  /** the function's name, if it has one */
+  /** The function's name, if it has one. */
   fn: string;
   created: number;
+  /** When it finished, failed or was cancelled; null while pending. */
   done: number | null;
   state: "pending" | "finished" | "cancelled" | "failed";
-  /** the steps, as [start, end] loop times */
+  /** The steps, as [start, end]. */
   steps: Array<[number, number]>;
-  /** what the task waited on between steps */
-  waits: Array<{ start: number; end: number | null; label: string }>;
+  /**
+   * What the task waited on between steps; `woken`: when what it awaited completed; `until`: a sleep's
+   * deadline (its label then reads "sleep until <until - trace start>").
+   */
+  waits: Array<{ start: number; end: number | null; label: string; woken?: number | null; until?: number }>;
+  /** The id of the task whose code created it. */
   parent: number | null;
+}
+
+/** One executor job in a trace. */
+export interface JobTrace {
+  /** The job's number within its executor. */
+  id: number;
+  executor: string;
+  fn: string;
+  queued: number;
+  start: number | null;
+  end: number | null;
+  outcome: ExecutorJobOutcome | null;
+  /** The id of the task that submitted it. */
+  task: number | null;
+}
+
+/** One worker (thread or process) of an executor: the jobs it ran. */
+export interface WorkerTrace {
+  /** The worker's name, e.g. `ThreadPoolExecutor-1_0`. */
+  name: string;
+  executor: string;
+  jobs: JobTrace[];
 }
 
 /** A printed line or other mark. */
 export interface Mark {
   t: number;
   text: string;
+  /** The id of the task that printed it; null outside tasks. */
   task: number | null;
 }
 
-/** A recorded trace. */
+/** A recorded trace: plain data (JSON-safe). */
 export interface Trace {
   clock: "virtual" | "real";
+  /** Loop time of the first event (ms). */
   start: number;
+  /** Loop time of the last event (ms). */
   end: number;
   tasks: TaskTrace[];
   marks: Mark[];
+  /** Executor workers, one lane each. */
+  workers?: WorkerTrace[];
+  /** Tasks not recorded because of `maxTasks`. */
+  dropped?: number;
 }
 
-/** Describe what a task awaits, for labels: "sleep", "Task-3", "Future". @internal */
-export function describeAwaited(f: Future<unknown> | null): string {
-  if (f === null) return "sleep(0)";
-  const name = f.constructor.name;
-  if (name === "SleepFuture") return "sleep";
-  if ("getName" in f && typeof (f as Task<unknown>).getName === "function") return (f as Task<unknown>).getName();
-  const label = (f as { _label?: string })._label;
-  return label ?? name;
+/** Options of `TraceRecorder`. */
+export interface TraceRecorderOptions {
+  /** Record at most this many tasks (later ones are only counted). Default 10 000. */
+  maxTasks?: number;
 }
 
 /**
@@ -56,43 +103,79 @@ export function describeAwaited(f: Future<unknown> | null): string {
  * @example
  * ```ts
  * import { newEventLoop, sleep, createTask } from "asyncio-ts";
- * import { TraceRecorder, installTracer } from "asyncio-ts/tracing";
+ * import { TraceRecorder, installTracer, renderTerminalTimeline } from "asyncio-ts/tracing";
  * const loop = newEventLoop({ virtualTime: true });
  * const rec = new TraceRecorder();
  * installTracer(loop, rec.instrument());
  * await loop.runUntilComplete(async () => { await createTask(() => sleep(100)); });
  * console.log(rec.trace().tasks.length); // 2
+ * console.log(renderTerminalTimeline(rec.trace()));
  * ```
  */
 export class TraceRecorder {
-  private readonly tasks = new Map<Task<unknown>, TaskTrace>();
+  /** Invariant: holds exactly the recorded tasks (at most `maxTasks`). */
+  private readonly tasks = new WeakMap<Task<unknown>, TaskTrace>();
   private readonly order: TaskTrace[] = [];
   private readonly marks: Mark[] = [];
+  private readonly workers = new Map<string, WorkerTrace>();
+  private readonly jobs = new WeakMap<ExecutorJob, JobTrace>();
+  /** Shift of each loop's clock into the trace's time line (see the module comment). */
+  private readonly offsets = new WeakMap<EventLoop, number>();
   private clockKind: "virtual" | "real" = "real";
-  private now: () => number = () => performance.now();
+  private lastLoop: EventLoop | null = null;
+  private lastOffset = 0;
   private first = Infinity;
   private last = -Infinity;
-  private current: Task<unknown> | null = null;
   private nextId = 1;
+  private dropped = 0;
+  private readonly maxTasks: number;
+
+  constructor(options: TraceRecorderOptions = {}) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const max = options.maxTasks ?? 10_000;
+    if (typeof max !== "number" || !(max >= 0)) {
+      throw new RangeError(`Expected maxTasks to be a non-negative number, got ${describe(max)}`);
+    }
+    this.maxTasks = max;
+  }
+
+  /** The time of `loop` on the trace's time line. */
+  private at(loop: EventLoop): number {
+    let off: number;
+    if (loop === this.lastLoop) off = this.lastOffset;
+    else {
+      let o = this.offsets.get(loop);
+      if (o === undefined) {
+        o = loop.clock.virtual && this.last !== -Infinity ? Math.max(0, this.last - loop.time()) : 0;
+        this.offsets.set(loop, o);
+        this.clockKind = loop.clock.virtual ? "virtual" : "real";
+      }
+      off = o;
+      this.lastLoop = loop;
+      this.lastOffset = o;
+    }
+    const v = loop.time() + off;
+    if (v < this.first) this.first = v;
+    if (v > this.last) this.last = v;
+    return v;
+  }
 
   /** The hooks to install with `installTracer(loop, recorder.instrument())`. */
   instrument(): Instrument {
-    const at = (t: Task<unknown>): number => {
-      this.now = () => t._loop.time();
-      this.clockKind = t._loop.clock.virtual ? "virtual" : "real";
-      const v = t._loop.time();
-      if (v < this.first) this.first = v;
-      if (v > this.last) this.last = v;
-      return v;
-    };
     return {
       onTaskCreated: (t) => {
+        if (this.order.length >= this.maxTasks) {
+          this.dropped++;
+          return;
+        }
         const parent = t._parent ? (this.tasks.get(t._parent)?.id ?? null) : null;
         const tr: TaskTrace = {
           id: this.nextId++,
           name: t.getName(),
           fn: t._fn?.name ?? "",
-          created: at(t),
+          created: this.at(t._loop),
           done: null,
           state: "pending",
           steps: [],
@@ -105,50 +188,144 @@ export class TraceRecorder {
       onStepStart: (t) => {
         const tr = this.tasks.get(t);
         if (!tr) return;
-        const v = at(t);
+        const v = this.at(t._loop);
         const w = tr.waits[tr.waits.length - 1];
         if (w && w.end === null) w.end = v;
         tr.steps.push([v, v]);
-        this.current = t;
       },
       onStepEnd: (t) => {
         const tr = this.tasks.get(t);
         const s = tr?.steps[tr.steps.length - 1];
-        if (s) s[1] = at(t);
-        if (this.current === t) this.current = null;
+        if (s) s[1] = this.at(t._loop);
       },
       onTaskSuspended: (t, f) => {
         const tr = this.tasks.get(t);
-        if (tr) tr.waits.push({ start: at(t), end: null, label: describeAwaited(f) });
+        if (!tr) return;
+        const w = tr.waits[tr.waits.length - 1];
+        // Promise.all over several futures: one wait, several labels
+        if (w && w.end === null && f !== null) w.label += ` and ${describeAwaited(f)}`;
+        else {
+          const start = this.at(t._loop);
+          const when = sleepDeadline(f);
+          if (when === undefined) tr.waits.push({ start, end: null, label: describeAwaited(f), woken: null });
+          else tr.waits.push({ start, end: null, label: "sleep", woken: null, until: when + (start - t._loop.time()) });
+        }
+      },
+      onTaskScheduled: (t) => {
+        const tr = this.tasks.get(t);
+        const w = tr?.waits[tr.waits.length - 1];
+        if (w && w.end === null && w.woken === null) w.woken = this.at(t._loop);
       },
       onTaskDone: (t) => {
         const tr = this.tasks.get(t);
         if (!tr) return;
-        tr.done = at(t);
+        tr.done = this.at(t._loop);
         tr.state = t.cancelled() ? "cancelled" : t._hasException ? "failed" : "finished";
         const w = tr.waits[tr.waits.length - 1];
         if (w && w.end === null) w.end = tr.done;
       },
+      onExecutorJobQueued: (job) => {
+        this.jobs.set(job, {
+          id: job.id,
+          executor: job.executor,
+          fn: job.fn,
+          queued: this.at(job.loop),
+          start: null,
+          end: null,
+          outcome: null,
+          task: job.task ? (this.tasks.get(job.task)?.id ?? null) : null,
+        });
+      },
+      onExecutorJobStarted: (job, worker) => {
+        const j = this.jobs.get(job);
+        if (!j) return;
+        j.start = this.at(job.loop);
+        let w = this.workers.get(worker);
+        if (w === undefined) this.workers.set(worker, (w = { name: worker, executor: job.executor, jobs: [] }));
+        w.jobs.push(j);
+      },
+      onExecutorJobFinished: (job, _worker, outcome) => {
+        const j = this.jobs.get(job);
+        if (!j) return;
+        j.end = this.at(job.loop);
+        j.outcome = outcome;
+      },
     };
   }
 
-  /** Record a mark (a printed line) at loop time `t` (default: now). */
+  /**
+   * Record a mark (a printed line) at loop time `t` (default: the running loop's time), attributed to
+   * the current task.
+   */
   mark(t: number | undefined, text: string): void {
-    const v = t ?? this.now();
-    if (v > this.last) this.last = v;
-    if (v < this.first) this.first = v;
-    this.marks.push({ t: v, text, task: this.current ? (this.tasks.get(this.current)?.id ?? null) : null });
+    if (t !== undefined && typeof t !== "number") throw new TypeError(`Expected t to be a number or undefined, got ${describe(t)}`);
+    const loop = runningLoopOrNull() ?? this.lastLoop;
+    let v: number;
+    if (t !== undefined) {
+      v = t + (loop !== null ? (this.offsets.get(loop) ?? 0) : 0);
+      if (v < this.first) this.first = v;
+      if (v > this.last) this.last = v;
+    } else v = loop !== null ? this.at(loop) : this.last === -Infinity ? 0 : this.last;
+    const task = taskStorage.getStore();
+    this.marks.push({ t: v, text: String(text), task: task !== undefined ? (this.tasks.get(task)?.id ?? null) : null });
   }
 
-  /** The trace so far. */
+  /**
+   * Record every line printed with `console.log/info/warn/error/debug` as a mark (they are still
+   * printed). Returns a function that restores the console.
+   *
+   * @example
+   * ```ts
+   * import { run } from "asyncio-ts";
+   * import { TraceRecorder, instrumentNewLoops } from "asyncio-ts/tracing";
+   * const rec = new TraceRecorder();
+   * const stop = instrumentNewLoops(() => rec.instrument());
+   * const restore = rec.captureConsole();
+   * await run(async () => console.log("hello"), { virtualTime: true });
+   * restore(); stop();
+   * console.log(rec.trace().marks[0]!.text); // "hello"
+   * ```
+   */
+  captureConsole(): () => void {
+    const names = ["log", "info", "warn", "error", "debug"] as const;
+    const saved = names.map((n) => console[n]);
+    names.forEach((n, i) => {
+      const orig = saved[i]!;
+      console[n] = (...args: unknown[]) => {
+        for (const line of format(...args).split("\n")) this.mark(undefined, line);
+        orig.apply(console, args);
+      };
+    });
+    return () => {
+      names.forEach((n, i) => {
+        console[n] = saved[i]!;
+      });
+    };
+  }
+
+  /** The trace so far (a copy). */
   trace(): Trace {
-    const end = this.last === -Infinity ? 0 : this.last;
+    const start = this.first === Infinity ? 0 : this.first;
+    const workers = [...this.workers.values()].sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
     return {
       clock: this.clockKind,
-      start: this.first === Infinity ? 0 : this.first,
-      end,
-      tasks: this.order.map((t) => ({ ...t, steps: t.steps.map((s) => [s[0], s[1]] as [number, number]), waits: t.waits.map((w) => ({ ...w })) })),
-      marks: [...this.marks],
+      start,
+      end: this.last === -Infinity ? 0 : this.last,
+      tasks: this.order.map((t) => ({
+        ...t,
+        steps: t.steps.map((s) => [s[0], s[1]] as [number, number]),
+        waits: t.waits.map((w) => (w.until === undefined ? { ...w } : { ...w, label: `sleep until ${fmtTime(w.until - start)}` })),
+      })),
+      marks: this.marks.map((m) => ({ ...m })),
+      workers: workers.map((w) => ({ ...w, jobs: w.jobs.map((j) => ({ ...j })) })),
+      dropped: this.dropped,
     };
   }
+}
+
+/** A pending sleep's deadline (loop time), if `f` is one (see time/sleep.ts). */
+function sleepDeadline(f: Future<unknown> | null): number | undefined {
+  if (f === null || typeof (f as { _label?: unknown })._label === "string") return undefined;
+  const when = (f as { _handle?: { _when?: unknown } | null })._handle?._when;
+  return typeof when === "number" ? when : undefined;
 }

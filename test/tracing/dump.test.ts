@@ -1,0 +1,163 @@
+/**
+ * dumpTasks(): the live task tree with what each task waits on; debug mode's monitor (stalls, SIGUSR2,
+ * slow steps).
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { createTask, gather, getRunningLoop, run, sleep, currentTask, type EventLoop } from "../../src/index.js";
+import { dumpTasks } from "../../src/tracing/index.js";
+import { debugOutput } from "../../src/tracing/debug.js";
+
+const origWrite = debugOutput.write;
+afterEach(() => {
+  debugOutput.write = origWrite;
+});
+
+describe("dumpTasks", () => {
+  it("shows every live task as a tree with what it waits on", async () => {
+    let dump: ReturnType<typeof dumpTasks> | null = null;
+    await run(
+      async function mainProgram() {
+        const loop = getRunningLoop();
+        const reply = loop.createFuture<string>();
+        (reply as { _label?: string })._label = "Queue.get";
+        const sleeper = createTask(async () => {
+          await sleep(2000);
+        }, { name: "sleeper" });
+        const getter = createTask(async () => {
+          await reply;
+        }, { name: "getter" });
+        const parent = createTask(async () => {
+          const inner = createTask(async () => {
+            await sleep(Infinity);
+          }, { name: "inner" });
+          await gather(inner, sleeper);
+        }, { name: "parent" });
+        await sleep(500);
+        dump = dumpTasks({ print: false });
+        parent.cancel();
+        getter.cancel();
+        await sleep(0);
+        void currentTask;
+      },
+      { virtualTime: true, debug: true, name: "main" },
+    );
+    const d = dump!;
+    expect(d.loops).toHaveLength(1);
+    const loop = d.loops[0]!;
+    expect(loop).toMatchObject({ time: 500, clock: "virtual", running: true, count: 5 });
+    const main = loop.roots[0]!;
+    expect(main).toMatchObject({ name: "main", fn: "mainProgram", state: "running", awaiting: [] });
+    expect(main.children.map((c) => [c.name, c.state, c.awaiting])).toEqual([
+      ["sleeper", "waiting", ["sleep until 2000 ms"]],
+      ["getter", "waiting", ["Queue.get"]],
+      ["parent", "waiting", ["gather(inner, sleeper)"]],
+    ]);
+    expect(main.children[2]!.children.map((c) => [c.name, c.awaiting])).toEqual([["inner", ["sleep forever"]]]);
+    // debug mode: where each task was created, outside the library
+    expect(main.children[0]!.createdAt).toMatch(/dump\.test\.ts:\d+:\d+/);
+    const text = d.text.split("\n");
+    expect(text[0]).toBe("Tasks of the running event loop at 500 ms (virtual time): 5 live");
+    expect(text).toContain("└── main (mainProgram): running");
+    expect(d.text).toMatch(/├── sleeper: waiting on sleep until 2000 ms\n/);
+    expect(d.text).toMatch(/├── getter: waiting on Queue\.get\n/);
+    expect(d.text).toMatch(/└── parent: waiting on gather\(inner, sleeper\)\n[^\n]*created at[^\n]*\n {8}└── inner: waiting on sleep forever/);
+  });
+
+  it("prints to stderr by default, or to a function; reason first", async () => {
+    let text = "";
+    await run(async () => {
+      dumpTasks({ print: (s) => (text = s), reason: "why" });
+    }, { virtualTime: true });
+    expect(text.split("\n").slice(0, 3)).toEqual(["why", "Tasks of the running event loop at 0 ms (virtual time): 1 live", "└── Task-" + text.split("└── Task-")[1]!.split("\n")[0]]);
+    expect(text).toMatch(/└── Task-\d+: running/);
+  });
+
+  it("says when a task awaits a foreign promise", async () => {
+    let text = "";
+    await run(async () => {
+      const t = createTask(async () => {
+        await new Promise((r) => setTimeout(r, 5));
+      }, { name: "foreign" });
+      await sleep(1);
+      text = dumpTasks({ print: false }).text;
+      await t;
+    }, { virtualTime: true });
+    expect(text).toMatch(/foreign: awaiting a promise that is not an asyncio-ts awaitable/);
+  });
+
+  it("rejects bad options, naming them", () => {
+    expect(() => dumpTasks(null as never)).toThrow(/Expected options to be an object, got null/);
+    expect(() => dumpTasks({ loop: 1 as never })).toThrow(/Expected options\.loop to be an EventLoop, got 1 \(number\)/);
+    expect(() => dumpTasks({ print: "yes" as never })).toThrow(/Expected options\.print to be a boolean or a function/);
+  });
+
+  it("without a running loop, dumps nothing", () => {
+    expect(dumpTasks({ print: false }).text).toMatch(/No event loop|Tasks of the stopped event loop/);
+  });
+});
+
+describe("debug mode", () => {
+  it("reports a stalled loop: the hung task, and what it waits on", async () => {
+    const out: string[] = [];
+    debugOutput.write = (s) => void out.push(s);
+    let loop: EventLoop | null = null;
+    await run(
+      async () => {
+        loop = getRunningLoop();
+        const never = loop.createFuture();
+        (never as { _label?: string })._label = "Lock.acquire";
+        const stuck = createTask(async function waitsForever() {
+          await never;
+        }, { name: "stuck" });
+        // the loop has nothing to do; the monitor's real-time checks notice (no timing asserted)
+        const until = Date.now() + 10_000;
+        while (out.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        stuck.cancel();
+      },
+      { debug: true, blockedThreshold: 40 },
+    );
+    expect(out.length).toBeGreaterThan(0);
+    expect(out[0]).toMatch(/no task has run for .* and nothing the loop knows of can wake them/);
+    expect(out[0]).toMatch(/stuck \(waitsForever\): waiting on Lock\.acquire/);
+    expect(loop!.isClosed()).toBe(true);
+  });
+
+  it("prints the dump on SIGUSR2", async () => {
+    const out: string[] = [];
+    debugOutput.write = (s) => void out.push(s);
+    await run(
+      async () => {
+        createTask(() => sleep(5000), { name: "napper" });
+        await sleep(0);
+        process.kill(process.pid, "SIGUSR2");
+        const until = Date.now() + 10_000;
+        while (out.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      },
+      { debug: true },
+    );
+    expect(out[0]).toMatch(/^asyncio-ts: SIGUSR2 received\n/);
+    expect(out[0]).toMatch(/napper: waiting on sleep until \d+ ms/);
+    expect(process.listenerCount("SIGUSR2")).toBe(0);
+  });
+
+  it("warns about a slow step and reports the blocked loop", async () => {
+    const out: string[] = [];
+    debugOutput.write = (s) => void out.push(s);
+    const handled: string[] = [];
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => void handled.push(ctx.message));
+        await createTask(async function hog() {
+          const end = performance.now() + 120;
+          while (performance.now() < end) {
+            /* block the thread */
+          }
+        });
+        await new Promise((r) => setTimeout(r, 30)); // let the monitor's late timer fire
+      },
+      { debug: true, slowCallbackDuration: 50, blockedThreshold: 60 },
+    );
+    expect(handled.some((m) => /^Executing <Task .*> took 0\.\d+ seconds$/.test(m))).toBe(true);
+    expect(out.some((s) => /the event loop was blocked for/.test(s))).toBe(true);
+  });
+});
