@@ -1,0 +1,351 @@
+/**
+ * Cancel scopes (Trio's model on asyncio's cancellation): CancelScope, moveOnAfter, moveOnAt,
+ * failAfter, shield. Level-triggered: every await in a cancelled scope fails until the scope exits.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  CancelScope,
+  CancelledError,
+  RuntimeError,
+  TimeoutError,
+  createTask,
+  currentTask,
+  failAfter,
+  getRunningLoop,
+  moveOnAfter,
+  moveOnAt,
+  run,
+  sleep,
+  timeout,
+} from "../../src/index.js";
+import { rejection } from "../task/helpers.js";
+
+const V = { virtualTime: true };
+const now = (): number => getRunningLoop().time();
+
+describe("CancelScope", () => {
+  it("scope.cancel() cancels the body's current await; the scope catches it and the task goes on", async () => {
+    await run(async () => {
+      const scope = new CancelScope();
+      getRunningLoop().callLater(50, () => scope.cancel());
+      const r = await scope.run(async () => {
+        await sleep(1000);
+        return "finished";
+      });
+      expect(r).toBeUndefined();
+      expect(scope.cancelCalled).toBe(true);
+      expect(scope.cancelledCaught).toBe(true);
+      expect(now()).toBe(50);
+      expect(currentTask()!.cancelling()).toBe(0);
+      await sleep(10); // not cancelled any more
+      expect(now()).toBe(60);
+    }, V);
+  });
+
+  it("level-triggered: a body that swallows CancelledError is cancelled again at every await", async () => {
+    await run(async () => {
+      const caught: number[] = [];
+      await moveOnAfter(10, async () => {
+        for (let i = 0; i < 3; i++) {
+          try {
+            await sleep(1000);
+          } catch (e) {
+            if (e instanceof CancelledError) caught.push(now());
+            else throw e;
+          }
+        }
+        await sleep(0); // a bare yield is cancelled too
+        caught.push(-1); // never reached
+      });
+      expect(caught).toEqual([10, 10, 10]);
+      expect(now()).toBe(10);
+    }, V);
+  });
+
+  it("compare task.cancel(): edge-triggered, a swallowed CancelledError lets the body go on", async () => {
+    await run(async () => {
+      const t = createTask(async () => {
+        try {
+          await sleep(1000);
+        } catch {
+          /* swallowed */
+        }
+        await sleep(10);
+        return now();
+      });
+      await sleep(5);
+      t.cancel();
+      expect(await t).toBe(15);
+    }, V);
+  });
+
+  it("moveOnAfter: in time, the body's value; late, undefined at the deadline", async () => {
+    await run(async () => {
+      expect(await moveOnAfter(100, () => sleep(10, "quick"))).toBe("quick");
+      expect(now()).toBe(10);
+      expect(await moveOnAfter(100, () => sleep(1000, "slow"))).toBeUndefined();
+      expect(now()).toBe(110);
+    }, V);
+  });
+
+  it("moveOnAt: an absolute deadline; one in the past cancels at the first await", async () => {
+    await run(async () => {
+      await sleep(100);
+      expect(await moveOnAt(150, () => sleep(1000, "x"))).toBeUndefined();
+      expect(now()).toBe(150);
+      expect(await moveOnAt(0, () => sleep(1000, "x"))).toBeUndefined();
+      expect(now()).toBe(150);
+    }, V);
+  });
+
+  it("failAfter: TimeoutError when late, the value when in time", async () => {
+    await run(async () => {
+      expect(await failAfter(100, () => sleep(10, "ok"))).toBe("ok");
+      const e = await rejection(failAfter(100, () => sleep(1000)));
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect((e as Error).message).toBe("failAfter(100) expired");
+      expect(now()).toBe(110);
+      expect(currentTask()!.cancelling()).toBe(0);
+    }, V);
+  });
+
+  it("a cancellation from outside (task.cancel) is not caught by the scope", async () => {
+    await run(async () => {
+      const scope = new CancelScope({ deadline: 1000 });
+      const t = createTask(() => scope.run(() => sleep(5000)));
+      await sleep(10);
+      t.cancel();
+      expect(await rejection(t)).toBeInstanceOf(CancelledError);
+      expect(scope.cancelledCaught).toBe(false);
+      expect(t.cancelled()).toBe(true);
+    }, V);
+  });
+
+  it("a scope cancelled and cancelled from outside at once: the outside cancellation wins", async () => {
+    await run(async () => {
+      const scope = new CancelScope();
+      const t = createTask(() => scope.run(() => sleep(5000)));
+      await sleep(10);
+      scope.cancel();
+      t.cancel();
+      expect(await rejection(t)).toBeInstanceOf(CancelledError);
+      expect(scope.cancelledCaught).toBe(false);
+    }, V);
+  });
+
+  it("the body's own errors pass through", async () => {
+    await run(async () => {
+      const err = new Error("own");
+      const scope = new CancelScope({ deadline: 100 });
+      expect(
+        await rejection(
+          scope.run(async () => {
+            await sleep(10);
+            throw err;
+          }),
+        ),
+      ).toBe(err);
+      expect(scope.cancelledCaught).toBe(false);
+    }, V);
+  });
+
+  it("an error raised while the scope is cancelled passes through instead of being swallowed", async () => {
+    await run(async () => {
+      const err = new RangeError("cleanup failed");
+      expect(
+        await rejection(
+          moveOnAfter(10, async () => {
+            try {
+              await sleep(1000);
+            } finally {
+              // eslint-disable-next-line no-unsafe-finally
+              throw err;
+            }
+          }),
+        ),
+      ).toBe(err);
+      expect(currentTask()!.cancelling()).toBe(0);
+    }, V);
+  });
+
+  it("nested scopes: cancelling the inner one leaves the outer one running", async () => {
+    await run(async () => {
+      const outer = new CancelScope();
+      const inner = new CancelScope();
+      const r = await outer.run(async () => {
+        await inner.run(async () => {
+          getRunningLoop().callLater(10, () => inner.cancel());
+          await sleep(1000);
+        });
+        await sleep(5);
+        return "outer went on";
+      });
+      expect(r).toBe("outer went on");
+      expect(inner.cancelledCaught).toBe(true);
+      expect(outer.cancelledCaught).toBe(false);
+      expect(now()).toBe(15);
+    }, V);
+  });
+
+  it("nested scopes: cancelling the outer one cancels the inner body; only the outer catches it", async () => {
+    await run(async () => {
+      const outer = new CancelScope({ deadline: 10 });
+      const inner = new CancelScope({ deadline: 1000 });
+      const log: string[] = [];
+      await outer.run(async () => {
+        try {
+          await inner.run(() => sleep(5000));
+        } catch (e) {
+          log.push(`inner let ${(e as Error).name} through`);
+          throw e;
+        }
+        log.push("unreachable");
+      });
+      expect(inner.cancelledCaught).toBe(false);
+      expect(outer.cancelledCaught).toBe(true);
+      expect(log).toEqual(["inner let CancelledError through"]);
+      expect(now()).toBe(10);
+    }, V);
+  });
+
+  it("a scope cancelled before it is entered cancels the body's first await", async () => {
+    await run(async () => {
+      const scope = new CancelScope();
+      scope.cancel();
+      const log: string[] = [];
+      await scope.run(async () => {
+        log.push("ran");
+        await sleep(100);
+        log.push("after");
+      });
+      expect(log).toEqual(["ran"]);
+      expect(scope.cancelledCaught).toBe(true);
+      expect(now()).toBe(0);
+    }, V);
+  });
+
+  it("setting the deadline while the scope runs reschedules it", async () => {
+    await run(async () => {
+      const scope = new CancelScope({ deadline: 1000 });
+      await scope.run(async (s) => {
+        s.deadline = now() + 20;
+        await sleep(500);
+      });
+      expect(now()).toBe(20);
+      const later = new CancelScope({ deadline: now() + 10 });
+      const r = await later.run(async (s) => {
+        s.deadline = Infinity;
+        return await sleep(50, "no deadline");
+      });
+      expect(r).toBe("no deadline");
+    }, V);
+  });
+
+  it("a scope is entered once, inside a task; bad arguments are clear errors", async () => {
+    await expect(new CancelScope().run(() => 1)).rejects.toThrow("CancelScope must be used inside a task");
+    await run(async () => {
+      const s = new CancelScope();
+      await s.run(() => 1);
+      await expect(s.run(() => 1)).rejects.toThrow(RuntimeError);
+      await expect(s.run(() => 1)).rejects.toThrow("A CancelScope can be entered only once");
+      expect(() => new CancelScope({ deadline: NaN })).toThrow("Expected deadline to be a number, got NaN (number)");
+      expect(() => moveOnAfter(-1, () => 1)).toThrow("Expected ms to be a non-negative number of milliseconds, got -1 (number)");
+      await expect(failAfter(NaN, () => 1)).rejects.toThrow(RangeError);
+      await expect(new CancelScope().run(42 as never)).rejects.toThrow("Expected body to be a function, got 42 (number)");
+    });
+  });
+});
+
+describe("shielding cancel scopes", () => {
+  it("task.cancel() during a shielded scope is held back and delivered at the first await after it", async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(async () => {
+        await new CancelScope({ shield: true }).run(async () => {
+          await sleep(100);
+          log.push(`saved at ${now()}`);
+        });
+        log.push("after shield");
+        await sleep(1);
+        log.push("unreachable");
+      });
+      await sleep(10);
+      expect(t.cancel()).toBe(true);
+      expect(await rejection(t)).toBeInstanceOf(CancelledError);
+      expect(t.cancelled()).toBe(true);
+      expect(log).toEqual(["saved at 100", "after shield"]);
+    }, V);
+  });
+
+  it("an outer deadline does not interrupt the shielded scope; the outer scope catches it afterwards", async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const r = await moveOnAfter(10, async () => {
+        await new CancelScope({ shield: true }).run(async () => {
+          await sleep(100);
+          log.push(`shielded work done at ${now()}`);
+        });
+        await sleep(1000);
+        return "unreachable";
+      });
+      expect(r).toBeUndefined();
+      expect(log).toEqual(["shielded work done at 100"]);
+      expect(now()).toBe(100);
+    }, V);
+  });
+
+  it("a timeout() expiring around a shielded scope raises TimeoutError after the shield exits", async () => {
+    await run(async () => {
+      const e = await rejection(
+        timeout(10, async () => {
+          await new CancelScope({ shield: true }).run(() => sleep(50));
+          await sleep(1000);
+        }),
+      );
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect(now()).toBe(50);
+    }, V);
+  });
+
+  it("a shielded scope's own cancel() and deadline still work", async () => {
+    await run(async () => {
+      const s = new CancelScope({ shield: true, deadline: 20 });
+      expect(await s.run(() => sleep(1000, "x"))).toBeUndefined();
+      expect(s.cancelledCaught).toBe(true);
+      expect(now()).toBe(20);
+    }, V);
+  });
+
+  it("shield can be switched on while the scope runs", async () => {
+    await run(async () => {
+      const log: string[] = [];
+      const t = createTask(() =>
+        new CancelScope().run(async (s) => {
+          s.shield = true;
+          await sleep(50);
+          log.push("protected");
+        }),
+      );
+      await sleep(10);
+      t.cancel();
+      await expect(t).rejects.toBeInstanceOf(CancelledError);
+      expect(log).toEqual(["protected"]);
+    }, V);
+  });
+
+  it("several cancels held back by a shield are all delivered (cancelling() counts them)", async () => {
+    await run(async () => {
+      let count = -1;
+      const t = createTask(async () => {
+        await new CancelScope({ shield: true }).run(() => sleep(50));
+        count = currentTask()!.cancelling();
+        await sleep(1);
+      });
+      await sleep(10);
+      t.cancel();
+      t.cancel();
+      await expect(t).rejects.toBeInstanceOf(CancelledError);
+      expect(count).toBe(2);
+    }, V);
+  });
+});
