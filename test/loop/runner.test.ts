@@ -144,7 +144,7 @@ describe("run() (test_runners RunTests)", () => {
     expect(log).toEqual(["generator closed"]);
   });
 
-  it("test_asyncio_run_without_uncancel: a main task that is cancelled ends run() with CancelledError", async () => {
+  it("a main task that cancels itself ends run() with CancelledError", async () => {
     const e = await rejection(
       run(async () => {
         currentTask()!.cancel();
@@ -241,7 +241,7 @@ describe("Runner (test_runners RunnerTests)", () => {
     expect(ret).toEqual([1]);
   });
 
-  it("test_run_keeps_context (analogue): tasks left by one run() go on in the next run on the same loop", async () => {
+  it("tasks left by one Runner.run() go on in the next run on the same loop", async () => {
     const runner = new Runner(V);
     const log: string[] = [];
     await runner.run(async () => {
