@@ -1,0 +1,101 @@
+/**
+ * `aio worker`: run a Redis executor's jobs in this process (see `docs/redis-executor.md`).
+ *
+ *   aio worker --redis <url> --queue <name> --module [name=]<path> [--module ...] [--concurrency n]
+ *
+ * The Redis URL may also come from `AIO_REDIS_URL` (keeps a password off the command line). SIGTERM
+ * or SIGINT stops taking jobs and lets the running ones finish; a second signal abandons them (BullMQ
+ * then recovers them on another worker).
+ *
+ * @module
+ */
+import type { RedisWorkerOptions, WorkerModule } from "../redis/worker.js";
+
+/** The help text of `aio worker`. */
+export const WORKER_HELP = `  aio worker --redis <url> --queue <name> --module [name=]<path> [options]
+                                   Run the jobs of a RedisExecutor's queue (BullMQ on Redis): only the
+                                   exported functions of the --module files (repeatable) run.
+      --redis <url>                redis://[user:password@]host:port[/db] or rediss://... (TLS);
+                                   default: the AIO_REDIS_URL environment variable.
+      --concurrency <n>            Jobs run at the same time in this process (default 1).
+      --prefix <p>                 BullMQ key prefix (default bull).
+      --tls-ca <file>              CA certificate (PEM) for a rediss:// server with a private CA.
+      --lock-duration <ms>         Job lock duration; a dead worker's job is recovered after it (30000).
+      --stalled-interval <ms>      Interval of the stalled-job check (30000).
+      --max-stalled <n>            Recoveries allowed per job before it fails (1).
+      --name <name>                Worker name (what currentThread().name returns in tasks).
+`;
+
+function fail(msg: string): number {
+  process.stderr.write(`aio worker: ${msg}\n\nUsage:\n${WORKER_HELP}`);
+  return 2;
+}
+
+/** Run `aio worker` with its arguments; resolves with the exit code once the worker has stopped. */
+export async function runWorkerCommand(args: string[]): Promise<number> {
+  let url = process.env.AIO_REDIS_URL || undefined;
+  let queue: string | undefined;
+  const modules: WorkerModule[] = [];
+  let tlsCa: string | undefined;
+  const opts: Partial<RedisWorkerOptions> = {};
+  const ints: Record<string, "concurrency" | "lockDuration" | "stalledInterval" | "maxStalledCount"> = {
+    "--concurrency": "concurrency",
+    "--lock-duration": "lockDuration",
+    "--stalled-interval": "stalledInterval",
+    "--max-stalled": "maxStalledCount",
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--help" || a === "-h") {
+      process.stdout.write(`Usage:\n${WORKER_HELP}`);
+      return 0;
+    }
+    const v = args[i + 1];
+    if (!a.startsWith("--")) return fail(`unexpected argument ${a}`);
+    if (v === undefined || v.startsWith("--")) return fail(`${a} needs a value`);
+    i++;
+    if (a === "--redis") url = v;
+    else if (a === "--queue") queue = v;
+    else if (a === "--prefix") opts.prefix = v;
+    else if (a === "--name") opts.name = v;
+    else if (a === "--tls-ca") tlsCa = v;
+    else if (a === "--module") {
+      const eq = v.indexOf("=");
+      // name=path, unless the '=' belongs to the path (no name before it, or a path separator first)
+      if (eq > 0 && !v.slice(0, eq).includes("/")) modules.push({ name: v.slice(0, eq), path: v.slice(eq + 1) });
+      else modules.push({ path: v });
+    } else if (a in ints) {
+      if (!/^\d+$/.test(v)) return fail(`${a} needs a non-negative integer, got ${v}`);
+      opts[ints[a]!] = Number(v);
+    } else return fail(`unknown option ${a}`);
+  }
+  if (url === undefined) return fail("--redis <url> (or AIO_REDIS_URL) is required");
+  if (queue === undefined) return fail("--queue <name> is required");
+  if (modules.length === 0) return fail("at least one --module <path> is required");
+  const { RedisWorker } = await import("../redis/worker.js");
+  let worker;
+  try {
+    const connection = tlsCa !== undefined ? { url, tls: { ca: (await import("node:fs")).readFileSync(tlsCa) } } : url;
+    worker = await RedisWorker.start({ ...opts, connection, queue, modules });
+  } catch (e) {
+    process.stderr.write(`aio worker: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  process.stdout.write(`ready\n`);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (): void => {
+      signals++;
+      if (signals === 1) {
+        process.stderr.write(`aio worker ${worker.name}: stopping after the running jobs (signal again to abandon them)\n`);
+        void worker.close().then(resolve);
+      } else {
+        process.stderr.write(`aio worker ${worker.name}: abandoning the running jobs (BullMQ recovers them on another worker)\n`);
+        process.exit(130);
+      }
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+  return 0;
+}

@@ -1,0 +1,624 @@
+/**
+ * `RedisExecutor`: the `Executor` interface on a BullMQ queue in Redis, so that `submit`, `gather`,
+ * cancellation and task groups reach workers on many machines (`aio worker`).
+ *
+ * ## Approach
+ * `submit` encodes the call as data (`wire.ts`), registers the job in `_inflight` under an id it makes
+ * itself, and adds it to the queue; submissions of one macrotask go out as one `addBulk`. Outcomes
+ * come back through BullMQ's `QueueEvents` (the queue's event stream), read from the stream's last
+ * id at start-up, so no event between start-up and the first read is missed. Each future is made on the
+ * caller's loop and holds that loop's virtual clock (`loop._hold()`) until it settles.
+ *
+ * Every future settles:
+ * - from the job's `completed`/`failed` event;
+ * - after a lost connection comes back, by *reconciliation*: the state of every in-flight job is read;
+ *   finished jobs settle from their stored outcome, vanished ones (Redis restarted without
+ *   persistence) fail with `RedisJobError`;
+ * - when the connection stays lost longer than `connectionLossTimeout`: `RedisConnectionError`;
+ * - on cancellation (immediately; see below) and on `shutdown`.
+ *
+ * Cancellation: the future is cancelled at once (as a task's waiter must be). The job is removed from
+ * Redis if it is still waiting; if a worker holds it, a message on the queue's cancel channel (Redis
+ * pub/sub) aborts it there (`taskSignal()` / `throwIfCancelled()` see a `CancelledError`). Until the
+ * worker reports, the job stays in `_inflight`, so `shutdown({ wait: true })` waits for it.
+ *
+ * Rejected: polling job states (a round trip per job); one reply list per executor written by the
+ * workers (duplicates what BullMQ's events already provide, and would need our own delivery
+ * guarantees); sending inline functions (a worker must never run code that arrives through Redis).
+ *
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import type { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { CancelledError, RuntimeError, describe } from "../errors.js";
+import type { EventLoop } from "../loop/event-loop.js";
+import { getEventLoop } from "../loop/running.js";
+import { Future } from "../task/future.js";
+import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
+import { checkConnection, clientOptions, isFatalConnectionError, loadDeps, redactUrl, type RedisConnection } from "./deps.js";
+import {
+  RedisConnectionError,
+  RedisJobError,
+  WIRE_VERSION,
+  decodeFailure,
+  decodeValue,
+  encodeValue,
+  moduleNameOf,
+  type JobData,
+  type JobResult,
+} from "./wire.js";
+
+/** Options of `new RedisExecutor()`. */
+export interface RedisExecutorOptions {
+  /** The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://...` for TLS, or `{ url, ...ioredisOptions }`. */
+  connection: RedisConnection;
+  /** The BullMQ queue's name; the workers must use the same (`aio worker --queue`). */
+  queue: string;
+  /** BullMQ's key prefix (default `"bull"`); the workers must use the same. */
+  prefix?: string;
+  /** Default timeout of every task, in ms from the moment a worker starts it. Default none. */
+  timeout?: number;
+  /**
+   * How long (ms) the connection may stay lost before the pending futures fail with
+   * `RedisConnectionError`. Default 30 000.
+   */
+  connectionLossTimeout?: number;
+  /**
+   * How long (seconds) finished jobs stay in Redis (BullMQ's `removeOnComplete`/`removeOnFail` age).
+   * Reconciliation after a reconnection reads outcomes from there. Default 600.
+   */
+  keepFinishedJobs?: number;
+}
+
+/** Counters of a `RedisExecutor`. */
+export interface RedisExecutorStatistics {
+  /** Jobs submitted whose outcome has not arrived. */
+  inflight: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** A job in flight. Invariant: in `_inflight` from `submit` until its outcome is known or it was removed. */
+interface Rec {
+  id: string;
+  name: string;
+  data: JobData;
+  fut: RedisFuture<unknown>;
+  loop: EventLoop;
+  /** True while the loop's clock is held for this job. */
+  held: boolean;
+  /** 0 not sent, 1 being added, 2 in Redis. */
+  sent: 0 | 1 | 2;
+  /** The caller cancelled; the worker has been (or will be, once added) told. */
+  cancelRequested: boolean;
+}
+
+/** A future whose cancellation reaches the job. */
+class RedisFuture<T> extends Future<T> {
+  /** @internal */ _onCancel: (() => void) | null = null;
+
+  override cancel(msg?: string): boolean {
+    const ok = super.cancel(msg);
+    if (ok && this._onCancel !== null) {
+      const f = this._onCancel;
+      this._onCancel = null;
+      f();
+    }
+    return ok;
+  }
+}
+
+let executorCounter = 0;
+
+/**
+ * An executor whose workers are `aio worker` processes on any number of machines, connected through a
+ * BullMQ queue in Redis. Task functions are `moduleFunction()` references to exported functions of
+ * modules that the workers were started with (`--module`); arguments and results are structured-clone
+ * data; errors come back with their class name, message, stack and cause. See
+ * `docs/redis-executor.md` for the guarantees (at-least-once delivery, cancellation, timeouts,
+ * shutdown, security).
+ *
+ * Needs the optional peer dependencies `bullmq` and `ioredis` (loaded on first use).
+ *
+ * @example
+ * ```ts
+ * // tasks.ts (compiled to dist/tasks.js):  export function fib(n: number): number { ... }
+ * // on each machine:  aio worker --redis redis://redis.internal:6379 --queue fib --module dist/tasks.js
+ * import { run, gather, moduleFunction } from "asyncio-ts";
+ * import { RedisExecutor } from "asyncio-ts/redis";
+ * await run(async () => {
+ *   await using ex = new RedisExecutor({ connection: "redis://redis.internal:6379", queue: "fib" });
+ *   const fib = moduleFunction<(n: number) => number>(new URL("./tasks.js", import.meta.url), "fib");
+ *   console.log(await gather(...[20, 25, 30].map((n) => ex.submit(fib, n)))); // [6765, 75025, 832040]
+ * });
+ * ```
+ */
+export class RedisExecutor implements Executor {
+  readonly queueName: string;
+  private readonly _url: string;
+  private readonly _connOptions: Record<string, unknown>;
+  private readonly _prefix: string;
+  private readonly _timeout: number | undefined;
+  private readonly _lossTimeout: number;
+  private readonly _keep: number;
+  /** Invariant: every job whose outcome the executor still waits for (see `Rec`). */
+  private readonly _inflight = new Map<string, Rec>();
+  /** Jobs submitted in this macrotask, added together by `_flush`. */
+  private _toAdd: Rec[] = [];
+  private _flushScheduled = false;
+  private readonly _idBase = `${randomBytes(6).toString("hex")}x${(executorCounter++).toString(36)}`;
+  private _seq = 0;
+  private _shutdown = false;
+  private _closed: Promise<void> | null = null;
+  /** Resolved when the queue and the event reader are ready; rejected if the dependencies are missing. */
+  private readonly _ready: Promise<void>;
+  /** Set when Redis refused the credentials: every pending and later future fails with it. */
+  private _fatal: RedisConnectionError | null = null;
+  private _rejectFatal!: (e: unknown) => void;
+  private readonly _fatalPromise = new Promise<never>((_r, rej) => {
+    this._rejectFatal = rej;
+  });
+  private _queue: Queue | null = null;
+  private _events: QueueEvents | null = null;
+  private _clients: Redis[] = [];
+  /** Invariant: true while the command connection is up (after its first `ready`, until a `close`). */
+  private _connected = false;
+  private _lossTimer: ReturnType<typeof setTimeout> | null = null;
+  private _lostOnce = false;
+  /** Resolvers of `shutdown()`'s wait for an empty `_inflight`. */
+  private _drainWaiters: Array<() => void> = [];
+  private readonly _stats = { completed: 0, failed: 0, cancelled: 0 };
+
+  constructor(options: RedisExecutorOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
+    if (typeof options.queue !== "string" || options.queue.length === 0 || options.queue.includes(":")) {
+      throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(options.queue)}`);
+    }
+    const prefix = options.prefix ?? "bull";
+    if (typeof prefix !== "string" || prefix.length === 0) {
+      throw new TypeError(`Expected options.prefix to be a non-empty string, got ${describe(prefix)}`);
+    }
+    if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout");
+    const loss = options.connectionLossTimeout ?? 30_000;
+    checkMs(loss, "options.connectionLossTimeout");
+    const keep = options.keepFinishedJobs ?? 600;
+    if (typeof keep !== "number" || !(keep >= 0)) {
+      throw new RangeError(`Expected options.keepFinishedJobs to be a non-negative number of seconds, got ${describe(keep)}`);
+    }
+    this.queueName = options.queue;
+    this._url = url;
+    this._connOptions = connOptions as Record<string, unknown>;
+    this._prefix = prefix;
+    this._timeout = options.timeout;
+    this._lossTimeout = loss;
+    this._keep = keep;
+    this._armLossTimer();
+    this._fatalPromise.catch(() => {});
+    this._ready = Promise.race([this._start(), this._fatalPromise]);
+    // A missing dependency surfaces through the futures and shutdown(); never as an unhandled rejection.
+    this._ready.catch(() => {});
+  }
+
+  private async _start(): Promise<void> {
+    const { bullmq, Redis } = await loadDeps();
+    if (this._closed !== null) return;
+    const mk = (): Redis => {
+      const c = new Redis(this._url, clientOptions(this._url, this._connOptions));
+      // reconnection is automatic and loss is tracked through close/ready; bad credentials are final
+      c.on("error", (e: unknown) => {
+        if (isFatalConnectionError(e)) this._onFatal(e);
+      });
+      this._clients.push(c);
+      return c;
+    };
+    const qc = mk();
+    qc.on("ready", () => this._onReady());
+    qc.on("close", () => this._onClose());
+    this._queue = new bullmq.Queue(this.queueName, { connection: qc, prefix: this._prefix });
+    this._queue.on("error", () => {});
+    await this._queue.waitUntilReady();
+    if (this._clients.length === 0) throw new RuntimeError("the executor was shut down while connecting");
+    // Read events from the stream's current end: nothing between now and the first read is missed.
+    const eventsKey = `${this._prefix}:${this.queueName}:events`;
+    const last = (await qc.xrevrange(eventsKey, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
+    const lastEventId = last.length > 0 ? last[0]![0] : "0-0";
+    this._events = new bullmq.QueueEvents(this.queueName, { connection: mk(), prefix: this._prefix, lastEventId });
+    this._events.on("error", () => {});
+    this._events.on("completed", ({ jobId, returnvalue }) => this._onCompleted(jobId, returnvalue));
+    this._events.on("failed", ({ jobId, failedReason }) => this._onFailed(jobId, failedReason));
+    await this._events.waitUntilReady();
+  }
+
+  // ------------------------------------------------------------------ submitting
+
+  /**
+   * Run `fn(...args)` on a worker; returns its future. `fn` must be a `moduleFunction()` reference to
+   * a module the workers were started with (registered under its file name without extension).
+   * Throws `TypeError` for an inline function or arguments that cannot be encoded, and `RuntimeError`
+   * after `shutdown()`.
+   *
+   * @example
+   * ```ts
+   * import { moduleFunction } from "asyncio-ts";
+   * import { RedisExecutor } from "asyncio-ts/redis";
+   * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
+   * const add = moduleFunction<(a: number, b: number) => number>("/srv/app/dist/math.js", "add");
+   * console.log(await ex.submit(add, 1, 2)); // 3
+   * ```
+   */
+  submit<A extends unknown[], R>(fn: WorkerFunction<A, R>, ...args: A): Future<Awaited<R>> {
+    return this._submit(fn, args, this._timeout);
+  }
+
+  /**
+   * `submit` with per-task options: `timeout` (ms from the task's start on a worker; the task fails
+   * with `TimeoutError` and its signal aborts).
+   *
+   * @example
+   * ```ts
+   * import { moduleFunction, TimeoutError } from "asyncio-ts";
+   * import { RedisExecutor } from "asyncio-ts/redis";
+   * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
+   * const slow = moduleFunction("/srv/app/dist/tasks.js", "slow");
+   * try { await ex.submitWith({ timeout: 100 }, slow); } catch (e) { console.log(e instanceof TimeoutError); } // true
+   * ```
+   */
+  submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): Future<Awaited<R>> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout");
+    return this._submit(fn, args, options.timeout ?? this._timeout);
+  }
+
+  private _submit<R>(fn: unknown, args: unknown[], timeout: number | undefined): Future<Awaited<R>> {
+    if (this._shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
+    if (!isModuleFunction(fn)) {
+      throw new TypeError(
+        `Expected fn to be a moduleFunction() reference, got ${describe(fn)}: a RedisExecutor runs only exported ` +
+          "functions of the modules its workers were started with (aio worker --module), never code sent through Redis",
+      );
+    }
+    const m = moduleNameOf(fn.url);
+    const label = `${m}.${fn.name}`;
+    const a = encodeValue(args, `the arguments of ${label}`);
+    const data: JobData = { v: WIRE_VERSION, m, f: fn.name, a };
+    if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
+    const loop = getEventLoop();
+    const fut = new RedisFuture<Awaited<R>>({ loop });
+    const id = `${this._idBase}-${(++this._seq).toString(36)}`;
+    const rec: Rec = { id, name: label, data, fut: fut as RedisFuture<unknown>, loop, held: true, sent: 0, cancelRequested: false };
+    loop._hold();
+    if (!this._connected) this._armLossTimer();
+    fut._onCancel = () => this._cancelJob(rec);
+    this._inflight.set(id, rec);
+    if (this._fatal !== null) {
+      this._settle(rec, false, this._fatal);
+      return fut;
+    }
+    this._toAdd.push(rec);
+    if (!this._flushScheduled) {
+      this._flushScheduled = true;
+      setImmediate(() => void this._flush());
+    }
+    return fut;
+  }
+
+  /** Add the jobs submitted since the last flush, in one round trip. */
+  private async _flush(): Promise<void> {
+    this._flushScheduled = false;
+    const batch = this._toAdd.filter((r) => !r.cancelRequested);
+    this._toAdd = [];
+    if (batch.length === 0) return;
+    for (const r of batch) r.sent = 1;
+    try {
+      await this._ready;
+      if (this._queue === null) throw new RuntimeError("the executor was shut down before the jobs were sent");
+      const opts = {
+        attempts: 1,
+        removeOnComplete: { age: this._keep },
+        removeOnFail: { age: this._keep },
+      };
+      await this._queue.addBulk(batch.map((r) => ({ name: r.name, data: r.data, opts: { ...opts, jobId: r.id } })));
+      for (const r of batch) {
+        r.sent = 2;
+        if (r.cancelRequested) this._cancelJob(r);
+      }
+    } catch (e) {
+      for (const r of batch) this._settle(r, false, e);
+    }
+  }
+
+  // ------------------------------------------------------------------ outcomes
+
+  private _onCompleted(jobId: string, returnvalue: unknown): void {
+    const rec = this._inflight.get(jobId);
+    if (rec === undefined) return;
+    let v: unknown;
+    try {
+      v = decodeValue((returnvalue as JobResult).r);
+    } catch (e) {
+      this._settle(rec, false, new RedisJobError(`Job ${jobId} (${rec.name}) completed with a result that cannot be read: ${String(e)}`));
+      return;
+    }
+    this._settle(rec, true, v);
+  }
+
+  private _onFailed(jobId: string, failedReason: unknown): void {
+    const rec = this._inflight.get(jobId);
+    if (rec === undefined) return;
+    this._settle(rec, false, decodeFailure(failedReason, jobId));
+  }
+
+  /** The job's outcome is known (or abandoned): settle its future once, release the clock, forget it. */
+  private _settle(rec: Rec, ok: boolean, value: unknown): void {
+    if (!this._inflight.delete(rec.id)) return;
+    const fut = rec.fut;
+    if (!fut.done()) {
+      fut._onCancel = null;
+      if (ok) this._stats.completed++;
+      else if (value instanceof CancelledError) this._stats.cancelled++;
+      else this._stats.failed++;
+      if (!rec.loop.isClosed()) {
+        if (ok) fut.setResult(value);
+        else if (value instanceof CancelledError) fut.cancel(value.message);
+        else fut.setException(value);
+      }
+    }
+    this._releaseHold(rec);
+    if (this._inflight.size === 0) {
+      const ws = this._drainWaiters;
+      this._drainWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+
+  private _releaseHold(rec: Rec): void {
+    if (rec.held) {
+      rec.held = false;
+      rec.loop._release();
+    }
+  }
+
+  // ------------------------------------------------------------------ cancellation
+
+  /** The caller cancelled the future: remove the waiting job, or tell the worker running it. */
+  private _cancelJob(rec: Rec): void {
+    rec.cancelRequested = true;
+    this._stats.cancelled++;
+    this._releaseHold(rec);
+    if (rec.sent === 0) {
+      // never sent: forget it (the flush skips it)
+      this._forget(rec);
+      return;
+    }
+    if (rec.sent === 1) return; // the flush calls us again once the job is in Redis
+    void this._removeOrSignal(rec, "cancel");
+  }
+
+  private async _removeOrSignal(rec: Rec, reason: "cancel" | "shutdown"): Promise<boolean> {
+    const q = this._queue;
+    if (q === null) return false;
+    try {
+      if ((await q.remove(rec.id)) === 1) {
+        this._forget(rec);
+        return true;
+      }
+      const client = this._clients[0]!;
+      await client.publish(`${this._prefix}:${this.queueName}:asyncio-ts:cancel`, JSON.stringify({ id: rec.id, reason }));
+    } catch {
+      // connection lost: reconciliation or the loss timer settles the job
+    }
+    return false;
+  }
+
+  /** Drop a job that will never report (removed from the queue, or never sent). */
+  private _forget(rec: Rec): void {
+    if (!rec.fut.done()) {
+      this._stats.cancelled++;
+      rec.fut._onCancel = null;
+      rec.fut.cancel();
+    }
+    this._settle(rec, false, new CancelledError());
+  }
+
+  // ------------------------------------------------------------------ connection loss
+
+  private _armLossTimer(): void {
+    if (this._lossTimer !== null || this._closed !== null) return;
+    this._lossTimer = setTimeout(() => {
+      this._lossTimer = null;
+      const err = new RedisConnectionError(
+        `Lost the connection to Redis at ${redactUrl(this._url)} for more than ${this._lossTimeout} ms; the job's outcome is unknown`,
+      );
+      for (const rec of [...this._inflight.values()]) this._settle(rec, false, err);
+    }, this._lossTimeout);
+    this._lossTimer.unref?.();
+  }
+
+  private _onFatal(e: unknown): void {
+    if (this._fatal !== null) return;
+    const msg = e instanceof Error ? e.message : String(e);
+    this._fatal = new RedisConnectionError(`Redis at ${redactUrl(this._url)} refused the connection: ${msg}`, { cause: e });
+    this._rejectFatal(this._fatal);
+    for (const rec of [...this._inflight.values()]) this._settle(rec, false, this._fatal);
+    for (const c of this._clients) c.disconnect();
+  }
+
+  private _onClose(): void {
+    if (!this._connected) return;
+    this._connected = false;
+    this._lostOnce = true;
+    if (this._inflight.size > 0) this._armLossTimer();
+  }
+
+  private _onReady(): void {
+    this._connected = true;
+    if (this._lossTimer !== null) {
+      clearTimeout(this._lossTimer);
+      this._lossTimer = null;
+    }
+    if (this._lostOnce) void this._reconcile();
+  }
+
+  /** After a reconnection: settle the jobs that finished or vanished while we were away. */
+  private async _reconcile(): Promise<void> {
+    const q = this._queue;
+    if (q === null) return;
+    for (const rec of [...this._inflight.values()]) {
+      if (rec.sent !== 2 || !this._inflight.has(rec.id)) continue;
+      try {
+        const state = await q.getJobState(rec.id);
+        if (!this._inflight.has(rec.id)) continue;
+        if (state === "unknown") {
+          this._settle(
+            rec,
+            false,
+            new RedisJobError(`Job ${rec.id} (${rec.name}) vanished from Redis while the connection was lost (was Redis restarted without persistence?)`),
+          );
+        } else if (state === "completed" || state === "failed") {
+          const job = await q.getJob(rec.id);
+          if (job === undefined || !this._inflight.has(rec.id)) continue;
+          if (state === "completed") this._onCompleted(rec.id, job.returnvalue);
+          else this._onFailed(rec.id, job.failedReason);
+        }
+      } catch {
+        // lost again: the next ready event reconciles again
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ map, shutdown
+
+  /**
+   * `fn(item)` for every item on the workers, results in input order. Stopping the iteration early
+   * cancels the remaining jobs. (`chunksize` is ignored: each item is one job.)
+   *
+   * @example
+   * ```ts
+   * import { moduleFunction } from "asyncio-ts";
+   * import { RedisExecutor } from "asyncio-ts/redis";
+   * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
+   * const square = moduleFunction<(x: number) => number>("/srv/app/dist/math.js", "square");
+   * for await (const y of ex.map(square, [1, 2, 3])) console.log(y); // 1, 4, 9
+   * ```
+   */
+  async *map<T, R>(fn: WorkerFunction<[T], R>, iterable: Iterable<T>): AsyncGenerator<Awaited<R>, void, undefined> {
+    const futs = [...iterable].map((x) => this.submit(fn, x));
+    try {
+      for (const f of futs) yield await f;
+    } finally {
+      for (const f of futs) f.cancel();
+    }
+  }
+
+  /** Counters: jobs in flight, completed, failed, cancelled. */
+  statistics(): RedisExecutorStatistics {
+    return { inflight: this._inflight.size, ...this._stats };
+  }
+
+  /**
+   * Stop accepting tasks. `cancelFutures: true` removes the jobs still waiting in Redis (their futures
+   * are cancelled); running jobs go on. `wait: true` (the default) waits until every job has reported;
+   * `timeout` bounds that wait, after which the remaining jobs are cancelled on their workers and their
+   * futures cancelled. Then the connections are closed. With `wait: false` this happens in the
+   * background.
+   *
+   * @example
+   * ```ts
+   * import { RedisExecutor } from "asyncio-ts/redis";
+   * const ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
+   * // ... submit jobs ...
+   * await ex.shutdown({ cancelFutures: true, timeout: 5000 });
+   * ```
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const { wait = true, cancelFutures = false, timeout = Infinity } = options;
+    if (typeof timeout !== "number" || !(timeout >= 0)) {
+      throw new RangeError(`Expected options.timeout to be a non-negative number of ms, got ${describe(timeout)}`);
+    }
+    this._shutdown = true;
+    const done = this._closed ?? (this._closed = this._shutdownImpl(cancelFutures, timeout));
+    if (!wait) {
+      done.catch(() => {});
+      return Promise.resolve();
+    }
+    return done;
+  }
+
+  private async _shutdownImpl(cancelFutures: boolean, timeout: number): Promise<void> {
+    // Wait for start-up, unless it cannot finish (no connection) and nothing is left to send.
+    await Promise.race([this._ready.catch(() => {}), this._untilDrained()]);
+    // Let a scheduled flush send what was submitted.
+    await new Promise<void>((r) => setImmediate(r));
+    while (this._toAdd.length > 0 || this._flushScheduled) await new Promise<void>((r) => setImmediate(r));
+    if (cancelFutures) {
+      await Promise.all(
+        [...this._inflight.values()].map(async (rec) => {
+          if (rec.sent === 2 && !rec.cancelRequested && this._queue !== null) {
+            try {
+              if ((await this._queue.remove(rec.id)) === 1) this._forget(rec);
+            } catch {
+              // connection lost: the wait below (or the loss timer) handles it
+            }
+          }
+        }),
+      );
+    }
+    if (this._inflight.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | null = null;
+      await Promise.race([
+        this._untilDrained(),
+        new Promise<void>((resolve) => {
+          if (timeout !== Infinity) timer = setTimeout(resolve, timeout);
+        }),
+      ]);
+      if (timer !== null) clearTimeout(timer);
+    }
+    if (this._inflight.size > 0) {
+      // Timed out: cancel what remains on the workers, and the futures here.
+      await Promise.all([...this._inflight.values()].map((rec) => this._removeOrSignal(rec, "shutdown")));
+      for (const rec of [...this._inflight.values()]) {
+        this._settle(rec, false, new CancelledError("the executor was shut down before the job finished"));
+      }
+    }
+    if (this._lossTimer !== null) clearTimeout(this._lossTimer);
+    this._lossTimer = null;
+    // Without a connection BullMQ's graceful close would wait for one: drop the connections first.
+    if (!this._connected || this._fatal !== null) for (const c of this._clients) c.disconnect();
+    const closing: Array<Promise<unknown>> = [];
+    if (this._events !== null) closing.push(this._events.close().catch(() => {}));
+    if (this._queue !== null) closing.push(this._queue.close().catch(() => {}));
+    if (this._connected && this._fatal === null) {
+      let bound: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([Promise.all(closing), new Promise<void>((r) => (bound = setTimeout(r, 5000)))]);
+      clearTimeout(bound);
+    }
+    for (const c of this._clients) c.disconnect();
+    this._clients = [];
+    this._queue = null;
+    this._events = null;
+  }
+
+  /** Resolves once no job is in flight. */
+  private _untilDrained(): Promise<void> {
+    if (this._inflight.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this._drainWaiters.push(resolve));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
+
+function checkMs(v: unknown, name: string): void {
+  if (typeof v !== "number" || !(v > 0)) throw new RangeError(`Expected ${name} to be a positive number of ms, got ${describe(v)}`);
+}

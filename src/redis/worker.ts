@@ -1,0 +1,395 @@
+/**
+ * `RedisWorker`: the process side of the Redis executor (`aio worker`). It takes jobs from a BullMQ
+ * queue and runs them, `concurrency` at a time, in this process.
+ *
+ * ## Approach
+ * Allow-list: at start-up the worker imports each `--module` and records its exported functions in a
+ * `Map` per module name. A job names a module and an export (data only, `wire.ts`); anything not in
+ * the map fails with `UnknownFunctionError` before any argument is decoded, and nothing runs. No code,
+ * path or source text from Redis is ever loaded or evaluated.
+ *
+ * Cancellation and timeouts: each job runs inside an `AsyncLocalStorage` context that holds its abort
+ * state. The worker state that `taskSignal()`, `throwIfCancelled()` and `currentThread()` read
+ * (`executors/worker-api.ts`, on `globalThis`) is installed with accessors that read the running job's
+ * context, so concurrent async jobs each see their own signal. A cancel message (Redis pub/sub,
+ * published by the executor when the job was already running), the job's timeout, or BullMQ's own
+ * signal aborts the job: its signal fires and the job fails at once with `CancelledError` or
+ * `TimeoutError` (an async function that ignores the signal keeps running in the background; a
+ * synchronous one cannot be interrupted: see `docs/redis-executor.md`).
+ *
+ * At-least-once: BullMQ locks a running job and renews the lock; when a worker dies, the lock expires
+ * and another worker's stalled-job check puts the job back in the queue (`lockDuration`,
+ * `stalledInterval`, `maxStalledCount`).
+ *
+ * Rejected: BullMQ's sandboxed processors (they load a processor *file* per queue, not an allow-list of
+ * functions); evaluating job-supplied source (remote code execution by design).
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { register } from "node:module";
+import { isAbsolute, resolve as resolvePath } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { CancelledError, TimeoutError, describe } from "../errors.js";
+import { resolveModuleUrl } from "../executors/resolve.js";
+import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
+import { checkConnection, clientOptions, isFatalConnectionError, loadDeps, redactUrl, type RedisConnection } from "./deps.js";
+import { UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** A module the worker allows: a path or `file:` URL, registered under `name` (default: its file name without extension). */
+export interface WorkerModule {
+  name?: string;
+  path: string;
+}
+
+/** Options of `RedisWorker.start()`. */
+export interface RedisWorkerOptions {
+  /** The Redis server (see `RedisExecutorOptions.connection`). */
+  connection: RedisConnection;
+  /** The queue's name (the executor's `queue`). */
+  queue: string;
+  /** The modules whose exported functions this worker runs: paths, `file:` URLs, or `{ name, path }`. */
+  modules: Array<string | WorkerModule>;
+  /** Jobs run at the same time in this process. Default 1. */
+  concurrency?: number;
+  /** BullMQ's key prefix. Default `"bull"`. */
+  prefix?: string;
+  /** ms a job's lock lasts without renewal; a dead worker's job is recovered after about this long. Default 30 000. */
+  lockDuration?: number;
+  /** ms between checks for stalled jobs (jobs whose lock expired). Default 30 000. */
+  stalledInterval?: number;
+  /** How often a job may be recovered from a stalled worker before it fails. Default 1. */
+  maxStalledCount?: number;
+  /** The worker's name (what `currentThread().name` returns in tasks). Default `RedisWorker-<queue>-<pid>`. */
+  name?: string;
+  /** Where status lines go. Default: standard error. */
+  log?: (line: string) => void;
+}
+
+/** What a running job's context holds. */
+interface JobContext {
+  seq: number;
+  controller: AbortController | null;
+  abortReason: unknown;
+}
+
+const jobContext = new AsyncLocalStorage<JobContext>();
+let stateInstalled = false;
+
+/** Install the worker state with per-job accessors (see the module comment). */
+function installWorkerState(name: string): void {
+  if (stateInstalled) return;
+  stateInstalled = true;
+  const state: WorkerState = {
+    name,
+    control: null,
+    get currentSeq(): number {
+      return jobContext.getStore()?.seq ?? 0;
+    },
+    set currentSeq(_v: number) {},
+    get controller(): AbortController | null {
+      return jobContext.getStore()?.controller ?? null;
+    },
+    set controller(c: AbortController | null) {
+      const s = jobContext.getStore();
+      if (s !== undefined) s.controller = c;
+    },
+    get abortReason(): unknown {
+      return jobContext.getStore()?.abortReason;
+    },
+    set abortReason(r: unknown) {
+      const s = jobContext.getStore();
+      if (s !== undefined) s.abortReason = r;
+    },
+  };
+  setWorkerState(state);
+}
+
+/** How long a cancel message for a job this worker has not started is remembered (ms). */
+const CANCEL_MEMORY = 60_000;
+
+/**
+ * A worker process's job runner: takes jobs of one queue and runs the allowed functions. `aio worker`
+ * is this class behind a command line.
+ *
+ * @example
+ * ```ts
+ * import { RedisWorker } from "asyncio-ts/redis";
+ * const worker = await RedisWorker.start({
+ *   connection: "redis://127.0.0.1:6379",
+ *   queue: "work",
+ *   modules: ["./dist/tasks.js"],
+ *   concurrency: 4,
+ * });
+ * process.on("SIGTERM", () => void worker.close());
+ * ```
+ */
+export class RedisWorker {
+  readonly name: string;
+  readonly queueName: string;
+  /** Invariant: module name → export name → function; fixed after start-up. */
+  private readonly _allowed = new Map<string, Map<string, Fn>>();
+  /** Abort functions of the jobs running here, by job id. */
+  private readonly _active = new Map<string, (reason: unknown) => void>();
+  /** Cancel messages for jobs not (yet) running here: job id → time received. */
+  private readonly _cancelled = new Map<string, number>();
+  private _worker: Worker | null = null;
+  private _sub: Redis | null = null;
+  private _clients: Redis[] = [];
+  private _seq = 0;
+  private _closing: Promise<void> | null = null;
+  private readonly _log: (line: string) => void;
+
+  private constructor(name: string, queue: string, log: (line: string) => void) {
+    this.name = name;
+    this.queueName = queue;
+    this._log = log;
+  }
+
+  /** Import the modules, connect, and start taking jobs. Rejects if a module cannot be loaded. */
+  static async start(options: RedisWorkerOptions): Promise<RedisWorker> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
+    const queue = options.queue;
+    if (typeof queue !== "string" || queue.length === 0 || queue.includes(":")) {
+      throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(queue)}`);
+    }
+    if (!Array.isArray(options.modules) || options.modules.length === 0) {
+      throw new TypeError(`Expected options.modules to be a non-empty list of module paths, got ${describe(options.modules)}`);
+    }
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(`Expected options.concurrency to be a positive integer, got ${describe(concurrency)}`);
+    }
+    for (const k of ["lockDuration", "stalledInterval"] as const) {
+      const v = options[k];
+      if (v !== undefined && (typeof v !== "number" || !(v > 0))) throw new RangeError(`Expected options.${k} to be a positive number of ms, got ${describe(v)}`);
+    }
+    const maxStalled = options.maxStalledCount ?? 1;
+    if (!Number.isInteger(maxStalled) || maxStalled < 0) {
+      throw new RangeError(`Expected options.maxStalledCount to be a non-negative integer, got ${describe(maxStalled)}`);
+    }
+    const prefix = options.prefix ?? "bull";
+    const name = options.name ?? `RedisWorker-${queue}-${process.pid}`;
+    const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const w = new RedisWorker(name, queue, log);
+    await w._loadModules(options.modules);
+    installWorkerState(name);
+
+    const { bullmq, Redis } = await loadDeps();
+    let rejectFatal!: (e: unknown) => void;
+    const fatal = new Promise<never>((_r, rej) => {
+      rejectFatal = rej;
+    });
+    fatal.catch(() => {});
+    const mk = (): Redis => {
+      const c = new Redis(url, clientOptions(url, connOptions));
+      c.on("error", (e: unknown) => {
+        // bad credentials: retrying cannot help
+        if (isFatalConnectionError(e)) rejectFatal(new Error(`Redis at ${redactUrl(url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`));
+      });
+      w._clients.push(c);
+      return c;
+    };
+    try {
+      await Promise.race([w._connect(bullmq, mk, url, queue, prefix, name, concurrency, options, maxStalled, log), fatal]);
+    } catch (e) {
+      await w.close({ force: true });
+      throw e;
+    }
+    return w;
+  }
+
+  private async _connect(
+    bullmq: Awaited<ReturnType<typeof loadDeps>>["bullmq"],
+    mk: () => Redis,
+    url: string,
+    queue: string,
+    prefix: string,
+    name: string,
+    concurrency: number,
+    options: RedisWorkerOptions,
+    maxStalled: number,
+    log: (line: string) => void,
+  ): Promise<void> {
+    const w = this;
+    const sub = mk();
+    w._sub = sub;
+    const channel = `${prefix}:${queue}:asyncio-ts:cancel`;
+    sub.on("message", (_ch: string, msg: string) => w._onCancelMessage(msg));
+    await sub.subscribe(channel);
+    const conn = mk();
+    let down = false;
+    conn.on("close", () => {
+      if (!down && w._closing === null) log(`aio worker ${name}: lost the connection to ${redactUrl(url)}; reconnecting`);
+      down = true;
+    });
+    conn.on("ready", () => {
+      if (down) log(`aio worker ${name}: reconnected to ${redactUrl(url)}`);
+      down = false;
+    });
+    const worker = new bullmq.Worker(queue, (job: Job, _token?: string, signal?: AbortSignal) => w._process(job, signal), {
+      connection: conn,
+      prefix,
+      concurrency,
+      name,
+      lockDuration: options.lockDuration ?? 30_000,
+      stalledInterval: options.stalledInterval ?? 30_000,
+      maxStalledCount: maxStalled,
+      autorun: true,
+    });
+    worker.on("error", () => {});
+    w._worker = worker;
+    await worker.waitUntilReady();
+    const mods = [...w._allowed].map(([m, fns]) => `${m} (${[...fns.keys()].join(", ")})`).join("; ");
+    log(`aio worker ${name}: queue ${queue} on ${redactUrl(url)}, concurrency ${concurrency}, modules: ${mods}`);
+  }
+
+  private async _loadModules(modules: Array<string | WorkerModule>): Promise<void> {
+    let loader = false;
+    for (const m of modules) {
+      const spec = typeof m === "string" ? { path: m } : m;
+      if (spec === null || typeof spec !== "object" || typeof spec.path !== "string" || spec.path.length === 0) {
+        throw new TypeError(`Expected a module path or { name, path }, got ${describe(m)}`);
+      }
+      const href = spec.path.startsWith("file:")
+        ? spec.path
+        : pathToFileURL(isAbsolute(spec.path) ? spec.path : resolvePath(process.cwd(), spec.path)).href;
+      const name = spec.name ?? moduleNameOf(href);
+      if (!/^[\w.-]+$/.test(name)) throw new TypeError(`Expected a module name of letters, digits, '_', '-' or '.', got ${describe(name)}`);
+      if (this._allowed.has(name)) {
+        throw new TypeError(`Two modules are registered as ${JSON.stringify(name)}: give one another name with --module name=path`);
+      }
+      const target = resolveModuleUrl(href);
+      if (/\.(m|c)?ts$/.test(target) && !loader) {
+        loader = true;
+        register(new URL("../executors/ts-loader.js", import.meta.url));
+      }
+      let mod: Record<string, unknown>;
+      try {
+        mod = (await import(target)) as Record<string, unknown>;
+      } catch (e) {
+        throw new Error(`Cannot load the module ${spec.path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      const fns = new Map<string, Fn>();
+      for (const [k, v] of Object.entries(mod)) {
+        // functions only: not classes (calling one without `new` would only throw)
+        if (typeof v === "function" && !/^class\b/.test(Function.prototype.toString.call(v))) fns.set(k, v as Fn);
+      }
+      if (fns.size === 0) throw new TypeError(`The module ${spec.path} exports no function`);
+      this._allowed.set(name, fns);
+    }
+  }
+
+  private _onCancelMessage(msg: string): void {
+    let id: unknown;
+    let reason: unknown;
+    try {
+      ({ id, reason } = JSON.parse(msg) as { id?: unknown; reason?: unknown });
+    } catch {
+      return;
+    }
+    if (typeof id !== "string") return;
+    const err = new CancelledError(reason === "shutdown" ? "the executor is shutting down" : "the task was cancelled");
+    const abort = this._active.get(id);
+    if (abort !== undefined) abort(err);
+    else {
+      const now = Date.now();
+      this._cancelled.set(id, now);
+      for (const [k, t] of this._cancelled) {
+        if (now - t < CANCEL_MEMORY) break;
+        this._cancelled.delete(k);
+      }
+    }
+  }
+
+  /** BullMQ's processor: run one job; a thrown error's message is the encoded failure. */
+  private async _process(job: Job, signal: AbortSignal | undefined): Promise<JobResult> {
+    try {
+      return await this._run(job, signal);
+    } catch (e) {
+      const wrapped = new Error(encodeFailure(e));
+      wrapped.stack = e instanceof Error && typeof e.stack === "string" ? e.stack : wrapped.message;
+      throw wrapped;
+    }
+  }
+
+  private async _run(job: Job, signal: AbortSignal | undefined): Promise<JobResult> {
+    const id = String(job.id);
+    const bad = checkJobData(job.data);
+    if (bad !== null) throw new TypeError(`Malformed job ${id} on queue ${this.queueName}: ${bad}`);
+    const d = job.data as JobData;
+    const fn = this._allowed.get(d.m)?.get(d.f);
+    if (fn === undefined) {
+      const known = [...this._allowed.keys()].join(", ");
+      throw new UnknownFunctionError(
+        this._allowed.has(d.m)
+          ? `Worker ${this.name} does not run ${d.m}.${d.f}: the module ${d.m} has no exported function ${JSON.stringify(d.f)}`
+          : `Worker ${this.name} does not run ${d.m}.${d.f}: it was not started with a module named ${JSON.stringify(d.m)} (it runs: ${known})`,
+      );
+    }
+    if (this._cancelled.delete(id)) throw new CancelledError("the task was cancelled");
+    const args = decodeValue(d.a);
+    if (!Array.isArray(args)) throw new TypeError(`Malformed job ${id}: its arguments are not a list`);
+
+    const ctx: JobContext = { seq: ++this._seq, controller: null, abortReason: undefined };
+    let rejectAbort!: (e: unknown) => void;
+    const aborted = new Promise<never>((_r, rej) => {
+      rejectAbort = rej;
+    });
+    aborted.catch(() => {});
+    const abort = (reason: unknown): void => {
+      if (ctx.abortReason !== undefined) return;
+      ctx.abortReason = reason;
+      if (ctx.controller !== null && !ctx.controller.signal.aborted) ctx.controller.abort(reason);
+      rejectAbort(reason);
+    };
+    this._active.set(id, abort);
+    const onSignal = (): void => abort(new CancelledError("the task was cancelled by its worker"));
+    signal?.addEventListener("abort", onSignal);
+    const timer = d.t !== undefined ? setTimeout(() => abort(new TimeoutError(`the task ${d.m}.${d.f} timed out after ${d.t} ms`)), d.t) : null;
+    try {
+      const v = await Promise.race([jobContext.run(ctx, async () => fn(...args)), aborted]);
+      return { v: WIRE_VERSION, r: encodeValue(v, `the result of ${d.m}.${d.f}`) };
+    } finally {
+      if (timer !== null) clearTimeout(timer);
+      signal?.removeEventListener("abort", onSignal);
+      this._active.delete(id);
+    }
+  }
+
+  /** Jobs running in this worker now. */
+  activeJobs(): number {
+    return this._active.size;
+  }
+
+  /**
+   * Stop taking jobs and close the connections. By default the running jobs finish first; with
+   * `{ force: true }` they are abandoned (BullMQ recovers them as stalled on another worker).
+   *
+   * @example
+   * ```ts
+   * import { RedisWorker } from "asyncio-ts/redis";
+   * const w = await RedisWorker.start({ connection: "redis://127.0.0.1:6379", queue: "work", modules: ["./dist/tasks.js"] });
+   * await w.close();
+   * ```
+   */
+  close(options: { force?: boolean } = {}): Promise<void> {
+    this._closing ??= (async () => {
+      try {
+        await this._worker?.close(options.force === true);
+      } catch {
+        // closing anyway
+      }
+      for (const c of this._clients) c.disconnect();
+      this._clients = [];
+    })();
+    return this._closing;
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * The Redis executor against a real redis-server (started by the harness on a free loopback port) and
+ * real `aio worker` processes (the compiled dist: run `npm run build` first).
+ * No test asserts timings: waits are bounded waits for events.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CancelledError,
+  RuntimeError,
+  TimeoutError,
+  gather,
+  getRunningLoop,
+  run,
+  sleep,
+  taskGroup,
+  waitFor,
+} from "../../src/index.js";
+import { moduleFunction } from "../../src/executors/executor.js";
+import { RedisConnectionError, RedisExecutor, RedisJobError, UnknownFunctionError } from "../../src/redis/index.js";
+import { encodeValue } from "../../src/redis/wire.js";
+import { RedisServer, TASKS, WorkerProcess, redisUnavailable, until, waitExit } from "./harness.js";
+
+const unavailable = redisUnavailable();
+
+const add = moduleFunction<(a: number, b: number) => number>(TASKS, "add");
+const echo = moduleFunction<(x: unknown) => unknown>(TASKS, "echo");
+const fail = moduleFunction<(m: string) => never>(TASKS, "fail");
+const sleepy = moduleFunction<(ms: number, log?: string, label?: string) => Promise<string>>(TASKS, "sleepy");
+const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
+const returnsFunction = moduleFunction<() => () => number>(TASKS, "returnsFunction");
+
+/** Fast stalled-job recovery for the tests (about a second). */
+const FAST_RECOVERY = ["--lock-duration", "1000", "--stalled-interval", "500"];
+
+function workerArgs(url: string, queue: string, ...extra: string[]): string[] {
+  return ["--redis", url, "--queue", queue, "--module", TASKS, ...FAST_RECOVERY, ...extra];
+}
+
+function readLog(path: string): string[] {
+  try {
+    return readFileSync(path, "utf8").split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+describe.skipIf(unavailable !== null)("RedisExecutor", () => {
+  const redis = new RedisServer();
+  let worker: WorkerProcess;
+  let logDir: string;
+  let n = 0;
+  const logFile = (): string => join(logDir, `log-${++n}.txt`);
+
+  beforeAll(async () => {
+    await redis.start();
+    logDir = redis.dir;
+    worker = await WorkerProcess.start(workerArgs(redis.url, "main", "--concurrency", "2", "--name", "w-main"));
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await redis.dispose();
+  });
+
+  const executor = (queue = "main", extra: Partial<ConstructorParameters<typeof RedisExecutor>[0]> = {}): RedisExecutor =>
+    new RedisExecutor({ connection: redis.url, queue, ...extra });
+
+  it("round-trips calls, structured-clone values, gather and map", async () => {
+    await run(async () => {
+      await using ex = executor();
+      expect(await ex.submit(add, 1, 2)).toBe(3);
+      const rich = { m: new Map([[1, new Set(["a"])]]), d: new Date(5), big: 10n ** 20n, u: undefined, bytes: new Uint8Array([1, 2]), nested: [[{ x: null }]] };
+      expect(await ex.submit(echo, rich)).toEqual(rich);
+      expect(await gather(...Array.from({ length: 20 }, (_, i) => ex.submit(add, i, i)))).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
+      const out: number[] = [];
+      for await (const y of ex.map(moduleFunction<(x: number) => number>(TASKS, "echo"), [3, 1, 2])) out.push(y);
+      expect(out).toEqual([3, 1, 2]);
+      expect(await ex.submit(whoAmI)).toBe("w-main");
+      expect(ex.statistics()).toMatchObject({ inflight: 0, completed: 26 });
+    });
+  });
+
+  it("brings errors back with class name, message, stack, cause and data", async () => {
+    await run(async () => {
+      await using ex = executor();
+      const err = (await ex.submit(fail, "bad input").then(
+        () => null,
+        (e: unknown) => e,
+      )) as Error & { code?: string; cause?: Error };
+      expect(err).toBeInstanceOf(Error);
+      expect(err.constructor.name).toBe("ValidationError");
+      expect(err.name).toBe("ValidationError");
+      expect(err.message).toBe("bad input");
+      expect(err.code).toBe("E_INVALID");
+      expect(err.stack).toContain("tasks.mjs");
+      expect(err.cause).toBeInstanceOf(RangeError);
+      expect(err.cause!.message).toBe("inner cause");
+      // a result that cannot cross
+      await expect(ex.submit(returnsFunction)).rejects.toThrow(/Cannot send the result of tasks.returnsFunction through Redis/);
+    });
+  });
+
+  it("rejects what cannot be sent, at submit", async () => {
+    await run(async () => {
+      await using ex = executor();
+      expect(() => ex.submit((x: number) => x + 1, 1)).toThrow(/moduleFunction\(\) reference.*never code sent through Redis/);
+      expect(() => ex.submit(echo, () => 1)).toThrow(TypeError);
+      expect(() => ex.submit(echo, () => 1)).toThrow(/Cannot send the arguments of tasks.echo through Redis: .*could not be cloned/);
+      expect(() => ex.submit(echo, Symbol("s"))).toThrow(TypeError);
+      expect(() => ex.submitWith({ timeout: -1 }, echo, 1)).toThrow(/Expected options.timeout to be a positive number of ms, got -1/);
+    });
+    expect(() => new RedisExecutor({ connection: "http://x", queue: "q" })).toThrow(/redis:\/\/ or rediss:\/\/ URL/);
+    expect(() => new RedisExecutor({ connection: redis.url, queue: "" })).toThrow(/options.queue/);
+    expect(() => new RedisExecutor({ connection: redis.url, queue: "a:b" })).toThrow(/without ':'/);
+  });
+
+  it("runs only allowed functions: unknown names fail clearly and run nothing", async () => {
+    await run(async () => {
+      await using ex = executor();
+      await expect(ex.submit(moduleFunction(TASKS, "notThere"))).rejects.toThrow(UnknownFunctionError);
+      await expect(ex.submit(moduleFunction(TASKS, "notThere"))).rejects.toThrow(/module tasks has no exported function "notThere"/);
+      await expect(ex.submit(moduleFunction("/elsewhere/evil.js", "run"))).rejects.toThrow(/not started with a module named "evil" \(it runs: tasks\)/);
+      // exported classes and inherited names are not functions it runs
+      for (const name of ["ValidationError", "constructor", "__proto__", "toString"]) {
+        await expect(ex.submit(moduleFunction(TASKS, name))).rejects.toThrow(UnknownFunctionError);
+      }
+    });
+    // Hand-made jobs: data only, and malformed data fails without running anything.
+    const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const q = new Queue("main", { connection: conn });
+    const events = new QueueEvents("main", { connection: conn.duplicate() });
+    await events.waitUntilReady();
+    try {
+      const bad = [
+        { code: "process.exit(1)" },
+        { v: 1, m: "tasks", f: "add", a: 42 },
+        { v: 2, m: "tasks", f: "add", a: encodeValue([1, 2], "args") },
+        { v: 1, m: "tasks", f: "add", a: encodeValue("not a list", "args") },
+      ];
+      const expected = [/unsupported job format version/, /no encoded arguments/, /unsupported job format version 2/, /arguments are not a list/];
+      for (let i = 0; i < bad.length; i++) {
+        const job = await q.add("raw", bad[i]);
+        await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(expected[i]!);
+      }
+      // the worker is alive and well
+      await run(async () => {
+        await using ex = executor();
+        expect(await ex.submit(add, 2, 2)).toBe(4);
+      });
+    } finally {
+      await events.close();
+      await q.close();
+      conn.disconnect();
+    }
+  });
+
+  it("times out a task (per task and per executor) and aborts it on the worker", async () => {
+    const log = logFile();
+    await run(async () => {
+      await using ex = executor();
+      await expect(ex.submitWith({ timeout: 200 }, sleepy, 30_000, log, "t1")).rejects.toThrow(TimeoutError);
+      await using ex2 = executor("main", { timeout: 200 });
+      await expect(ex2.submit(sleepy, 30_000, log, "t2")).rejects.toThrow(/timed out after 200 ms/);
+      expect(await ex2.submitWith({ timeout: 20_000 }, add, 1, 1)).toBe(2);
+    });
+    await until(() => readLog(log).filter((l) => l.startsWith("aborted")).length === 2, 10_000, "the aborts on the worker");
+    expect(readLog(log).filter((l) => l.startsWith("aborted"))).toEqual(["aborted t1 TimeoutError", "aborted t2 TimeoutError"]);
+  });
+
+  it("cancels: a waiting job is removed and never runs; a running one is signalled", async () => {
+    const log = logFile();
+    await run(async () => {
+      await using ex = executor();
+      // occupy both slots of the worker, then queue one more
+      const r1 = ex.submit(sleepy, 30_000, log, "r1");
+      const r2 = ex.submit(sleepy, 30_000, log, "r2");
+      await until(() => readLog(log).length === 2, 10_000, "two running jobs");
+      const waiting = ex.submit(sleepy, 10, log, "w");
+      await sleep(100);
+      expect(waiting.cancel()).toBe(true);
+      await expect(waiting).rejects.toThrow(CancelledError);
+      // running: cancelling the future aborts the task on its worker
+      r1.cancel();
+      r2.cancel();
+      await until(() => ex.statistics().inflight === 0, 10_000, "the worker's reports");
+      expect(ex.statistics().cancelled).toBe(3);
+    });
+    const lines = readLog(log);
+    expect(lines.filter((l) => l.startsWith("aborted")).sort()).toEqual(["aborted r1 CancelledError", "aborted r2 CancelledError"]);
+    expect(lines.some((l) => l.includes(" w "))).toBe(false);
+  });
+
+  it("cancels through waitFor and task groups", async () => {
+    const log = logFile();
+    await run(async () => {
+      await using ex = executor();
+      await expect(waitFor(ex.submit(sleepy, 30_000, log, "wf"), 300)).rejects.toThrow(TimeoutError);
+      const group = (await taskGroup(async (tg) => {
+        tg.createTask(() => ex.submit(sleepy, 30_000, log, "tg"));
+        tg.createTask(async () => {
+          await ex.submit(fail, "sibling failed");
+        });
+      }).then(
+        () => null,
+        (e: unknown) => e,
+      )) as AggregateError;
+      expect(group.errors.map((e: Error) => e.message)).toEqual(["sibling failed"]);
+      await until(() => ex.statistics().inflight === 0, 10_000, "the worker's reports");
+    });
+    await until(() => readLog(log).filter((l) => l.startsWith("aborted")).length === 2, 10_000, "the aborts");
+  });
+
+  it("holds a virtual clock while jobs run", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        await using ex = executor();
+        let finishedAt = -1;
+        const timer = sleep(60_000).then(() => loop.time());
+        const job = ex.submit(sleepy, 200).then(() => {
+          finishedAt = loop.time();
+        });
+        await job;
+        expect(finishedAt).toBeGreaterThanOrEqual(0);
+        expect(finishedAt).toBeLessThan(60_000); // the clock did not jump over the job
+        expect(await timer).toBe(60_000);
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("shutdown: waits, cancels waiting jobs (cancelFutures), cancels running ones after timeout", async () => {
+    const log = logFile();
+    await run(async () => {
+      const ex = executor();
+      const running = [ex.submit(sleepy, 1000, log, "s1"), ex.submit(sleepy, 1000, log, "s2")];
+      await until(() => readLog(log).length === 2, 10_000, "two running jobs");
+      const waiting = ex.submit(sleepy, 10, log, "s3");
+      await sleep(100);
+      await ex.shutdown({ cancelFutures: true });
+      expect(waiting.cancelled()).toBe(true);
+      expect(await gather(...running)).toEqual(["slept 1000", "slept 1000"]);
+      expect(() => ex.submit(add, 1, 1)).toThrow(RuntimeError);
+
+      const ex2 = executor();
+      const long = ex2.submit(sleepy, 30_000, log, "s4");
+      await until(() => readLog(log).some((l) => l.startsWith("start s4")), 10_000, "s4 running");
+      await ex2.shutdown({ timeout: 200 });
+      expect(long.cancelled()).toBe(true);
+    });
+    await until(() => readLog(log).some((l) => l === "aborted s4 CancelledError"), 10_000, "s4 aborted on its worker");
+    expect(readLog(log).some((l) => l.startsWith("start s3"))).toBe(false);
+  });
+
+  it("recovers the job of a worker killed with SIGKILL; the caller sees it complete once", async () => {
+    const log = logFile();
+    const w1 = await WorkerProcess.start(workerArgs(redis.url, "kill"));
+    let w2: WorkerProcess | null = null;
+    try {
+      await run(async () => {
+        await using ex = executor("kill");
+        let settled = 0;
+        const fut = ex.submit(sleepy, 1500, log, "k");
+        fut.addDoneCallback(() => settled++);
+        await until(() => readLog(log).some((l) => l === `start k ${w1.pid}`), 10_000, "the job on the first worker");
+        w1.proc.kill("SIGKILL");
+        await waitExit(w1.proc);
+        w2 = await WorkerProcess.start(workerArgs(redis.url, "kill"));
+        expect(await fut).toBe("slept 1500");
+        await sleep(200);
+        expect(settled).toBe(1);
+        const lines = readLog(log);
+        expect(lines.filter((l) => l.startsWith("start k"))).toEqual([`start k ${w1.pid}`, `start k ${w2.pid}`]);
+        expect(lines.filter((l) => l.startsWith("done k"))).toEqual([`done k ${w2.pid}`]);
+      });
+    } finally {
+      await (w2 as WorkerProcess | null)?.stop();
+      await w1.stop();
+    }
+  });
+
+  it("accepts ACL users and reports authentication failures", async () => {
+    redis.cli("ACL", "SETUSER", "tasker", "on", ">s3cret", "~*", "&*", "+@all");
+    const authUrl = `redis://tasker:s3cret@127.0.0.1:${redis.port}`;
+    const w = await WorkerProcess.start(["--queue", "acl", "--module", TASKS], { AIO_REDIS_URL: authUrl });
+    try {
+      expect(w.output).not.toContain("s3cret");
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: authUrl, queue: "acl" });
+        expect(await ex.submit(add, 20, 22)).toBe(42);
+      });
+      await run(async () => {
+        const ex = new RedisExecutor({ connection: `redis://tasker:wrong@127.0.0.1:${redis.port}`, queue: "acl" });
+        await expect(ex.submit(add, 1, 1)).rejects.toThrow(RedisConnectionError);
+        await expect(ex.submit(add, 1, 1)).rejects.toThrow(/WRONGPASS/);
+        await ex.shutdown();
+      });
+      const bad = new WorkerProcess(["--redis", `redis://tasker:wrong@127.0.0.1:${redis.port}`, "--queue", "acl", "--module", TASKS]);
+      expect(await waitExit(bad.proc)).toBe(1);
+      expect(bad.output).toMatch(/WRONGPASS/);
+      expect(bad.output).not.toContain("wrong@");
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it("aio worker: clear errors for bad input", async () => {
+    const cases: Array<[string[], RegExp, number]> = [
+      [["--queue", "q", "--module", TASKS], /--redis <url> \(or AIO_REDIS_URL\) is required/, 2],
+      [["--redis", redis.url, "--module", TASKS], /--queue <name> is required/, 2],
+      [["--redis", redis.url, "--queue", "q"], /at least one --module/, 2],
+      [["--redis", redis.url, "--queue", "q", "--module", TASKS, "--concurrency", "x"], /--concurrency needs a non-negative integer/, 2],
+      [["--redis", redis.url, "--queue", "q", "--module", "/nonexistent/mod.js"], /Cannot load the module \/nonexistent\/mod.js/, 1],
+      [["--redis", "http://x", "--queue", "q", "--module", TASKS], /redis:\/\/ or rediss:\/\/ URL/, 1],
+      [["--redis", redis.url, "--queue", "q", "--module", TASKS, "--bogus", "1"], /unknown option --bogus/, 2],
+    ];
+    await Promise.all(
+      cases.map(async ([args, re, code]) => {
+        const w = new WorkerProcess(args, { AIO_REDIS_URL: "" });
+        expect(await waitExit(w.proc)).toBe(code);
+        expect(w.output).toMatch(re);
+      }),
+    );
+  });
+});
+
+describe.skipIf(unavailable !== null)("RedisExecutor across Redis restarts", () => {
+  it("keeps going when a persistent Redis restarts during a run", async () => {
+    const redis = new RedisServer({ persist: true });
+    await redis.start();
+    const log = join(redis.dir, "log.txt");
+    const w = await WorkerProcess.start(workerArgs(redis.url, "restart", "--concurrency", "2"));
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "restart" });
+        const futs = [ex.submit(sleepy, 1500, log, "a"), ex.submit(sleepy, 1500, log, "b"), ex.submit(add, 1, 2)];
+        await until(() => readLog(log).length >= 2, 10_000, "jobs running");
+        await redis.stop();
+        await redis.start();
+        expect(await gather(...futs)).toEqual(["slept 1500", "slept 1500", 3]);
+        expect(await ex.submit(add, 2, 3)).toBe(5);
+      });
+    } finally {
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+
+  it("fails the futures of jobs lost by a Redis restart without persistence, and on a long outage", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    try {
+      await run(async () => {
+        // no worker: the jobs wait in Redis, then vanish with it
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "lost" });
+        const fut = ex.submit(add, 1, 2);
+        await until(() => redis.cli("LLEN", "bull:lost:wait") === "1", 5000, "the job waiting in Redis");
+        await redis.stop();
+        await redis.start();
+        await expect(fut).rejects.toThrow(RedisJobError);
+        await expect(fut).rejects.toThrow(/vanished from Redis/);
+      });
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "lost", connectionLossTimeout: 500 });
+        expect(ex.statistics().inflight).toBe(0);
+        const fut = ex.submit(sleepy, 10);
+        await sleep(200);
+        await redis.stop();
+        await expect(fut).rejects.toThrow(RedisConnectionError);
+        await ex.shutdown({ wait: false });
+      });
+    } finally {
+      await redis.dispose();
+    }
+  });
+});
+
+describe.skipIf(unavailable !== null)("RedisExecutor over TLS", () => {
+  it("works with rediss:// and a private CA, and refuses an unverified server", async () => {
+    const redis = new RedisServer({ tls: true });
+    await redis.start();
+    const w = await WorkerProcess.start(["--redis", redis.url, "--tls-ca", redis.caFile, "--queue", "tls", "--module", TASKS]);
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: { url: redis.url, tls: { ca: readFileSync(redis.caFile) } }, queue: "tls" });
+        expect(await ex.submit(add, 2, 40)).toBe(42);
+      });
+      await run(async () => {
+        // without the CA the self-signed certificate is rejected: no connection, the future fails
+        const ex = new RedisExecutor({ connection: redis.url, queue: "tls" });
+        await expect(ex.submit(add, 1, 1)).rejects.toThrow(RedisConnectionError);
+        await expect(ex.submit(add, 1, 1)).rejects.toThrow(/refused the connection: .*certificate/);
+        await ex.shutdown();
+      });
+    } finally {
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+});
