@@ -150,6 +150,41 @@ export class QueueShutDown extends AsyncioError {}
 export class BrokenBarrierError extends AsyncioError {}
 
 /**
+ * An executor cannot run tasks any more (CPython's `concurrent.futures.BrokenExecutor`): a worker
+ * initializer failed, or a worker died while starting. Its pending tasks fail with it, and `submit`
+ * throws it.
+ *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor, BrokenExecutor } from "asyncio-ts";
+ * const pool = new ThreadPoolExecutor({ maxWorkers: 1, initializer: () => { throw new Error("no config"); } });
+ * try { await pool.submit(() => 1); } catch (e) { console.log(e instanceof BrokenExecutor); } // true
+ * await pool.shutdown();
+ * ```
+ */
+export class BrokenExecutor extends AsyncioError {}
+/** A `ThreadPoolExecutor` is broken (CPython's `BrokenThreadPool`). @example `e instanceof BrokenThreadPool` */
+export class BrokenThreadPool extends BrokenExecutor {}
+/** A `ProcessPoolExecutor` is broken (CPython's `BrokenProcessPool`). @example `e instanceof BrokenProcessPool` */
+export class BrokenProcessPool extends BrokenExecutor {}
+
+/**
+ * The worker running a task died under it: an uncaught error at the worker's top level, a call to
+ * `process.exit`, running out of memory under `resourceLimits`, or a kill. The message names the
+ * worker and the cause (`cause` holds the worker's error when there is one). Only that task fails; the
+ * worker is replaced and the other tasks go on.
+ *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor, BrokenWorkerError } from "asyncio-ts";
+ * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+ * try { await pool.submit(() => process.exit(3)); } catch (e) { console.log(e instanceof BrokenWorkerError); } // true
+ * console.log(await pool.submit(() => "still working")); // "still working"
+ * ```
+ */
+export class BrokenWorkerError extends AsyncioError {}
+
+/**
  * Describe a value for an error message: `-1 (number)`, `"x" (string)`, `null`, `[object Promise]`.
  * @internal
  */

@@ -50,3 +50,25 @@ export { CapacityLimiter, type CapacityLimiterStatistics } from "./sync/capacity
 export { Queue, type QueueStatistics } from "./queues/queue.js";
 export { PriorityQueue, type PriorityQueueOptions } from "./queues/priority-queue.js";
 export { LifoQueue } from "./queues/lifo-queue.js";
+
+// Executors (issue #4): thread and process pools, runInExecutor/toThread, the worker-side API.
+export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./errors.js";
+export {
+  moduleFunction,
+  type Executor,
+  type ModuleFunction,
+  type WorkerFunction,
+  type ShutdownOptions,
+  type MapOptions,
+  type SubmitOptions,
+  type ExecutorStatistics,
+} from "./executors/executor.js";
+export { ExecutorFuture, type PoolOptions } from "./executors/pool.js";
+export {
+  ThreadPoolExecutor,
+  ProcessPoolExecutor,
+  toThread,
+  type ThreadPoolExecutorOptions,
+  type ProcessPoolExecutorOptions,
+} from "./executors/executors.js";
+export { currentThread, sleepSync, taskSignal, throwIfCancelled, type ThreadInfo } from "./executors/worker-api.js";

@@ -1,0 +1,952 @@
+/**
+ * The pool core, shared by `ThreadPoolExecutor` and `ProcessPoolExecutor`: queue, dispatch,
+ * cancellation, timeouts, crash recovery, shutdown and statistics. It knows workers only through the
+ * small {@link Backend} interface.
+ *
+ * ## Approach
+ * - Submitting creates an {@link ExecutorFuture} (an asyncio-ts future) and queues a job; dispatch runs
+ *   in a microtask, so the jobs submitted in one synchronous stretch go out as one message per worker.
+ * - Workers start lazily as in CPython (`_adjust_thread_count`): a submit starts a worker when there are
+ *   more queued jobs than idle and starting workers, up to `maxWorkers`. Idle workers are used first.
+ * - Pipelining (threads): a worker may hold several jobs. The depth adapts to the measured time per job
+ *   (about 2 ms of work in flight, at most {@link SLOT_RING}), so tiny tasks stream in batches while
+ *   slow ones (the seed's 1 s tasks, 20 ms CPU tasks) go one at a time, as in CPython, and never wait
+ *   behind another worker's backlog.
+ * - Cancelling a queued job removes it. Cancelling a job sent to a thread but not started wins a
+ *   compare-and-swap on its slot (see `worker-entry.ts`): it never runs. Cancelling a running job
+ *   cancels the future at once, aborts the job's signal (and wakes `sleepSync`), and terminates the
+ *   worker if the job has not returned after `cancelGrace` ms; a new worker replaces it on demand.
+ * - Per-task timeouts start when the worker reports the job's start, not at submission.
+ * - A worker that dies (uncaught error, `process.exit`, out of memory, killed) fails only the job it
+ *   was running, with `BrokenWorkerError` naming the cause; the jobs pipelined behind it go back to the
+ *   front of the queue. Only a failing initializer breaks the pool (as in CPython).
+ * - Every future settles: each path that drops a job (result, error, cancel, timeout, crash, shutdown)
+ *   goes through `_settle`/`_cancelled`, which also release the loop's virtual-time hold.
+ * - Idle workers are `unref`'d: a forgotten pool never keeps the process alive; `shutdown` waits for
+ *   the workers, and terminates any that does not exit within a second after being asked.
+ *
+ * Rejected: a worker pulling jobs from a shared queue (`SharedArrayBuffer` ring): fastest, but then
+ * arguments must be serialized by hand and processes cannot share it; one message per job with no
+ * pipelining (the 20-40 us round trip of Piscina and friends).
+ *
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import type { ResourceLimits } from "node:worker_threads";
+import { BrokenWorkerError, RuntimeError, TimeoutError, describe } from "../errors.js";
+import type { EventLoop } from "../loop/event-loop.js";
+import { getEventLoop, runningLoopOrNull } from "../loop/running.js";
+import { Future, type Deliver } from "../task/future.js";
+import { taskStorage } from "../task/current.js";
+import {
+  CTL_ABORT,
+  CTL_SLOTS,
+  JobFlags,
+  ResultKind,
+  SLOT_RING,
+  deserializeError,
+  type FnSpec,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from "./protocol.js";
+import {
+  fnSpecOf,
+  type Executor,
+  type ExecutorStatistics,
+  type MapOptions,
+  type ShutdownOptions,
+  type SubmitOptions,
+  type WorkerFunction,
+} from "./executor.js";
+import { workerEntryPath } from "./resolve.js";
+
+// ------------------------------------------------------------------ backend interface
+
+/** Options a backend needs to start a worker. @internal */
+export interface SpawnOptions {
+  resourceLimits?: ResourceLimits;
+  env?: Record<string, string> | symbol;
+  execArgv?: string[];
+}
+
+/** What a backend reports about a worker. @internal */
+export interface WorkerEvents {
+  message(m: FromWorker): void;
+  error(e: unknown): void;
+  exit(code: number | null, signal: string | null, hint?: "oom"): void;
+}
+
+/** One worker as the backend sees it. @internal */
+export interface BackendWorker {
+  /** The shared control words, or null (no shared memory: no pipelining, no interruptible sleep). */
+  readonly control: Int32Array | null;
+  /** Send a message; throws if it cannot be cloned. */
+  post(m: ToWorker): void;
+  /** Kill now. The `exit` event follows. */
+  terminate(): void;
+  ref(): void;
+  unref(): void;
+}
+
+/** A kind of worker: threads or processes. @internal */
+export interface Backend {
+  readonly kind: "thread" | "process";
+  readonly pipelining: boolean;
+  spawn(init: WorkerInit, options: SpawnOptions, events: WorkerEvents): BackendWorker;
+}
+
+// ------------------------------------------------------------------ futures and jobs
+
+/**
+ * The future of a task submitted to an executor: an asyncio-ts `Future` whose cancellation cancels the
+ * task (removes it if queued, aborts it if running), and which can also be awaited with no running loop.
+ *
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor } from "asyncio-ts";
+ * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+ * const fut = pool.submit((ms: number) => { sleepSync(ms); return "late"; }, 10_000);
+ * fut.cancel(); // aborts the sleep; the worker is reused
+ * console.log(fut.cancelled()); // true
+ * ```
+ */
+export class ExecutorFuture<T = unknown> extends Future<T> {
+  /** @internal the job; null once the pool is done with it (or for shutdown futures) */
+  _job: Job | null;
+  /** @internal awaiters outside a running loop, delivered directly on completion */
+  _direct: Deliver[] | null = null;
+
+  /** @internal */
+  constructor(loop: EventLoop, job: Job | null) {
+    super({ loop });
+    this._job = job;
+  }
+
+  override cancel(msg?: string): boolean {
+    if (!super.cancel(msg)) return false;
+    const job = this._job;
+    if (job !== null) job.pool._onCancel(job);
+    this._flushDirect();
+    return true;
+  }
+
+  override setResult(result: T): void {
+    super.setResult(result);
+    this._flushDirect();
+  }
+
+  override setException(exception: unknown): void {
+    super.setException(exception);
+    this._flushDirect();
+  }
+
+  /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
+  override _await(deliver: Deliver): void {
+    if (this._state === "PENDING" && !this._loop.isRunning()) {
+      const task = taskStorage.getStore();
+      if (task === undefined || task.done()) {
+        (this._direct ??= []).push(deliver);
+        return;
+      }
+    }
+    super._await(deliver);
+  }
+
+  private _flushDirect(): void {
+    const d = this._direct;
+    if (d === null) return;
+    this._direct = null;
+    for (const deliver of d) queueMicrotask(() => this._deliverTo(deliver));
+  }
+}
+
+const QUEUED = 0;
+const SENT = 1;
+const DONE = 2;
+
+/** A submitted task. @internal */
+export class Job {
+  /** QUEUED (in the pool's queue), SENT (owned by `worker`), DONE (the pool is finished with it). */
+  state = QUEUED;
+  worker: WorkerSlot | null = null;
+  /** Per-worker sequence number, set when sent. */
+  seq = 0;
+  sentAt = 0;
+  timer: ReturnType<typeof setTimeout> | null = null;
+  /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
+  held = true;
+  future!: ExecutorFuture<unknown>;
+  constructor(
+    readonly pool: WorkerPool,
+    readonly fnId: number,
+    readonly spec: FnSpec,
+    readonly payload: unknown,
+    readonly flags: number,
+    readonly timeout: number,
+  ) {}
+}
+
+/** A live worker. @internal */
+class WorkerSlot {
+  bw!: BackendWorker;
+  ready = false;
+  /** Invariant: set once the pool asked it to exit or terminated it: its exit is not a crash. */
+  expectedExit = false;
+  dead = false;
+  /** Jobs sent and not yet reported, in order: `inflight[ihead..]`. */
+  inflight: Job[] = [];
+  ihead = 0;
+  seq = 0;
+  /** Function ids this worker has the definition of. */
+  known = new Set<number>();
+  /** EWMA of the time per job (ms); -1 until measured. */
+  avg = -1;
+  lastResultAt = 0;
+  /** The running job being aborted, and the timer that kills the worker if it does not return. */
+  aborting: Job | null = null;
+  killTimer: ReturnType<typeof setTimeout> | null = null;
+  lastError: unknown = undefined;
+  initError: unknown = undefined;
+  refd = true;
+  constructor(
+    readonly name: string,
+    readonly index: number,
+  ) {}
+  get load(): number {
+    return this.inflight.length - this.ihead;
+  }
+}
+
+// ------------------------------------------------------------------ the pool
+
+/** Options shared by `ThreadPoolExecutor` and `ProcessPoolExecutor`. */
+export interface PoolOptions {
+  /** Most workers at a time; a positive integer. */
+  maxWorkers?: number;
+  /** Run in each worker before its first task (a module function or a self-contained function). */
+  initializer?: WorkerFunction<any[], unknown> | null;
+  /** Arguments of `initializer`. */
+  initargs?: unknown[];
+  /** V8 heap limits of each worker; exceeding them fails the running task with `BrokenWorkerError`. */
+  resourceLimits?: ResourceLimits;
+  /** Default per-task timeout (ms from the task's start). Default `Infinity`. */
+  taskTimeout?: number;
+  /** After cancelling or timing out a running task, wait this long (ms) for it to return before terminating its worker. Default 1000. */
+  cancelGrace?: number;
+  /** Extra Node flags for the workers. */
+  execArgv?: string[];
+  /** Environment of the workers (threads: `SHARE_ENV` shares the parent's). */
+  env?: Record<string, string> | symbol;
+}
+
+const EXIT_GRACE_MS = 1000;
+const MAX_DEPTH = SLOT_RING;
+
+function checkMs(v: unknown, name: string, allowInfinity: boolean): number {
+  if (typeof v !== "number" || Number.isNaN(v) || v < 0 || (!allowInfinity && !Number.isFinite(v))) {
+    throw new RangeError(`Expected ${name} to be a non-negative number${allowInfinity ? " (or Infinity)" : ""}, got ${describe(v)}`);
+  }
+  return v;
+}
+
+/** Throw a clear error if `payload` cannot be structured-cloned. Primitive lists pass for free. */
+function checkCloneable(args: readonly unknown[], what: string): void {
+  let simple = true;
+  for (let i = 0; i < args.length; i++) {
+    const t = typeof args[i];
+    if ((t === "object" && args[i] !== null) || t === "function" || t === "symbol") {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) return;
+  try {
+    structuredClone(args);
+  } catch (e) {
+    for (let i = 0; i < args.length; i++) {
+      try {
+        structuredClone(args[i]);
+      } catch (e2) {
+        throw new TypeError(
+          `Cannot send argument ${i + 1} of ${what} to a worker: ${describe(args[i])} cannot be cloned (${(e2 as Error).message}). ` +
+            "Arguments must be structured-cloneable: no functions, symbols, or class instances with private state",
+        );
+      }
+    }
+    throw new TypeError(`Cannot send the arguments of ${what} to a worker: ${(e as Error).message}`);
+  }
+}
+
+function currentLoop(): EventLoop {
+  return runningLoopOrNull() ?? getEventLoop();
+}
+
+/**
+ * The backend-agnostic pool behind `ThreadPoolExecutor` and `ProcessPoolExecutor`.
+ * @internal use the two public classes
+ */
+export class WorkerPool implements Executor {
+  /** @internal */ readonly _backend: Backend;
+  /** @internal */ readonly _maxWorkers: number;
+  /** @internal */ readonly _prefix: string;
+  private readonly _spawnOptions: SpawnOptions;
+  private readonly _initializer: FnSpec | null;
+  private readonly _initargs: unknown[];
+  private readonly _taskTimeout: number;
+  private readonly _cancelGrace: number;
+  /** Queued jobs `_queue[_qhead..]`; cancelled ones are skipped lazily. Invariant: `_queued` counts the QUEUED ones. */
+  private _queue: Job[] = [];
+  private _qhead = 0;
+  private _queued = 0;
+  /** Live workers (not yet exited). */
+  private _workers: WorkerSlot[] = [];
+  private _spawned = 0;
+  private _fnIds = new Map<FnSpec, number>();
+  private _dispatchScheduled = false;
+  private _shutdown = false;
+  private _shutdownWaiters: ExecutorFuture<void>[] = [];
+  private _forceTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set once an initializer failed: every queued job failed, submit throws. */
+  private _broken: Error | null = null;
+  private _stats = { completed: 0, failed: 0, cancelled: 0, crashedWorkers: 0 };
+  private readonly _brokenClass: new (message: string, options?: { cause?: unknown }) => Error;
+
+  /** @internal */
+  constructor(
+    backend: Backend,
+    options: PoolOptions,
+    prefix: string,
+    defaultMax: number,
+    brokenClass: new (message: string, options?: { cause?: unknown }) => Error,
+  ) {
+    this._backend = backend;
+    this._brokenClass = brokenClass;
+    const max = options.maxWorkers ?? defaultMax;
+    if (typeof max !== "number" || !Number.isInteger(max) || max <= 0) {
+      throw new RangeError(`Expected maxWorkers to be a positive integer, got ${describe(max)}`);
+    }
+    this._maxWorkers = max;
+    this._prefix = prefix;
+    this._initializer = options.initializer == null ? null : fnSpecOf(options.initializer, "initializer");
+    const initargs = options.initargs ?? [];
+    if (!Array.isArray(initargs)) throw new TypeError(`Expected initargs to be an array, got ${describe(initargs)}`);
+    checkCloneable(initargs, "initargs");
+    this._initargs = initargs;
+    this._taskTimeout = checkMs(options.taskTimeout ?? Infinity, "taskTimeout", true);
+    this._cancelGrace = checkMs(options.cancelGrace ?? 1000, "cancelGrace", false);
+    if (options.execArgv !== undefined && !Array.isArray(options.execArgv)) {
+      throw new TypeError(`Expected execArgv to be an array of strings, got ${describe(options.execArgv)}`);
+    }
+    this._spawnOptions = { resourceLimits: options.resourceLimits, env: options.env, execArgv: options.execArgv };
+    workerEntryPath(); // fail now, clearly, if the build is missing
+  }
+
+  // -------------------------------------------------------------- public API
+
+  /**
+   * Schedule `fn(...args)` on a worker and return its future (bound to the running loop, or to the
+   * current loop outside one). Throws `RuntimeError` after `shutdown()`, `TypeError` for arguments that
+   * cannot be sent.
+   */
+  submit<A extends unknown[], R>(fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
+    return this._submit(null, fn, args, this._taskTimeout, 0, "submit()") as ExecutorFuture<Awaited<R>>;
+  }
+
+  /**
+   * `submit` with per-task options: `{ timeout }` fails the task with `TimeoutError` (and stops it) if it
+   * runs longer than `timeout` ms after it started.
+   *
+   * @example
+   * ```ts
+   * import { ThreadPoolExecutor, TimeoutError } from "asyncio-ts";
+   * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+   * try {
+   *   await pool.submitWith({ timeout: 50 }, () => { while (true) throwIfCancelled(); });
+   * } catch (e) { console.log(e instanceof TimeoutError); } // true
+   * ```
+   */
+  submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const timeout = checkMs(options.timeout ?? this._taskTimeout, "timeout", true);
+    return this._submit(null, fn, args, timeout, 0, "submitWith()") as ExecutorFuture<Awaited<R>>;
+  }
+
+  /** `submit` on a given loop (for `loop.runInExecutor`). @internal */
+  _submitOn(loop: EventLoop, fn: unknown, args: unknown[]): ExecutorFuture<unknown> {
+    return this._submit(loop, fn, args, this._taskTimeout, 0, "runInExecutor()");
+  }
+
+  /**
+   * Run `fn(item)` for every item and yield the results in input order. Every task is submitted at
+   * once (as in CPython); `chunksize` items travel and run as one job. Leaving the loop early cancels
+   * what has not finished. A task's error is thrown when its result is reached.
+   *
+   * @example
+   * ```ts
+   * import { ThreadPoolExecutor } from "asyncio-ts";
+   * await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+   * for await (const sq of pool.map((x: number) => x * x, [1, 2, 3], { chunksize: 2 })) console.log(sq); // 1 4 9
+   * ```
+   */
+  map<T, R>(fn: WorkerFunction<[T], R>, iterable: Iterable<T>, options: MapOptions = {}): AsyncGenerator<Awaited<R>, void, undefined> {
+    if (iterable === null || typeof (iterable as Iterable<T>)[Symbol.iterator] !== "function") {
+      throw new TypeError(`Expected iterable to be an iterable, got ${describe(iterable)}`);
+    }
+    if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    const chunksize = options.chunksize ?? 1;
+    if (typeof chunksize !== "number" || !Number.isInteger(chunksize) || chunksize < 1) {
+      throw new RangeError(`Expected chunksize to be a positive integer, got ${describe(chunksize)}`);
+    }
+    const items = Array.from(iterable);
+    const futs: ExecutorFuture<unknown>[] = [];
+    try {
+      if (chunksize === 1) {
+        for (const item of items) futs.push(this._submit(null, fn, [item], this._taskTimeout, 0, "map()"));
+      } else {
+        for (let i = 0; i < items.length; i += chunksize) {
+          const chunk = items.slice(i, i + chunksize).map((x) => [x]);
+          futs.push(this._submit(null, fn, chunk, this._taskTimeout, JobFlags.Chunk, "map()"));
+        }
+      }
+    } catch (e) {
+      for (const f of futs) f.cancel();
+      throw e;
+    }
+    return (async function* results(): AsyncGenerator<Awaited<R>, void, undefined> {
+      try {
+        for (const f of futs) {
+          const r = await f;
+          if (chunksize === 1) yield r as Awaited<R>;
+          else for (const x of r as Awaited<R>[]) yield x;
+        }
+      } finally {
+        for (const f of futs) f.cancel();
+      }
+    })();
+  }
+
+  /**
+   * Stop accepting tasks (`submit` then throws) and release the workers once the pending tasks are done.
+   * `wait` (default true): the returned future completes when every task has finished and every worker
+   * has exited. `cancelFutures`: cancel the tasks not started yet. `timeout`: after this many ms, cancel
+   * the running tasks and terminate the workers. Never hangs on a worker that will not exit: it is
+   * terminated a second after being asked to leave.
+   *
+   * @example
+   * ```ts
+   * import { ThreadPoolExecutor } from "asyncio-ts";
+   * const pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+   * const f = pool.submit(() => 1);
+   * await pool.shutdown({ wait: true });
+   * console.log(f.result()); // 1
+   * ```
+   */
+  shutdown(options: ShutdownOptions = {}): ExecutorFuture<void> {
+    if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    const wait = options.wait ?? true;
+    const cancelFutures = options.cancelFutures ?? false;
+    const timeout = checkMs(options.timeout ?? Infinity, "timeout", true);
+    const fut = new ExecutorFuture<void>(currentLoop(), null);
+    this._shutdown = true;
+    if (cancelFutures) {
+      for (let i = this._qhead; i < this._queue.length; i++) {
+        const j = this._queue[i]!;
+        if (j.state === QUEUED) j.future.cancel();
+      }
+    }
+    if (timeout !== Infinity && this._forceTimer === null) {
+      this._forceTimer = setTimeout(() => this._forceStop(), timeout);
+    }
+    if (wait) this._shutdownWaiters.push(fut);
+    else fut.setResult(undefined);
+    this._checkShutdownDone();
+    return fut;
+  }
+
+  /** `await using pool = new ThreadPoolExecutor()`: `shutdown({ wait: true })` at scope exit. */
+  [Symbol.asyncDispose](): PromiseLike<void> {
+    return this.shutdown({ wait: true });
+  }
+
+  /**
+   * Counters: live workers, busy workers, queued tasks, and tasks completed, failed and cancelled.
+   *
+   * @example
+   * ```ts
+   * import { ThreadPoolExecutor } from "asyncio-ts";
+   * await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+   * await pool.submit(() => 1);
+   * console.log(pool.statistics().completed); // 1
+   * ```
+   */
+  statistics(): ExecutorStatistics {
+    let busy = 0;
+    for (const w of this._workers) if (w.load > 0) busy++;
+    return { workers: this._workers.length, busy, queued: this._queued, ...this._stats };
+  }
+
+  // -------------------------------------------------------------- submission and dispatch
+
+  private _submit(loop: EventLoop | null, fn: unknown, payload: unknown[], timeout: number, flags: number, what: string): ExecutorFuture<unknown> {
+    if (this._broken !== null) {
+      throw new this._brokenClass(this._broken.message, { cause: (this._broken as { cause?: unknown }).cause });
+    }
+    if (this._shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
+    const spec = fnSpecOf(fn);
+    let fnId = this._fnIds.get(spec);
+    if (fnId === undefined) {
+      fnId = this._fnIds.size + 1;
+      this._fnIds.set(spec, fnId);
+    }
+    checkCloneable(payload, what);
+    const l = loop ?? currentLoop();
+    const job = new Job(this, fnId, spec, payload, timeout !== Infinity ? flags | JobFlags.ReportStart : flags, timeout);
+    const fut = new ExecutorFuture<unknown>(l, job);
+    job.future = fut;
+    l._hold();
+    this._queue.push(job);
+    this._queued++;
+    this._adjust();
+    if (!this._dispatchScheduled) {
+      this._dispatchScheduled = true;
+      queueMicrotask(() => {
+        this._dispatchScheduled = false;
+        this._dispatch();
+      });
+    }
+    return fut;
+  }
+
+  /** Start workers while more jobs are queued than idle and starting workers can take. */
+  private _adjust(): void {
+    if (this._broken !== null) return;
+    let free = 0;
+    for (const w of this._workers) if (!w.expectedExit && (!w.ready || w.load === 0)) free++;
+    while (this._queued > free && this._workers.length < this._maxWorkers) {
+      this._spawn();
+      free++;
+    }
+  }
+
+  private _spawn(): void {
+    const index = this._spawned++;
+    const w = new WorkerSlot(`${this._prefix}_${index}`, index);
+    this._workers.push(w);
+    const init: WorkerInit = { name: w.name, control: null, initializer: this._initializer, initargs: this._initargs };
+    w.bw = this._backend.spawn(init, this._spawnOptions, {
+      message: (m) => this._onMessage(w, m),
+      error: (e) => {
+        w.lastError ??= e;
+      },
+      exit: (code, signal, hint) => this._onExit(w, code, signal, hint),
+    });
+  }
+
+  private _depth(w: WorkerSlot): number {
+    if (!this._backend.pipelining || w.avg < 0) return 1;
+    const d = Math.round(2 / Math.max(w.avg, 1e-4));
+    return d < 1 ? 1 : d > MAX_DEPTH ? MAX_DEPTH : d;
+  }
+
+  /** Send queued jobs to ready workers: idle ones first, then fill pipelines, spreading evenly. */
+  private _dispatch(): void {
+    while (this._queued > 0) {
+      const avail: WorkerSlot[] = [];
+      for (const w of this._workers) if (w.ready && !w.expectedExit && w.load < this._depth(w)) avail.push(w);
+      if (avail.length === 0) break;
+      avail.sort((a, b) => a.load - b.load);
+      const share = Math.ceil(this._queued / avail.length);
+      for (const w of avail) {
+        if (this._queued === 0) break;
+        this._sendTo(w, Math.min(this._depth(w) - w.load, share));
+      }
+    }
+    for (const w of this._workers) this._updateRef(w);
+  }
+
+  private _nextQueued(): Job | null {
+    while (this._qhead < this._queue.length) {
+      const j = this._queue[this._qhead++]!;
+      if (j.state === QUEUED) {
+        if (this._qhead > 1024 && this._qhead * 2 > this._queue.length) {
+          this._queue = this._queue.slice(this._qhead);
+          this._qhead = 0;
+        }
+        return j;
+      }
+    }
+    this._queue = [];
+    this._qhead = 0;
+    return null;
+  }
+
+  private _sendTo(w: WorkerSlot, n: number): void {
+    const jobs: unknown[] = [];
+    const batch: Job[] = [];
+    let defs: Array<[number, FnSpec]> | undefined;
+    const ctl = w.bw.control;
+    const now = performance.now();
+    for (let k = 0; k < n; k++) {
+      const j = this._nextQueued();
+      if (j === null) break;
+      this._queued--;
+      j.state = SENT;
+      j.worker = w;
+      j.seq = ++w.seq;
+      j.sentAt = now;
+      if (ctl !== null) Atomics.store(ctl, CTL_SLOTS + (j.seq % SLOT_RING), j.seq);
+      if (!w.known.has(j.fnId)) {
+        w.known.add(j.fnId);
+        (defs ??= []).push([j.fnId, j.spec]);
+      }
+      jobs.push(j.seq, j.fnId, j.payload, j.flags);
+      batch.push(j);
+      w.inflight.push(j);
+    }
+    if (batch.length === 0) return;
+    try {
+      w.bw.post(defs === undefined ? { t: "jobs", jobs } : { t: "jobs", defs, jobs });
+    } catch (e) {
+      // Should not happen (arguments are checked at submit): fail the batch rather than lose it.
+      w.inflight.length -= batch.length;
+      for (const j of batch) {
+        if (defs !== undefined) w.known.delete(j.fnId);
+        j.state = DONE;
+        this._settle(j, false, new TypeError(`Cannot send the task to worker ${w.name}: ${(e as Error).message}`));
+      }
+    }
+  }
+
+  private _updateRef(w: WorkerSlot): void {
+    const want = w.load > 0 || w.expectedExit || (!w.ready && this._queued > 0) || this._shutdownWaiters.length > 0;
+    if (want !== w.refd && !w.dead) {
+      w.refd = want;
+      if (want) w.bw.ref();
+      else w.bw.unref();
+    }
+  }
+
+  // -------------------------------------------------------------- completion
+
+  /** Complete a job's future (if still pending) and release its hold. */
+  private _settle(j: Job, ok: boolean, value: unknown): void {
+    if (j.timer !== null) {
+      clearTimeout(j.timer);
+      j.timer = null;
+    }
+    const f = j.future;
+    if (!f.done()) {
+      if (ok) this._stats.completed++;
+      else this._stats.failed++;
+      try {
+        if (ok) f.setResult(value);
+        else f.setException(value);
+      } catch {
+        // the loop was closed under the future: nobody can be waiting on it through the loop
+      }
+    }
+    this._release(j);
+  }
+
+  private _release(j: Job): void {
+    if (j.held) {
+      j.held = false;
+      try {
+        j.future._loop._release();
+      } catch {}
+    }
+  }
+
+  private _onMessage(w: WorkerSlot, m: FromWorker): void {
+    switch (m.t) {
+      case "results":
+        this._onResults(w, m.r);
+        break;
+      case "out":
+        (m.fd === 1 ? process.stdout : process.stderr).write(m.s);
+        break;
+      case "start": {
+        for (let i = w.ihead; i < w.inflight.length; i++) {
+          const j = w.inflight[i]!;
+          if (j.seq === m.seq) {
+            if (!j.future.done() && j.timeout !== Infinity) {
+              j.timer = setTimeout(() => this._onTimeout(j), j.timeout);
+            }
+            break;
+          }
+        }
+        break;
+      }
+      case "ready":
+        w.ready = true;
+        this._dispatch();
+        this._checkShutdownDone();
+        break;
+      case "initFailed":
+        w.initError = deserializeError(m.error);
+        this._breakPool(w.initError);
+        w.expectedExit = true;
+        w.bw.terminate();
+        break;
+      case "fatal":
+        w.lastError ??= deserializeError(m.error);
+        break;
+    }
+  }
+
+  private _onResults(w: WorkerSlot, r: unknown[]): void {
+    const now = performance.now();
+    const count = r.length / 3;
+    const first = w.inflight[w.ihead];
+    for (let i = 0; i < r.length; i += 3) {
+      const seq = r[i] as number;
+      const kind = r[i + 1] as number;
+      let j = w.inflight[w.ihead];
+      if (j === undefined) break;
+      if (j.seq !== seq) {
+        // cannot happen (the worker reports in order); find it to stay safe
+        const k = w.inflight.findIndex((x, idx) => idx >= w.ihead && x.seq === seq);
+        if (k < 0) continue;
+        j = w.inflight[k]!;
+        w.inflight.splice(k, 1);
+      } else {
+        w.inflight[w.ihead++] = undefined as unknown as Job;
+      }
+      j.state = DONE;
+      if (w.aborting === j) {
+        w.aborting = null;
+        if (w.killTimer !== null) {
+          clearTimeout(w.killTimer);
+          w.killTimer = null;
+        }
+      }
+      if (kind === ResultKind.Ok) this._settle(j, true, r[i + 2]);
+      else if (kind === ResultKind.Error) this._settle(j, false, deserializeError(r[i + 2] as never));
+      else this._release(j);
+    }
+    if (w.ihead === w.inflight.length) {
+      w.inflight = [];
+      w.ihead = 0;
+    } else if (w.ihead > 1024 && w.ihead * 2 > w.inflight.length) {
+      w.inflight = w.inflight.slice(w.ihead);
+      w.ihead = 0;
+    }
+    if (first !== undefined && count > 0) {
+      const per = (now - Math.max(w.lastResultAt, first.sentAt)) / count;
+      w.avg = w.avg < 0 ? per : w.avg * 0.7 + per * 0.3;
+    }
+    w.lastResultAt = now;
+    this._dispatch();
+    this._checkShutdownDone();
+  }
+
+  // -------------------------------------------------------------- cancellation and timeouts
+
+  /** The job's future was cancelled. @internal */
+  _onCancel(j: Job): void {
+    this._stats.cancelled++;
+    if (j.state === QUEUED) {
+      j.state = DONE;
+      this._queued--;
+      this._release(j);
+      this._checkShutdownDone();
+      return;
+    }
+    if (j.state !== SENT) return;
+    const w = j.worker!;
+    const ctl = w.bw.control;
+    if (ctl !== null && Atomics.compareExchange(ctl, CTL_SLOTS + (j.seq % SLOT_RING), j.seq, 0) === j.seq) {
+      this._release(j); // never started: the worker will report it skipped
+      return;
+    }
+    this._release(j);
+    this._abortRunning(w, j, 1);
+  }
+
+  private _onTimeout(j: Job): void {
+    j.timer = null;
+    if (j.future.done() || j.state !== SENT) return;
+    const w = j.worker!;
+    this._settle(j, false, new TimeoutError(`The task timed out after ${j.timeout} ms on ${w.name}`));
+    this._abortRunning(w, j, 2);
+  }
+
+  /** Abort the running job `j` of `w`; terminate `w` if it has not returned after the grace period. */
+  private _abortRunning(w: WorkerSlot, j: Job, code: number): void {
+    if (w.dead) return;
+    const ctl = w.bw.control;
+    if (ctl !== null) {
+      Atomics.store(ctl, CTL_ABORT + 1, code);
+      Atomics.store(ctl, CTL_ABORT, j.seq);
+      Atomics.notify(ctl, CTL_ABORT);
+    }
+    try {
+      w.bw.post({ t: "abort", seq: j.seq, code });
+    } catch {}
+    w.aborting = j;
+    if (w.killTimer !== null) clearTimeout(w.killTimer);
+    w.killTimer = setTimeout(() => {
+      w.killTimer = null;
+      if (w.aborting === j && !w.dead) {
+        w.expectedExit = true;
+        w.bw.terminate();
+      }
+    }, this._cancelGrace);
+  }
+
+  // -------------------------------------------------------------- worker death
+
+  private _onExit(w: WorkerSlot, code: number | null, signal: string | null, hint?: "oom"): void {
+    if (w.dead) return;
+    w.dead = true;
+    if (w.killTimer !== null) clearTimeout(w.killTimer);
+    w.killTimer = null;
+    this._workers = this._workers.filter((x) => x !== w);
+    const expected = w.expectedExit;
+    const cause = w.lastError;
+    const reason = describeExit(w, code, signal, hint, this._spawnOptions.resourceLimits !== undefined);
+    if (!w.ready && !expected && this._broken === null) {
+      this._breakPool(cause ?? new Error(`worker ${w.name} ${reason} while starting`), `a worker ${reason} while starting`);
+    }
+    const requeue: Job[] = [];
+    const ctl = w.bw.control;
+    for (let i = w.ihead; i < w.inflight.length; i++) {
+      const j = w.inflight[i]!;
+      if (j.state !== SENT) continue;
+      j.state = DONE;
+      if (j.future.done()) {
+        this._release(j);
+        continue;
+      }
+      const started = ctl === null ? i === w.ihead : Atomics.load(ctl, CTL_SLOTS + (j.seq % SLOT_RING)) === -j.seq;
+      if (started) {
+        const err = new BrokenWorkerError(`Worker ${w.name} ${reason} while running this task`, cause === undefined ? undefined : { cause });
+        this._settle(j, false, err);
+      } else {
+        j.state = QUEUED;
+        j.worker = null;
+        requeue.push(j);
+      }
+    }
+    w.inflight = [];
+    w.ihead = 0;
+    if (!expected) this._stats.crashedWorkers++;
+    if (requeue.length > 0) {
+      if (this._broken !== null) {
+        for (const j of requeue) {
+          j.state = DONE;
+          this._settle(j, false, new this._brokenClass(this._broken.message, { cause: this._broken.cause }));
+        }
+      } else {
+        this._queue.splice(this._qhead, 0, ...requeue);
+        this._queued += requeue.length;
+      }
+    }
+    this._adjust();
+    this._dispatch();
+    this._checkShutdownDone();
+  }
+
+  private _breakPool(cause: unknown, what = "a worker initializer failed"): void {
+    if (this._broken !== null) return;
+    const kind = this._backend.kind === "thread" ? "thread" : "process";
+    this._broken = new this._brokenClass(`${what[0]!.toUpperCase()}${what.slice(1)}: the ${kind} pool is not usable anymore`, { cause });
+    for (let i = this._qhead; i < this._queue.length; i++) {
+      const j = this._queue[i]!;
+      if (j.state !== QUEUED) continue;
+      j.state = DONE;
+      this._queued--;
+      this._settle(j, false, new this._brokenClass(this._broken.message, { cause }));
+    }
+    this._queue = [];
+    this._qhead = 0;
+    for (const w of this._workers) {
+      if (w.load === 0) this._askExit(w);
+    }
+  }
+
+  // -------------------------------------------------------------- shutdown
+
+  private _askExit(w: WorkerSlot): void {
+    if (w.expectedExit || w.dead) return;
+    w.expectedExit = true;
+    this._updateRef(w);
+    try {
+      w.bw.post({ t: "exit" });
+    } catch {}
+    w.killTimer = setTimeout(() => {
+      w.killTimer = null;
+      if (!w.dead) w.bw.terminate();
+    }, EXIT_GRACE_MS);
+  }
+
+  private _checkShutdownDone(): void {
+    if (!this._shutdown && this._broken === null) return;
+    if (this._queued > 0) return;
+    for (const w of this._workers) if (w.load === 0) this._askExit(w);
+    if (!this._shutdown || this._workers.length > 0) return;
+    if (this._forceTimer !== null) {
+      clearTimeout(this._forceTimer);
+      this._forceTimer = null;
+    }
+    const waiters = this._shutdownWaiters;
+    this._shutdownWaiters = [];
+    for (const f of waiters) {
+      try {
+        if (!f.done()) f.setResult(undefined);
+      } catch {}
+    }
+  }
+
+  /** The shutdown timeout passed: cancel everything and terminate the workers. */
+  private _forceStop(): void {
+    this._forceTimer = null;
+    for (let i = this._qhead; i < this._queue.length; i++) {
+      const j = this._queue[i]!;
+      if (j.state === QUEUED) j.future.cancel("the executor was shut down");
+    }
+    for (const w of [...this._workers]) {
+      for (let i = w.ihead; i < w.inflight.length; i++) {
+        const j = w.inflight[i]!;
+        if (j.state === SENT && !j.future.done()) {
+          this._stats.cancelled++;
+          j.future._job = null; // cancel the future only: the worker is terminated below
+          try {
+            j.future.cancel("the executor was shut down");
+          } catch {}
+          this._release(j);
+        }
+      }
+      w.expectedExit = true;
+      w.bw.terminate();
+    }
+  }
+}
+
+function describeExit(w: WorkerSlot, code: number | null, signal: string | null, hint: "oom" | undefined, limited: boolean): string {
+  const e = w.lastError as { code?: unknown; name?: unknown; message?: unknown } | undefined;
+  if (hint === "oom" || (e !== undefined && e !== null && e.code === "ERR_WORKER_OUT_OF_MEMORY")) {
+    return `ran out of memory${limited ? " (resourceLimits)" : ""}`;
+  }
+  if (e !== undefined) {
+    const name = e !== null && typeof e === "object" ? String(e.name ?? "Error") : typeof e;
+    const msg = e !== null && typeof e === "object" ? String(e.message ?? "") : String(e);
+    return `crashed with an uncaught ${name}: ${msg}`;
+  }
+  if (signal !== null) return `was killed by ${signal}${signal === "SIGABRT" ? " (out of memory?)" : ""}`;
+  if (code === 134) return "aborted (exit code 134, out of memory?)";
+  return `exited with code ${code ?? "?"} (did the task call process.exit()?)`;
+}
+
+/** Default `maxWorkers` of a thread pool: CPython's `min(32, cpu_count + 4)`. @internal */
+export function defaultThreadWorkers(): number {
+  return Math.min(32, availableParallelism() + 4);
+}
+
+/** Default `maxWorkers` of a process pool: the number of CPUs. @internal */
+export function defaultProcessWorkers(): number {
+  return availableParallelism();
+}

@@ -1,0 +1,101 @@
+/**
+ * Finding code for workers: the worker entry file, and TypeScript task modules.
+ *
+ * ## Approach
+ * Node 20 workers cannot load `.ts` files. A `.ts` module (tests under vitest, `tsx` users) is mapped
+ * to its compiled twin: for `<dir>/<rel>.ts`, the first ancestor `<dir>` that has
+ * `<dir>/dist/<rel>.js` (this project's `outDir` layout), provided the twin is not older than the
+ * source. Without a fresh twin the `.ts` URL is kept and the worker registers a small loader
+ * (`ts-loader.ts`) that transpiles TypeScript with the `typescript` package, which must then be
+ * installed.
+ *
+ * Workers always start from the compiled entry, `dist/src/executors/worker-entry.js`, found the same
+ * way from the sources; a clear error says to run `npm run build` when it is missing.
+ *
+ * Rejected: `tsx`/`ts-node` as a dependency (heavy, and not needed once built); requiring users to point
+ * at `.js` files themselves (breaks `moduleFunction(import.meta.url, fn)` under vitest).
+ *
+ * @module
+ */
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { RuntimeError } from "../errors.js";
+
+const TS_EXT = /\.(m|c)?ts$/;
+
+/** The compiled twin of a `.ts` file, or null. @internal */
+export function compiledTwin(tsPath: string): string | null {
+  const jsRel = (p: string): string => p.replace(TS_EXT, (_m, x: string | undefined) => `.${x ?? ""}js`);
+  let dir = dirname(tsPath);
+  for (;;) {
+    const rel = relative(dir, tsPath);
+    if (!rel.startsWith(`dist${sep}`)) {
+      const cand = join(dir, "dist", jsRel(rel));
+      if (existsSync(cand)) {
+        try {
+          if (statSync(cand).mtimeMs + 1 >= statSync(tsPath).mtimeMs) return cand;
+        } catch {
+          return cand;
+        }
+        return null; // stale: let the loader compile the source
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+const resolvedCache = new Map<string, string>();
+
+/** Map a module URL for a worker: `.ts` to its fresh compiled twin when there is one. @internal */
+export function resolveModuleUrl(url: string): string {
+  if (!url.startsWith("file:")) return url;
+  const hit = resolvedCache.get(url);
+  if (hit !== undefined) return hit;
+  let out = url;
+  const path = fileURLToPath(url);
+  if (TS_EXT.test(path)) {
+    const twin = compiledTwin(path);
+    if (twin !== null) out = pathToFileURL(twin).href;
+  }
+  resolvedCache.set(url, out);
+  return out;
+}
+
+let entryPath: string | null = null;
+
+/** Absolute path of the compiled worker entry. @internal */
+export function workerEntryPath(): string {
+  if (entryPath !== null) return entryPath;
+  const here = fileURLToPath(import.meta.url);
+  let p: string | null;
+  if (TS_EXT.test(here)) {
+    const ts = join(dirname(here), "worker-entry.ts");
+    p = compiledTwin(ts);
+    if (p === null) {
+      // a stale twin is still the best we have for the entry; find it without the freshness check
+      let dir = dirname(ts);
+      for (;;) {
+        const cand = join(dir, "dist", relative(dir, ts).replace(TS_EXT, ".js"));
+        if (existsSync(cand)) {
+          p = cand;
+          break;
+        }
+        const up = dirname(dir);
+        if (up === dir) break;
+        dir = up;
+      }
+    }
+  } else {
+    p = join(dirname(here), "worker-entry.js");
+  }
+  if (p === null || !existsSync(p)) {
+    throw new RuntimeError(
+      "asyncio-ts executors need the compiled worker entry (dist/src/executors/worker-entry.js), which is missing: run `npm run build`",
+    );
+  }
+  entryPath = p;
+  return p;
+}

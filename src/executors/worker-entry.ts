@@ -1,0 +1,276 @@
+/**
+ * The program a pool's worker runs (a worker thread, or a child process started with `fork`).
+ *
+ * ## Approach
+ * The worker receives batches of jobs and runs them one at a time, in order: a synchronous function
+ * runs back to back with the next job (no event-loop turn between them), an async one is awaited before
+ * the next starts. Results are collected in an outbox and flushed as one message when the local queue
+ * is empty, when 64 results are waiting, when a job took more than a millisecond, or before an `await`,
+ * so tiny tasks cost one message per batch while slow ones report at once.
+ *
+ * Cancelling a job that was sent but has not started: each job owns a slot in the shared control
+ * buffer (threads). Before starting, the worker swaps the slot from `seq` to `-seq` with
+ * `Atomics.compareExchange`; the pool cancels by swapping `seq` to `0`. Exactly one side wins, so a
+ * cancelled job never runs and a started one is never reported as cancelled-before-start. Child
+ * processes have no shared memory: their pool sends a job only to an idle process (no pipelining).
+ *
+ * Output: `process.stdout`/`stderr` writes are forwarded as messages on the same channel as results,
+ * so a task's prints reach the parent before its result, in order.
+ *
+ * Rejected: running several async jobs concurrently in one worker (a pool of N workers would then run
+ * more than N tasks at a time, unlike CPython); flushing a message per result (2-3 us each).
+ *
+ * @module
+ */
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { register } from "node:module";
+import {
+  CTL_SLOTS,
+  JobFlags,
+  ResultKind,
+  SLOT_RING,
+  serializeError,
+  type FnSpec,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from "./protocol.js";
+import {
+  abortReasonFromCode,
+  currentThread,
+  pendingAbort,
+  setWorkerState,
+  sleepSync,
+  taskSignal,
+  throwIfCancelled,
+  type WorkerState,
+} from "./worker-api.js";
+
+type Fn = (...args: unknown[]) => unknown;
+
+const isChild = isMainThread;
+if (isChild && typeof process.send !== "function") {
+  throw new Error("worker-entry.js is started by asyncio-ts executors; it cannot run on its own");
+}
+
+const post: (m: FromWorker) => void = isChild
+  ? (m) => {
+      process.send!(m);
+    }
+  : (m) => parentPort!.postMessage(m);
+
+let state: WorkerState;
+let control: Int32Array | null = null;
+const fns = new Map<number, Fn>();
+const specs = new Map<number, FnSpec>();
+/** Flattened local queue `[seq, fnId, args, flags, ...]` from `head`. */
+let queue: unknown[] = [];
+let head = 0;
+let draining = false;
+let outbox: unknown[] = [];
+let lastFlush = 0;
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  const r = outbox;
+  outbox = [];
+  lastFlush = performance.now();
+  try {
+    post({ t: "results", r });
+  } catch (e) {
+    // Some result cannot be cloned: send them one by one, replacing the offenders by an error.
+    for (let i = 0; i < r.length; i += 3) {
+      try {
+        post({ t: "results", r: [r[i], r[i + 1], r[i + 2]] });
+      } catch (err) {
+        const te = new TypeError(`The task's result cannot be sent back from the worker: ${String((err as Error).message ?? err)}`);
+        post({ t: "results", r: [r[i], ResultKind.Error, serializeError(te)] });
+      }
+    }
+    void e;
+  }
+}
+
+let tsLoaderRegistered = false;
+
+async function resolveFn(spec: FnSpec): Promise<Fn> {
+  if (spec.kind === "source") {
+    const make = new Function(
+      "sleepSync",
+      "currentThread",
+      "taskSignal",
+      "throwIfCancelled",
+      `"use strict"; return (${spec.source});`,
+    ) as (...api: unknown[]) => unknown;
+    const f = make(sleepSync, currentThread, taskSignal, throwIfCancelled);
+    if (typeof f !== "function") throw new TypeError(`The inline task function ${spec.name} did not evaluate to a function`);
+    return f as Fn;
+  }
+  if (/\.(m|c)?ts$/.test(spec.url) && !tsLoaderRegistered) {
+    tsLoaderRegistered = true;
+    register(new URL("./ts-loader.js", import.meta.url));
+  }
+  const mod = (await import(spec.url)) as Record<string, unknown>;
+  const f = mod[spec.name];
+  if (typeof f !== "function") {
+    throw new TypeError(`Module ${spec.url} has no exported function ${JSON.stringify(spec.name)} (got ${typeof f})`);
+  }
+  return f as Fn;
+}
+
+/** Say what a ReferenceError of an inline function means. */
+function explain(err: unknown, spec: FnSpec | undefined): unknown {
+  if (spec?.kind !== "source" || !(err instanceof ReferenceError)) return err;
+  const m = /^(\S+) is not defined/.exec(err.message);
+  if (m === null || !spec.source.includes(m[1]!)) return err;
+  const v = m[1]!;
+  const imported = /^__(vi|vite_ssr)_import_\d+__$/.test(v) ? " (an imported binding)" : "";
+  err.message =
+    `${v} is not defined: the inline task function ${spec.name} uses a variable from its outer scope${imported}, ` +
+    "which does not exist in the worker. Pass the value as an argument, or export the function from a module and use moduleFunction()";
+  return err;
+}
+
+function runSync(fn: Fn, args: unknown, flags: number): unknown {
+  if ((flags & JobFlags.Chunk) !== 0) {
+    const list = args as unknown[][];
+    const out: unknown[] = new Array(list.length);
+    for (let i = 0; i < list.length; i++) out[i] = fn(...list[i]!);
+    return out;
+  }
+  return fn(...(args as unknown[]));
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+}
+
+async function drain(): Promise<void> {
+  draining = true;
+  try {
+    while (head < queue.length) {
+      const seq = queue[head] as number;
+      const fnId = queue[head + 1] as number;
+      const args = queue[head + 2];
+      const flags = queue[head + 3] as number;
+      head += 4;
+      if (control !== null) {
+        const slot = CTL_SLOTS + (seq % SLOT_RING);
+        if (Atomics.compareExchange(control, slot, seq, -seq) !== seq) {
+          outbox.push(seq, ResultKind.Skipped, null);
+          continue;
+        }
+      }
+      const t0 = performance.now();
+      let fn = fns.get(fnId);
+      const spec = specs.get(fnId);
+      state.currentSeq = seq;
+      state.controller = null;
+      state.abortReason = undefined;
+      try {
+        if (fn === undefined) {
+          flush();
+          fn = await resolveFn(spec!);
+          fns.set(fnId, fn);
+        }
+        if ((flags & JobFlags.ReportStart) !== 0) {
+          flush();
+          post({ t: "start", seq });
+        }
+        let v = runSync(fn, args, flags);
+        if (isThenable(v)) {
+          flush();
+          v = await v;
+        } else if ((flags & JobFlags.Chunk) !== 0 && (v as unknown[]).some(isThenable)) {
+          flush();
+          v = await Promise.all(v as unknown[]);
+        }
+        outbox.push(seq, ResultKind.Ok, v);
+      } catch (e) {
+        outbox.push(seq, ResultKind.Error, serializeError(explain(e, spec)));
+      }
+      state.currentSeq = 0;
+      state.controller = null;
+      if (outbox.length >= 192 || performance.now() - t0 > 1 || performance.now() - lastFlush > 2) flush();
+    }
+    queue = [];
+    head = 0;
+    flush();
+  } finally {
+    draining = false;
+  }
+}
+
+function onMessage(m: ToWorker): void {
+  if (m.t === "jobs") {
+    if (m.defs !== undefined) for (const [id, spec] of m.defs) specs.set(id, spec);
+    const jobs = m.jobs;
+    for (let i = 0; i < jobs.length; i++) queue.push(jobs[i]);
+    if (!draining) void drain();
+  } else if (m.t === "abort") {
+    if (state.currentSeq === m.seq) {
+      const reason = pendingAbort(state) ?? abortReasonFromCode(m.code);
+      state.abortReason = reason;
+      if (state.controller !== null && !state.controller.signal.aborted) state.controller.abort(reason);
+    }
+  } else if (m.t === "exit") {
+    flush();
+    if (isChild) process.disconnect();
+    else parentPort!.close();
+  }
+}
+
+function forwardOutput(): void {
+  for (const fd of [1, 2] as const) {
+    const stream = fd === 1 ? process.stdout : process.stderr;
+    (stream as unknown as { write: unknown }).write = (chunk: unknown, enc?: unknown, cb?: unknown): boolean => {
+      const s = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString(typeof enc === "string" ? (enc as BufferEncoding) : "utf8");
+      try {
+        post({ t: "out", fd, s });
+      } catch {
+        // the channel is gone: nowhere to write
+      }
+      const done = typeof enc === "function" ? enc : cb;
+      if (typeof done === "function") queueMicrotask(() => (done as () => void)());
+      return true;
+    };
+  }
+}
+
+async function start(init: WorkerInit): Promise<void> {
+  state = { name: init.name, control: init.control ? new Int32Array(init.control) : null, currentSeq: 0, controller: null, abortReason: undefined };
+  control = state.control;
+  setWorkerState(state);
+  forwardOutput();
+  if (init.initializer !== null) {
+    try {
+      const f = await resolveFn(init.initializer);
+      const r = f(...init.initargs);
+      if (isThenable(r)) await r;
+    } catch (e) {
+      post({ t: "initFailed", error: serializeError(e) });
+      return;
+    }
+  }
+  post({ t: "ready" });
+}
+
+if (isChild) {
+  process.on("uncaughtException", (err) => {
+    try {
+      post({ t: "fatal", error: serializeError(err) });
+    } catch {}
+    process.exit(70);
+  });
+  process.on("message", function first(m: unknown) {
+    const msg = m as { t: string; init?: WorkerInit };
+    if (msg.t === "init") {
+      process.off("message", first);
+      process.on("message", (x: unknown) => onMessage(x as ToWorker));
+      void start(msg.init!);
+    }
+  });
+} else {
+  parentPort!.on("message", onMessage);
+  void start(workerData as WorkerInit);
+}
