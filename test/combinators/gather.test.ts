@@ -241,6 +241,23 @@ describe("gather (FutureGatherTests, CoroutineGatherTests)", () => {
     );
   });
 
+  it("a cancelled gather with returnExceptions still fails with CancelledError(msg), without being cancelled itself", async () => {
+    await run(
+      async () => {
+        const a = createTask(() => sleep(1000));
+        const g = gather(a, { returnExceptions: true });
+        await sleep(0);
+        expect(g.cancel("m")).toBe(true);
+        const e = await rejection(g);
+        expect(e).toBeInstanceOf(CancelledError);
+        expect((e as Error).message).toBe("m");
+        expect(g.cancelled()).toBe(false); // CPython 3.13 prints the same
+        expect(a.cancelled()).toBe(true);
+      },
+      { virtualTime: true },
+    );
+  });
+
   it("test_exception_marking: the errors of children after the first are marked seen", async () => {
     const loop = virtualLoop();
     const seen = captureHandler(loop);

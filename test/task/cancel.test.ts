@@ -526,3 +526,47 @@ describe("cancel() (test_tasks BaseTaskTests)", () => {
     }
   });
 });
+
+describe("cancellation of tasks awaiting several things", () => {
+  it("uncancel() before the first step drops the pending request: the task runs (3.13)", async () => {
+    await run(async () => {
+      const t = createTask(async () => "ran");
+      t.cancel();
+      t.uncancel();
+      expect(await t).toBe("ran");
+    });
+  });
+
+  it("Promise.all of our futures inside a task: cancel() cancels every awaited future", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const f1 = loop.createFuture();
+        const f2 = loop.createFuture();
+        const t = createTask(() => Promise.all([f1, f2]));
+        await sleep(0);
+        t.cancel();
+        expect(await rejection(t)).toBeInstanceOf(CancelledError);
+        expect(f1.cancelled() && f2.cancelled()).toBe(true);
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("after Promise.race of two sleeps, the task's next await is still cancellable", async () => {
+    await run(
+      async () => {
+        const t = createTask(async () => {
+          const r = await Promise.race([sleep(10, "a"), sleep(20, "b")]);
+          await sleep(1000);
+          return r;
+        });
+        await sleep(15);
+        t.cancel();
+        expect(await rejection(t)).toBeInstanceOf(CancelledError);
+        expect(getRunningLoop().time()).toBe(15);
+      },
+      { virtualTime: true },
+    );
+  });
+});
