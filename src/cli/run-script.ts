@@ -131,7 +131,7 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
           statusShown = true;
         } else process.stderr.write(`${status()}\n`);
       },
-      tty ? 250 : 5000,
+      tty ? 250 : 1000,
     );
     progressTimer.unref();
   }
@@ -161,20 +161,19 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
     finished = true;
     if (progressTimer !== null) clearInterval(progressTimer);
     clearStatus();
+    stopInstrumenting();
     names.forEach((n, i) => {
       console[n] = saved[i]!;
     });
-    stopInstrumenting();
     process.off("SIGUSR2", onSignal);
     const stuck = [...loopRegistry.running].filter((l) => l._tasks.size > 0);
     let code = why === "error" ? 1 : process.exitCode === undefined ? 0 : Number(process.exitCode);
     if (why === "end" && stuck.length > 0) {
-      if (!o.debug) {
-        // (in debug mode the loop's own monitor has printed the same dump)
-        dumpTasks({ reason: "aio run: the program ended while its event loop still waits: nothing can wake these tasks (a hang)" });
-      }
+      // (this listener runs before the debug monitor's, which would print the same)
+      dumpTasks({ reason: "aio run: the program ended while its event loop still waits: nothing can wake these tasks (a hang)" });
       code = 1;
     }
+    if (o.progress === "on" && process.stderr.isTTY !== true) process.stderr.write(`${status()}\n`);
     if (recorder) {
       const trace = recorder.trace();
       const out: string[] = [];

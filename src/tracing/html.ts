@@ -68,7 +68,7 @@ h2 { font-size: 15px; margin: 24px 0 6px; }
 .label small { color: #59636e; }
 .label .tree { color: #8c959f; }
 .row.worker .label { background: #fff8f0; }
-.trackwrap { flex: 1 1 auto; padding: 0 22px 0 10px; }
+.trackwrap { flex: 1 1 auto; padding: 0 40px 0 10px; }
 .track { position: relative; height: 100%; min-height: 30px; }
 .axis { position: sticky; top: 0; z-index: 4; background: #fff; }
 .axis .track { height: 24px; min-height: 24px; }
@@ -219,7 +219,10 @@ export function renderHtmlTimeline(trace: Trace, options: HtmlTimelineOptions = 
         `<div class="trackwrap"><div class="track">${grid}${jobs}</div></div></div>`,
     );
   }
-  const nameOf = (id: number | null): string => (id === null ? "" : (byId.get(id)?.name ?? ""));
+  const nameOf = (id: number | null): string => {
+    const t = id === null ? undefined : byId.get(id);
+    return t === undefined ? "" : t.fn && t.fn !== t.name ? `${t.fn} (${t.name})` : t.name;
+  };
   const transcript = trace.marks
     .map((m) => `<tr data-task="${esc(nameOf(m.task))}"><td class="t">${esc(at(m.t))}</td><td>${esc(nameOf(m.task))}</td><td class="text">${esc(m.text)}</td></tr>`)
     .join("");

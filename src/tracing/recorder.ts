@@ -162,6 +162,13 @@ export class TraceRecorder {
     return v;
   }
 
+  /** What a task awaits; a recorded task by its function's name too: `fetchData (Task-2)`. */
+  private label(f: Future<unknown> | null): string {
+    const tr = f !== null ? this.tasks.get(f as Task<unknown>) : undefined;
+    if (tr === undefined || typeof (f as { _label?: unknown })._label === "string") return describeAwaited(f);
+    return tr.fn && tr.fn !== tr.name ? `${tr.fn} (${tr.name})` : tr.name;
+  }
+
   /** The hooks to install with `installTracer(loop, recorder.instrument())`. */
   instrument(): Instrument {
     return {
@@ -196,18 +203,34 @@ export class TraceRecorder {
       onStepEnd: (t) => {
         const tr = this.tasks.get(t);
         const s = tr?.steps[tr.steps.length - 1];
-        if (s) s[1] = this.at(t._loop);
+        if (!s) return;
+        s[1] = this.at(t._loop);
+        // woken by one of several futures (Promise.all): it still waits on the others
+        const w = tr!.waits[tr!.waits.length - 1];
+        if (t._waiters.length > 0 && (w === undefined || w.end !== null) && !t.done()) {
+          tr!.waits.push({ start: s[1], end: null, label: t._waiters.map((f) => this.label(f)).join(" and "), woken: null });
+        }
+      },
+      onForeignAwait: (t) => {
+        // the loop let go of a step that awaits a promise that is not ours
+        const tr = this.tasks.get(t);
+        const s = tr?.steps[tr.steps.length - 1];
+        if (!s) return;
+        s[1] = this.at(t._loop);
+        // (Promise.all over our futures, woken by one of them, still waits on the others)
+        const label = t._waiters.length > 0 ? t._waiters.map((f) => this.label(f)).join(" and ") : "a foreign promise";
+        tr!.waits.push({ start: s[1], end: null, label, woken: null });
       },
       onTaskSuspended: (t, f) => {
         const tr = this.tasks.get(t);
         if (!tr) return;
         const w = tr.waits[tr.waits.length - 1];
         // Promise.all over several futures: one wait, several labels
-        if (w && w.end === null && f !== null) w.label += ` and ${describeAwaited(f)}`;
+        if (w && w.end === null && f !== null) w.label += ` and ${this.label(f)}`;
         else {
           const start = this.at(t._loop);
           const when = sleepDeadline(f);
-          if (when === undefined) tr.waits.push({ start, end: null, label: describeAwaited(f), woken: null });
+          if (when === undefined) tr.waits.push({ start, end: null, label: this.label(f), woken: null });
           else tr.waits.push({ start, end: null, label: "sleep", woken: null, until: when + (start - t._loop.time()) });
         }
       },

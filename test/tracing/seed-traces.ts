@@ -50,7 +50,11 @@ EXPECTED["In [21]"] = EXPECTED["In [22]"]!;
 
 /** The expected wait labels with task references resolved against the trace ("@": the other task). */
 export function resolveWaits(spec: LaneSpec, trace: Trace): string[] {
-  return spec.waits.map((w) => (w.startsWith("@") ? trace.tasks.find((x) => x.fn === w.slice(1))!.name : w));
+  return spec.waits.map((w) => {
+    if (!w.startsWith("@")) return w;
+    const t = trace.tasks.find((x) => x.fn === w.slice(1))!;
+    return t.fn ? `${t.fn} (${t.name})` : t.name;
+  });
 }
 
 /** The cells whose programs exist (In [34] needs the executors). */
