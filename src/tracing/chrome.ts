@@ -44,13 +44,15 @@ const WORKERS_PID = 2;
  * @example
  * ```ts
  * import { writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { run, sleep, createTask } from "asyncio-ts";
  * import { TraceRecorder, instrumentNewLoops, toChromeTrace } from "asyncio-ts/tracing";
  * const rec = new TraceRecorder();
  * const stop = instrumentNewLoops(() => rec.instrument());
  * await run(async () => { await createTask(() => sleep(100), { name: "napper" }); }, { virtualTime: true });
  * stop();
- * writeFileSync("trace.json", JSON.stringify(toChromeTrace(rec.trace())));
+ * writeFileSync(join(tmpdir(), "trace.json"), JSON.stringify(toChromeTrace(rec.trace())));
  * ```
  */
 export function toChromeTrace(trace: Trace): ChromeTrace {

@@ -16,7 +16,7 @@
  *   step start/end, suspended on a future, future done (which schedules the waiting tasks), done,
  *   cancel requested, iteration start/end, a step left on a foreign promise.
  * - Executors (`src/executors`) report each job on the loop of the future they return:
- *   ```ts
+ *   ```ts no-run
  *   const job: ExecutorJob = { loop, executor: this._name, id: seq, fn: fn.name, task: currentTask() };
  *   loop._tracer?.onExecutorJobQueued(job);             // submit()/runInExecutor(): job is queued
  *   loop._tracer?.onExecutorJobStarted(job, workerName); // the worker reported the start ("ThreadPoolExecutor-1_0")

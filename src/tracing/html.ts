@@ -108,6 +108,8 @@ z.addEventListener("input", () => { tl.style.setProperty("--zoom", z.value); zv.
  * @example
  * ```ts
  * import { writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { run, sleep, createTask } from "asyncio-ts";
  * import { TraceRecorder, instrumentNewLoops, renderHtmlTimeline } from "asyncio-ts/tracing";
  * const rec = new TraceRecorder();
@@ -117,7 +119,7 @@ z.addEventListener("input", () => { tl.style.setProperty("--zoom", z.value); zv.
  *   await createTask(async () => { console.log("hi"); await sleep(100); }, { name: "greeter" });
  * }, { virtualTime: true });
  * restore(); stop();
- * writeFileSync("timeline.html", renderHtmlTimeline(rec.trace(), { title: "greeter" }));
+ * writeFileSync(join(tmpdir(), "timeline.html"), renderHtmlTimeline(rec.trace(), { title: "greeter" }));
  * ```
  */
 export function renderHtmlTimeline(trace: Trace, options: HtmlTimelineOptions = {}): string {
