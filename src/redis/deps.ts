@@ -100,3 +100,22 @@ export function isFatalConnectionError(e: unknown): boolean {
   if (typeof code === "string" && /^(ERR_TLS_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|CERT_)/.test(code)) return true;
   return /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username|self[- ]signed certificate|unable to verify the first certificate|certificate has expired/i.test(m);
 }
+
+/**
+ * Make a client whose duplicates (BullMQ makes some for blocking commands) get the same error
+ * handler and are recorded in `all`, so that nothing logs "Unhandled error event" and everything
+ * is closed at the end. @internal
+ */
+export function makeClient(deps: Deps, url: string, options: RedisOptions, all: Redis[], onError: (e: unknown) => void): Redis {
+  const c = new deps.Redis(url, clientOptions(url, options));
+  c.on("error", onError);
+  all.push(c);
+  const dup = c.duplicate.bind(c);
+  c.duplicate = ((...args: Parameters<Redis["duplicate"]>) => {
+    const d = dup(...args);
+    d.on("error", onError);
+    all.push(d);
+    return d;
+  }) as Redis["duplicate"];
+  return c;
+}

@@ -34,9 +34,9 @@ import type { Redis } from "ioredis";
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { Future } from "../task/future.js";
+import { ExecutorFuture } from "../executors/pool.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
-import { checkConnection, clientOptions, isFatalConnectionError, loadDeps, redactUrl, type RedisConnection } from "./deps.js";
+import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
 import {
   RedisConnectionError,
   RedisJobError,
@@ -95,8 +95,11 @@ interface Rec {
   cancelRequested: boolean;
 }
 
-/** A future whose cancellation reaches the job. */
-class RedisFuture<T> extends Future<T> {
+/**
+ * A future whose cancellation reaches the job. An `ExecutorFuture` (the pools' future type, which can
+ * also be awaited with no running loop) without a pool job.
+ */
+class RedisFuture<T> extends ExecutorFuture<T> {
   /** @internal */ _onCancel: (() => void) | null = null;
 
   override cancel(msg?: string): boolean {
@@ -205,17 +208,14 @@ export class RedisExecutor implements Executor {
   }
 
   private async _start(): Promise<void> {
-    const { bullmq, Redis } = await loadDeps();
+    const deps = await loadDeps();
+    const { bullmq } = deps;
     if (this._closed !== null) return;
-    const mk = (): Redis => {
-      const c = new Redis(this._url, clientOptions(this._url, this._connOptions));
-      // reconnection is automatic and loss is tracked through close/ready; bad credentials are final
-      c.on("error", (e: unknown) => {
-        if (isFatalConnectionError(e)) this._onFatal(e);
-      });
-      this._clients.push(c);
-      return c;
+    // Reconnection is automatic and loss is tracked through close/ready; bad credentials are final.
+    const onError = (e: unknown): void => {
+      if (isFatalConnectionError(e)) this._onFatal(e);
     };
+    const mk = (): Redis => makeClient(deps, this._url, this._connOptions, this._clients, onError);
     const qc = mk();
     qc.on("ready", () => this._onReady());
     qc.on("close", () => this._onClose());
@@ -251,7 +251,7 @@ export class RedisExecutor implements Executor {
    * console.log(await ex.submit(add, 1, 2)); // 3
    * ```
    */
-  submit<A extends unknown[], R>(fn: WorkerFunction<A, R>, ...args: A): Future<Awaited<R>> {
+  submit<A extends unknown[], R>(fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
     return this._submit(fn, args, this._timeout);
   }
 
@@ -268,7 +268,7 @@ export class RedisExecutor implements Executor {
    * try { await ex.submitWith({ timeout: 100 }, slow); } catch (e) { console.log(e instanceof TimeoutError); } // true
    * ```
    */
-  submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): Future<Awaited<R>> {
+  submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     }
@@ -276,7 +276,7 @@ export class RedisExecutor implements Executor {
     return this._submit(fn, args, options.timeout ?? this._timeout);
   }
 
-  private _submit<R>(fn: unknown, args: unknown[], timeout: number | undefined): Future<Awaited<R>> {
+  private _submit<R>(fn: unknown, args: unknown[], timeout: number | undefined): ExecutorFuture<Awaited<R>> {
     if (this._shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     if (!isModuleFunction(fn)) {
       throw new TypeError(
@@ -290,7 +290,7 @@ export class RedisExecutor implements Executor {
     const data: JobData = { v: WIRE_VERSION, m, f: fn.name, a };
     if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
     const loop = getEventLoop();
-    const fut = new RedisFuture<Awaited<R>>({ loop });
+    const fut = new RedisFuture<Awaited<R>>(loop, null);
     const id = `${this._idBase}-${(++this._seq).toString(36)}`;
     const rec: Rec = { id, name: label, data, fut: fut as RedisFuture<unknown>, loop, held: true, sent: 0, cancelRequested: false };
     loop._hold();

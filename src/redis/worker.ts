@@ -35,7 +35,7 @@ import type { Redis } from "ioredis";
 import { CancelledError, TimeoutError, describe } from "../errors.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
 import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
-import { checkConnection, clientOptions, isFatalConnectionError, loadDeps, redactUrl, type RedisConnection } from "./deps.js";
+import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
 import { UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -182,21 +182,18 @@ export class RedisWorker {
     await w._loadModules(options.modules);
     installWorkerState(name);
 
-    const { bullmq, Redis } = await loadDeps();
+    const deps = await loadDeps();
+    const { bullmq } = deps;
     let rejectFatal!: (e: unknown) => void;
     const fatal = new Promise<never>((_r, rej) => {
       rejectFatal = rej;
     });
     fatal.catch(() => {});
-    const mk = (): Redis => {
-      const c = new Redis(url, clientOptions(url, connOptions));
-      c.on("error", (e: unknown) => {
-        // bad credentials: retrying cannot help
-        if (isFatalConnectionError(e)) rejectFatal(new Error(`Redis at ${redactUrl(url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`));
-      });
-      w._clients.push(c);
-      return c;
+    // bad credentials or an unverifiable certificate: retrying cannot help
+    const onError = (e: unknown): void => {
+      if (isFatalConnectionError(e)) rejectFatal(new Error(`Redis at ${redactUrl(url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`));
     };
+    const mk = (): Redis => makeClient(deps, url, connOptions, w._clients, onError);
     try {
       await Promise.race([w._connect(bullmq, mk, url, queue, prefix, name, concurrency, options, maxStalled, log), fatal]);
     } catch (e) {

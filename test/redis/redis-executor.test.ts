@@ -84,6 +84,15 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
     });
   });
 
+  it("works through loop.runInExecutor and without a running loop", async () => {
+    const ex = executor();
+    expect(await ex.submit(add, 2, 3)).toBe(5); // no loop is running here
+    await run(async () => {
+      expect(await getRunningLoop().runInExecutor(ex, add, 1, 1)).toBe(2);
+    });
+    await ex.shutdown();
+  });
+
   it("brings errors back with class name, message, stack, cause and data", async () => {
     await run(async () => {
       await using ex = executor();
@@ -132,7 +141,8 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
     // Hand-made jobs: data only, and malformed data fails without running anything.
     const conn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const q = new Queue("main", { connection: conn });
-    const events = new QueueEvents("main", { connection: conn.duplicate() });
+    const conn2 = conn.duplicate();
+    const events = new QueueEvents("main", { connection: conn2 });
     await events.waitUntilReady();
     try {
       const bad = [
@@ -155,6 +165,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
       await events.close();
       await q.close();
       conn.disconnect();
+      conn2.disconnect();
     }
   });
 
