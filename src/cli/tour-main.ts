@@ -88,7 +88,11 @@ export async function runTour(options: TourOptions): Promise<number> {
       printCode(src);
       process.stdout.write("\n");
       const recorder = options.timeline ? new TraceRecorder() : null;
-      const uninstall = recorder ? installTracer(kernel.loop, recorder.instrument()) : null;
+      // on virtual time, a cell whose work runs on worker threads takes no virtual time: draw it on the real clock
+      const realRecorder = options.timeline && options.fast ? new TraceRecorder({ time: "real" }) : null;
+      const uninstall = recorder
+        ? installTracer(kernel.loop, recorder.instrument(), ...(realRecorder ? [realRecorder.instrument()] : []))
+        : null;
       const elapsed = new Elapsed();
       elapsed.begin();
       let result: CellRun;
@@ -97,6 +101,7 @@ export async function runTour(options: TourOptions): Promise<number> {
         result = await runCellNotebook(kernel, mod.main, (text) => {
           elapsed.clear();
           recorder?.mark(kernel.loop.time(), text);
+          realRecorder?.mark(undefined, text);
           process.stdout.write(`${text}\n`);
         });
       } finally {
@@ -108,7 +113,9 @@ export async function runTour(options: TourOptions): Promise<number> {
         : fmtMs(result.wallMs);
       process.stdout.write(dim(`  (${took})\n`));
       if (recorder) {
-        const trace = recorder.trace();
+        let trace = recorder.trace();
+        const real = realRecorder?.trace();
+        if (real !== undefined && trace.end === trace.start && (real.workers ?? []).length > 0) trace = real;
         trace.tasks = trace.tasks.filter((t) => t.fn !== "drainLeftovers"); // the kernel's own idle task
         const text = renderTerminalTimeline(trace, { width: Math.min(process.stdout.columns ?? 80, 100) - 2 });
         if (text) process.stdout.write(`\n${text}\n`);

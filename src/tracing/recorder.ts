@@ -95,6 +95,11 @@ export interface Trace {
 export interface TraceRecorderOptions {
   /** Record at most this many tasks (later ones are only counted). Default 10 000. */
   maxTasks?: number;
+  /**
+   * "loop" (the default): the loops' clocks, virtual or real. "real": the real clock even on virtual
+   * time, to see how long executor jobs and steps really took while virtual time stood still.
+   */
+  time?: "loop" | "real";
 }
 
 /**
@@ -129,6 +134,7 @@ export class TraceRecorder {
   private nextId = 1;
   private dropped = 0;
   private readonly maxTasks: number;
+  private readonly realTime: boolean;
 
   constructor(options: TraceRecorderOptions = {}) {
     if (options === null || typeof options !== "object") {
@@ -139,10 +145,20 @@ export class TraceRecorder {
       throw new RangeError(`Expected maxTasks to be a non-negative number, got ${describe(max)}`);
     }
     this.maxTasks = max;
+    const time = options.time ?? "loop";
+    if (time !== "loop" && time !== "real") throw new TypeError(`Expected time to be "loop" or "real", got ${describe(time)}`);
+    this.realTime = time === "real";
   }
 
   /** The time of `loop` on the trace's time line. */
   private at(loop: EventLoop): number {
+    if (this.realTime) {
+      const now = performance.now();
+      this.lastLoop = loop;
+      if (now < this.first) this.first = now;
+      if (now > this.last) this.last = now;
+      return now;
+    }
     let off: number;
     if (loop === this.lastLoop) off = this.lastOffset;
     else {
@@ -277,14 +293,15 @@ export class TraceRecorder {
   }
 
   /**
-   * Record a mark (a printed line) at loop time `t` (default: the running loop's time), attributed to
-   * the current task.
+   * Record a mark (a printed line) at loop time `t` (default: the running loop's time; with
+   * `time: "real"`, always now), attributed to the current task.
    */
   mark(t: number | undefined, text: string): void {
     if (t !== undefined && typeof t !== "number") throw new TypeError(`Expected t to be a number or undefined, got ${describe(t)}`);
     const loop = runningLoopOrNull() ?? this.lastLoop;
     let v: number;
-    if (t !== undefined) {
+    if (this.realTime) v = loop !== null ? this.at(loop) : performance.now();
+    else if (t !== undefined) {
       v = t + (loop !== null ? (this.offsets.get(loop) ?? 0) : 0);
       if (v < this.first) this.first = v;
       if (v > this.last) this.last = v;
@@ -331,7 +348,7 @@ export class TraceRecorder {
     const start = this.first === Infinity ? 0 : this.first;
     const workers = [...this.workers.values()].sort((a, b) => a.name.localeCompare(b.name, "en", { numeric: true }));
     return {
-      clock: this.clockKind,
+      clock: this.realTime ? "real" : this.clockKind,
       start,
       end: this.last === -Infinity ? 0 : this.last,
       tasks: this.order.map((t) => ({

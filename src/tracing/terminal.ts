@@ -6,7 +6,7 @@
  *   ●  a step ran (several steps in one column show once)
  *   ─  the task was waiting
  *   ✕  the task was cancelled (✖ failed) at that time
- *   ━  an executor worker ran a job
+ *   ┣━━  an executor worker ran a job (┣ where each job started)
  *
  * @module
  */
@@ -91,7 +91,7 @@ export function renderTerminalTimeline(trace: Trace, options: TerminalTimelineOp
         const mrow = Array<string>(cols).fill(" ");
         let free = 0; // first column not yet written
         for (const m of mine) {
-          const c = Math.max(col(m.t), free);
+          const c = Math.max(free, Math.min(col(m.t), cols - (m.text === "" ? 1 : m.text.length)));
           if (c >= cols) break;
           const text = m.text === "" ? "⏎" : m.text;
           put(mrow, c, text);
@@ -108,6 +108,7 @@ export function renderTerminalTimeline(trace: Trace, options: TerminalTimelineOp
       const a = col(j.start);
       const b = col(j.end ?? trace.end);
       for (let c = a; c <= b; c++) row[c] = "━";
+      row[a] = "┣"; // where each job starts
       const label = `${j.fn || "job"} #${j.id}`;
       if (b - a - 1 >= label.length + 2) put(row, a + 1, ` ${label} `);
     }

@@ -132,7 +132,7 @@ describe("executor hooks", () => {
       ["blocking #2", 10_000, 200_000],
     ]);
     const text = renderTerminalTimeline(trace, { width: 80 });
-    expect(text).toMatch(/ThreadPoolExecutor-1_1 +━+ blocking #2 ━+/);
+    expect(text).toMatch(/ThreadPoolExecutor-1_1 +┣━* blocking #2 ━+/);
     const html = renderHtmlTimeline(trace);
     expect(html).toContain('data-kind="worker" data-name="ThreadPoolExecutor-1_0"');
   });
