@@ -51,10 +51,13 @@ export type WorkerFunction<A extends unknown[], R> = ModuleFunction<(...args: A)
  * @example
  * ```ts
  * import { ThreadPoolExecutor, moduleFunction } from "asyncio-ts";
+ * import { isMainThread } from "node:worker_threads";
  * export function fib(n: number): number { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
- * await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
- * const fibRef = moduleFunction(import.meta.url, fib);
- * console.log(await pool.submit(fibRef, 20)); // 6765
+ * if (isMainThread) { // the worker imports this module too: only the main thread runs the pool
+ *   await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
+ *   const fibRef = moduleFunction(import.meta.url, fib);
+ *   console.log(await pool.submit(fibRef, 20)); // 6765
+ * }
  * ```
  */
 export function moduleFunction<F extends (...args: any[]) => any>(moduleUrl: string | URL, fn: F | string): ModuleFunction<F> {
@@ -182,9 +185,9 @@ export interface ExecutorStatistics {
  *
  * @example
  * ```ts
- * import { ThreadPoolExecutor, gather } from "asyncio-ts";
+ * import { ThreadPoolExecutor, gather, run } from "asyncio-ts";
  * await using pool = new ThreadPoolExecutor({ maxWorkers: 2 });
- * const results = await gather(...[1, 2, 3].map((x) => pool.submit((n: number) => n * n, x)));
+ * const results = await run(() => gather(...[1, 2, 3].map((x) => pool.submit((n: number) => n * n, x))));
  * console.log(results); // [1, 4, 9]
  * ```
  */

@@ -37,7 +37,8 @@ import { BrokenWorkerError, RuntimeError, TimeoutError, describe } from "../erro
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop, runningLoopOrNull } from "../loop/running.js";
 import { Future, type Deliver } from "../task/future.js";
-import { taskStorage } from "../task/current.js";
+import { currentTask, taskStorage } from "../task/current.js";
+import type { ExecutorJob, ExecutorJobOutcome } from "../tracing/hooks.js";
 import {
   CTL_ABORT,
   CTL_SLOTS,
@@ -104,7 +105,7 @@ export interface Backend {
  *
  * @example
  * ```ts
- * import { ThreadPoolExecutor } from "asyncio-ts";
+ * import { ThreadPoolExecutor, sleepSync } from "asyncio-ts";
  * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
  * const fut = pool.submit((ms: number) => { sleepSync(ms); return "late"; }, 10_000);
  * fut.cancel(); // aborts the sleep; the worker is reused
@@ -116,6 +117,8 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   _job: Job | null;
   /** @internal awaiters outside a running loop, delivered directly on completion */
   _direct: Deliver[] | null = null;
+  /** @internal what the future waits on, for `dumpTasks()` and traces */
+  _label: string | undefined = undefined;
 
   /** @internal */
   constructor(loop: EventLoop, job: Job | null) {
@@ -177,6 +180,8 @@ export class Job {
   /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
   held = true;
   future!: ExecutorFuture<unknown>;
+  /** The tracer's view of the job, when the loop had a tracer at submission; null once reported finished. */
+  trace: ExecutorJob | null = null;
   constructor(
     readonly pool: WorkerPool,
     readonly fnId: number,
@@ -310,6 +315,7 @@ export class WorkerPool implements Executor {
   /** Set once an initializer failed: every queued job failed, submit throws. */
   private _broken: Error | null = null;
   private _stats = { completed: 0, failed: 0, cancelled: 0, crashedWorkers: 0 };
+  private _traceIds = 0;
   private readonly _brokenClass: new (message: string, options?: { cause?: unknown }) => Error;
 
   /** @internal */
@@ -359,7 +365,7 @@ export class WorkerPool implements Executor {
    *
    * @example
    * ```ts
-   * import { ThreadPoolExecutor, TimeoutError } from "asyncio-ts";
+   * import { ThreadPoolExecutor, TimeoutError, throwIfCancelled } from "asyncio-ts";
    * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
    * try {
    *   await pool.submitWith({ timeout: 50 }, () => { while (true) throwIfCancelled(); });
@@ -503,9 +509,15 @@ export class WorkerPool implements Executor {
     }
     checkCloneable(payload, what);
     const l = loop ?? currentLoop();
-    const job = new Job(this, fnId, spec, payload, timeout !== Infinity ? flags | JobFlags.ReportStart : flags, timeout);
+    const tracer = l._tracer;
+    const job = new Job(this, fnId, spec, payload, timeout !== Infinity || tracer !== null ? flags | JobFlags.ReportStart : flags, timeout);
     const fut = new ExecutorFuture<unknown>(l, job);
     job.future = fut;
+    if (tracer !== null) {
+      job.trace = { loop: l, executor: this._prefix, id: ++this._traceIds, fn: spec.name === "anonymous" ? "" : spec.name, task: currentTask() };
+      fut._label = `executor job ${job.trace.id} on ${this._prefix}`;
+      tracer.onExecutorJobQueued(job.trace);
+    }
     l._hold();
     this._queue.push(job);
     this._queued++;
@@ -632,7 +644,16 @@ export class WorkerPool implements Executor {
   // -------------------------------------------------------------- completion
 
   /** Complete a job's future (if still pending) and release its hold. */
+  private _traceEnd(j: Job, outcome: ExecutorJobOutcome): void {
+    const t = j.trace;
+    if (t === null) return;
+    j.trace = null;
+    const started = j.future._label !== undefined && !j.future._label.endsWith(` on ${this._prefix}`);
+    j.future._loop._tracer?.onExecutorJobFinished(t, started ? j.worker?.name ?? null : null, outcome);
+  }
+
   private _settle(j: Job, ok: boolean, value: unknown): void {
+    this._traceEnd(j, ok ? "ok" : "error");
     if (j.timer !== null) {
       clearTimeout(j.timer);
       j.timer = null;
@@ -672,6 +693,10 @@ export class WorkerPool implements Executor {
         for (let i = w.ihead; i < w.inflight.length; i++) {
           const j = w.inflight[i]!;
           if (j.seq === m.seq) {
+            if (j.trace !== null) {
+              j.future._label = `executor job ${j.trace.id} on ${w.name}`;
+              j.future._loop._tracer?.onExecutorJobStarted(j.trace, w.name);
+            }
             if (!j.future.done() && j.timeout !== Infinity) {
               j.timer = setTimeout(() => this._onTimeout(j), j.timeout);
             }
@@ -748,6 +773,7 @@ export class WorkerPool implements Executor {
   /** The job's future was cancelled. @internal */
   _onCancel(j: Job): void {
     this._stats.cancelled++;
+    this._traceEnd(j, "cancelled");
     if (j.state === QUEUED) {
       j.state = DONE;
       this._queued--;
@@ -913,6 +939,7 @@ export class WorkerPool implements Executor {
         const j = w.inflight[i]!;
         if (j.state === SENT && !j.future.done()) {
           this._stats.cancelled++;
+          this._traceEnd(j, "cancelled");
           j.future._job = null; // cancel the future only: the worker is terminated below
           try {
             j.future.cancel("the executor was shut down");

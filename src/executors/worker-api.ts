@@ -80,12 +80,10 @@ const MAIN: ThreadInfo = Object.freeze({ name: "MainThread", isMainThread: true 
  *
  * @example
  * ```ts
- * import { ThreadPoolExecutor, currentThread, moduleFunction } from "asyncio-ts";
- * // in work.ts: export function whoAmI() { return currentThread().name; }
+ * import { ThreadPoolExecutor, currentThread } from "asyncio-ts";
  * console.log(currentThread().name); // "MainThread"
  * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
- * const whoAmI = moduleFunction(new URL("./work.js", import.meta.url), "whoAmI");
- * console.log(await pool.submit(whoAmI)); // "ThreadPoolExecutor-0_0"
+ * console.log(await pool.submit(() => currentThread().name)); // "ThreadPoolExecutor-0_0"
  * ```
  */
 export function currentThread(): ThreadInfo {

@@ -327,7 +327,7 @@ export class EventLoop {
    *
    * @example
    * ```ts
-   * import { run, getRunningLoop, toThread, ThreadPoolExecutor } from "asyncio-ts";
+   * import { run, getRunningLoop, toThread, ThreadPoolExecutor, currentThread } from "asyncio-ts";
    * await run(async () => {
    *   getRunningLoop().setDefaultExecutor(new ThreadPoolExecutor({ maxWorkers: 1, threadNamePrefix: "io" }));
    *   console.log(await toThread(() => currentThread().name)); // "io_0"

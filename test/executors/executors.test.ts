@@ -299,3 +299,21 @@ describe("default executor", () => {
 });
 
 declare function currentThread(): { name: string };
+
+describe("tracing", () => {
+  it("reports each job queued, started on a named worker, and finished", async () => {
+    const { installTracer } = await import("../../src/tracing/index.js");
+    const events: string[] = [];
+    await run(async () => {
+      const loop = getRunningLoop();
+      installTracer(loop, {
+        onExecutorJobQueued: (j) => events.push(`queued ${j.id} ${j.fn}`),
+        onExecutorJobStarted: (j, w) => events.push(`started ${j.id} ${w}`),
+        onExecutorJobFinished: (j, w, outcome) => events.push(`finished ${j.id} ${w} ${outcome}`),
+      });
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 1, threadNamePrefix: "traced" });
+      await loop.runInExecutor(pool, add, 1, 2);
+    });
+    expect(events).toEqual(["queued 1 add", "started 1 traced_0", "finished 1 traced_0 ok"]);
+  });
+});
