@@ -14,7 +14,10 @@ import { describe } from "../errors.js";
 import { checkFn } from "../sync/waiters.js";
 import { Queue } from "./queue.js";
 
-/** Options of `new PriorityQueue(maxsize, options)`. */
+/**
+ * Options of `new PriorityQueue(maxsize, options)`.
+ * @example `new PriorityQueue<Job>(0, { compare: (a, b) => a.deadline - b.deadline })`
+ */
 export interface PriorityQueueOptions<T> {
   /** Order of items: negative if `a` comes before `b`, positive if after, 0 if equal. */
   compare?: (a: T, b: T) => number;

@@ -32,7 +32,10 @@ import {
   type AbortOptions,
 } from "../sync/waiters.js";
 
-/** What `Queue.statistics()` reports. */
+/**
+ * What `Queue.statistics()` reports.
+ * @example `const { qsize, getters, unfinishedTasks } = q.statistics();`
+ */
 export interface QueueStatistics {
   /** Items in the queue. */
   qsize: number;

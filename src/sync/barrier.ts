@@ -15,10 +15,16 @@ import { BrokenBarrierError } from "../errors.js";
 import { Condition } from "./condition.js";
 import { checkCount, readSignal, type AbortOptions } from "./waiters.js";
 
-/** A barrier's state, named as in CPython's `_BarrierState`. */
+/**
+ * A barrier's state, named as in CPython's `_BarrierState`.
+ * @example `if (barrier.statistics().state === "draining") console.log("passing");`
+ */
 export type BarrierState = "filling" | "draining" | "resetting" | "broken";
 
-/** What `Barrier.statistics()` reports. */
+/**
+ * What `Barrier.statistics()` reports.
+ * @example `const { nWaiting, state } = barrier.statistics();`
+ */
 export interface BarrierStatistics {
   /** Tasks needed to pass. */
   parties: number;

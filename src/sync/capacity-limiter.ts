@@ -32,7 +32,10 @@ import {
   type AbortOptions,
 } from "./waiters.js";
 
-/** What `CapacityLimiter.statistics()` reports (Trio's fields, in camelCase). */
+/**
+ * What `CapacityLimiter.statistics()` reports (Trio's fields, in camelCase).
+ * @example `const { borrowers, tasksWaiting } = limiter.statistics();`
+ */
 export interface CapacityLimiterStatistics {
   /** Tokens held. */
   borrowedTokens: number;
@@ -58,7 +61,7 @@ export interface CapacityLimiterStatistics {
  *     await sleep(10);
  *   });
  *   await gather(...[1, 2, 3].map((n) => createTask(() => job(n))));
- *   // 1 1, 2 2, then (at 10 ms) 3 2
+ *   // 1 1, then 2 2, then (at 10 ms, after both released) 3 1
  * }, { virtualTime: true });
  * ```
  */

@@ -30,7 +30,10 @@ import {
   type AbortOptions,
 } from "./waiters.js";
 
-/** What `Condition.statistics()` reports. */
+/**
+ * What `Condition.statistics()` reports.
+ * @example `const { waiters, lockWaiters } = cond.statistics();`
+ */
 export interface ConditionStatistics {
   /** Whether the underlying lock is held. */
   locked: boolean;

@@ -10,7 +10,10 @@
 import type { EventLoop } from "../loop/event-loop.js";
 import { RESOLVED_TRUE, WaiterQueue, abortReason, bindLoop, readSignal, waitOn, type AbortOptions } from "./waiters.js";
 
-/** What `Event.statistics()` reports. */
+/**
+ * What `Event.statistics()` reports.
+ * @example `const { set, waiters } = ev.statistics();`
+ */
 export interface EventStatistics {
   /** Whether the flag is set. */
   set: boolean;

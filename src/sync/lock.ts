@@ -29,7 +29,10 @@ import {
   type AbortOptions,
 } from "./waiters.js";
 
-/** What `Lock.statistics()` reports. */
+/**
+ * What `Lock.statistics()` reports.
+ * @example `const { locked, waiters } = lock.statistics();`
+ */
 export interface LockStatistics {
   /** Whether the lock is held. */
   locked: boolean;

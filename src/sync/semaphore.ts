@@ -30,7 +30,10 @@ import {
   type AbortOptions,
 } from "./waiters.js";
 
-/** What `Semaphore.statistics()` reports. */
+/**
+ * What `Semaphore.statistics()` reports.
+ * @example `const { value, waiters } = sem.statistics();`
+ */
 export interface SemaphoreStatistics {
   /** Free permits not promised to a woken waiter. */
   value: number;

@@ -37,7 +37,10 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop, loopRegistry, runningLoopOrNull } from "../loop/running.js";
 import { Future } from "../task/future.js";
 
-/** Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...). */
+/**
+ * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
+ * @example `await lock.acquire({ signal: AbortSignal.timeout(500) });`
+ */
 export interface AbortOptions {
   /** Abandon the wait when this signal aborts: the wait rejects with `signal.reason`. */
   signal?: AbortSignal | undefined;
