@@ -196,16 +196,16 @@ export class CancelScope {
  * }, { virtualTime: true });
  * ```
  */
-export function moveOnAfter<T>(ms: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
-  return new CancelScope({ deadline: relativeDeadline(ms) }).run(body);
+export async function moveOnAfter<T>(ms: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
+  return await new CancelScope({ deadline: relativeDeadline(ms) }).run(body);
 }
 
 /**
  * Like `moveOnAfter` but with an absolute deadline (loop time, ms).
  * @example `await moveOnAt(getRunningLoop().time() + 100, () => work())`
  */
-export function moveOnAt<T>(deadline: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
-  return new CancelScope({ deadline }).run(body);
+export async function moveOnAt<T>(deadline: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
+  return await new CancelScope({ deadline }).run(body);
 }
 
 /**

@@ -249,7 +249,7 @@ describe("CancelScope", () => {
       await expect(s.run(() => 1)).rejects.toThrow(RuntimeError);
       await expect(s.run(() => 1)).rejects.toThrow("A CancelScope can be entered only once");
       expect(() => new CancelScope({ deadline: NaN })).toThrow("Expected deadline to be a number, got NaN (number)");
-      expect(() => moveOnAfter(-1, () => 1)).toThrow("Expected ms to be a non-negative number of milliseconds, got -1 (number)");
+      await expect(moveOnAfter(-1, () => 1)).rejects.toThrow("Expected ms to be a non-negative number of milliseconds, got -1 (number)");
       await expect(failAfter(NaN, () => 1)).rejects.toThrow(RangeError);
       await expect(new CancelScope().run(42 as never)).rejects.toThrow("Expected body to be a function, got 42 (number)");
     });
