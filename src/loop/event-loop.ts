@@ -2,9 +2,9 @@
  * The event loop: CPython's `_run_once` iterations on top of Node's event loop.
  *
  * ## Approach
- * One iteration, as in CPython: move the due timers to the ready queue (deadline order, ties by
- * scheduling order), then run exactly the callbacks that were ready when the iteration began; what they
- * schedule runs in the next iteration.
+ * One iteration, as in CPython: move the due timers to the ready queue (in the order CPython's heap
+ * pops them, see `timer-heap.ts`), then run exactly the callbacks that were ready when the iteration
+ * began; what they schedule runs in the next iteration.
  *
  * A task's step is a callback whose work continues in JavaScript microtasks (every `await` resumes in
  * one). The loop therefore drives the ready queue as a small state machine: it runs callbacks one by one,
@@ -89,6 +89,10 @@ export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => v
 
 /** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
 const TURN_BUDGET = 256;
+/** CPython's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers the heap is never rebuilt. */
+const MIN_SCHEDULED_TIMERS = 100;
+/** CPython's `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`: rebuild when more than this share is cancelled. */
+const MIN_CANCELLED_FRACTION = 0.5;
 
 const unretrievedRegistry = new FinalizationRegistry<{ loop: WeakRef<EventLoop>; context: ExceptionContext }>(
   (held) => {
@@ -267,6 +271,7 @@ export class EventLoop {
     }
     const t = new TimerHandle(when, this._timerSeq++, callback as (...a: unknown[]) => void, args, this);
     if (when !== Infinity) {
+      t._scheduled = true;
       this._timers.push(t);
       if (!this._inIteration && this._running) this._kick();
     }
@@ -274,12 +279,9 @@ export class EventLoop {
   }
 
   /** @internal */
-  _timerCancelled(_t: TimerHandle): void {
-    this._cancelledTimers++;
-    if (this._cancelledTimers > 64 && this._cancelledTimers * 2 > this._timers.size) {
-      this._timers.compact();
-      this._cancelledTimers = 0;
-    }
+  _timerCancelled(t: TimerHandle): void {
+    // Counted only while in the heap; the heap is cleaned at the start of an iteration (_cleanTimers).
+    if (t._scheduled) this._cancelledTimers++;
   }
 
   /** Create a future bound to this loop. */
@@ -694,6 +696,7 @@ export class EventLoop {
       this._kick();
       return false;
     }
+    this._cleanTimers();
     if (readyCount === 0 && !this._stopping) {
       const next = this._peekTimer();
       if (next === undefined) return false; // idle until something external calls callSoon
@@ -719,10 +722,9 @@ export class EventLoop {
       const t = this._timers.peek();
       if (t === undefined || t._when > now) break;
       this._timers.pop();
-      if (t._cancelled) {
-        this._cancelledTimers = Math.max(0, this._cancelledTimers - 1);
-        continue;
-      }
+      t._scheduled = false;
+      // A cancelled one is dropped without touching the count, as CPython (which queues it and skips it).
+      if (t._cancelled) continue;
       this._ready.push(t);
       readyCount++;
     }
@@ -732,13 +734,33 @@ export class EventLoop {
     return true;
   }
 
-  private _peekTimer(): TimerHandle | undefined {
+  /**
+   * Remove cancelled timers as CPython's `_run_once` does at the start of every iteration: rebuild the
+   * heap when it holds more than 100 timers and more than half of them are cancelled, else pop the
+   * cancelled ones at its head. Doing it exactly there, and only there, keeps the heap's shape, and so
+   * the order of timers with equal deadlines, the same as CPython's.
+   */
+  private _cleanTimers(): void {
+    const n = this._timers.size;
+    if (n > MIN_SCHEDULED_TIMERS && this._cancelledTimers / n > MIN_CANCELLED_FRACTION) {
+      this._timers.compact();
+      this._cancelledTimers = 0;
+      return;
+    }
     for (;;) {
       const t = this._timers.peek();
-      if (t === undefined || !t._cancelled) return t;
+      if (t === undefined || !t._cancelled) return;
+      this._cancelledTimers--;
       this._timers.pop();
-      this._cancelledTimers = Math.max(0, this._cancelledTimers - 1);
+      t._scheduled = false;
     }
+  }
+
+  /** The first timer (not cancelled after the last clean-up), without touching the heap. */
+  private _peekTimer(): TimerHandle | undefined {
+    const t = this._timers.peek();
+    if (t === undefined || !t._cancelled) return t;
+    return this._timers.earliestLive();
   }
 
   private _finishStop(): void {

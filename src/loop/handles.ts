@@ -73,10 +73,10 @@ export class Handle {
  */
 export class TimerHandle extends Handle {
   /** @internal */ readonly _when: number;
-  /** Ties between equal deadlines are broken by this scheduling order. @internal */
+  /** Scheduling order (diagnostics; ties between equal deadlines follow the heap, as in CPython). @internal */
   readonly _seq: number;
-  /** @internal position in the heap; -1 when not in it */
-  _index = -1;
+  /** @internal true while the handle is in the loop's timer heap (CPython's `_scheduled`) */
+  _scheduled = false;
   constructor(when: number, seq: number, callback: (...args: any[]) => void, args: readonly unknown[], loop: EventLoop) {
     super(callback, args, loop);
     this._when = when;

@@ -42,6 +42,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal set when an exception is stored; cleared when anyone looks at it */
   _hasException = false;
   /** @internal */ _cancelMessage: string | undefined = undefined;
+  /**
+   * @internal the `CancelledError` a task ended with (CPython's `_cancelled_exc`): the first awaiter or
+   * reader of the outcome gets this very error (its message included); later ones get a fresh
+   * `CancelledError` made from `_cancelMessage`.
+   */
+  _cancelledExc: CancelledError | null = null;
   /** @internal the loop that runs this future's callbacks */
   readonly _loop: EventLoop;
   /** @internal callbacks to schedule on completion: undefined while none (allocated on first use), null once scheduled */
@@ -273,6 +279,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal */
   _makeCancelledError(): CancelledError {
+    const exc = this._cancelledExc;
+    if (exc !== null) {
+      this._cancelledExc = null;
+      return exc;
+    }
     return new CancelledError(this._cancelMessage ?? "");
   }
 

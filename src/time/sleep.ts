@@ -14,12 +14,19 @@ import { getRunningLoop } from "../loop/running.js";
 import { taskStorage } from "../task/current.js";
 import { Future, type Deliver } from "../task/future.js";
 
-/** A future completed by a timer; cancelling it cancels the timer. @internal */
+/**
+ * A future completed by a timer; cancelling it cancels the timer one iteration later, when its awaiter
+ * wakes up, as CPython's `sleep` does in its `finally` (the moment matters: the loop drops cancelled
+ * timers at the start of an iteration, and that shapes the order of timers with equal deadlines, see
+ * `loop/timer-heap.ts`). @internal
+ */
 class SleepFuture<T> extends Future<T> {
   _handle: TimerHandle | null = null;
   override cancel(msg?: string): boolean {
-    this._handle?.cancel();
+    const h = this._handle;
+    if (h === null || this.done()) return super.cancel(msg);
     this._handle = null;
+    this._pushCallback(() => h.cancel());
     return super.cancel(msg);
   }
 }

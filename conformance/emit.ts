@@ -1,0 +1,325 @@
+/**
+ * The two emitters: a program description (`program.ts`) becomes a Python program and a TypeScript
+ * program that do the same thing, statement for statement, in each language's ordinary asyncio style.
+ *
+ * Both programs lean on a small prelude of the same few helpers, written once per language:
+ * `conformance/pyrun.py` (Python) and `conformance/run-ts.ts` (TypeScript):
+ * - `p(text)` prints `<loop time in ms> <text>`;
+ * - `fmt(value)` formats a result (`v:t3`, `None`, `True`, a list, an error as below);
+ * - `exc(error)` formats an error by class name (`ValueError`, `CancelledError(msg)`,
+ *   `ExceptionGroup[ValueError, KeyError]`), never by stack or message text that differs by language;
+ * - `names(tasks)` lists task names sorted (for `wait`'s sets, which have no order);
+ * - `T`, the tasks by name; `cleanup()`, which cancels the tasks still pending when `main` ends, in
+ *   creation order, and waits for them (so `run()` never has to cancel leftovers in its unspecified
+ *   order).
+ *
+ * The emitted TypeScript is plain JavaScript (no type annotations), so the test runs it without a
+ * compiler through the `AsyncFunction` constructor.
+ *
+ * @module
+ */
+import type { Block, Catch, CatchCls, Program, Stmt } from "./program.js";
+
+const q = (s: string): string => JSON.stringify(s);
+/** Milliseconds as Python seconds; exact, since programs use multiples of 125 ms. */
+const secs = (ms: number | null): string => (ms === null ? "None" : String(ms / 1000));
+
+interface Ctx {
+  /** name of the task whose body is being emitted */
+  self: string;
+  /** counter for unique local names */
+  n: { v: number };
+}
+
+// ------------------------------------------------------------------------------------------ Python
+
+/** The Python program for `prog`: an `async def main()` (the prelude is in `pyrun.py`). */
+export function emitPython(prog: Program): string {
+  const out: string[] = [];
+  const ctx: Ctx = { self: "main", n: { v: 0 } };
+  out.push(`# ${prog.id}`);
+  out.push("async def main():");
+  out.push("    try:");
+  pyBlock(prog.main, 2, ctx, out);
+  out.push('        p("main end")');
+  out.push("    except BaseException as e:");
+  out.push('        p("main raised " + exc(e))');
+  out.push("    await cleanup()");
+  return out.join("\n") + "\n";
+}
+
+function pyBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
+  if (block.length === 0) {
+    out.push(`${"    ".repeat(ind)}pass`);
+    return;
+  }
+  for (const s of block) pyStmt(s, ind, ctx, out);
+}
+
+function pyCatchTest(cls: CatchCls): string {
+  switch (cls) {
+    case "CancelledError":
+      return "asyncio.CancelledError";
+    default:
+      return cls;
+  }
+}
+
+function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "    ".repeat(ind);
+  const w = (line: string): void => {
+    out.push(pad + line);
+  };
+  const me = ctx.self;
+  switch (s[0]) {
+    case "print":
+      w(`p(${q(`${me} ${s[1]}`)})`);
+      return;
+    case "sleep":
+      w(`await asyncio.sleep(${secs(s[1])})`);
+      return;
+    case "spawn": {
+      const [, name, body, tg] = s;
+      w(`async def f_${name}():`);
+      pyBlock(body, ind + 1, { self: name, n: ctx.n }, out);
+      out.push(`${pad}    return ${q(`v:${name}`)}`);
+      const creator = tg === null ? "asyncio" : `tg${tg}`;
+      w(`T[${q(name)}] = ${creator}.create_task(f_${name}(), name=${q(name)})`);
+      return;
+    }
+    case "await":
+      w(`p(${q(`${me} await ${s[1]} -> `)} + fmt(await T[${q(s[1])}]))`);
+      return;
+    case "cancel": {
+      const arg = s[2] === null ? "" : q(s[2]);
+      w(`p(${q(`${me} cancel ${s[1]} -> `)} + fmt(T[${q(s[1])}].cancel(${arg})))`);
+      return;
+    }
+    case "gather": {
+      const args = s[1].map((n) => `T[${q(n)}]`).join(", ");
+      const rex = s[2] ? ", return_exceptions=True" : "";
+      w(`p(${q(`${me} gather -> `)} + fmt(await asyncio.gather(${args}${rex})))`);
+      return;
+    }
+    case "wait": {
+      const [, ns, timeout, when] = s;
+      const args = ns.map((n) => `T[${q(n)}]`).join(", ");
+      const v = `w${++ctx.n.v}`;
+      w(`${v}d, ${v}p = await asyncio.wait([${args}], timeout=${secs(timeout)}, return_when=asyncio.${when})`);
+      w(`p(${q(`${me} wait -> done=`)} + names(${v}d) + " pending=" + names(${v}p))`);
+      return;
+    }
+    case "waitFor": {
+      const [, target, ms] = s;
+      if (typeof target === "string") {
+        w(`p(${q(`${me} waitFor ${target} -> `)} + fmt(await asyncio.wait_for(T[${q(target)}], ${secs(ms)})))`);
+      } else {
+        const f = `wf${++ctx.n.v}`;
+        w(`async def ${f}():`);
+        pyBlock(target, ind + 1, ctx, out);
+        out.push(`${pad}    return ${q(f)}`);
+        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await asyncio.wait_for(${f}(), ${secs(ms)})))`);
+      }
+      return;
+    }
+    case "timeout":
+      w(`async with asyncio.timeout(${secs(s[1])}):`);
+      pyBlock(s[2], ind + 1, ctx, out);
+      return;
+    case "shield":
+      w(`p(${q(`${me} shield ${s[1]} -> `)} + fmt(await asyncio.shield(T[${q(s[1])}])))`);
+      return;
+    case "tg":
+      w(`async with asyncio.TaskGroup() as tg${s[1]}:`);
+      pyBlock(s[2], ind + 1, ctx, out);
+      return;
+    case "raise":
+      w(`raise ${s[1]}(${q(s[1])})`);
+      return;
+    case "try": {
+      const [, body, catches, fin] = s;
+      w("try:");
+      pyBlock(body, ind + 1, ctx, out);
+      const e = catches.length > 0 ? `e${++ctx.n.v}` : "";
+      for (const c of catches) pyCatch(c, e, ind, ctx, out);
+      if (fin !== null) {
+        w("finally:");
+        pyBlock(fin, ind + 1, ctx, out);
+      }
+      return;
+    }
+    case "cancelling":
+      w(`p(${q(`${me} cancelling=`)} + str(asyncio.current_task().cancelling()))`);
+      return;
+    case "cancelSelf": {
+      const arg = s[1] === null ? "" : q(s[1]);
+      w(`p(${q(`${me} cancelSelf -> `)} + fmt(asyncio.current_task().cancel(${arg})))`);
+      return;
+    }
+    case "uncancel":
+      w(`p(${q(`${me} uncancel -> `)} + str(asyncio.current_task().uncancel()))`);
+      return;
+  }
+}
+
+function pyCatch(c: Catch, e: string, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "    ".repeat(ind);
+  const [cls, body, reraise] = c;
+  out.push(`${pad}except ${pyCatchTest(cls)} as ${e}:`);
+  out.push(`${pad}    p(${q(`${ctx.self} caught ${cls} `)} + exc(${e}))`);
+  for (const s of body) pyStmt(s, ind + 1, ctx, out);
+  if (reraise) out.push(`${pad}    raise`);
+}
+
+// ------------------------------------------------------------------------------------------ TypeScript
+
+/**
+ * The TypeScript program for `prog`: the body of an async function that has the asyncio-ts API and the
+ * prelude in scope (see `run-ts.ts`).
+ */
+export function emitTs(prog: Program): string {
+  const out: string[] = [];
+  const ctx: Ctx = { self: "main", n: { v: 0 } };
+  out.push(`// ${prog.id}`);
+  out.push("try {");
+  tsBlock(prog.main, 1, ctx, out);
+  out.push('  p("main end");');
+  out.push("} catch (e) {");
+  out.push('  p("main raised " + exc(e));');
+  out.push("}");
+  out.push("await cleanup();");
+  return out.join("\n") + "\n";
+}
+
+function tsBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
+  for (const s of block) tsStmt(s, ind, ctx, out);
+}
+
+function tsCatchTest(cls: CatchCls, e: string): string {
+  switch (cls) {
+    case "Exception":
+      return `!(${e} instanceof CancelledError)`;
+    case "BaseException":
+      return "true";
+    default:
+      return `${e} instanceof ${cls}`;
+  }
+}
+
+function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "  ".repeat(ind);
+  const w = (line: string): void => {
+    out.push(pad + line);
+  };
+  const me = ctx.self;
+  switch (s[0]) {
+    case "print":
+      w(`p(${q(`${me} ${s[1]}`)});`);
+      return;
+    case "sleep":
+      w(`await sleep(${s[1]});`);
+      return;
+    case "spawn": {
+      const [, name, body, tg] = s;
+      w(`const f_${name} = async () => {`);
+      tsBlock(body, ind + 1, { self: name, n: ctx.n }, out);
+      w(`  return ${q(`v:${name}`)};`);
+      w("};");
+      const creator = tg === null ? "createTask" : `tg${tg}.createTask`;
+      w(`T[${q(name)}] = ${creator}(f_${name}, { name: ${q(name)} });`);
+      return;
+    }
+    case "await":
+      w(`p(${q(`${me} await ${s[1]} -> `)} + fmt(await T[${q(s[1])}]));`);
+      return;
+    case "cancel": {
+      const arg = s[2] === null ? "" : q(s[2]);
+      w(`p(${q(`${me} cancel ${s[1]} -> `)} + fmt(T[${q(s[1])}].cancel(${arg})));`);
+      return;
+    }
+    case "gather": {
+      const args = s[1].map((n) => `T[${q(n)}]`).join(", ");
+      const rex = s[2] ? ", { returnExceptions: true }" : "";
+      w(`p(${q(`${me} gather -> `)} + fmt(await gather(${args}${rex})));`);
+      return;
+    }
+    case "wait": {
+      const [, ns, timeout, when] = s;
+      const args = ns.map((n) => `T[${q(n)}]`).join(", ");
+      const v = `w${++ctx.n.v}`;
+      w(`const [${v}d, ${v}p] = await wait([${args}], { timeout: ${timeout === null ? "null" : timeout}, returnWhen: ${when} });`);
+      w(`p(${q(`${me} wait -> done=`)} + names(${v}d) + " pending=" + names(${v}p));`);
+      return;
+    }
+    case "waitFor": {
+      const [, target, ms] = s;
+      const t = ms === null ? "null" : String(ms);
+      if (typeof target === "string") {
+        w(`p(${q(`${me} waitFor ${target} -> `)} + fmt(await waitFor(T[${q(target)}], ${t})));`);
+      } else {
+        const f = `wf${++ctx.n.v}`;
+        w(`const ${f} = async () => {`);
+        tsBlock(target, ind + 1, ctx, out);
+        w(`  return ${q(f)};`);
+        w("};");
+        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await waitFor(${f}, ${t})));`);
+      }
+      return;
+    }
+    case "timeout":
+      w(`await timeout(${s[1] === null ? "null" : s[1]}, async () => {`);
+      tsBlock(s[2], ind + 1, ctx, out);
+      w("});");
+      return;
+    case "shield":
+      w(`p(${q(`${me} shield ${s[1]} -> `)} + fmt(await shield(T[${q(s[1])}])));`);
+      return;
+    case "tg":
+      w(`await taskGroup(async (tg${s[1]}) => {`);
+      tsBlock(s[2], ind + 1, ctx, out);
+      w("});");
+      return;
+    case "raise":
+      w(`throw new ${s[1]}(${q(s[1])});`);
+      return;
+    case "try": {
+      const [, body, catches, fin] = s;
+      w("try {");
+      tsBlock(body, ind + 1, ctx, out);
+      if (catches.length > 0) {
+        const e = `e${++ctx.n.v}`;
+        w(`} catch (${e}) {`);
+        catches.forEach((c, i) => tsCatch(c, e, i === 0, ind + 1, ctx, out));
+        w(`  else throw ${e};`);
+      }
+      if (fin !== null) {
+        w("} finally {");
+        tsBlock(fin, ind + 1, ctx, out);
+      }
+      if (catches.length === 0 && fin === null) w("} finally {");
+      w("}");
+      return;
+    }
+    case "cancelling":
+      w(`p(${q(`${me} cancelling=`)} + currentTask().cancelling());`);
+      return;
+    case "cancelSelf": {
+      const arg = s[1] === null ? "" : q(s[1]);
+      w(`p(${q(`${me} cancelSelf -> `)} + fmt(currentTask().cancel(${arg})));`);
+      return;
+    }
+    case "uncancel":
+      w(`p(${q(`${me} uncancel -> `)} + currentTask().uncancel());`);
+      return;
+  }
+}
+
+function tsCatch(c: Catch, e: string, first: boolean, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "  ".repeat(ind);
+  const [cls, body, reraise] = c;
+  out.push(`${pad}${first ? "" : "else "}if (${tsCatchTest(cls, e)}) {`);
+  out.push(`${pad}  p(${q(`${ctx.self} caught ${cls} `)} + exc(${e}));`);
+  tsBlock(body, ind + 1, ctx, out);
+  if (reraise) out.push(`${pad}  throw ${e};`);
+  out.push(`${pad}}`);
+}

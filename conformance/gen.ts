@@ -1,0 +1,225 @@
+/**
+ * The seeded random generator of conformance programs.
+ *
+ * `generate(seed)` always returns the same program for the same seed. Programs mix every construct of
+ * `program.ts`, nested up to a few levels, with durations drawn from a small set of multiples of 125 ms
+ * so that timers often tie (on both sides a tie fires in scheduling order). A "cancel at an await
+ * point" pattern (spawn a task whose body blocks in some construct, sleep, cancel it with or without a
+ * message, await it) is drawn often, so that cancellation lands at every kind of await.
+ *
+ * What the generator avoids, because CPython leaves it unspecified (see `docs/rosetta.md`):
+ * - tasks still pending when `main` returns (`run()` cancels them in set order): every program ends
+ *   with `cleanup()`, which cancels leftovers in creation order and waits for them;
+ * - iteration order of `wait()`'s result sets: the names are printed sorted;
+ * - non-terminating programs: awaits only target earlier tasks (no cycles); a program that still
+ *   deadlocks on CPython is discarded by the regeneration script.
+ *
+ * @module
+ */
+import type { Block, Catch, CatchCls, ErrName, Program, ReturnWhen, Stmt } from "./program.js";
+
+/** mulberry32: a tiny seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const DURATIONS = [0, 0, 125, 125, 250, 250, 375, 500, 750];
+const TIMEOUTS = [0, 125, 125, 250, 250, 375, 500];
+const CATCHABLE: CatchCls[] = [
+  "CancelledError",
+  "CancelledError",
+  "TimeoutError",
+  "ValueError",
+  "KeyError",
+  "ExceptionGroup",
+  "Exception",
+  "BaseException",
+  "RuntimeError",
+];
+const MESSAGES = [null, null, "m1", "m2", "stop"];
+
+interface Scope {
+  /** tasks visible here, oldest first */
+  tasks: string[];
+  /** task groups whose body encloses this point (innermost last) */
+  tgs: number[];
+  /** the running task's name */
+  self: string;
+}
+
+class Gen {
+  private readonly r: () => number;
+  private nTask = 0;
+  private nTg = 0;
+  private nLabel = 0;
+  /** statements left to generate */
+  private budget: number;
+
+  constructor(seed: number) {
+    this.r = prng(seed);
+    this.budget = 14 + this.int(26);
+  }
+
+  int(n: number): number {
+    return Math.floor(this.r() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
+  label(): string {
+    return String.fromCharCode(97 + (this.nLabel++ % 26)) + (this.nLabel > 26 ? String(this.nLabel) : "");
+  }
+
+  /** Some tasks of the scope (1..max), newest preferred. */
+  someTasks(s: Scope, max: number): string[] {
+    const n = 1 + this.int(Math.min(max, s.tasks.length));
+    const pool = s.tasks.slice(-5);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(this.pick(pool));
+    return out;
+  }
+
+  block(s: Scope, depth: number, maxLen: number): Block {
+    const len = 1 + this.int(maxLen);
+    const out: Block = [];
+    const scope: Scope = { tasks: [...s.tasks], tgs: s.tgs, self: s.self };
+    for (let i = 0; i < len && this.budget > 0; i++) {
+      const last = i === len - 1;
+      out.push(...this.stmt(scope, depth, last));
+    }
+    return out;
+  }
+
+  /** A body that blocks in one construct (a place for a cancellation to land). */
+  blockingBody(s: Scope, depth: number): Block {
+    const k = this.int(9);
+    const d = this.pick([250, 375, 500, 750]);
+    switch (k) {
+      case 0:
+        return [["sleep", d]];
+      case 1:
+        return [["timeout", this.pick([null, 500, 1000]), [["sleep", d]]]];
+      case 2:
+        return [["waitFor", [["sleep", d]], this.pick([null, 500, 1000])]];
+      case 3:
+        return [["tg", ++this.nTg, [["spawn", this.newTask(), [["sleep", d]], this.nTg], ["sleep", this.pick([0, 125])]]]];
+      default: {
+        if (s.tasks.length === 0 || depth <= 0) return [["sleep", d]];
+        const ts = this.someTasks(s, 2);
+        const w = this.int(5);
+        if (w === 0) return [["await", ts[0]!]];
+        if (w === 1) return [["gather", ts, this.chance(0.5)]];
+        if (w === 2) return [["wait", ts, this.pick([null, 500]), this.pick<ReturnWhen>(["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"])]];
+        if (w === 3) return [["shield", ts[0]!]];
+        return [["waitFor", ts[0]!, this.pick([null, 500])]];
+      }
+    }
+  }
+
+  newTask(): string {
+    return `t${++this.nTask}`;
+  }
+
+  catches(s: Scope, depth: number): Catch[] {
+    const n = 1 + this.int(2);
+    const out: Catch[] = [];
+    const used = new Set<CatchCls>();
+    for (let i = 0; i < n; i++) {
+      const cls = this.pick(CATCHABLE);
+      if (used.has(cls)) continue;
+      used.add(cls);
+      const body: Block = this.chance(0.3) && depth > 0 ? this.block(s, depth - 1, 2) : [];
+      if (this.chance(0.2)) body.push(["cancelling"]);
+      out.push([cls, body, this.chance(0.35)]);
+    }
+    return out;
+  }
+
+  stmt(s: Scope, depth: number, last: boolean): Stmt[] {
+    this.budget--;
+    const hasTasks = s.tasks.length > 0;
+    for (;;) {
+      const k = this.int(100);
+      if (k < 8) return [["print", this.label()]];
+      if (k < 20) return [["sleep", this.pick(DURATIONS)]];
+      if (k < 30 && depth > 0) {
+        const name = this.newTask();
+        const tgId = s.tgs.length > 0 && this.chance(0.6) ? s.tgs[s.tgs.length - 1]! : null;
+        const body = this.block({ tasks: s.tasks, tgs: tgId === null ? [] : s.tgs, self: name }, depth - 1, 4);
+        s.tasks.push(name);
+        return [["spawn", name, body, tgId]];
+      }
+      if (k < 40 && depth > 0) {
+        // cancel at an await point
+        const name = this.newTask();
+        let body = this.blockingBody(s, depth - 1);
+        if (this.chance(0.4)) {
+          body = [["try", body, this.catches({ tasks: s.tasks, tgs: [], self: name }, 0), this.chance(0.3) ? [["print", "finally"]] : null]];
+        }
+        if (this.chance(0.3)) body.unshift(["print", this.label()]);
+        s.tasks.push(name);
+        const out: Stmt[] = [["spawn", name, body, null], ["sleep", this.pick([0, 0, 125, 250, 375, 500])]];
+        out.push(["cancel", name, this.pick(MESSAGES)]);
+        if (this.chance(0.3)) out.push(["cancel", name, this.pick(MESSAGES)]);
+        if (this.chance(0.8)) {
+          out.push(["try", [["await", name]], [["CancelledError", [], false]], null]);
+        }
+        return out;
+      }
+      if (k < 47 && hasTasks) return [["await", this.pick(s.tasks.slice(-4))]];
+      if (k < 51 && hasTasks) return [["cancel", this.pick(s.tasks.slice(-4)), this.pick(MESSAGES)]];
+      if (k < 56 && hasTasks) return [["gather", this.someTasks(s, 3), this.chance(0.5)]];
+      if (k < 60 && hasTasks) {
+        const when = this.pick<ReturnWhen>(["ALL_COMPLETED", "FIRST_COMPLETED", "FIRST_EXCEPTION"]);
+        return [["wait", this.someTasks(s, 3), this.chance(0.5) ? this.pick(TIMEOUTS) : null, when]];
+      }
+      if (k < 64) {
+        const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
+        if (hasTasks && this.chance(0.4)) return [["waitFor", this.pick(s.tasks.slice(-4)), ms]];
+        if (depth > 0) return [["waitFor", this.block(s, depth - 1, 3), ms]];
+        continue;
+      }
+      if (k < 70 && depth > 0) {
+        const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
+        return [["timeout", ms, this.block(s, depth - 1, 3)]];
+      }
+      if (k < 73 && hasTasks) return [["shield", this.pick(s.tasks.slice(-4))]];
+      if (k < 79 && depth > 0) {
+        const id = ++this.nTg;
+        const body = this.block({ tasks: s.tasks, tgs: [...s.tgs, id], self: s.self }, depth - 1, 4);
+        if (!body.some((x) => x[0] === "spawn" && x[3] === id)) {
+          body.unshift(["spawn", this.newTask(), [["sleep", this.pick(DURATIONS)]], id]);
+        }
+        return [["tg", id, body]];
+      }
+      if (k < 82 && last && s.self !== "main") return [["raise", this.pick<ErrName>(["ValueError", "KeyError"])]];
+      if (k < 84 && last) return [["raise", this.pick<ErrName>(["ValueError", "KeyError"])]];
+      if (k < 93 && depth > 0) {
+        const body = this.block(s, depth - 1, 3);
+        const catches = this.catches(s, depth - 1);
+        const fin: Block | null = this.chance(0.3) ? [["print", `finally ${this.label()}`]] : null;
+        return [["try", body, catches, catches.length === 0 && fin === null ? [["print", "finally"]] : fin]];
+      }
+      if (k < 96) return [["cancelling"]];
+      if (k < 98 && s.self !== "main") return [["cancelSelf", this.pick(MESSAGES)]];
+      if (k < 100 && s.self !== "main") return [["uncancel"]];
+    }
+  }
+}
+
+/** The program for `seed`. */
+export function generate(seed: number): Program {
+  const g = new Gen(seed);
+  const main = g.block({ tasks: [], tgs: [], self: "main" }, 3, 8);
+  return { id: `gen/${seed}`, main };
+}

@@ -1,0 +1,71 @@
+/**
+ * The differential harness's program description: a small tree of statements that both emitters
+ * (`emit.ts`) turn into real programs, one in Python (run by CPython under a virtual clock to make the
+ * golden traces) and one in TypeScript (run on asyncio-ts under virtual time by the test).
+ *
+ * A statement is a JSON tuple whose first element names it (compact: the golden files hold hundreds of
+ * programs). Time is in integer milliseconds, always a multiple of 125 so that Python's float seconds
+ * are exact in binary and ties between timers are real ties on both sides.
+ *
+ * Scoping rule (what keeps every generated program well defined): a task is referred to by its name
+ * (`T["t3"]` / `T.t3`), only after the statement that spawns it, in the same block or a nested one,
+ * including the bodies of tasks spawned later. So a task only awaits tasks created before it: awaits
+ * never form a cycle.
+ *
+ * @module
+ */
+
+/** Errors a program raises itself (Python builtins; classes of the same name on the TypeScript side). */
+export type ErrName = "ValueError" | "KeyError";
+
+/** What an `except` clause catches. `Exception` is everything but `CancelledError`. */
+export type CatchCls =
+  | ErrName
+  | "CancelledError"
+  | "TimeoutError"
+  | "ExceptionGroup"
+  | "RuntimeError"
+  | "Exception"
+  | "BaseException";
+
+/** `wait()`'s `return_when`. */
+export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
+
+/** One `except` clause: the class, the handler, and whether the handler re-raises at its end. */
+export type Catch = [cls: CatchCls, body: Block, reraise: boolean];
+
+/** A statement. Every statement that awaits prints its outcome, prefixed by the running task's name. */
+export type Stmt =
+  | ["print", string]
+  | ["sleep", number]
+  /** start a task (in the task group `tg` when given) running `body`; it returns `"v:<name>"` */
+  | ["spawn", string, Block, number | null]
+  | ["await", string]
+  | ["cancel", string, string | null]
+  | ["gather", string[], boolean]
+  | ["wait", string[], number | null, ReturnWhen]
+  /** `wait_for` of a task, or of an inline coroutine (a block) */
+  | ["waitFor", string | Block, number | null]
+  | ["timeout", number | null, Block]
+  | ["shield", string]
+  /** a task group, numbered so that spawns inside can name it */
+  | ["tg", number, Block]
+  | ["raise", ErrName]
+  | ["try", Block, Catch[], Block | null]
+  /** print `current_task().cancelling()` */
+  | ["cancelling"]
+  /** `current_task().cancel(msg)`: the next await raises */
+  | ["cancelSelf", string | null]
+  /** `current_task().uncancel()`, printing the new count */
+  | ["uncancel"];
+
+/** A sequence of statements. */
+export type Block = Stmt[];
+
+/** A whole program: the body of `main`. */
+export interface Program {
+  /** A stable identifier (`hand/<name>` or `gen/<seed>`). */
+  id: string;
+  /** The body of the main task. */
+  main: Block;
+}

@@ -1,0 +1,114 @@
+/**
+ * Regenerate the golden traces: `npm run conformance:regen` (needs CPython 3.13; set `PYTHON` to its
+ * path, or have pyenv with a 3.13 installed).
+ *
+ * Emits every hand-written program and the generated programs of seeds 1, 2, ... as Python, runs them
+ * all in one CPython process (`pyrun.py`, virtual clock), drops generated programs that deadlock, and
+ * writes `golden/*.json`: per program its description, the hash of the emitted Python (so the test can
+ * tell a stale golden from a runtime difference) and CPython's trace.
+ *
+ * Options: `--count N` generated programs to keep (default 600).
+ *
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { emitPython } from "./emit.js";
+import { generate } from "./gen.js";
+import { handwritten } from "./handwritten.js";
+import { GOLDEN_CHUNK, type GoldenEntry, type GoldenFile, pyHash } from "./golden.js";
+import type { Program } from "./program.js";
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+
+function findPython(): string[] {
+  if (process.env.PYTHON) return [process.env.PYTHON];
+  const r = spawnSync("pyenv", ["versions", "--bare"], { encoding: "utf8" });
+  const v = (r.stdout ?? "")
+    .split("\n")
+    .map((s) => s.trim())
+    .filter((s) => /^3\.13\.\d+$/.test(s))
+    .sort()
+    .pop();
+  if (v === undefined) throw new Error("CPython 3.13 not found: set PYTHON=/path/to/python3.13");
+  process.env.PYENV_VERSION = v;
+  return ["python3"];
+}
+
+interface PyResult {
+  id: string;
+  lines: string[];
+  deadlock: boolean;
+  python: string;
+}
+
+function runPython(py: string[], programs: Program[]): Map<string, PyResult> {
+  const input = programs.map((p) => JSON.stringify({ id: p.id, py: emitPython(p) })).join("\n") + "\n";
+  const r = spawnSync(py[0]!, [...py.slice(1), `${here}/pyrun.py`], {
+    input,
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+  });
+  if (r.status !== 0) throw new Error(`pyrun.py failed (${r.status}):\n${r.stderr}`);
+  const out = new Map<string, PyResult>();
+  for (const line of r.stdout.split("\n")) {
+    if (line.trim() === "") continue;
+    const res = JSON.parse(line) as PyResult;
+    out.set(res.id, res);
+  }
+  return out;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const ci = args.indexOf("--count");
+  const count = ci >= 0 ? Number(args[ci + 1]) : 600;
+  const py = findPython();
+
+  const hand = runPython(py, handwritten);
+  const handEntries: GoldenEntry[] = [];
+  let version = "";
+  for (const p of handwritten) {
+    const res = hand.get(p.id)!;
+    if (res.deadlock) throw new Error(`hand-written program ${p.id} deadlocks on CPython`);
+    version = res.python;
+    handEntries.push({ id: p.id, main: p.main, py: pyHash(emitPython(p)), trace: res.lines });
+  }
+
+  const genEntries: GoldenEntry[] = [];
+  let seed = 1;
+  let rejected = 0;
+  while (genEntries.length < count) {
+    const batch: Program[] = [];
+    for (let i = 0; i < count - genEntries.length + 20; i++) batch.push(generate(seed++));
+    const res = runPython(py, batch);
+    for (const p of batch) {
+      const r = res.get(p.id)!;
+      if (r.deadlock) {
+        rejected++;
+        continue;
+      }
+      if (genEntries.length < count) genEntries.push({ id: p.id, main: p.main, py: pyHash(emitPython(p)), trace: r.lines });
+    }
+  }
+
+  const dir = `${here}/golden`;
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith(".json")) rmSync(`${dir}/${f}`);
+  const write = (name: string, entries: GoldenEntry[]): void => {
+    const file: GoldenFile = { python: version, generatedBy: "npm run conformance:regen", programs: entries };
+    const body = JSON.stringify({ ...file, programs: [] }).replace(/"programs":\[\]\}$/, '"programs":[\n');
+    writeFileSync(`${dir}/${name}`, body + entries.map((e) => JSON.stringify(e)).join(",\n") + "\n]}\n");
+  };
+  write("handwritten.json", handEntries);
+  for (let i = 0; i * GOLDEN_CHUNK < genEntries.length; i++) {
+    write(`generated-${String(i).padStart(2, "0")}.json`, genEntries.slice(i * GOLDEN_CHUNK, (i + 1) * GOLDEN_CHUNK));
+  }
+  console.log(
+    `CPython ${version}: ${handEntries.length} hand-written, ${genEntries.length} generated programs ` +
+      `(seeds 1..${seed - 1}, ${rejected} rejected as deadlocking)`,
+  );
+}
+
+main();

@@ -1,0 +1,119 @@
+/**
+ * Run an emitted TypeScript program on asyncio-ts under virtual time and return its trace.
+ *
+ * The program (from `emitTs`) is the body of an async function; it is compiled once with the
+ * `AsyncFunction` constructor, with the asyncio-ts API and the prelude (the twins of `pyrun.py`'s
+ * helpers) as its parameters. Each run gets a fresh prelude (fresh `T`, fresh lines).
+ *
+ * @module
+ */
+import * as aio from "../src/index.js";
+
+const AsyncFunction = Object.getPrototypeOf(async function () {}).constructor as new (
+  ...args: string[]
+) => (...args: unknown[]) => Promise<void>;
+
+/** Errors the programs raise themselves (Python builtins). */
+class ValueError extends Error {
+  override name = "ValueError";
+}
+class KeyError extends Error {
+  override name = "KeyError";
+}
+
+/** The result of one run. */
+export interface TsRun {
+  lines: string[];
+  /** true if the program did not finish within the real-time limit */
+  hung: boolean;
+}
+
+function exc(e: unknown): string {
+  if (e instanceof aio.CancelledError) return `CancelledError(${e.message})`;
+  if (e instanceof aio.ExceptionGroup) return `ExceptionGroup[${e.exceptions.map(exc).join(", ")}]`;
+  if (e instanceof Error) return e.name;
+  return `non-error ${String(e)}`;
+}
+
+function fmt(x: unknown): string {
+  if (x instanceof Error) return exc(x);
+  if (Array.isArray(x)) return `[${x.map(fmt).join(", ")}]`;
+  if (x === undefined || x === null) return "None";
+  if (x === true) return "True";
+  if (x === false) return "False";
+  return String(x);
+}
+
+function names(tasks: Iterable<aio.Future<unknown>>): string {
+  return [...tasks]
+    .map((t) => (t as aio.Task<unknown>).getName())
+    .sort()
+    .join(",");
+}
+
+const API = {
+  sleep: aio.sleep,
+  createTask: aio.createTask,
+  gather: aio.gather,
+  wait: aio.wait,
+  waitFor: aio.waitFor,
+  timeout: aio.timeout,
+  shield: aio.shield,
+  taskGroup: aio.taskGroup,
+  currentTask: aio.currentTask,
+  CancelledError: aio.CancelledError,
+  TimeoutError: aio.TimeoutError,
+  ExceptionGroup: aio.ExceptionGroup,
+  RuntimeError: aio.RuntimeError,
+  FIRST_COMPLETED: aio.FIRST_COMPLETED,
+  FIRST_EXCEPTION: aio.FIRST_EXCEPTION,
+  ALL_COMPLETED: aio.ALL_COMPLETED,
+  ValueError,
+  KeyError,
+  exc,
+  fmt,
+  names,
+};
+
+const PRELUDE_NAMES = ["p", "T", "cleanup"];
+
+/** Compile an emitted program into a function of the API and the prelude. */
+export function compileTs(source: string): (...args: unknown[]) => Promise<void> {
+  return new AsyncFunction(...Object.keys(API), ...PRELUDE_NAMES, source);
+}
+
+/** Run the emitted program `source` on a fresh virtual-time loop. */
+export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
+  const fn = compileTs(source);
+  const lines: string[] = [];
+  const T: Record<string, aio.Task<unknown>> = {};
+  const p = (text: string): void => {
+    lines.push(`${Math.round(aio.getRunningLoop().time())} ${text}`);
+  };
+  const cleanup = async (): Promise<void> => {
+    const left = Object.values(T).filter((t) => !t.done());
+    if (left.length > 0) {
+      p(`cleanup ${left.map((t) => t.getName()).join(",")}`);
+      for (const t of left) t.cancel();
+      await aio.gather(...left, { returnExceptions: true });
+    }
+    p("main exit");
+  };
+  const main = async (): Promise<void> => {
+    aio.getRunningLoop().setExceptionHandler(() => {});
+    await fn(...Object.values(API), p, T, cleanup);
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<"hung">((resolve) => {
+    timer = setTimeout(() => resolve("hung"), limitMs);
+  });
+  try {
+    const r = await Promise.race([aio.run(main, { virtualTime: true }).then(() => "ok" as const), hang]);
+    return { lines, hung: r === "hung" };
+  } catch (e) {
+    lines.push(`end raised ${exc(e)}`);
+    return { lines, hung: false };
+  } finally {
+    clearTimeout(timer);
+  }
+}
