@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CancelledError, Lock, RuntimeError, createTask, gather, getRunningLoop, run, sleep } from "../../src/index.js";
+import { CancelledError, Lock, RuntimeError, createTask, gather, getRunningLoop, newEventLoop, run, sleep } from "../../src/index.js";
 
 describe("Lock (CPython 3.13 semantics)", () => {
   it("three tasks alternating on a lock run ABCABCABC (sleep inside the lock)", async () => {
@@ -307,5 +307,33 @@ describe("Lock (CPython 3.13 semantics)", () => {
       },
       { virtualTime: true },
     );
+  });
+
+  it("is bound to the loop of its first wait (CPython's _LoopBoundMixin); a closed loop's binding is dropped", async () => {
+    const lock = new Lock();
+    const a = newEventLoop({ virtualTime: true });
+    const b = newEventLoop({ virtualTime: true });
+    const waiter = await a.runUntilComplete(async () => {
+      await lock.acquire();
+      const t = createTask(() => lock.acquire());
+      await sleep(0);
+      return t;
+    });
+    await expect(b.runUntilComplete(() => lock.acquire())).rejects.toThrow("Lock is bound to a different event loop");
+    waiter.cancel();
+    await a.runUntilComplete(async () => {
+      await expect(waiter).rejects.toBeInstanceOf(CancelledError);
+    });
+    a.close();
+    lock.release();
+    await b.runUntilComplete(async () => {
+      await lock.acquire();
+      const t = createTask(() => lock.acquire());
+      await sleep(0);
+      lock.release();
+      await t;
+    });
+    expect(lock._loop).toBe(b);
+    b.close();
   });
 });
