@@ -37,10 +37,7 @@ export default async function executors(ctx) {
     }
     ctx.table({
       title: `Executors: ${N.toLocaleString("en")} tiny tasks (x + 1) on ${w} workers, us per task (lower is better)`,
-      columns: [
-        { key: "name", label: "pool" },
-        { key: "us", label: "us/task", digits: 2 },
-      ],
+      columns: [{ key: "us", label: "us/task", digits: 2 }],
       rows,
       ratio: { key: "us", baseline: "asyncio-ts ThreadPoolExecutor", label: "x asyncio-ts" },
       notes: [`${ctx.cores} cores; every task submitted at once, then all awaited`],
@@ -51,7 +48,6 @@ export default async function executors(ctx) {
   ctx.table({
     title: "Executors: 64 CPU-bound tasks of ~20 ms, wall time (ms)",
     columns: [
-      { key: "name", label: "run" },
       { key: "ms", label: "ms", digits: 0 },
       { key: "speedup", label: "speed-up", digits: 2 },
     ],

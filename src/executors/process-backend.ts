@@ -13,6 +13,28 @@ import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
 import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./pool.js";
 
+/**
+ * Live worker processes. A child busy in a synchronous loop never sees its IPC channel close, so when
+ * this process exits (normally, or by an uncaught error) the children are killed; otherwise they would
+ * outlive us.
+ */
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(c: ChildProcess): void {
+  liveChildren.add(c);
+  c.once("exit", () => liveChildren.delete(c));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once("exit", () => {
+      for (const ch of liveChildren) {
+        try {
+          ch.kill("SIGKILL");
+        } catch {}
+      }
+    });
+  }
+}
+
 class ProcessWorker implements BackendWorker {
   readonly control = null;
   private readonly _c: ChildProcess;
@@ -29,6 +51,7 @@ class ProcessWorker implements BackendWorker {
       env: options.env === undefined ? process.env : (options.env as NodeJS.ProcessEnv),
       stdio: ["ignore", "inherit", "pipe", "ipc"],
     });
+    track(this._c);
     this._c.stderr!.on("data", (d: Buffer) => {
       // V8's fatal errors (out of memory) go straight to fd 2: pass them on and keep the tail for the cause.
       process.stderr.write(d);

@@ -55,7 +55,7 @@ if (isChild && typeof process.send !== "function") {
 
 const post: (m: FromWorker) => void = isChild
   ? (m) => {
-      process.send!(m);
+      if (process.connected) process.send!(m);
     }
   : (m) => parentPort!.postMessage(m);
 
@@ -256,6 +256,8 @@ async function start(init: WorkerInit): Promise<void> {
 }
 
 if (isChild) {
+  // The parent is gone (or asked us to leave): do not linger on handles that task code left open.
+  process.on("disconnect", () => process.exit(0));
   process.on("uncaughtException", (err) => {
     try {
       post({ t: "fatal", error: serializeError(err) });
