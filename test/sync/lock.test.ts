@@ -313,11 +313,11 @@ describe("Lock (CPython 3.13 semantics)", () => {
     const lock = new Lock();
     const a = newEventLoop({ virtualTime: true });
     const b = newEventLoop({ virtualTime: true });
-    const waiter = await a.runUntilComplete(async () => {
+    const { waiter } = await a.runUntilComplete(async () => {
       await lock.acquire();
       const t = createTask(() => lock.acquire());
       await sleep(0);
-      return t;
+      return { waiter: t }; // wrapped: a task is thenable, returning it would wait for it
     });
     await expect(b.runUntilComplete(() => lock.acquire())).rejects.toThrow("Lock is bound to a different event loop");
     waiter.cancel();
