@@ -1,0 +1,194 @@
+/**
+ * The measured programs of the core suite, each run in its own child process by
+ * `bench/suites/core.mjs` (a clean heap, and a clean peak RSS):
+ *
+ *   node [--expose-gc] bench/lib/core-cases.mjs GROUP PEER N ROUNDS
+ *
+ * GROUP is `spawn` (spawn + await of N trivial tasks; one warm-up round, then ROUNDS timed rounds),
+ * `sleeps` (N concurrent 10 ms sleeps on the real clock; one round: wall time and peak RSS) or
+ * `memory` (N started tasks blocked on one never-settled awaitable; heap bytes per task, needs
+ * --expose-gc). PEER is `raw`, `rawAls`, `aio`, `aioTracer` or `effect`. The library is loaded from
+ * the build (`dist/`, or the runner's snapshot of it). The result is one JSON line on stdout.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { resourceUsage } from "node:process";
+import { pathToFileURL } from "node:url";
+
+const [group, peer, nArg, roundsArg] = process.argv.slice(2);
+const N = Number(nArg);
+const ROUNDS = Number(roundsArg);
+
+/** The build to measure: the runner's snapshot of dist/ (see run.mjs), else dist/ itself. */
+const DIST = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
+const aio = await import(`${DIST}/src/index.js`);
+
+async function loadEffect() {
+  return import("effect");
+}
+
+async function trivial(i) {
+  return i;
+}
+
+/** Run `main` on a fresh loop, with an empty tracer installed if asked (the tracing benchmark). */
+async function onLoop(main, withTracer) {
+  const loop = aio.newEventLoop();
+  if (withTracer) {
+    const { installTracer } = await import(`${DIST}/src/tracing/hooks.js`);
+    installTracer(loop, {});
+  }
+  try {
+    return await loop.runUntilComplete(main);
+  } finally {
+    loop.close();
+  }
+}
+
+// ---------------------------------------------------------------- spawn + await
+
+const als = new AsyncLocalStorage();
+
+const spawnPeers = {
+  /** Raw promises: call N async functions, await them with Promise.all. */
+  raw: async () => {
+    const ps = new Array(N);
+    for (let i = 0; i < N; i++) ps[i] = trivial(i);
+    return (await Promise.all(ps)).length;
+  },
+  /** The same, each call inside AsyncLocalStorage.run (what a task pays to know it is current). */
+  rawAls: async () => {
+    const ps = new Array(N);
+    for (let i = 0; i < N; i++) ps[i] = als.run(i, trivial, i);
+    return (await Promise.all(ps)).length;
+  },
+  /** asyncio-ts: createTask N times, then gather. */
+  aio: () => onLoop(aioSpawnMain, false),
+  aioTracer: () => onLoop(aioSpawnMain, true),
+  effect: null, // set below (needs the import)
+};
+
+async function aioSpawnMain() {
+  const tasks = new Array(N);
+  for (let i = 0; i < N; i++) tasks[i] = aio.createTask(() => trivial(i));
+  return (await aio.gather(...tasks)).length;
+}
+
+// ---------------------------------------------------------------- concurrent sleeps
+
+const sleepPeers = {
+  raw: async () => {
+    const ps = new Array(N);
+    for (let i = 0; i < N; i++) ps[i] = (async () => new Promise((resolve) => setTimeout(resolve, 10)))();
+    await Promise.all(ps);
+  },
+  aio: () =>
+    aio.run(async () => {
+      const tasks = new Array(N);
+      for (let i = 0; i < N; i++) tasks[i] = aio.createTask(() => aio.sleep(10));
+      await aio.gather(...tasks);
+    }),
+  effect: null,
+};
+
+// ---------------------------------------------------------------- memory per pending task
+
+const gc = globalThis.gc;
+
+function heapUsed() {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+const memoryPeers = {
+  raw: async () => {
+    let release;
+    const blocker = new Promise((resolve) => (release = resolve));
+    const before = heapUsed();
+    const ps = new Array(N);
+    for (let i = 0; i < N; i++) ps[i] = (async () => { await blocker; })();
+    const after = heapUsed();
+    release();
+    await Promise.all(ps);
+    return (after - before) / N;
+  },
+  aio: () =>
+    aio.run(async () => {
+      const fut = aio.getRunningLoop().createFuture();
+      const before = heapUsed();
+      const tasks = new Array(N);
+      for (let i = 0; i < N; i++) tasks[i] = aio.createTask(async () => { await fut; });
+      await aio.sleep(0); // every task has started and is suspended on fut
+      const after = heapUsed();
+      fut.setResult(undefined);
+      await aio.gather(...tasks);
+      return (after - before) / N;
+    }),
+  effect: null,
+};
+
+// ---------------------------------------------------------------- Effect (effect@4: Effect.forkChild is v3's Effect.fork)
+
+if (peer === "effect") {
+  const { Effect, Fiber, Deferred } = await loadEffect();
+  spawnPeers.effect = () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const fibers = new Array(N);
+        for (let i = 0; i < N; i++) fibers[i] = yield* Effect.forkChild(Effect.succeed(i));
+        return (yield* Fiber.joinAll(fibers)).length;
+      }),
+    );
+  sleepPeers.effect = () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const fibers = new Array(N);
+        for (let i = 0; i < N; i++) fibers[i] = yield* Effect.forkChild(Effect.sleep("10 millis"));
+        yield* Fiber.joinAll(fibers);
+      }),
+    );
+  memoryPeers.effect = () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const d = yield* Deferred.make();
+        const before = heapUsed();
+        const fibers = new Array(N);
+        for (let i = 0; i < N; i++) fibers[i] = yield* Effect.forkChild(Deferred.await(d));
+        yield* Effect.yieldNow; // every fiber has started and is suspended on d
+        const after = heapUsed();
+        yield* Deferred.succeed(d, undefined);
+        yield* Fiber.joinAll(fibers);
+        return (after - before) / N;
+      }),
+    );
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  if (group === "spawn") {
+    const fn = spawnPeers[peer];
+    await fn(); // warm-up
+    const nsPerTask = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = process.hrtime.bigint();
+      await fn();
+      nsPerTask.push(Number(process.hrtime.bigint() - t0) / N);
+    }
+    return { nsPerTask };
+  }
+  if (group === "sleeps") {
+    const baseRssKiB = resourceUsage().maxRSS;
+    const t0 = process.hrtime.bigint();
+    await sleepPeers[peer]();
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    return { wallMs, maxRssKiB: resourceUsage().maxRSS, baseRssKiB };
+  }
+  if (group === "memory") {
+    if (typeof gc !== "function") throw new Error("the memory group needs node --expose-gc");
+    return { bytesPerTask: await memoryPeers[peer]() };
+  }
+  throw new Error(`unknown group ${group}`);
+}
+
+console.log(JSON.stringify({ ...(await main()), node: process.versions.node }));

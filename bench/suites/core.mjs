@@ -1,0 +1,133 @@
+/**
+ * Core suite: the costs of tasks themselves, side by side with raw promises, Effect and CPython.
+ *
+ * - spawn + await of 100,000 trivial tasks: asyncio-ts (`createTask` + `gather`, with and without an
+ *   empty tracer installed), raw `Promise.all` over async functions (also with each call inside
+ *   `AsyncLocalStorage.run`, which every task pays on Node), Effect (`Effect.forkChild` +
+ *   `Fiber.joinAll`), CPython (`create_task` + `asyncio.gather`);
+ * - 100,000 concurrent 10 ms sleeps on the real clock: wall time and peak RSS;
+ * - heap bytes per pending task.
+ *
+ * Every case runs in its own child process (`bench/lib/core-cases.mjs`, `bench/py/core.py`) so each
+ * gets a clean heap and its own peak RSS; the batches of the peers are interleaved so that load from
+ * other processes on the machine spreads over all of them. Figures are medians.
+ */
+const N = 100_000;
+
+export default async function core(ctx) {
+  const python = ctx.findPython();
+  const node = (group, peer, rounds, flags = []) =>
+    ctx.runJson("node", [...flags, "bench/lib/core-cases.mjs", group, peer, String(N), String(rounds)]);
+  const py = (group, rounds) =>
+    python === null ? null : ctx.runJson("python3", ["bench/py/core.py", group, String(N), String(rounds)], { env: python.env });
+  const pyName = python === null ? "CPython (python3 not found)" : `CPython ${python.version} asyncio`;
+
+  // ------------------------------------------------------------ spawn + await
+  const spawnPeers = [
+    ["raw", "raw Promise.all over async fns"],
+    ["rawAls", "raw, each call in AsyncLocalStorage.run"],
+    ["aio", "asyncio-ts createTask + gather"],
+    ["aioTracer", "asyncio-ts, empty tracer installed"],
+    ["effect", "Effect forkChild + Fiber.joinAll"],
+  ];
+  const batches = ctx.quick ? 1 : 3;
+  const roundsPerBatch = 3;
+  const samples = new Map(spawnPeers.map(([k]) => [k, []]));
+  const pySamples = [];
+  for (let b = 0; b < batches; b++) {
+    for (const [k] of spawnPeers) samples.get(k).push(...node("spawn", k, roundsPerBatch).nsPerTask);
+    const p = py("spawn", roundsPerBatch);
+    if (p !== null) pySamples.push(...p.nsPerTask);
+  }
+  const spawnRows = spawnPeers.map(([k, name]) => row(name, samples.get(k)));
+  if (python !== null) spawnRows.push(row(`${pyName} create_task + gather`, pySamples));
+  const get = (k) => spawnRows[spawnPeers.findIndex(([x]) => x === k)].median;
+  const raw = get("raw");
+  const aio = get("aio");
+  const notes = [
+    `median of ${batches * roundsPerBatch} rounds (${batches} child process${batches > 1 ? "es" : ""} per peer x ${roundsPerBatch} rounds after a warm-up)`,
+    `target: asyncio-ts within 2x of raw promises: ${(aio / raw).toFixed(2)}x -> ${aio / raw <= 2 ? "met" : "MISSED"}`,
+    `target: ahead of Effect's fork: Effect / asyncio-ts = ${(get("effect") / aio).toFixed(2)} -> ${aio < get("effect") ? "met" : "MISSED"}`,
+  ];
+  if (python !== null) {
+    const cp = ctx.median(pySamples);
+    notes.push(`target: >= 10x ahead of CPython asyncio: CPython / asyncio-ts = ${(cp / aio).toFixed(1)} -> ${cp / aio >= 10 ? "met" : "MISSED"}`);
+  }
+  notes.push(`an empty tracer installed vs none: ${fmtPct(get("aioTracer") / aio - 1)} (disabled hooks cost nothing when this is within the noise)`);
+  ctx.table({
+    title: `spawn + await of ${N.toLocaleString("en-US")} trivial tasks (ns per task)`,
+    columns: [
+      { key: "median", label: "median ns/task", digits: 0 },
+      { key: "min", label: "min", digits: 0 },
+      { key: "max", label: "max", digits: 0 },
+    ],
+    rows: spawnRows,
+    ratio: { key: "median", baseline: spawnRows[0].name, label: "x raw" },
+    notes,
+  });
+
+  // ------------------------------------------------------------ concurrent sleeps
+  const sleepPeers = [
+    ["raw", "raw setTimeout promises"],
+    ["aio", "asyncio-ts createTask(sleep(10)) + gather"],
+    ["effect", "Effect forkChild(Effect.sleep) + joinAll"],
+  ];
+  const sleepRuns = ctx.quick ? 1 : 3;
+  const sleepRes = new Map(sleepPeers.map(([k]) => [k, []]));
+  const pySleeps = [];
+  for (let r = 0; r < sleepRuns; r++) {
+    for (const [k] of sleepPeers) sleepRes.get(k).push(node("sleeps", k, 1));
+    const p = py("sleeps", 1);
+    if (p !== null) pySleeps.push(p);
+  }
+  const sleepRow = (name, runs) => ({
+    name,
+    wall: ctx.median(runs.map((r) => r.wallMs)),
+    rss: ctx.median(runs.map((r) => r.maxRssKiB / 1024)),
+    rssDelta: ctx.median(runs.map((r) => (r.maxRssKiB - r.baseRssKiB) / 1024)),
+  });
+  const sleepRows = sleepPeers.map(([k, name]) => sleepRow(name, sleepRes.get(k)));
+  if (python !== null) sleepRows.push(sleepRow(`${pyName} create_task(sleep(0.01)) + gather`, pySleeps));
+  ctx.table({
+    title: `${N.toLocaleString("en-US")} concurrent 10 ms sleeps, real clock (wall ms from the first spawn to the last wake-up; peak RSS in MiB)`,
+    columns: [
+      { key: "wall", label: "wall ms", digits: 0 },
+      { key: "rss", label: "peak RSS MiB", digits: 0 },
+      { key: "rssDelta", label: "RSS growth MiB", digits: 0 },
+    ],
+    rows: sleepRows,
+    ratio: { key: "wall", baseline: sleepRows[0].name, label: "wall x raw" },
+    notes: [
+      `median of ${sleepRuns} child process${sleepRuns > 1 ? "es" : ""} per peer, one round each; peak RSS = the child's maxRSS (getrusage); growth = peak minus maxRSS before the round`,
+    ],
+  });
+
+  // ------------------------------------------------------------ memory per task
+  const memPeers = [
+    ["raw", "raw async fn awaiting a pending promise"],
+    ["aio", "asyncio-ts task awaiting a pending Future"],
+    ["effect", "Effect fiber awaiting a Deferred"],
+  ];
+  const memRuns = ctx.quick ? 1 : 2;
+  const memRows = memPeers.map(([k, name]) => {
+    const xs = [];
+    for (let r = 0; r < memRuns; r++) xs.push(node("memory", k, 1, ["--expose-gc"]).bytesPerTask);
+    return { name, bytes: ctx.median(xs) };
+  });
+  if (python !== null) memRows.push({ name: `${pyName} task awaiting a Future (tracemalloc)`, bytes: py("memory", 1).bytesPerTask });
+  ctx.table({
+    title: `memory per pending task (bytes; ${N.toLocaleString("en-US")} started tasks)`,
+    columns: [{ key: "bytes", label: "bytes/task", digits: 0 }],
+    rows: memRows,
+    ratio: { key: "bytes", baseline: memRows[0].name, label: "x raw" },
+    notes: ["Node: heapUsed after gc() before and after starting the tasks; CPython: tracemalloc (Python objects only)"],
+  });
+
+  function row(name, xs) {
+    return { name, median: ctx.median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+  }
+}
+
+function fmtPct(x) {
+  return `${x >= 0 ? "+" : ""}${(x * 100).toFixed(1)}%`;
+}
