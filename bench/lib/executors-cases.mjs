@@ -101,44 +101,41 @@ async function floor() {
   return us;
 }
 
-/** 64 CPU-bound tasks of ~20 ms: single thread (`workers` = 1) or a 2-worker ThreadPoolExecutor. */
+/** 64 CPU-bound tasks of ~20 ms: one thread vs a `workers`-worker ThreadPoolExecutor, same n, rounds interleaved. */
 async function cpuCase() {
   const { cpu } = await import(workerFile.href);
-  let n = 200_000;
+  for (let i = 0; i < 20; i++) cpu(100_000); // warm up the JIT before calibrating
+  let n = 100_000;
   for (;;) {
     const t0 = performance.now();
     cpu(n);
     const dt = performance.now() - t0;
-    if (dt > 5) {
+    if (dt > 20) {
       n = Math.round((n * 20) / dt);
       break;
     }
     n *= 2;
   }
   const TASKS = 64;
-  const ms = [];
-  if (W === 1) {
-    for (let r = 0; r < ROUNDS; r++) {
-      const t0 = performance.now();
-      for (let i = 0; i < TASKS; i++) cpu(n);
-      ms.push(performance.now() - t0);
-    }
-  } else {
-    const lib = await import("../../dist/src/index.js");
-    const pool = new lib.ThreadPoolExecutor({ maxWorkers: W });
-    const ref = lib.moduleFunction(workerFile, "cpu");
-    await Promise.all(Array.from({ length: W * 2 }, () => pool.submit(ref, 1000)));
-    for (let r = 0; r < ROUNDS; r++) {
-      const t0 = performance.now();
-      await Promise.all(Array.from({ length: TASKS }, () => pool.submit(ref, n)));
-      ms.push(performance.now() - t0);
-    }
-    await pool.shutdown();
+  const lib = await import("../../dist/src/index.js");
+  const pool = new lib.ThreadPoolExecutor({ maxWorkers: W });
+  const ref = lib.moduleFunction(workerFile, "cpu");
+  await Promise.all(Array.from({ length: W * 4 }, () => pool.submit(ref, n)));
+  const single = [];
+  const pooled = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let t0 = performance.now();
+    for (let i = 0; i < TASKS; i++) cpu(n);
+    single.push(performance.now() - t0);
+    t0 = performance.now();
+    await Promise.all(Array.from({ length: TASKS }, () => pool.submit(ref, n)));
+    pooled.push(performance.now() - t0);
   }
-  return ms;
+  await pool.shutdown();
+  return { single, pooled, speedup: single.map((s, i) => s / pooled[i]) };
 }
 
 const cases = { aio: () => aio("thread"), aioProcess: () => aio("process"), piscina, tinypool, workerpool: workerpoolCase, floor, cpu: cpuCase };
 const out = await cases[which]();
-console.log(JSON.stringify(which === "cpu" ? { ms: out } : { usPerTask: out }));
+console.log(JSON.stringify(which === "cpu" ? out : { usPerTask: out }));
 process.exit(0);
