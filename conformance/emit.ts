@@ -9,7 +9,7 @@
  * - `exc(error)` formats an error by class name (`ValueError`, `CancelledError(msg)`,
  *   `ExceptionGroup[ValueError, KeyError]`), never by stack or message text that differs by language;
  * - `names(tasks)` lists task names sorted (for `wait`'s sets, which have no order);
- * - `T`, the tasks by name; `cleanup()`, which cancels the tasks still pending when `main` ends, in
+ * - `T`, the tasks by name; `R`, the primitives and queues by name; `cleanup()`, which cancels the tasks still pending when `main` ends, in
  *   creation order, and waits for them (so `run()` never has to cancel leftovers in its unspecified
  *   order).
  *
@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { Block, Catch, CatchCls, Program, Stmt } from "./program.js";
+import { type Block, type Catch, type CatchCls, type Program, type Res, type Stmt, resKind } from "./program.js";
 
 const q = (s: string): string => JSON.stringify(s);
 /** Milliseconds as Python seconds; exact, since programs use multiples of 125 ms. */
@@ -39,6 +39,7 @@ export function emitPython(prog: Program): string {
   const ctx: Ctx = { self: "main", n: { v: 0 } };
   out.push(`# ${prog.id}`);
   out.push("async def main():");
+  for (const r of prog.res ?? []) out.push(`    R[${q(r[0])}] = ${pyNewRes(r)}`);
   out.push("    try:");
   pyBlock(prog.main, 2, ctx, out);
   out.push('        p("main end")');
@@ -59,9 +60,40 @@ function pyBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
 function pyCatchTest(cls: CatchCls): string {
   switch (cls) {
     case "CancelledError":
-      return "asyncio.CancelledError";
+    case "QueueEmpty":
+    case "QueueFull":
+    case "QueueShutDown":
+    case "BrokenBarrierError":
+      return `asyncio.${cls}`;
     default:
       return cls;
+  }
+}
+
+function pyNewRes([name, arg]: Res): string {
+  const kind = resKind(name);
+  switch (kind) {
+    case "Semaphore":
+    case "BoundedSemaphore":
+    case "Barrier":
+    case "Queue":
+      return `asyncio.${kind}(${arg})`;
+    default:
+      return `asyncio.${kind}()`;
+  }
+}
+
+function pyState(name: string): string {
+  const r = `R[${q(name)}]`;
+  switch (resKind(name)) {
+    case "Event":
+      return `"set=" + fmt(${r}.is_set())`;
+    case "Barrier":
+      return `"waiting=" + str(${r}.n_waiting) + " broken=" + fmt(${r}.broken)`;
+    case "Queue":
+      return `"qsize=" + str(${r}.qsize())`;
+    default:
+      return `"locked=" + fmt(${r}.locked())`;
   }
 }
 
@@ -159,6 +191,87 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "uncancel":
       w(`p(${q(`${me} uncancel -> `)} + str(asyncio.current_task().uncancel()))`);
       return;
+    default:
+      pySync(s, ind, ctx, out);
+  }
+}
+
+function pySync(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "    ".repeat(ind);
+  const w = (line: string): void => {
+    out.push(pad + line);
+  };
+  const me = ctx.self;
+  const id = s[1] as string;
+  const r = `R[${q(id)}]`;
+  const said = (what: string): void => w(`p(${q(`${me} ${what}`)})`);
+  switch (s[0]) {
+    case "with":
+      w(`async with ${r}:`);
+      pyBlock(s[2], ind + 1, ctx, out);
+      return;
+    case "release":
+      w(`${r}.release()`);
+      said(`release ${id}`);
+      return;
+    case "evWait":
+    case "barWait":
+      w(`p(${q(`${me} ${s[0]} ${id} -> `)} + fmt(await ${r}.wait()))`);
+      return;
+    case "evSet":
+      w(`${r}.set()`);
+      said(`evSet ${id}`);
+      return;
+    case "evClear":
+      w(`${r}.clear()`);
+      said(`evClear ${id}`);
+      return;
+    case "condWait":
+      w(`async with ${r}:`);
+      w(`    p(${q(`${me} condWait ${id} -> `)} + fmt(await ${r}.wait()))`);
+      return;
+    case "condNotify":
+      w(`async with ${r}:`);
+      w(`    ${r}.${s[2] === null ? "notify_all()" : `notify(${s[2]})`}`);
+      said(`condNotify ${id} ${s[2] ?? "all"}`);
+      return;
+    case "barAbort":
+      w(`await ${r}.abort()`);
+      said(`barAbort ${id}`);
+      return;
+    case "barReset":
+      w(`await ${r}.reset()`);
+      said(`barReset ${id}`);
+      return;
+    case "put":
+      w(`await ${r}.put(${q(s[2])})`);
+      said(`put ${id} ${s[2]}`);
+      return;
+    case "putNowait":
+      w(`${r}.put_nowait(${q(s[2])})`);
+      said(`putNowait ${id} ${s[2]}`);
+      return;
+    case "get":
+      w(`p(${q(`${me} get ${id} -> `)} + fmt(await ${r}.get()))`);
+      return;
+    case "getNowait":
+      w(`p(${q(`${me} getNowait ${id} -> `)} + fmt(${r}.get_nowait()))`);
+      return;
+    case "taskDone":
+      w(`${r}.task_done()`);
+      said(`taskDone ${id}`);
+      return;
+    case "join":
+      w(`await ${r}.join()`);
+      said(`join ${id}`);
+      return;
+    case "shutdown":
+      w(`${r}.shutdown(${s[2] ? "True" : "False"})`);
+      said(`shutdown ${id}`);
+      return;
+    case "state":
+      w(`p(${q(`${me} state ${id} `)} + ${pyState(id)})`);
+      return;
   }
 }
 
@@ -181,6 +294,7 @@ export function emitTs(prog: Program): string {
   const out: string[] = [];
   const ctx: Ctx = { self: "main", n: { v: 0 } };
   out.push(`// ${prog.id}`);
+  for (const r of prog.res ?? []) out.push(`R[${q(r[0])}] = ${tsNewRes(r)};`);
   out.push("try {");
   tsBlock(prog.main, 1, ctx, out);
   out.push('  p("main end");');
@@ -195,12 +309,42 @@ function tsBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
   for (const s of block) tsStmt(s, ind, ctx, out);
 }
 
+function tsNewRes([name, arg]: Res): string {
+  const kind = resKind(name);
+  switch (kind) {
+    case "Semaphore":
+    case "BoundedSemaphore":
+    case "Barrier":
+    case "Queue":
+      return `new ${kind}(${arg})`;
+    default:
+      return `new ${kind}()`;
+  }
+}
+
+function tsState(name: string): string {
+  const r = `R[${q(name)}]`;
+  switch (resKind(name)) {
+    case "Event":
+      return `"set=" + fmt(${r}.isSet())`;
+    case "Barrier":
+      return `"waiting=" + ${r}.nWaiting + " broken=" + fmt(${r}.broken)`;
+    case "Queue":
+      return `"qsize=" + ${r}.qsize()`;
+    default:
+      return `"locked=" + fmt(${r}.locked())`;
+  }
+}
+
 function tsCatchTest(cls: CatchCls, e: string): string {
   switch (cls) {
     case "Exception":
       return `!(${e} instanceof CancelledError)`;
     case "BaseException":
       return "true";
+    case "ValueError":
+      // asyncio-ts throws RangeError where Python raises ValueError (docs/rosetta.md)
+      return `(${e} instanceof ValueError || ${e} instanceof RangeError)`;
     default:
       return `${e} instanceof ${cls}`;
   }
@@ -310,6 +454,94 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     }
     case "uncancel":
       w(`p(${q(`${me} uncancel -> `)} + currentTask().uncancel());`);
+      return;
+    default:
+      tsSync(s, ind, ctx, out);
+  }
+}
+
+function tsSync(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
+  const pad = "  ".repeat(ind);
+  const w = (line: string): void => {
+    out.push(pad + line);
+  };
+  const me = ctx.self;
+  const id = s[1] as string;
+  const r = `R[${q(id)}]`;
+  const said = (what: string): void => w(`p(${q(`${me} ${what}`)});`);
+  const scope = (name: string): string => {
+    const k = resKind(name);
+    return k === "Semaphore" || k === "BoundedSemaphore" ? "withPermit" : "withLock";
+  };
+  switch (s[0]) {
+    case "with":
+      w(`await ${r}.${scope(id)}(async () => {`);
+      tsBlock(s[2], ind + 1, ctx, out);
+      w("});");
+      return;
+    case "release":
+      w(`${r}.release();`);
+      said(`release ${id}`);
+      return;
+    case "evWait":
+    case "barWait":
+      w(`p(${q(`${me} ${s[0]} ${id} -> `)} + fmt(await ${r}.wait()));`);
+      return;
+    case "evSet":
+      w(`${r}.set();`);
+      said(`evSet ${id}`);
+      return;
+    case "evClear":
+      w(`${r}.clear();`);
+      said(`evClear ${id}`);
+      return;
+    case "condWait":
+      w(`await ${r}.withLock(async () => {`);
+      w(`  p(${q(`${me} condWait ${id} -> `)} + fmt(await ${r}.wait()));`);
+      w("});");
+      return;
+    case "condNotify":
+      w(`await ${r}.withLock(async () => {`);
+      w(`  ${r}.${s[2] === null ? "notifyAll()" : `notify(${s[2]})`};`);
+      w("});");
+      said(`condNotify ${id} ${s[2] ?? "all"}`);
+      return;
+    case "barAbort":
+      w(`await ${r}.abort();`);
+      said(`barAbort ${id}`);
+      return;
+    case "barReset":
+      w(`await ${r}.reset();`);
+      said(`barReset ${id}`);
+      return;
+    case "put":
+      w(`await ${r}.put(${q(s[2])});`);
+      said(`put ${id} ${s[2]}`);
+      return;
+    case "putNowait":
+      w(`${r}.putNowait(${q(s[2])});`);
+      said(`putNowait ${id} ${s[2]}`);
+      return;
+    case "get":
+      w(`p(${q(`${me} get ${id} -> `)} + fmt(await ${r}.get()));`);
+      return;
+    case "getNowait":
+      w(`p(${q(`${me} getNowait ${id} -> `)} + fmt(${r}.getNowait()));`);
+      return;
+    case "taskDone":
+      w(`${r}.taskDone();`);
+      said(`taskDone ${id}`);
+      return;
+    case "join":
+      w(`await ${r}.join();`);
+      said(`join ${id}`);
+      return;
+    case "shutdown":
+      w(`${r}.shutdown(${s[2] ? "true" : "false"});`);
+      said(`shutdown ${id}`);
+      return;
+    case "state":
+      w(`p(${q(`${me} state ${id} `)} + ${tsState(id)});`);
       return;
   }
 }

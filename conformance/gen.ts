@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Block, Catch, CatchCls, ErrName, Program, ReturnWhen, Stmt } from "./program.js";
+import { type Block, type Catch, type CatchCls, type ErrName, type Program, type Res, type ReturnWhen, type Stmt, resKind } from "./program.js";
 
 /** mulberry32: a tiny seeded PRNG. */
 function prng(seed: number): () => number {
@@ -43,6 +43,7 @@ const CATCHABLE: CatchCls[] = [
   "BaseException",
   "RuntimeError",
 ];
+const SYNC_CATCHABLE: CatchCls[] = ["QueueEmpty", "QueueFull", "QueueShutDown", "BrokenBarrierError", "RuntimeError", "ValueError"];
 const MESSAGES = [null, null, "m1", "m2", "stop"];
 
 interface Scope {
@@ -61,10 +62,23 @@ class Gen {
   private nLabel = 0;
   /** statements left to generate */
   private budget: number;
+  /** primitives and queues (sync programs only) */
+  readonly res: Res[] = [];
+  private nValue = 0;
 
-  constructor(seed: number) {
+  constructor(seed: number, sync: boolean) {
     this.r = prng(seed);
     this.budget = 14 + this.int(26);
+    if (sync) {
+      const kinds = ["L", "S", "K", "E", "C", "B", "Q", "Q", "E"];
+      const n = 1 + this.int(3);
+      for (let i = 0; i < n; i++) {
+        const k = this.pick(kinds);
+        const name = `${k}${i + 1}`;
+        const arg = k === "S" || k === "K" ? 1 + this.int(2) : k === "B" ? 2 + this.int(2) : k === "Q" ? this.int(3) : 0;
+        this.res.push([name, arg]);
+      }
+    }
   }
 
   int(n: number): number {
@@ -145,8 +159,72 @@ class Gen {
     return out;
   }
 
+  /** A statement on a primitive or queue. */
+  syncStmt(s: Scope, depth: number): Stmt[] {
+    const [id] = this.pick(this.res);
+    const kind = resKind(id);
+    const k = this.int(100);
+    if (k < 8) return [["state", id]];
+    switch (kind) {
+      case "Lock":
+      case "Semaphore":
+      case "BoundedSemaphore":
+        if (k < 15) return [["release", id]];
+        return [["with", id, depth > 0 ? this.block(s, depth - 1, 3) : [["sleep", this.pick(DURATIONS)]]]];
+      case "Condition":
+        if (k < 45) return [["condWait", id]];
+        if (k < 85) return [["condNotify", id, this.pick([1, 1, 2, null])]];
+        return [["with", id, [["sleep", this.pick(DURATIONS)]]]];
+      case "Event":
+        if (k < 50) return [["evWait", id]];
+        if (k < 85) return [["evSet", id]];
+        return [["evClear", id]];
+      case "Barrier":
+        if (k < 75) return [["barWait", id]];
+        if (k < 88) return [["barReset", id]];
+        return [["barAbort", id]];
+      case "Queue": {
+        const v = `x${++this.nValue}`;
+        if (k < 30) return [["put", id, v]];
+        if (k < 55) return [["get", id]];
+        if (k < 65) return [["putNowait", id, v]];
+        if (k < 73) return [["getNowait", id]];
+        if (k < 84) return [["taskDone", id]];
+        if (k < 93) return [["join", id]];
+        return [["shutdown", id, this.chance(0.5)]];
+      }
+    }
+  }
+
+  /** A statement that blocks on a primitive or queue (for the cancel-at-an-await pattern). */
+  syncBlocking(): Block {
+    const [id] = this.pick(this.res);
+    switch (resKind(id)) {
+      case "Lock":
+      case "Semaphore":
+      case "BoundedSemaphore":
+        return [["with", id, [["sleep", this.pick([250, 500])]]]];
+      case "Condition":
+        return [["condWait", id]];
+      case "Event":
+        return [["evWait", id]];
+      case "Barrier":
+        return [["barWait", id]];
+      case "Queue":
+        return this.chance(0.3) ? [["put", id, `x${++this.nValue}`], ["join", id]] : [["get", id]];
+    }
+  }
+
   stmt(s: Scope, depth: number, last: boolean): Stmt[] {
     this.budget--;
+    if (this.res.length > 0 && this.chance(0.35)) {
+      const out = this.syncStmt(s, depth);
+      if (this.chance(0.25)) {
+        const cls = this.pick(SYNC_CATCHABLE);
+        return [["try", out, [[cls, [], false]], null]];
+      }
+      return out;
+    }
     const hasTasks = s.tasks.length > 0;
     for (;;) {
       const k = this.int(100);
@@ -162,7 +240,7 @@ class Gen {
       if (k < 40 && depth > 0) {
         // cancel at an await point
         const name = this.newTask();
-        let body = this.blockingBody(s, depth - 1);
+        let body = this.res.length > 0 && this.chance(0.5) ? this.syncBlocking() : this.blockingBody(s, depth - 1);
         if (this.chance(0.4)) {
           body = [["try", body, this.catches({ tasks: s.tasks, tgs: [], self: name }, 0), this.chance(0.3) ? [["print", "finally"]] : null]];
         }
@@ -217,9 +295,12 @@ class Gen {
   }
 }
 
-/** The program for `seed`. */
-export function generate(seed: number): Program {
-  const g = new Gen(seed);
+/**
+ * The program for `seed`. With `sync`, it also uses one to three primitives or queues (ids
+ * `sync/<seed>`); without, only the core (ids `gen/<seed>`).
+ */
+export function generate(seed: number, sync = false): Program {
+  const g = new Gen(seed, sync);
   const main = g.block({ tasks: [], tgs: [], self: "main" }, 3, 8);
-  return { id: `gen/${seed}`, main };
+  return sync ? { id: `sync/${seed}`, main, res: g.res } : { id: `gen/${seed}`, main };
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Block } from "./program.js";
+import type { Block, Res } from "./program.js";
 
 /** Generated programs per golden file (keeps each file small enough to review and diff). */
 export const GOLDEN_CHUNK = 100;
@@ -14,6 +14,8 @@ export interface GoldenEntry {
   id: string;
   /** the program description (body of main) */
   main: Block;
+  /** the primitives and queues it uses, if any */
+  res?: Res[];
   /** hash of the Python program CPython ran (`emitPython`): detects a stale golden */
   py: string;
   /** CPython's printed lines, `<virtual ms> <text>` */

@@ -21,6 +21,10 @@ export type ErrName = "ValueError" | "KeyError";
 /** What an `except` clause catches. `Exception` is everything but `CancelledError`. */
 export type CatchCls =
   | ErrName
+  | "QueueEmpty"
+  | "QueueFull"
+  | "QueueShutDown"
+  | "BrokenBarrierError"
   | "CancelledError"
   | "TimeoutError"
   | "ExceptionGroup"
@@ -57,10 +61,41 @@ export type Stmt =
   /** `current_task().cancel(msg)`: the next await raises */
   | ["cancelSelf", string | null]
   /** `current_task().uncancel()`, printing the new count */
-  | ["uncancel"];
+  | ["uncancel"]
+  // ---- synchronization primitives and queues (resources declared in `Program.res`)
+  /** `async with` a Lock, Semaphore, BoundedSemaphore or Condition */
+  | ["with", string, Block]
+  /** a bare `release()` (for the errors of releasing too often) */
+  | ["release", string]
+  | ["evWait", string]
+  | ["evSet", string]
+  | ["evClear", string]
+  /** `async with cond: await cond.wait()` */
+  | ["condWait", string]
+  /** `async with cond: cond.notify(n)` (`null`: `notify_all()`) */
+  | ["condNotify", string, number | null]
+  | ["barWait", string]
+  | ["barAbort", string]
+  | ["barReset", string]
+  | ["put", string, string]
+  | ["get", string]
+  | ["putNowait", string, string]
+  | ["getNowait", string]
+  | ["taskDone", string]
+  | ["join", string]
+  | ["shutdown", string, boolean]
+  /** print the resource's state (`locked()`, `is_set()`, `qsize()`, `n_waiting`/`broken`) */
+  | ["state", string];
 
 /** A sequence of statements. */
 export type Block = Stmt[];
+
+/**
+ * A synchronization primitive or queue, created when `main` starts. The name's first letter tells the
+ * kind: `L` Lock, `S` Semaphore(arg), `K` BoundedSemaphore(arg), `E` Event, `C` Condition, `B`
+ * Barrier(arg parties), `Q` Queue(arg maxsize).
+ */
+export type Res = [name: string, arg: number];
 
 /** A whole program: the body of `main`. */
 export interface Program {
@@ -68,4 +103,28 @@ export interface Program {
   id: string;
   /** The body of the main task. */
   main: Block;
+  /** Primitives and queues, created at the start of `main`. */
+  res?: Res[];
+}
+
+/** The class of a resource, by the first letter of its name. */
+export function resKind(name: string): "Lock" | "Semaphore" | "BoundedSemaphore" | "Event" | "Condition" | "Barrier" | "Queue" {
+  switch (name[0]) {
+    case "L":
+      return "Lock";
+    case "S":
+      return "Semaphore";
+    case "K":
+      return "BoundedSemaphore";
+    case "E":
+      return "Event";
+    case "C":
+      return "Condition";
+    case "B":
+      return "Barrier";
+    case "Q":
+      return "Queue";
+    default:
+      throw new Error(`unknown resource ${name}`);
+  }
 }

@@ -52,6 +52,7 @@ from asyncio import TaskGroup
 
 LINES = []
 T = {}
+R = {}
 
 
 def p(text):

@@ -2,12 +2,14 @@
  * Regenerate the golden traces: `npm run conformance:regen` (needs CPython 3.13; set `PYTHON` to its
  * path, or have pyenv with a 3.13 installed).
  *
- * Emits every hand-written program and the generated programs of seeds 1, 2, ... as Python, runs them
+ * Emits every hand-written program and the generated programs of seeds 1, 2, ... (core only, then with
+ * primitives and queues) as Python, runs them
  * all in one CPython process (`pyrun.py`, virtual clock), drops generated programs that deadlock, and
  * writes `golden/*.json`: per program its description, the hash of the emitted Python (so the test can
  * tell a stale golden from a runtime difference) and CPython's trace.
  *
- * Options: `--count N` generated programs to keep (default 600).
+ * Options: `--count N` generated core programs to keep (default 600), `--sync M` generated programs
+ * with primitives and queues (default 400).
  *
  * @module
  */
@@ -64,6 +66,8 @@ function main(): void {
   const args = process.argv.slice(2);
   const ci = args.indexOf("--count");
   const count = ci >= 0 ? Number(args[ci + 1]) : 600;
+  const si = args.indexOf("--sync");
+  const syncCount = si >= 0 ? Number(args[si + 1]) : 400;
   const py = findPython();
 
   const hand = runPython(py, handwritten);
@@ -73,25 +77,32 @@ function main(): void {
     const res = hand.get(p.id)!;
     if (res.deadlock) throw new Error(`hand-written program ${p.id} deadlocks on CPython`);
     version = res.python;
-    handEntries.push({ id: p.id, main: p.main, py: pyHash(emitPython(p)), trace: res.lines });
+    handEntries.push({ id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), py: pyHash(emitPython(p)), trace: res.lines });
   }
 
-  const genEntries: GoldenEntry[] = [];
-  let seed = 1;
-  let rejected = 0;
-  while (genEntries.length < count) {
-    const batch: Program[] = [];
-    for (let i = 0; i < count - genEntries.length + 20; i++) batch.push(generate(seed++));
-    const res = runPython(py, batch);
-    for (const p of batch) {
-      const r = res.get(p.id)!;
-      if (r.deadlock) {
-        rejected++;
-        continue;
+  const collect = (n: number, sync: boolean): { entries: GoldenEntry[]; seeds: number; rejected: number } => {
+    const entries: GoldenEntry[] = [];
+    let seed = 1;
+    let rejected = 0;
+    while (entries.length < n) {
+      const batch: Program[] = [];
+      for (let i = 0; i < n - entries.length + 20; i++) batch.push(generate(seed++, sync));
+      const res = runPython(py, batch);
+      for (const p of batch) {
+        const r = res.get(p.id)!;
+        if (r.deadlock) {
+          rejected++;
+          continue;
+        }
+        if (entries.length < n) {
+          entries.push({ id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), py: pyHash(emitPython(p)), trace: r.lines });
+        }
       }
-      if (genEntries.length < count) genEntries.push({ id: p.id, main: p.main, py: pyHash(emitPython(p)), trace: r.lines });
     }
-  }
+    return { entries, seeds: seed - 1, rejected };
+  };
+  const core = collect(count, false);
+  const sync = collect(syncCount, true);
 
   const dir = `${here}/golden`;
   mkdirSync(dir, { recursive: true });
@@ -102,12 +113,17 @@ function main(): void {
     writeFileSync(`${dir}/${name}`, body + entries.map((e) => JSON.stringify(e)).join(",\n") + "\n]}\n");
   };
   write("handwritten.json", handEntries);
-  for (let i = 0; i * GOLDEN_CHUNK < genEntries.length; i++) {
-    write(`generated-${String(i).padStart(2, "0")}.json`, genEntries.slice(i * GOLDEN_CHUNK, (i + 1) * GOLDEN_CHUNK));
-  }
+  const chunks = (prefix: string, entries: GoldenEntry[]): void => {
+    for (let i = 0; i * GOLDEN_CHUNK < entries.length; i++) {
+      write(`${prefix}-${String(i).padStart(2, "0")}.json`, entries.slice(i * GOLDEN_CHUNK, (i + 1) * GOLDEN_CHUNK));
+    }
+  };
+  chunks("generated", core.entries);
+  chunks("sync", sync.entries);
   console.log(
-    `CPython ${version}: ${handEntries.length} hand-written, ${genEntries.length} generated programs ` +
-      `(seeds 1..${seed - 1}, ${rejected} rejected as deadlocking)`,
+    `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
+      `(seeds 1..${core.seeds}, ${core.rejected} rejected as deadlocking); ${sync.entries.length} generated programs ` +
+      `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} rejected as deadlocking)`,
   );
 }
 

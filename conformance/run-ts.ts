@@ -31,6 +31,8 @@ export interface TsRun {
 function exc(e: unknown): string {
   if (e instanceof aio.CancelledError) return `CancelledError(${e.message})`;
   if (e instanceof aio.ExceptionGroup) return `ExceptionGroup[${e.exceptions.map(exc).join(", ")}]`;
+  // asyncio-ts throws RangeError where Python raises ValueError (docs/rosetta.md)
+  if (e instanceof RangeError) return "ValueError";
   if (e instanceof Error) return e.name;
   return `non-error ${String(e)}`;
 }
@@ -65,6 +67,17 @@ const API = {
   TimeoutError: aio.TimeoutError,
   ExceptionGroup: aio.ExceptionGroup,
   RuntimeError: aio.RuntimeError,
+  QueueEmpty: aio.QueueEmpty,
+  QueueFull: aio.QueueFull,
+  QueueShutDown: aio.QueueShutDown,
+  BrokenBarrierError: aio.BrokenBarrierError,
+  Lock: aio.Lock,
+  Event: aio.Event,
+  Condition: aio.Condition,
+  Semaphore: aio.Semaphore,
+  BoundedSemaphore: aio.BoundedSemaphore,
+  Barrier: aio.Barrier,
+  Queue: aio.Queue,
   FIRST_COMPLETED: aio.FIRST_COMPLETED,
   FIRST_EXCEPTION: aio.FIRST_EXCEPTION,
   ALL_COMPLETED: aio.ALL_COMPLETED,
@@ -75,7 +88,7 @@ const API = {
   names,
 };
 
-const PRELUDE_NAMES = ["p", "T", "cleanup"];
+const PRELUDE_NAMES = ["p", "T", "R", "cleanup"];
 
 /** Compile an emitted program into a function of the API and the prelude. */
 export function compileTs(source: string): (...args: unknown[]) => Promise<void> {
@@ -87,6 +100,7 @@ export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
   const fn = compileTs(source);
   const lines: string[] = [];
   const T: Record<string, aio.Task<unknown>> = {};
+  const R: Record<string, unknown> = {};
   const p = (text: string): void => {
     lines.push(`${Math.round(aio.getRunningLoop().time())} ${text}`);
   };
@@ -101,7 +115,7 @@ export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
   };
   const main = async (): Promise<void> => {
     aio.getRunningLoop().setExceptionHandler(() => {});
-    await fn(...Object.values(API), p, T, cleanup);
+    await fn(...Object.values(API), p, T, R, cleanup);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const hang = new Promise<"hung">((resolve) => {

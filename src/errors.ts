@@ -146,8 +146,12 @@ export class QueueEmpty extends AsyncioError {}
 export class QueueFull extends AsyncioError {}
 /** A put or get on a queue that was shut down (Python 3.13). @example `q.shutdown(); await q.put(1) // throws QueueShutDown` */
 export class QueueShutDown extends AsyncioError {}
-/** A barrier was aborted or reset while tasks waited on it. @example `barrier.abort() // waiters throw BrokenBarrierError` */
-export class BrokenBarrierError extends AsyncioError {}
+/**
+ * A barrier was aborted or reset while tasks waited on it. A `RuntimeError`, as in CPython (so a
+ * `catch` for `RuntimeError` sees it too).
+ * @example `barrier.abort() // waiters throw BrokenBarrierError`
+ */
+export class BrokenBarrierError extends RuntimeError {}
 
 /**
  * An executor cannot run tasks any more (CPython's `concurrent.futures.BrokenExecutor`): a worker
