@@ -561,6 +561,15 @@ export class EventLoop {
     }
   }
 
+  /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */
+  _endStepIfIdle(t: Task<unknown>): void {
+    queueMicrotask(() => {
+      queueMicrotask(() => {
+        if (this._stepping === t) this._stepSuspended(t);
+      });
+    });
+  }
+
   /** @internal the task's function settled. */
   _endStep(t: Task<unknown>): void {
     if (this._stepping === t) {

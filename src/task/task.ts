@@ -345,8 +345,11 @@ export class Task<T = unknown> extends Future<T> {
 
   /** A future this task awaited is done: run the next step (CPython's `__wakeup`). @internal */
   _wakeup(fut: Future<unknown>, deliver: Deliver): void {
-    const i = this._waiters.indexOf(fut);
-    if (i >= 0) this._waiters.splice(i, 1);
+    const w = this._waiters;
+    // Promise.all over many futures settles them mostly in order: the front is the cheap case.
+    const i = w[0] === fut ? 0 : w.indexOf(fut);
+    if (i === 0) w.shift();
+    else if (i > 0) w.splice(i, 1);
     if (i < 0 || this._state !== "PENDING") {
       // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
       fut._deliverTo(deliver);
@@ -363,6 +366,10 @@ export class Task<T = unknown> extends Future<T> {
       this._mustCancel = false;
       fut._deliverTo(deliver);
     }
+    // Other futures of the same suspension are still pending (Promise.all / Promise.race): this delivery
+    // may not resume the task at all. If it has not resumed within a few microtask hops, end the step,
+    // rather than leave the loop waiting for its macrotask watchdog once per settled future.
+    if (w.length > 0) this._loop._endStepIfIdle(this);
   }
 
   /** @internal */
