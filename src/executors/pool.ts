@@ -307,7 +307,10 @@ export class WorkerPool implements Executor {
   /** Live workers (not yet exited). */
   private _workers: WorkerSlot[] = [];
   private _spawned = 0;
-  private _fnIds = new Map<FnSpec, number>();
+  /** Function ids by content (source text, or module URL and export name); ids are never reused. */
+  private _fnIds = new Map<string, number>();
+  /** The same ids by spec object (the fast path for a function submitted again). */
+  private _specIds = new WeakMap<FnSpec, number>();
   private _dispatchScheduled = false;
   private _shutdown = false;
   private _shutdownWaiters: ExecutorFuture<void>[] = [];
@@ -502,10 +505,17 @@ export class WorkerPool implements Executor {
     }
     if (this._shutdown) throw new RuntimeError("cannot schedule new futures after shutdown");
     const spec = fnSpecOf(fn);
-    let fnId = this._fnIds.get(spec);
+    let fnId = this._specIds.get(spec);
     if (fnId === undefined) {
-      fnId = this._fnIds.size + 1;
-      this._fnIds.set(spec, fnId);
+      // Interned by content: `items.map((i) => pool.submit((x) => x * 2, i))` makes a new function
+      // object per item, but the workers compile the source once.
+      const key = spec.kind === "source" ? `s:${spec.source}` : `m:${spec.url}#${spec.name}`;
+      fnId = this._fnIds.get(key);
+      if (fnId === undefined) {
+        fnId = this._fnIds.size + 1;
+        this._fnIds.set(key, fnId);
+      }
+      this._specIds.set(spec, fnId);
     }
     checkCloneable(payload, what);
     const l = loop ?? currentLoop();

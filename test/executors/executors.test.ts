@@ -317,3 +317,12 @@ describe("tracing", () => {
     expect(events).toEqual(["queued 1 add", "started 1 traced_0", "finished 1 traced_0 ok"]);
   });
 });
+
+describe("inline functions", () => {
+  it("are compiled once per worker even when a new function object is made per task", async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    const out = await Promise.all([1, 2, 3].map((i) => pool.submit((x: number) => x * 2, i)));
+    expect(out).toEqual([2, 4, 6]);
+    expect((pool as unknown as { _fnIds: Map<string, number> })._fnIds.size).toBe(1);
+  });
+});
