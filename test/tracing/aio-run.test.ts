@@ -1,7 +1,7 @@
 /**
  * `aio run`: a program run with tracing (built command: run `npm run build` first; `npm test` does).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +92,25 @@ describe("aio run", () => {
     const r = aioRun("run", "--progress", prog);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^aio run: \d+ ms, loop time \d+ ms, 1 tasks \(0 live\), 2 steps$/m);
+  });
+
+  it("prints the live tasks on SIGUSR2", async () => {
+    const child = spawn(process.execPath, [aio, "run", fixture("slow.ts")], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    await new Promise<void>((resolve) =>
+      child.stdout.on("data", (b: Buffer) => {
+        stdout += b.toString();
+        if (stdout.includes("ready")) resolve();
+      }),
+    );
+    child.kill("SIGUSR2");
+    const until = Date.now() + 20_000;
+    while (!stderr.includes("poller") && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    child.kill("SIGTERM");
+    expect(stderr).toContain("aio run: SIGUSR2 received");
+    expect(stderr).toMatch(/└── Task-1: waiting on poller\n\s+└── poller: waiting on sleep until \d+ ms/);
   });
 
   it("explains bad usage", () => {
