@@ -127,7 +127,7 @@ export class RedisServer {
       args.push("--port", "0", "--tls-port", String(this.port), "--tls-cert-file", this.caFile,
         "--tls-key-file", join(this.dir, "key.pem"), "--tls-ca-cert-file", this.caFile, "--tls-auth-clients", "no");
     } else args.push("--port", String(this.port));
-    const p = spawn(redisServerPath()!, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const p = track(spawn(redisServerPath()!, args, { stdio: ["ignore", "pipe", "pipe"] }));
     this.proc = p;
     await waitForOutput(p, /Ready to accept connections/, 10_000, "redis-server");
   }
@@ -151,15 +151,28 @@ export class RedisServer {
   }
 }
 
+/** Every child this harness started: killed when the test process exits, even after a failed test. */
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+function track(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.once("exit", () => children.delete(c));
+  return c;
+}
+
 /** An `aio worker` child process. */
 export class WorkerProcess {
   readonly proc: ChildProcess;
   output = "";
   constructor(args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.proc = spawn(process.execPath, [AIO, "worker", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
-    });
+    this.proc = track(
+      spawn(process.execPath, [AIO, "worker", ...args], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, ...env },
+      }),
+    );
     this.proc.stdout!.on("data", (b: Buffer) => (this.output += b.toString()));
     this.proc.stderr!.on("data", (b: Buffer) => (this.output += b.toString()));
   }
