@@ -15,7 +15,7 @@
  * @module
  */
 import { existsSync, writeFileSync } from "node:fs";
-import { register } from "node:module";
+import * as nodeModule from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { loopRegistry } from "../loop/running.js";
@@ -79,6 +79,12 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
   }
   if (o.virtualTime) process.env["ASYNCIO_TS_VIRTUAL_TIME"] = "1";
   if (o.debug) process.env["ASYNCIO_TS_DEBUG"] = "1";
+  // (a namespace import: `register` is missing before Node 20.6, and the tour must still load there)
+  const register = (nodeModule as { register?: (url: URL, options: { data: unknown }) => void }).register;
+  if (typeof register !== "function") {
+    process.stderr.write(`aio run: needs Node 20.6 or later (module.register), this is ${process.version}\n`);
+    return 2;
+  }
   process.setSourceMapsEnabled(true);
   const lib = new URL("../", import.meta.url); // dist/src/ (or src/)
   const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
