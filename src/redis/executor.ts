@@ -517,7 +517,16 @@ export class RedisExecutor implements Executor {
     }
   }
 
-  /** Counters: jobs in flight, completed, failed, cancelled. */
+  /**
+   * Counters: jobs in flight, completed, failed, cancelled.
+   *
+   * @example
+   * ```ts
+   * import { RedisExecutor } from "asyncio-ts/redis";
+   * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
+   * console.log(ex.statistics()); // { inflight: 0, completed: 0, failed: 0, cancelled: 0 }
+   * ```
+   */
   statistics(): RedisExecutorStatistics {
     return { inflight: this._inflight.size, ...this._stats };
   }

@@ -150,7 +150,16 @@ export class RedisWorker {
     this._log = log;
   }
 
-  /** Import the modules, connect, and start taking jobs. Rejects if a module cannot be loaded. */
+  /**
+   * Import the modules, connect, and start taking jobs. Rejects if a module cannot be loaded, or if
+   * Redis refuses the credentials or the TLS certificate does not verify.
+   *
+   * @example
+   * ```ts
+   * import { RedisWorker } from "asyncio-ts/redis";
+   * const w = await RedisWorker.start({ connection: process.env.AIO_REDIS_URL!, queue: "work", modules: [{ name: "tasks", path: "./dist/tasks.js" }] });
+   * ```
+   */
   static async start(options: RedisWorkerOptions): Promise<RedisWorker> {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
@@ -361,7 +370,17 @@ export class RedisWorker {
     }
   }
 
-  /** Jobs running in this worker now. */
+  /**
+   * Jobs running in this worker now.
+   *
+   * @example
+   * ```ts
+   * import { RedisWorker } from "asyncio-ts/redis";
+   * const w = await RedisWorker.start({ connection: "redis://127.0.0.1:6379", queue: "work", modules: ["./dist/tasks.js"] });
+   * console.log(w.activeJobs()); // 0
+   * await w.close();
+   * ```
+   */
   activeJobs(): number {
     return this._active.size;
   }
