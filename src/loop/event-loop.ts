@@ -46,6 +46,7 @@ import { TimerHeap } from "./timer-heap.js";
 import { ensureFuture } from "../task/ensure-future.js";
 import { TaskSet } from "../task/task-set.js";
 import { loopRegistry } from "./running.js";
+import { dumpTasks } from "../tracing/dump.js";
 import { instrumentNewLoop, newLoopInstruments, type Tracer } from "../tracing/hooks.js";
 import { startDebugMonitor, type DebugMonitor } from "../tracing/debug.js";
 import type { Executor, WorkerFunction } from "../executors/executor.js";
@@ -72,6 +73,14 @@ export interface EventLoopOptions {
    * Default 1000.
    */
   blockedThreshold?: number;
+  /**
+   * Virtual time only: when every task is blocked, no timer is pending and no external work is in
+   * flight for this long (ms of real time), nothing can ever wake them: the loop reports the deadlock
+   * with the task dump and cancels the blocked tasks, so a test fails at once with a clear message
+   * instead of hanging. Default 1000; `Infinity` turns it off (e.g. when tasks await raw foreign
+   * promises that take longer; `fromPromise` holds the clock instead).
+   */
+  deadlockTimeout?: number;
 }
 
 /** What the exception handler receives (CPython's context dict). */
@@ -182,6 +191,11 @@ export class EventLoop {
   /** @internal in debug mode, while running: the blocked-loop / SIGUSR2 monitor */
   private _debugMonitor: DebugMonitor | null = null;
   /** @internal */ _blockedThreshold: number;
+  /** @internal see EventLoopOptions.deadlockTimeout */
+  _deadlockTimeout: number;
+  private _deadlockTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Iterations completed since the loop was made (progress, for the deadlock check). */
+  private _iterations = 0;
   private readonly _tick = (): void => this._onTick();
   private readonly _continueBound = (): void => this._continueFromMicrotask();
 
@@ -202,6 +216,11 @@ export class EventLoop {
       throw new RangeError(`Expected blockedThreshold to be a positive number, got ${describe(bt)}`);
     }
     this._blockedThreshold = bt;
+    const dt = options.deadlockTimeout ?? 1000;
+    if (typeof dt !== "number" || !(dt > 0)) {
+      throw new RangeError(`Expected deadlockTimeout to be a positive number of milliseconds, got ${describe(dt)}`);
+    }
+    this._deadlockTimeout = dt;
     if (newLoopInstruments.list !== null) instrumentNewLoop(this);
   }
 
@@ -684,6 +703,7 @@ export class EventLoop {
       if (this._inIteration) {
         this._inIteration = false;
         this._turnIterations++;
+        this._iterations++;
         this._tracer?.onIterationEnd(this);
         if (this._readyHead > 1024 && this._readyHead * 2 > this._ready.length) {
           this._ready = this._ready.slice(this._readyHead);
@@ -708,7 +728,11 @@ export class EventLoop {
     this._cleanTimers();
     if (readyCount === 0 && !this._stopping) {
       const next = this._peekTimer();
-      if (next === undefined) return false; // idle until something external calls callSoon
+      if (next === undefined) {
+        // Idle until something external calls callSoon. On virtual time that may be never.
+        if (this._clock.virtual && this._tasks.size > 0 && this._holds === 0) this._armDeadlockCheck();
+        return false;
+      }
       const now = this._clock.now();
       if (next._when > now) {
         if (this._clock.virtual) {
@@ -772,7 +796,27 @@ export class EventLoop {
     return this._timers.earliestLive();
   }
 
+  private _armDeadlockCheck(): void {
+    if (this._deadlockTimer !== null || this._deadlockTimeout === Infinity) return;
+    const mark = this._iterations;
+    this._deadlockTimer = setTimeout(() => {
+      this._deadlockTimer = null;
+      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0) return;
+      if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
+      const reason =
+        `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +
+        "timer pending and no external work in flight, so nothing could wake them. Cancelling them.";
+      const dump = dumpTasks({ loop: this, reason, print: false });
+      this.callExceptionHandler({ message: dump.text.trimEnd() });
+      for (const t of [...this._tasks]) t.cancel("deadlock on virtual time (see the task dump above)");
+    }, this._deadlockTimeout);
+  }
+
   private _finishStop(): void {
+    if (this._deadlockTimer !== null) {
+      clearTimeout(this._deadlockTimer);
+      this._deadlockTimer = null;
+    }
     this._stopping = false;
     this._running = false;
     loopRegistry.running.delete(this);
