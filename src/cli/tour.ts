@@ -47,7 +47,7 @@ export const CELLS: Cell[] = [
     id: "In [34]",
     file: "in34",
     title: "20 blocking tasks on a pool of 4 worker threads",
-    load: () => import(/* the executors' cell */ "../../examples/seed/" + "in34.js") as never,
+    load: () => import("../../examples/seed/in34.js") as Promise<{ main: () => Promise<void>; entry: "run" | "loop" }>,
   },
 ];
 
