@@ -17,7 +17,9 @@ export const WORKER_HELP = `  aio worker --redis <url> --queue <name> --module [
                                    exported functions of the --module files (repeatable) run.
       --redis <url>                redis://[user:password@]host:port[/db] or rediss://... (TLS);
                                    default: the AIO_REDIS_URL environment variable.
-      --concurrency <n>            Jobs run at the same time in this process (default 1).
+      --concurrency <n>            Jobs run at the same time by this worker (default 1, or --threads).
+      --threads <n>                Run the jobs on a pool of n threads (CPU-bound or blocking tasks;
+                                   keeps lock renewal alive); default: on the main thread.
       --prefix <p>                 BullMQ key prefix (default bull).
       --tls-ca <file>              CA certificate (PEM) for a rediss:// server with a private CA.
       --lock-duration <ms>         Job lock duration; a dead worker's job is recovered after it (30000).
@@ -38,8 +40,9 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
   const modules: WorkerModule[] = [];
   let tlsCa: string | undefined;
   const opts: Partial<RedisWorkerOptions> = {};
-  const ints: Record<string, "concurrency" | "lockDuration" | "stalledInterval" | "maxStalledCount"> = {
+  const ints: Record<string, "concurrency" | "threads" | "lockDuration" | "stalledInterval" | "maxStalledCount"> = {
     "--concurrency": "concurrency",
+    "--threads": "threads",
     "--lock-duration": "lockDuration",
     "--stalled-interval": "stalledInterval",
     "--max-stalled": "maxStalledCount",

@@ -327,7 +327,7 @@ export class RedisExecutor implements Executor {
       await this._queue.addBulk(batch.map((r) => ({ name: r.name, data: r.data, opts: { ...opts, jobId: r.id } })));
       for (const r of batch) {
         r.sent = 2;
-        if (r.cancelRequested) this._cancelJob(r);
+        if (r.cancelRequested) void this._removeOrSignal(r, "cancel");
       }
     } catch (e) {
       for (const r of batch) this._settle(r, false, e);
@@ -397,7 +397,7 @@ export class RedisExecutor implements Executor {
       this._forget(rec);
       return;
     }
-    if (rec.sent === 1) return; // the flush calls us again once the job is in Redis
+    if (rec.sent === 1) return; // the flush removes or signals it once the job is in Redis
     void this._removeOrSignal(rec, "cancel");
   }
 

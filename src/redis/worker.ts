@@ -34,6 +34,8 @@ import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError, TimeoutError, describe } from "../errors.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
+import { moduleFunction } from "../executors/executor.js";
+import type { ThreadPoolExecutor } from "../executors/executors.js";
 import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
 import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
 import { UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
@@ -54,8 +56,15 @@ export interface RedisWorkerOptions {
   queue: string;
   /** The modules whose exported functions this worker runs: paths, `file:` URLs, or `{ name, path }`. */
   modules: Array<string | WorkerModule>;
-  /** Jobs run at the same time in this process. Default 1. */
+  /** Jobs run at the same time by this worker. Default 1, or `threads` when that is given. */
   concurrency?: number;
+  /**
+   * Run the jobs on a `ThreadPoolExecutor` of this many threads instead of this process's main thread.
+   * CPU-bound and blocking tasks then never delay the renewal of the jobs' locks (a long synchronous
+   * task on the main thread is taken for stalled after `lockDuration` and run again elsewhere), and
+   * `sleepSync` / `throwIfCancelled` are interruptible. Default 0 (main thread).
+   */
+  threads?: number;
   /** BullMQ's key prefix. Default `"bull"`. */
   prefix?: string;
   /** ms a job's lock lasts without renewal; a dead worker's job is recovered after about this long. Default 30 000. */
@@ -133,6 +142,10 @@ export class RedisWorker {
   readonly queueName: string;
   /** Invariant: module name → export name → function; fixed after start-up. */
   private readonly _allowed = new Map<string, Map<string, Fn>>();
+  /** Module name → the URL it was loaded from (for the thread pool's module references). */
+  private readonly _urls = new Map<string, string>();
+  /** The thread pool jobs run on, when `threads` > 0. */
+  private _pool: ThreadPoolExecutor | null = null;
   /** Abort functions of the jobs running here, by job id. */
   private readonly _active = new Map<string, (reason: unknown) => void>();
   /** Cancel messages for jobs not (yet) running here: job id → time received. */
@@ -172,7 +185,11 @@ export class RedisWorker {
     if (!Array.isArray(options.modules) || options.modules.length === 0) {
       throw new TypeError(`Expected options.modules to be a non-empty list of module paths, got ${describe(options.modules)}`);
     }
-    const concurrency = options.concurrency ?? 1;
+    const threads = options.threads ?? 0;
+    if (!Number.isInteger(threads) || threads < 0) {
+      throw new RangeError(`Expected options.threads to be a non-negative integer, got ${describe(threads)}`);
+    }
+    const concurrency = options.concurrency ?? Math.max(1, threads);
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new RangeError(`Expected options.concurrency to be a positive integer, got ${describe(concurrency)}`);
     }
@@ -190,6 +207,10 @@ export class RedisWorker {
     const w = new RedisWorker(name, queue, log);
     await w._loadModules(options.modules);
     installWorkerState(name);
+    if (threads > 0) {
+      const { ThreadPoolExecutor } = await import("../executors/executors.js");
+      w._pool = new ThreadPoolExecutor({ maxWorkers: threads, threadNamePrefix: name });
+    }
 
     const deps = await loadDeps();
     const { bullmq } = deps;
@@ -254,7 +275,8 @@ export class RedisWorker {
     w._worker = worker;
     await worker.waitUntilReady();
     const mods = [...w._allowed].map(([m, fns]) => `${m} (${[...fns.keys()].join(", ")})`).join("; ");
-    log(`aio worker ${name}: queue ${queue} on ${redactUrl(url)}, concurrency ${concurrency}, modules: ${mods}`);
+    const where = this._pool !== null ? `, on ${options.threads} thread(s)` : "";
+    log(`aio worker ${name}: queue ${queue} on ${redactUrl(url)}, concurrency ${concurrency}${where}, modules: ${mods}`);
   }
 
   private async _loadModules(modules: Array<string | WorkerModule>): Promise<void> {
@@ -290,6 +312,7 @@ export class RedisWorker {
       }
       if (fns.size === 0) throw new TypeError(`The module ${spec.path} exports no function`);
       this._allowed.set(name, fns);
+      this._urls.set(name, target);
     }
   }
 
@@ -361,7 +384,20 @@ export class RedisWorker {
     signal?.addEventListener("abort", onSignal);
     const timer = d.t !== undefined ? setTimeout(() => abort(new TimeoutError(`the task ${d.m}.${d.f} timed out after ${d.t} ms`)), d.t) : null;
     try {
-      const v = await Promise.race([jobContext.run(ctx, async () => fn(...args)), aborted]);
+      let running: PromiseLike<unknown>;
+      if (this._pool !== null) {
+        // On a thread: the pool enforces the timeout and aborts the task when the job is cancelled.
+        const fut = this._pool.submitWith(d.t !== undefined ? { timeout: d.t } : {}, moduleFunction(this._urls.get(d.m)!, d.f), ...args);
+        const abortThread = abort;
+        this._active.set(id, (reason) => {
+          abortThread(reason);
+          fut.cancel();
+        });
+        running = fut;
+      } else {
+        running = jobContext.run(ctx, async () => fn(...args));
+      }
+      const v = await Promise.race([running, aborted]);
       return { v: WIRE_VERSION, r: encodeValue(v, `the result of ${d.m}.${d.f}`) };
     } finally {
       if (timer !== null) clearTimeout(timer);
@@ -403,6 +439,7 @@ export class RedisWorker {
       } catch {
         // closing anyway
       }
+      await this._pool?.shutdown({ wait: true, cancelFutures: true, timeout: options.force === true ? 0 : Infinity });
       for (const c of this._clients) c.disconnect();
       this._clients = [];
     })();

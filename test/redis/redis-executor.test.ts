@@ -194,13 +194,18 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
       await sleep(100);
       expect(waiting.cancel()).toBe(true);
       await expect(waiting).rejects.toThrow(CancelledError);
+      // cancelled before it was even sent: never reaches Redis
+      const unsent = ex.submit(sleepy, 10, log, "unsent");
+      unsent.cancel();
+      expect(unsent.cancelled()).toBe(true);
       // running: cancelling the future aborts the task on its worker
       r1.cancel();
       r2.cancel();
       await until(() => ex.statistics().inflight === 0, 10_000, "the worker's reports");
-      expect(ex.statistics().cancelled).toBe(3);
+      expect(ex.statistics().cancelled).toBe(4);
     });
     const lines = readLog(log);
+    expect(lines.some((l) => l.includes("unsent"))).toBe(false);
     expect(lines.filter((l) => l.startsWith("aborted")).sort()).toEqual(["aborted r1 CancelledError", "aborted r2 CancelledError"]);
     expect(lines.some((l) => l.includes(" w "))).toBe(false);
   });
@@ -265,6 +270,27 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
     });
     await until(() => readLog(log).some((l) => l === "aborted s4 CancelledError"), 10_000, "s4 aborted on its worker");
     expect(readLog(log).some((l) => l.startsWith("start s3"))).toBe(false);
+  });
+
+  it("runs jobs on a worker's thread pool (--threads): blocking tasks time out and cancel", async () => {
+    const w = await WorkerProcess.start(workerArgs(redis.url, "threads", "--threads", "2", "--name", "tw"));
+    try {
+      await run(async () => {
+        await using ex = executor("threads");
+        const blockFor = moduleFunction<(ms: number) => string>(TASKS, "blockFor");
+        expect(await ex.submit(whoAmI)).toMatch(/^tw_\d+$/);
+        expect(await gather(ex.submit(blockFor, 50), ex.submit(add, 1, 2))).toEqual(["blocked 50", 3]);
+        await expect(ex.submitWith({ timeout: 200 }, blockFor, 60_000)).rejects.toThrow(TimeoutError);
+        const blocked = ex.submit(blockFor, 60_000);
+        await sleep(300);
+        blocked.cancel();
+        await until(() => ex.statistics().inflight === 0, 10_000, "the cancelled job's report");
+        await expect(ex.submit(fail, "from a thread")).rejects.toThrow("from a thread");
+        expect(await ex.submit(blockFor, 1)).toBe("blocked 1");
+      });
+    } finally {
+      await w.stop();
+    }
   });
 
   it("recovers the job of a worker killed with SIGKILL; the caller sees it complete once", async () => {
