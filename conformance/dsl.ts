@@ -27,3 +27,23 @@ export const except = (cls: CatchCls, body: Block = [], reraise = false): Catch 
 export const cancelling = (): Stmt => ["cancelling"];
 export const cancelSelf = (msg: string | null = null): Stmt => ["cancelSelf", msg];
 export const uncancel = (): Stmt => ["uncancel"];
+
+// ---- primitives and queues
+export const withRes = (name: string, body: Block): Stmt => ["with", name, body];
+export const release = (name: string): Stmt => ["release", name];
+export const evWait = (name: string): Stmt => ["evWait", name];
+export const evSet = (name: string): Stmt => ["evSet", name];
+export const evClear = (name: string): Stmt => ["evClear", name];
+export const condWait = (name: string): Stmt => ["condWait", name];
+export const condNotify = (name: string, n: number | null = 1): Stmt => ["condNotify", name, n];
+export const barWait = (name: string): Stmt => ["barWait", name];
+export const barAbort = (name: string): Stmt => ["barAbort", name];
+export const barReset = (name: string): Stmt => ["barReset", name];
+export const put = (name: string, v: string): Stmt => ["put", name, v];
+export const get = (name: string): Stmt => ["get", name];
+export const putNowait = (name: string, v: string): Stmt => ["putNowait", name, v];
+export const getNowait = (name: string): Stmt => ["getNowait", name];
+export const taskDone = (name: string): Stmt => ["taskDone", name];
+export const join = (name: string): Stmt => ["join", name];
+export const shutdown = (name: string, immediate = false): Stmt => ["shutdown", name, immediate];
+export const state = (name: string): Stmt => ["state", name];

@@ -68,7 +68,7 @@ class Gen {
 
   constructor(seed: number, sync: boolean) {
     this.r = prng(seed);
-    this.budget = 14 + this.int(26);
+    this.budget = 14 + this.int(36);
     if (sync) {
       const kinds = ["L", "S", "K", "E", "C", "B", "Q", "Q", "E"];
       const n = 1 + this.int(3);
@@ -152,7 +152,7 @@ class Gen {
       const cls = this.pick(CATCHABLE);
       if (used.has(cls)) continue;
       used.add(cls);
-      const body: Block = this.chance(0.3) && depth > 0 ? this.block(s, depth - 1, 2) : [];
+      const body: Block = this.chance(0.45) && depth > 0 ? this.block(s, depth - 1, 2) : [];
       if (this.chance(0.2)) body.push(["cancelling"]);
       out.push([cls, body, this.chance(0.35)]);
     }
@@ -233,7 +233,9 @@ class Gen {
       if (k < 30 && depth > 0) {
         const name = this.newTask();
         const tgId = s.tgs.length > 0 && this.chance(0.6) ? s.tgs[s.tgs.length - 1]! : null;
-        const body = this.block({ tasks: s.tasks, tgs: tgId === null ? [] : s.tgs, self: name }, depth - 1, 4);
+        // A child of a group may itself start siblings in that group (or in an enclosing one).
+        const tgs = tgId !== null || (s.tgs.length > 0 && this.chance(0.3)) ? s.tgs : [];
+        const body = this.block({ tasks: s.tasks, tgs, self: name }, depth - 1, 4);
         s.tasks.push(name);
         return [["spawn", name, body, tgId]];
       }
@@ -285,7 +287,12 @@ class Gen {
       if (k < 93 && depth > 0) {
         const body = this.block(s, depth - 1, 3);
         const catches = this.catches(s, depth - 1);
-        const fin: Block | null = this.chance(0.3) ? [["print", `finally ${this.label()}`]] : null;
+        let fin: Block | null = null;
+        if (this.chance(0.35)) {
+          // a finally that awaits: a cancellation or error may arrive while it runs
+          fin = [["print", `finally ${this.label()}`]];
+          if (this.chance(0.5)) fin.push(...this.block(s, depth - 1, 2));
+        }
         return [["try", body, catches, catches.length === 0 && fin === null ? [["print", "finally"]] : fin]];
       }
       if (k < 96) return [["cancelling"]];

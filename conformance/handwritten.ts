@@ -4,14 +4,29 @@
  *
  * @module
  */
-import type { Program } from "./program.js";
+import type { Program, Res } from "./program.js";
 import {
   awaitT,
+  barAbort,
+  barWait,
   cancel,
   cancelSelf,
   cancelling,
+  condNotify,
+  condWait,
+  evSet,
+  evWait,
   except,
   gather,
+  get,
+  getNowait,
+  join,
+  put,
+  putNowait,
+  release,
+  shutdown,
+  state,
+  taskDone,
   print,
   raise,
   shield,
@@ -23,9 +38,10 @@ import {
   uncancel,
   wait,
   waitFor,
+  withRes,
 } from "./dsl.js";
 
-const H = (name: string, main: Program["main"]): Program => ({ id: `hand/${name}`, main });
+const H = (name: string, main: Program["main"], res?: Res[]): Program => ({ id: `hand/${name}`, main, ...(res ? { res } : {}) });
 
 export const handwritten: Program[] = [
   H("create-task-runs-after-caller", [print("hello"), spawn("t1", [print("text"), sleep(1000)]), print("finished"), awaitT("t1")]),
@@ -168,6 +184,136 @@ export const handwritten: Program[] = [
       [except("ExceptionGroup"), except("RuntimeError")],
     ),
   ]),
+  // Differences the harness found (fixed in the runtime; see conformance/README.md).
+  H("heap-order-of-equal-deadlines", [
+    // A (375) B (750) C (375) D (250): popping D moves C above A in CPython's heap, so C wakes first.
+    spawn("A", [sleep(375), print("woke")]),
+    spawn("B", [sleep(750), print("woke")]),
+    spawn("C", [sleep(375), print("woke")]),
+    spawn("D", [sleep(250), print("woke")]),
+    gather(["A", "B", "C", "D"]),
+  ]),
+  H("timeout-ties-with-a-sleep-started-later", [
+    // the timeout's timer (375) is scheduled before t1's sleep (375), yet t1 wakes first (heap order)
+    tryCatch(
+      [
+        waitFor(
+          [
+            spawn("t1", [spawn("t2", [print("x")]), spawn("t3", [sleep(250)]), sleep(375), print("t1 woke")]),
+            sleep(750),
+          ],
+          375,
+        ),
+      ],
+      [except("TimeoutError")],
+    ),
+    awaitT("t1"),
+  ]),
+  H("cancelled-sleep-drops-its-timer-when-the-sleeper-wakes", [
+    spawn("main2", [sleep(750), print("woke")]),
+    spawn("g", [
+      spawn("a", [sleep(750), print("woke")]),
+      sleep(125),
+      spawn("b", [print("b"), sleep(500)]),
+      sleep(0),
+      cancel("b"),
+      spawn("c", [print("c"), sleep(250)]),
+      sleep(0),
+      cancel("c"),
+    ]),
+    awaitT("main2"),
+    print("after main2"),
+    gather(["a", "b", "c"], true),
+  ]),
+  H("broken-barrier-is-a-runtime-error", [
+    spawn("w", [tryCatch([barWait("B1")], [except("RuntimeError")])]),
+    sleep(125),
+    barAbort("B1"),
+    awaitT("w"),
+    state("B1"),
+  ], [["B1", 2]]),
+  // Primitives and queues by name.
+  H("lock-is-fair", [
+    spawn("a", [withRes("L1", [print("in"), sleep(125)]), withRes("L1", [print("again")])]),
+    spawn("b", [withRes("L1", [print("in"), sleep(125)])]),
+    spawn("c", [withRes("L1", [print("in")])]),
+    sleep(0),
+    state("L1"),
+    gather(["a", "b", "c"]),
+    state("L1"),
+    tryCatch([release("L1")], [except("RuntimeError")]),
+  ], [["L1", 0]]),
+  H("lock-waiter-cancelled-passes-the-wakeup-on", [
+    spawn("a", [withRes("L1", [sleep(250)])]),
+    spawn("b", [withRes("L1", [print("in")])]),
+    spawn("c", [withRes("L1", [print("in")])]),
+    sleep(250),
+    cancel("b"),
+    gather(["a", "b", "c"], true),
+  ], [["L1", 0]]),
+  H("event-wakes-all-waiters-in-order", [
+    spawn("a", [evWait("E1"), print("a")]),
+    spawn("b", [evWait("E1"), print("b")]),
+    sleep(125),
+    evSet("E1"),
+    state("E1"),
+    gather(["a", "b"]),
+  ], [["E1", 0]]),
+  H("condition-notify-one-then-all", [
+    spawn("a", [condWait("C1")]),
+    spawn("b", [condWait("C1")]),
+    spawn("c", [condWait("C1")]),
+    sleep(125),
+    condNotify("C1", 1),
+    sleep(125),
+    condNotify("C1", null),
+    gather(["a", "b", "c"]),
+  ], [["C1", 0]]),
+  H("condition-waiter-cancelled-reacquires", [
+    spawn("a", [tryCatch([condWait("C1")], [except("CancelledError", [state("C1")], true)])]),
+    sleep(125),
+    cancel("a", "bye"),
+    gather(["a"], true),
+    state("C1"),
+  ], [["C1", 0]]),
+  H("semaphore-and-bounded-release", [
+    spawn("a", [withRes("S1", [sleep(250), print("a")])]),
+    spawn("b", [withRes("S1", [sleep(250), print("b")])]),
+    spawn("c", [withRes("S1", [print("c")])]),
+    gather(["a", "b", "c"]),
+    tryCatch([release("K1")], [except("ValueError")]),
+  ], [["S1", 2], ["K1", 1]]),
+  H("barrier-indexes-and-abort", [
+    spawn("a", [barWait("B1")]),
+    spawn("b", [sleep(125), barWait("B1")]),
+    spawn("c", [sleep(250), barWait("B1")]),
+    gather(["a", "b", "c"]),
+    spawn("d", [barWait("B1")]),
+    sleep(125),
+    barAbort("B1"),
+    gather(["d"], true),
+  ], [["B1", 3]]),
+  H("queue-producer-consumer-join", [
+    spawn("consumer", [get("Q1"), taskDone("Q1"), get("Q1"), sleep(125), taskDone("Q1"), get("Q1"), taskDone("Q1")]),
+    put("Q1", "x1"),
+    put("Q1", "x2"),
+    put("Q1", "x3"),
+    print("all put"),
+    join("Q1"),
+    awaitT("consumer"),
+    tryCatch([getNowait("Q1")], [except("QueueEmpty")]),
+    tryCatch([taskDone("Q1")], [except("ValueError")]),
+  ], [["Q1", 1]]),
+  H("queue-full-and-shutdown", [
+    putNowait("Q1", "a"),
+    tryCatch([putNowait("Q1", "b")], [except("QueueFull")]),
+    spawn("getter", [get("Q1"), get("Q1")]),
+    spawn("putter", [put("Q1", "c"), put("Q1", "d")]),
+    sleep(125),
+    shutdown("Q1"),
+    gather(["getter", "putter"], true),
+    state("Q1"),
+  ], [["Q1", 1]]),
   H("cancelled-task-awaited-twice", [
     spawn("t1", [sleep(500)]),
     sleep(0),

@@ -13,9 +13,9 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { findPython, runPython } from "./python.js";
 import { emitPython } from "./emit.js";
 import { generate } from "./gen.js";
 import { handwritten } from "./handwritten.js";
@@ -23,44 +23,6 @@ import { GOLDEN_CHUNK, type GoldenEntry, type GoldenFile, pyHash } from "./golde
 import type { Program } from "./program.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-
-function findPython(): string[] {
-  if (process.env.PYTHON) return [process.env.PYTHON];
-  const r = spawnSync("pyenv", ["versions", "--bare"], { encoding: "utf8" });
-  const v = (r.stdout ?? "")
-    .split("\n")
-    .map((s) => s.trim())
-    .filter((s) => /^3\.13\.\d+$/.test(s))
-    .sort()
-    .pop();
-  if (v === undefined) throw new Error("CPython 3.13 not found: set PYTHON=/path/to/python3.13");
-  process.env.PYENV_VERSION = v;
-  return ["python3"];
-}
-
-interface PyResult {
-  id: string;
-  lines: string[];
-  deadlock: boolean;
-  python: string;
-}
-
-function runPython(py: string[], programs: Program[]): Map<string, PyResult> {
-  const input = programs.map((p) => JSON.stringify({ id: p.id, py: emitPython(p) })).join("\n") + "\n";
-  const r = spawnSync(py[0]!, [...py.slice(1), `${here}/pyrun.py`], {
-    input,
-    encoding: "utf8",
-    maxBuffer: 1 << 28,
-  });
-  if (r.status !== 0) throw new Error(`pyrun.py failed (${r.status}):\n${r.stderr}`);
-  const out = new Map<string, PyResult>();
-  for (const line of r.stdout.split("\n")) {
-    if (line.trim() === "") continue;
-    const res = JSON.parse(line) as PyResult;
-    out.set(res.id, res);
-  }
-  return out;
-}
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -1,0 +1,45 @@
+/**
+ * Look for differences beyond the committed goldens: `npx vite-node conformance/fuzz.ts -- --from 5000
+ * --count 2000 [--sync]` generates programs, runs them on CPython (`pyrun.py`) and on asyncio-ts, and
+ * prints the first differing line of each mismatch (nothing is written). Needs CPython 3.13 like
+ * `regen.ts`. A mismatch found this way becomes a hand-written program once understood.
+ *
+ * @module
+ */
+import { emitTs } from "./emit.js";
+import { generate } from "./gen.js";
+import type { Program } from "./program.js";
+import { findPython, runPython } from "./python.js";
+import { runTs } from "./run-ts.js";
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const num = (name: string, dflt: number): number => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const from = num("--from", 100_000);
+  const count = num("--count", 1000);
+  const sync = args.includes("--sync");
+  const py = findPython();
+  const programs: Program[] = [];
+  for (let s = from; s < from + count; s++) programs.push(generate(s, sync));
+  const res = runPython(py, programs);
+  let compared = 0;
+  let differ = 0;
+  for (const p of programs) {
+    const r = res.get(p.id)!;
+    if (r.deadlock) continue;
+    compared++;
+    const { lines, hung } = await runTs(emitTs(p));
+    let i = 0;
+    while (i < r.lines.length && r.lines[i] === lines[i]) i++;
+    if (hung || i < r.lines.length || lines.length !== r.lines.length) {
+      differ++;
+      console.log(`${p.id} line ${i + 1}${hung ? " (hung)" : ""}\n  CPython:    ${r.lines[i]}\n  asyncio-ts: ${lines[i]}`);
+    }
+  }
+  console.log(`${compared} compared, ${differ} differ`);
+}
+
+await main();
