@@ -162,7 +162,10 @@ export class Queue<T> implements AsyncIterable<T> {
     return this._items.shift();
   }
 
-  /** The bound given to the constructor (0: unbounded). */
+  /**
+   * The bound given to the constructor (0: unbounded).
+   * @example `new Queue(100).maxsize // 100`
+   */
   get maxsize(): number {
     return this._maxsize;
   }

@@ -142,17 +142,26 @@ export class Barrier {
     });
   }
 
-  /** How many tasks must wait before all pass. */
+  /**
+   * How many tasks must wait before all pass.
+   * @example `new Barrier(3).parties // 3`
+   */
   get parties(): number {
     return this._parties;
   }
 
-  /** How many tasks wait for the barrier to fill (0 while it drains). */
+  /**
+   * How many tasks wait for the barrier to fill (0 while it drains).
+   * @example `console.log(`${barrier.nWaiting}/${barrier.parties} arrived`);`
+   */
   get nWaiting(): number {
     return this._state === "filling" ? this._count : 0;
   }
 
-  /** True if the barrier was aborted (and not reset since). */
+  /**
+   * True if the barrier was aborted (and not reset since).
+   * @example `if (barrier.broken) await barrier.reset();`
+   */
   get broken(): boolean {
     return this._state === "broken";
   }

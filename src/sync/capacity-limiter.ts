@@ -80,7 +80,10 @@ export class CapacityLimiter {
     this.totalTokens = totalTokens;
   }
 
-  /** The capacity. Raising it hands the new tokens to waiters; lowering it lets holders finish. */
+  /**
+   * The capacity. Raising it hands the new tokens to waiters; lowering it lets holders finish.
+   * @example `limiter.totalTokens = 10; // two more waiters get a token at once, if 8 were held`
+   */
   get totalTokens(): number {
     return this._total;
   }
@@ -90,12 +93,18 @@ export class CapacityLimiter {
     this._handOut();
   }
 
-  /** Tokens held now. */
+  /**
+   * Tokens held now.
+   * @example `console.log(limiter.borrowedTokens);`
+   */
   get borrowedTokens(): number {
     return this._borrowers.size;
   }
 
-  /** Tokens free now (`totalTokens - borrowedTokens`; negative just after lowering the capacity). */
+  /**
+   * Tokens free now (`totalTokens - borrowedTokens`; negative just after lowering the capacity).
+   * @example `if (limiter.availableTokens > 0) limiter.acquireNowait();`
+   */
   get availableTokens(): number {
     return this._total - this._borrowers.size;
   }

@@ -34,12 +34,18 @@ export class Hold implements Disposable, AsyncDisposable {
     this._release = release;
   }
 
-  /** True until released. */
+  /**
+   * True until released.
+   * @example `const h = await lock.hold(); h.release(); console.log(h.held); // false`
+   */
   get held(): boolean {
     return this._release !== null;
   }
 
-  /** Release now; later calls (and the scope exit) do nothing. */
+  /**
+   * Release now; later calls (and the scope exit) do nothing.
+   * @example `using h = await lock.hold(); if (done) h.release();`
+   */
   release(): void {
     const r = this._release;
     if (r === null) return;
@@ -47,12 +53,18 @@ export class Hold implements Disposable, AsyncDisposable {
     r();
   }
 
-  /** `using` support: release. */
+  /**
+   * `using` support: release.
+   * @example `{ using _h = await lock.hold(); }`
+   */
   [Symbol.dispose](): void {
     this.release();
   }
 
-  /** `await using` support: release. */
+  /**
+   * `await using` support: release.
+   * @example `{ await using _h = await lock.hold(); }`
+   */
   [Symbol.asyncDispose](): Promise<void> {
     this.release();
     return Promise.resolve();
