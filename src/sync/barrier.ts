@@ -152,7 +152,7 @@ export class Barrier {
 
   /**
    * How many tasks wait for the barrier to fill (0 while it drains).
-   * @example `console.log(`${barrier.nWaiting}/${barrier.parties} arrived`);`
+   * @example `console.log(barrier.nWaiting, "of", barrier.parties, "arrived");`
    */
   get nWaiting(): number {
     return this._state === "filling" ? this._count : 0;
