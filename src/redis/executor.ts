@@ -126,7 +126,7 @@ let executorCounter = 0;
  * Needs the optional peer dependencies `bullmq` and `ioredis` (loaded on first use).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * // tasks.ts (compiled to dist/tasks.js):  export function fib(n: number): number { ... }
  * // on each machine:  aio worker --redis redis://redis.internal:6379 --queue fib --module dist/tasks.js
  * import { run, gather, moduleFunction } from "asyncio-ts";
@@ -243,7 +243,7 @@ export class RedisExecutor implements Executor {
    * after `shutdown()`.
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { moduleFunction } from "asyncio-ts";
    * import { RedisExecutor } from "asyncio-ts/redis";
    * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
@@ -260,7 +260,7 @@ export class RedisExecutor implements Executor {
    * with `TimeoutError` and its signal aborts).
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { moduleFunction, TimeoutError } from "asyncio-ts";
    * import { RedisExecutor } from "asyncio-ts/redis";
    * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
@@ -500,7 +500,7 @@ export class RedisExecutor implements Executor {
    * cancels the remaining jobs. (`chunksize` is ignored: each item is one job.)
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { moduleFunction } from "asyncio-ts";
    * import { RedisExecutor } from "asyncio-ts/redis";
    * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
@@ -521,7 +521,7 @@ export class RedisExecutor implements Executor {
    * Counters: jobs in flight, completed, failed, cancelled.
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { RedisExecutor } from "asyncio-ts/redis";
    * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
    * console.log(ex.statistics()); // { inflight: 0, completed: 0, failed: 0, cancelled: 0 }
@@ -539,7 +539,7 @@ export class RedisExecutor implements Executor {
    * background.
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { RedisExecutor } from "asyncio-ts/redis";
    * const ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "work" });
    * // ... submit jobs ...

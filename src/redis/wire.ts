@@ -61,7 +61,7 @@ export interface JobResult {
  * module, or the module has no such exported function). The job fails; nothing runs.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { RedisExecutor, UnknownFunctionError } from "asyncio-ts/redis";
  * import { moduleFunction } from "asyncio-ts";
  * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "jobs" });
@@ -77,7 +77,7 @@ export class UnknownFunctionError extends AsyncioError {}
  * outcome could not be read. The message says which.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { RedisExecutor, RedisJobError } from "asyncio-ts/redis";
  * import { moduleFunction } from "asyncio-ts";
  * await using ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "jobs" });
@@ -92,7 +92,7 @@ export class RedisJobError extends AsyncioError {}
  * futures fail with this error (the jobs may still run; their outcome is no longer tracked).
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { RedisExecutor, RedisConnectionError } from "asyncio-ts/redis";
  * const ex = new RedisExecutor({ connection: "redis://127.0.0.1:6379", queue: "jobs", connectionLossTimeout: 5000 });
  * // a future pending while Redis is unreachable for 5 s fails with RedisConnectionError

@@ -126,7 +126,7 @@ const CANCEL_MEMORY = 60_000;
  * is this class behind a command line.
  *
  * @example
- * ```ts
+ * ```ts no-run
  * import { RedisWorker } from "asyncio-ts/redis";
  * const worker = await RedisWorker.start({
  *   connection: "redis://127.0.0.1:6379",
@@ -168,7 +168,7 @@ export class RedisWorker {
    * Redis refuses the credentials or the TLS certificate does not verify.
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { RedisWorker } from "asyncio-ts/redis";
    * const w = await RedisWorker.start({ connection: process.env.AIO_REDIS_URL!, queue: "work", modules: [{ name: "tasks", path: "./dist/tasks.js" }] });
    * ```
@@ -410,7 +410,7 @@ export class RedisWorker {
    * Jobs running in this worker now.
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { RedisWorker } from "asyncio-ts/redis";
    * const w = await RedisWorker.start({ connection: "redis://127.0.0.1:6379", queue: "work", modules: ["./dist/tasks.js"] });
    * console.log(w.activeJobs()); // 0
@@ -426,7 +426,7 @@ export class RedisWorker {
    * `{ force: true }` they are abandoned (BullMQ recovers them as stalled on another worker).
    *
    * @example
-   * ```ts
+   * ```ts no-run
    * import { RedisWorker } from "asyncio-ts/redis";
    * const w = await RedisWorker.start({ connection: "redis://127.0.0.1:6379", queue: "work", modules: ["./dist/tasks.js"] });
    * await w.close();
