@@ -48,7 +48,7 @@ function readLog(path: string): string[] {
   }
 }
 
-describe.skipIf(unavailable !== null)("RedisExecutor", () => {
+describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () => {
   const redis = new RedisServer();
   let worker: WorkerProcess;
   let logDir: string;
@@ -59,12 +59,12 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
     await redis.start();
     logDir = redis.dir;
     worker = await WorkerProcess.start(workerArgs(redis.url, "main", "--concurrency", "2", "--name", "w-main"));
-  });
+  }, 60_000);
 
   afterAll(async () => {
     await worker?.stop();
     await redis.dispose();
-  });
+  }, 60_000);
 
   const executor = (queue = "main", extra: Partial<ConstructorParameters<typeof RedisExecutor>[0]> = {}): RedisExecutor =>
     new RedisExecutor({ connection: redis.url, queue, ...extra });
@@ -365,7 +365,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor", () => {
   });
 });
 
-describe.skipIf(unavailable !== null)("RedisExecutor across Redis restarts", () => {
+describe.skipIf(unavailable !== null)("RedisExecutor across Redis restarts", { timeout: 60_000 }, () => {
   it("keeps going when a persistent Redis restarts during a run", async () => {
     const redis = new RedisServer({ persist: true });
     await redis.start();
@@ -416,7 +416,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor across Redis restarts", () 
   });
 });
 
-describe.skipIf(unavailable !== null)("RedisExecutor over TLS", () => {
+describe.skipIf(unavailable !== null)("RedisExecutor over TLS", { timeout: 60_000 }, () => {
   it("works with rediss:// and a private CA, and refuses an unverified server", async () => {
     const redis = new RedisServer({ tls: true });
     await redis.start();
