@@ -77,6 +77,8 @@ function pyNewRes([name, arg]: Res): string {
     case "BoundedSemaphore":
     case "Barrier":
     case "Queue":
+    case "PriorityQueue":
+    case "LifoQueue":
       return `asyncio.${kind}(${arg})`;
     default:
       return `asyncio.${kind}()`;
@@ -91,6 +93,8 @@ function pyState(name: string): string {
     case "Barrier":
       return `"waiting=" + str(${r}.n_waiting) + " broken=" + fmt(${r}.broken)`;
     case "Queue":
+    case "PriorityQueue":
+    case "LifoQueue":
       return `"qsize=" + str(${r}.qsize())`;
     default:
       return `"locked=" + fmt(${r}.locked())`;
@@ -316,6 +320,8 @@ function tsNewRes([name, arg]: Res): string {
     case "BoundedSemaphore":
     case "Barrier":
     case "Queue":
+    case "PriorityQueue":
+    case "LifoQueue":
       return `new ${kind}(${arg})`;
     default:
       return `new ${kind}()`;
@@ -330,6 +336,8 @@ function tsState(name: string): string {
     case "Barrier":
       return `"waiting=" + ${r}.nWaiting + " broken=" + fmt(${r}.broken)`;
     case "Queue":
+    case "PriorityQueue":
+    case "LifoQueue":
       return `"qsize=" + ${r}.qsize()`;
     default:
       return `"locked=" + fmt(${r}.locked())`;

@@ -66,16 +66,17 @@ class Gen {
   readonly res: Res[] = [];
   private nValue = 0;
 
-  constructor(seed: number, sync: boolean) {
+  constructor(seed: number, sync: boolean, big: boolean) {
     this.r = prng(seed);
-    this.budget = 14 + this.int(36);
+    this.budget = 14 + this.int(36) + (big ? 60 : 0);
     if (sync) {
-      const kinds = ["L", "S", "K", "E", "C", "B", "Q", "Q", "E"];
+      const kinds = ["L", "S", "K", "E", "C", "B", "Q", "Q", "E", "P", "F"];
       const n = 1 + this.int(3);
       for (let i = 0; i < n; i++) {
         const k = this.pick(kinds);
         const name = `${k}${i + 1}`;
-        const arg = k === "S" || k === "K" ? 1 + this.int(2) : k === "B" ? 2 + this.int(2) : k === "Q" ? this.int(3) : 0;
+        const queue = k === "Q" || k === "P" || k === "F";
+        const arg = k === "S" || k === "K" ? 1 + this.int(2) : k === "B" ? 2 + this.int(2) : queue ? this.int(3) : 0;
         this.res.push([name, arg]);
       }
     }
@@ -183,8 +184,11 @@ class Gen {
         if (k < 75) return [["barWait", id]];
         if (k < 88) return [["barReset", id]];
         return [["barAbort", id]];
-      case "Queue": {
-        const v = `x${++this.nValue}`;
+      case "Queue":
+      case "PriorityQueue":
+      case "LifoQueue": {
+        // values drawn out of order, so a priority queue reorders them
+        const v = `x${this.int(90) + 10}`;
         if (k < 30) return [["put", id, v]];
         if (k < 55) return [["get", id]];
         if (k < 65) return [["putNowait", id, v]];
@@ -211,6 +215,8 @@ class Gen {
       case "Barrier":
         return [["barWait", id]];
       case "Queue":
+      case "PriorityQueue":
+      case "LifoQueue":
         return this.chance(0.3) ? [["put", id, `x${++this.nValue}`], ["join", id]] : [["get", id]];
     }
   }
@@ -304,10 +310,11 @@ class Gen {
 
 /**
  * The program for `seed`. With `sync`, it also uses one to three primitives or queues (ids
- * `sync/<seed>`); without, only the core (ids `gen/<seed>`).
+ * `sync/<seed>`); without, only the core (ids `gen/<seed>`). `big` (for `fuzz.ts`): longer programs,
+ * nested one level deeper.
  */
-export function generate(seed: number, sync = false): Program {
-  const g = new Gen(seed, sync);
-  const main = g.block({ tasks: [], tgs: [], self: "main" }, 3, 8);
+export function generate(seed: number, sync = false, big = false): Program {
+  const g = new Gen(seed, sync, big);
+  const main = g.block({ tasks: [], tgs: [], self: "main" }, big ? 4 : 3, big ? 12 : 8);
   return sync ? { id: `sync/${seed}`, main, res: g.res } : { id: `gen/${seed}`, main };
 }

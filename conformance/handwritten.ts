@@ -314,6 +314,17 @@ export const handwritten: Program[] = [
     gather(["getter", "putter"], true),
     state("Q1"),
   ], [["Q1", 1]]),
+  H("priority-and-lifo-queues", [
+    putNowait("P1", "x5"),
+    putNowait("P1", "x1"),
+    putNowait("P1", "x3"),
+    putNowait("F1", "a"),
+    putNowait("F1", "b"),
+    spawn("g", [get("P1"), get("P1"), get("P1"), get("F1"), get("F1"), get("F1")]),
+    sleep(125),
+    put("F1", "c"),
+    awaitT("g"),
+  ], [["P1", 0], ["F1", 2]]),
   H("cancelled-task-awaited-twice", [
     spawn("t1", [sleep(500)]),
     sleep(0),

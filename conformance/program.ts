@@ -93,7 +93,7 @@ export type Block = Stmt[];
 /**
  * A synchronization primitive or queue, created when `main` starts. The name's first letter tells the
  * kind: `L` Lock, `S` Semaphore(arg), `K` BoundedSemaphore(arg), `E` Event, `C` Condition, `B`
- * Barrier(arg parties), `Q` Queue(arg maxsize).
+ * Barrier(arg parties), `Q` Queue(arg maxsize), `P` PriorityQueue(arg maxsize), `F` LifoQueue(arg maxsize).
  */
 export type Res = [name: string, arg: number];
 
@@ -108,7 +108,9 @@ export interface Program {
 }
 
 /** The class of a resource, by the first letter of its name. */
-export function resKind(name: string): "Lock" | "Semaphore" | "BoundedSemaphore" | "Event" | "Condition" | "Barrier" | "Queue" {
+export function resKind(
+  name: string,
+): "Lock" | "Semaphore" | "BoundedSemaphore" | "Event" | "Condition" | "Barrier" | "Queue" | "PriorityQueue" | "LifoQueue" {
   switch (name[0]) {
     case "L":
       return "Lock";
@@ -124,6 +126,10 @@ export function resKind(name: string): "Lock" | "Semaphore" | "BoundedSemaphore"
       return "Barrier";
     case "Q":
       return "Queue";
+    case "P":
+      return "PriorityQueue";
+    case "F":
+      return "LifoQueue";
     default:
       throw new Error(`unknown resource ${name}`);
   }

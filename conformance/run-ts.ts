@@ -78,6 +78,8 @@ const API = {
   BoundedSemaphore: aio.BoundedSemaphore,
   Barrier: aio.Barrier,
   Queue: aio.Queue,
+  PriorityQueue: aio.PriorityQueue,
+  LifoQueue: aio.LifoQueue,
   FIRST_COMPLETED: aio.FIRST_COMPLETED,
   FIRST_EXCEPTION: aio.FIRST_EXCEPTION,
   ALL_COMPLETED: aio.ALL_COMPLETED,
