@@ -45,6 +45,7 @@ import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
 import { ensureFuture } from "../task/ensure-future.js";
 import { TaskSet } from "../task/task-set.js";
+import { soon } from "../task/microtask.js";
 import { loopRegistry } from "./running.js";
 import { dumpTasks } from "../tracing/dump.js";
 import { instrumentNewLoop, newLoopInstruments, type Tracer } from "../tracing/hooks.js";
@@ -573,7 +574,7 @@ export class EventLoop {
         this._continuePending = true;
         // Deferred by one microtask so that the rest of this hop (e.g. Promise.all registering on
         // several futures) belongs to the step.
-        queueMicrotask(this._continueBound);
+        soon(this._continueBound);
       }
     } else {
       this._tracer?.onStepEnd(t);
@@ -582,8 +583,8 @@ export class EventLoop {
 
   /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */
   _endStepIfIdle(t: Task<unknown>): void {
-    queueMicrotask(() => {
-      queueMicrotask(() => {
+    soon(() => {
+      soon(() => {
         if (this._stepping === t) this._stepSuspended(t);
       });
     });
@@ -750,7 +751,7 @@ export class EventLoop {
         }
       }
     }
-    const now = this._clock.now();
+    const now = this._timers.size > 0 ? this._clock.now() : 0;
     for (;;) {
       const t = this._timers.peek();
       if (t === undefined || t._when > now) break;

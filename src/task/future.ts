@@ -14,6 +14,7 @@ import { CancelledError, InvalidStateError, RuntimeError, describe } from "../er
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { taskStorage } from "./current.js";
+import { soon } from "./microtask.js";
 
 /** A future's state, named as in CPython. */
 export type FutureState = "PENDING" | "CANCELLED" | "FINISHED";
@@ -209,23 +210,23 @@ export class Future<T = unknown> implements PromiseLike<T> {
       this._markRetrieved();
       if (this._state === "CANCELLED") {
         const err = this._makeCancelledError();
-        queueMicrotask(() => deliver(false, err));
+        soon(() => deliver(false, err));
       } else if (this._hasException) {
         const err = this._exception;
-        queueMicrotask(() => deliver(false, err));
+        soon(() => deliver(false, err));
       } else {
         const v = this._result;
-        queueMicrotask(() => deliver(true, v));
+        soon(() => deliver(true, v));
       }
       return;
     }
     if (task !== undefined && !task.done()) {
       if ((task as unknown) === this) {
-        queueMicrotask(() => deliver(false, new RuntimeError("Task cannot await on itself")));
+        soon(() => deliver(false, new RuntimeError("Task cannot await on itself")));
         return;
       }
       if (task._loop !== this._loop) {
-        queueMicrotask(() =>
+        soon(() =>
           deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),
         );
         return;
@@ -234,7 +235,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       return;
     }
     if (this._loop.isClosed()) {
-      queueMicrotask(() => deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
+      soon(() => deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
       return;
     }
     // Not awaited by a task of ours: deliver through the loop.
@@ -250,7 +251,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._callbacks = cbs.filter((cb) => {
       const d = (cb as OutsideAwaiter)._outside;
       if (d === undefined) return true;
-      queueMicrotask(() => d(false, error));
+      soon(() => d(false, error));
       return false;
     });
   }

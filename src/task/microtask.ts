@@ -1,0 +1,15 @@
+/**
+ * `soon(fn)`: run `fn` in a microtask, cheaply.
+ *
+ * Node's `queueMicrotask` allocates an `AsyncResource` per call; a reaction on an already-resolved
+ * promise is 1.2x-4x cheaper (measured on Node 20 and 24, with and without AsyncLocalStorage active).
+ * The callback runs in the async context current at the call, as with `queueMicrotask`.
+ *
+ * @module
+ */
+const resolved = Promise.resolve();
+
+/** @internal */
+export function soon(fn: () => void): void {
+  void resolved.then(fn);
+}
