@@ -20,7 +20,7 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(BENCH_DIR);
 const SUITES_DIR = join(BENCH_DIR, "suites");
 /** Suites run in this order; suites not listed here run after them, alphabetically. */
-const ORDER = ["core", "sync", "queues", "executors"];
+const ORDER = ["core", "sync", "queue", "executors"];
 /** Suites that are run a second time under the other Node binary, when it is installed. */
 const RERUN_UNDER_OTHER_NODE = ["core"];
 // The second Node is installed on first use into bench/.node24 (gitignored), outside the project's
