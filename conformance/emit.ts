@@ -158,6 +158,13 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
       }
       return;
     }
+    case "asCompleted": {
+      const args = s[1].map((n) => `T[${q(n)}]`).join(", ");
+      const v = `ac${++ctx.n.v}`;
+      w(`async for ${v} in asyncio.as_completed([${args}], timeout=${secs(s[2])}):`);
+      w(`    p(${q(`${me} asCompleted -> `)} + ${v}.get_name())`);
+      return;
+    }
     case "timeout":
       w(`async with asyncio.timeout(${secs(s[1])}):`);
       pyBlock(s[2], ind + 1, ctx, out);
@@ -416,6 +423,14 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
         w("};");
         w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await waitFor(${f}, ${t})));`);
       }
+      return;
+    }
+    case "asCompleted": {
+      const args = s[1].map((n) => `T[${q(n)}]`).join(", ");
+      const v = `ac${++ctx.n.v}`;
+      w(`for await (const ${v} of asCompleted([${args}], { timeout: ${s[2] === null ? "null" : s[2]} })) {`);
+      w(`  p(${q(`${me} asCompleted -> `)} + ${v}.getName());`);
+      w("}");
       return;
     }
     case "timeout":

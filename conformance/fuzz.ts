@@ -22,9 +22,10 @@ async function main(): Promise<void> {
   const count = num("--count", 1000);
   const sync = args.includes("--sync");
   const big = args.includes("--big");
+  const extra = args.includes("--extra");
   const py = findPython();
   const programs: Program[] = [];
-  for (let s = from; s < from + count; s++) programs.push(generate(s, sync, big));
+  for (let s = from; s < from + count; s++) programs.push(generate(s, sync, big, extra));
   const res = runPython(py, programs);
   let compared = 0;
   let differ = 0;

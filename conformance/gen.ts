@@ -66,6 +66,9 @@ class Gen {
   readonly res: Res[] = [];
   private nValue = 0;
 
+  /** also draw `as_completed` (fuzzing only for now) */
+  asCompleted = false;
+
   constructor(seed: number, sync: boolean, big: boolean) {
     this.r = prng(seed);
     this.budget = 14 + this.int(36) + (big ? 60 : 0);
@@ -279,7 +282,12 @@ class Gen {
         const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
         return [["timeout", ms, this.block(s, depth - 1, 3)]];
       }
-      if (k < 73 && hasTasks) return [["shield", this.pick(s.tasks.slice(-4))]];
+      if (k < 73 && hasTasks) {
+        if (this.asCompleted && this.chance(0.5)) {
+          return [["asCompleted", this.someTasks(s, 3), this.chance(0.5) ? this.pick(TIMEOUTS) : null]];
+        }
+        return [["shield", this.pick(s.tasks.slice(-4))]];
+      }
       if (k < 79 && depth > 0) {
         const id = ++this.nTg;
         const body = this.block({ tasks: s.tasks, tgs: [...s.tgs, id], self: s.self }, depth - 1, 4);
@@ -311,10 +319,12 @@ class Gen {
 /**
  * The program for `seed`. With `sync`, it also uses one to three primitives or queues (ids
  * `sync/<seed>`); without, only the core (ids `gen/<seed>`). `big` (for `fuzz.ts`): longer programs,
- * nested one level deeper.
+ * nested one level deeper. `extra`: also `as_completed` (ids `ac/<seed>`).
  */
-export function generate(seed: number, sync = false, big = false): Program {
+export function generate(seed: number, sync = false, big = false, extra = false): Program {
   const g = new Gen(seed, sync, big);
+  g.asCompleted = extra;
   const main = g.block({ tasks: [], tgs: [], self: "main" }, big ? 4 : 3, big ? 12 : 8);
-  return sync ? { id: `sync/${seed}`, main, res: g.res } : { id: `gen/${seed}`, main };
+  if (sync) return { id: `sync/${seed}`, main, res: g.res };
+  return { id: `${extra ? "ac" : "gen"}/${seed}`, main };
 }

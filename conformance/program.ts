@@ -51,6 +51,8 @@ export type Stmt =
   /** `wait_for` of a task, or of an inline coroutine (a block) */
   | ["waitFor", string | Block, number | null]
   | ["timeout", number | null, Block]
+  /** `async for t in as_completed(tasks, timeout=...)`, printing each task's name as it finishes */
+  | ["asCompleted", string[], number | null]
   | ["shield", string]
   /** a task group, numbered so that spawns inside can name it */
   | ["tg", number, Block]

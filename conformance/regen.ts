@@ -9,7 +9,8 @@
  * tell a stale golden from a runtime difference) and CPython's trace.
  *
  * Options: `--count N` generated core programs to keep (default 600), `--sync M` generated programs
- * with primitives and queues (default 400).
+ * with primitives and queues (default 400), `--as-completed K` generated programs that use `as_completed`
+ * (default 100).
  *
  * @module
  */
@@ -30,6 +31,8 @@ function main(): void {
   const count = ci >= 0 ? Number(args[ci + 1]) : 600;
   const si = args.indexOf("--sync");
   const syncCount = si >= 0 ? Number(args[si + 1]) : 400;
+  const ai = args.indexOf("--as-completed");
+  const acCount = ai >= 0 ? Number(args[ai + 1]) : 100;
   const py = findPython();
 
   const hand = runPython(py, handwritten);
@@ -42,13 +45,21 @@ function main(): void {
     handEntries.push({ id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), py: pyHash(emitPython(p)), trace: res.lines });
   }
 
-  const collect = (n: number, sync: boolean): { entries: GoldenEntry[]; seeds: number; rejected: number } => {
+  const collect = (
+    n: number,
+    sync: boolean,
+    extra = false,
+    keep: (p: Program) => boolean = () => true,
+  ): { entries: GoldenEntry[]; seeds: number; rejected: number } => {
     const entries: GoldenEntry[] = [];
     let seed = 1;
     let rejected = 0;
     while (entries.length < n) {
       const batch: Program[] = [];
-      for (let i = 0; i < n - entries.length + 20; i++) batch.push(generate(seed++, sync));
+      while (batch.length < n - entries.length + 20) {
+        const p = generate(seed++, sync, false, extra);
+        if (keep(p)) batch.push(p);
+      }
       const res = runPython(py, batch);
       for (const p of batch) {
         const r = res.get(p.id)!;
@@ -65,6 +76,8 @@ function main(): void {
   };
   const core = collect(count, false);
   const sync = collect(syncCount, true);
+  const usesAsCompleted = (p: Program): boolean => JSON.stringify(p.main).includes('["asCompleted"');
+  const ac = collect(acCount, false, true, usesAsCompleted);
 
   const dir = `${here}/golden`;
   mkdirSync(dir, { recursive: true });
@@ -82,10 +95,12 @@ function main(): void {
   };
   chunks("generated", core.entries);
   chunks("sync", sync.entries);
+  chunks("as-completed", ac.entries);
   console.log(
     `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
       `(seeds 1..${core.seeds}, ${core.rejected} rejected as deadlocking); ${sync.entries.length} generated programs ` +
-      `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} rejected as deadlocking)`,
+      `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} rejected as deadlocking); ` +
+      `${ac.entries.length} generated programs using as_completed (${ac.rejected} rejected)`,
   );
 }
 

@@ -58,6 +58,7 @@ const API = {
   createTask: aio.createTask,
   gather: aio.gather,
   wait: aio.wait,
+  asCompleted: aio.asCompleted,
   waitFor: aio.waitFor,
   timeout: aio.timeout,
   shield: aio.shield,
