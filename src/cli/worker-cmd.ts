@@ -91,7 +91,11 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
       signals++;
       if (signals === 1) {
         process.stderr.write(`aio worker ${worker.name}: stopping after the running jobs (signal again to abandon them)\n`);
-        void worker.close().then(resolve);
+        void worker.close().then(() => {
+          resolve();
+          // BullMQ may keep timers after losing Redis: the command is done, end the process.
+          setTimeout(() => process.exit(process.exitCode ?? 0), 100).unref();
+        });
       } else {
         process.stderr.write(`aio worker ${worker.name}: abandoning the running jobs (BullMQ recovers them on another worker)\n`);
         process.exit(130);

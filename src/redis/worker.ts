@@ -434,10 +434,18 @@ export class RedisWorker {
    */
   close(options: { force?: boolean } = {}): Promise<void> {
     this._closing ??= (async () => {
-      try {
-        await this._worker?.close(options.force === true);
-      } catch {
-        // closing anyway
+      // Without a connection BullMQ's close would wait for one: the jobs cannot be completed anyway
+      // (they are recovered as stalled), so drop the connections and go.
+      const connected = this._clients.length > 0 && this._clients.every((c) => c.status === "ready");
+      if (!connected) {
+        for (const c of this._clients) c.disconnect();
+        this._worker?.close(true).catch(() => {});
+      } else {
+        try {
+          await this._worker?.close(options.force === true);
+        } catch {
+          // closing anyway
+        }
       }
       await this._pool?.shutdown({ wait: true, cancelFutures: true, timeout: options.force === true ? 0 : Infinity });
       for (const c of this._clients) c.disconnect();

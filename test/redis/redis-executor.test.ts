@@ -387,6 +387,20 @@ describe.skipIf(unavailable !== null)("RedisExecutor across Redis restarts", { t
     }
   });
 
+  it("aio worker stops on SIGTERM even while Redis is down", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    const w = await WorkerProcess.start(workerArgs(redis.url, "down"));
+    try {
+      await redis.stop();
+      await until(() => w.output.includes("lost the connection"), 10_000, "the worker to notice");
+      expect(await w.stop("SIGTERM")).toBe(0);
+    } finally {
+      await w.stop("SIGKILL");
+      await redis.dispose();
+    }
+  });
+
   it("fails the futures of jobs lost by a Redis restart without persistence, and on a long outage", async () => {
     const redis = new RedisServer();
     await redis.start();
