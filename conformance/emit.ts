@@ -9,6 +9,7 @@
  * - `exc(error)` formats an error by class name (`ValueError`, `CancelledError(msg)`,
  *   `ExceptionGroup[ValueError, KeyError]`), never by stack or message text that differs by language;
  * - `names(tasks)` lists task names sorted (for `wait`'s sets, which have no order);
+ * - `outcome(task)` tells how a done task ended (`cancelled`, `raised <error>`, `returned <value>`);
  * - `T`, the tasks by name; `R`, the primitives and queues by name; `cleanup()`, which cancels the tasks still pending when `main` ends, in
  *   creation order, and waits for them (so `run()` never has to cancel leftovers in its unspecified
  *   order).
@@ -165,6 +166,15 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
       w(`    p(${q(`${me} asCompleted -> `)} + ${v}.get_name())`);
       return;
     }
+    case "callSoon":
+      w(`asyncio.get_running_loop().call_soon(p, ${q(`${me} callSoon ${s[1]}`)})`);
+      return;
+    case "callLater":
+      w(`asyncio.get_running_loop().call_later(${secs(s[1])}, p, ${q(`${me} callLater ${s[2]}`)})`);
+      return;
+    case "onDone":
+      w(`T[${q(s[1])}].add_done_callback(lambda t: p(${q(`${me} onDone ${s[1]} `)} + outcome(t)))`);
+      return;
     case "timeout":
       w(`async with asyncio.timeout(${secs(s[1])}):`);
       pyBlock(s[2], ind + 1, ctx, out);
@@ -433,6 +443,15 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
       w("}");
       return;
     }
+    case "callSoon":
+      w(`getRunningLoop().callSoon(p, ${q(`${me} callSoon ${s[1]}`)});`);
+      return;
+    case "callLater":
+      w(`getRunningLoop().callLater(${s[1]}, p, ${q(`${me} callLater ${s[2]}`)});`);
+      return;
+    case "onDone":
+      w(`T[${q(s[1])}].addDoneCallback((t) => p(${q(`${me} onDone ${s[1]} `)} + outcome(t)));`);
+      return;
     case "timeout":
       w(`await timeout(${s[1] === null ? "null" : s[1]}, async () => {`);
       tsBlock(s[2], ind + 1, ctx, out);

@@ -66,7 +66,7 @@ class Gen {
   readonly res: Res[] = [];
   private nValue = 0;
 
-  /** also draw `as_completed` (fuzzing only for now) */
+  /** also draw `as_completed`, `call_soon`, `call_later` and done callbacks */
   asCompleted = false;
 
   constructor(seed: number, sync: boolean, big: boolean) {
@@ -282,9 +282,20 @@ class Gen {
         const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
         return [["timeout", ms, this.block(s, depth - 1, 3)]];
       }
-      if (k < 73 && hasTasks) {
-        if (this.asCompleted && this.chance(0.5)) {
-          return [["asCompleted", this.someTasks(s, 3), this.chance(0.5) ? this.pick(TIMEOUTS) : null]];
+      if ((k < 73 && hasTasks) || (this.asCompleted && k >= 96 && depth > 0)) {
+        if (this.asCompleted && (k >= 96 || this.chance(0.5)) && depth > 0) {
+          // as_completed registers on its tasks in set order, so tasks already done when it is called
+          // come out in an unspecified order: give it fresh tasks (none has started yet).
+          const out: Stmt[] = [];
+          const names: string[] = [];
+          for (let i = 1 + this.int(3); i > 0; i--) {
+            const name = this.newTask();
+            names.push(name);
+            out.push(["spawn", name, this.chance(0.5) ? [["sleep", this.pick(DURATIONS)]] : this.block({ tasks: s.tasks, tgs: [], self: name }, depth - 1, 2), null]);
+          }
+          s.tasks.push(...names);
+          out.push(["asCompleted", names, this.chance(0.5) ? this.pick(TIMEOUTS) : null]);
+          return out;
         }
         return [["shield", this.pick(s.tasks.slice(-4))]];
       }
@@ -309,7 +320,15 @@ class Gen {
         }
         return [["try", body, catches, catches.length === 0 && fin === null ? [["print", "finally"]] : fin]];
       }
-      if (k < 96) return [["cancelling"]];
+      if (k < 96 || (this.asCompleted && k >= 96)) {
+        if (this.asCompleted && (k >= 96 || this.chance(0.6))) {
+          const c = this.int(3);
+          if (c === 0) return [["callSoon", this.label()]];
+          if (c === 1) return [["callLater", this.pick(DURATIONS), this.label()]];
+          if (hasTasks) return [["onDone", this.pick(s.tasks.slice(-4))], ["sleep", this.pick([0, 125])]];
+        }
+        return [["cancelling"]];
+      }
       if (k < 98 && s.self !== "main") return [["cancelSelf", this.pick(MESSAGES)]];
       if (k < 100 && s.self !== "main") return [["uncancel"]];
     }
@@ -319,7 +338,8 @@ class Gen {
 /**
  * The program for `seed`. With `sync`, it also uses one to three primitives or queues (ids
  * `sync/<seed>`); without, only the core (ids `gen/<seed>`). `big` (for `fuzz.ts`): longer programs,
- * nested one level deeper. `extra`: also `as_completed` (ids `ac/<seed>`).
+ * nested one level deeper. `extra`: also `as_completed`, `call_soon`, `call_later`, done callbacks
+ * (ids `ac/<seed>`).
  */
 export function generate(seed: number, sync = false, big = false, extra = false): Program {
   const g = new Gen(seed, sync, big);

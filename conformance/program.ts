@@ -53,6 +53,12 @@ export type Stmt =
   | ["timeout", number | null, Block]
   /** `async for t in as_completed(tasks, timeout=...)`, printing each task's name as it finishes */
   | ["asCompleted", string[], number | null]
+  /** `loop.call_soon(p, text)` */
+  | ["callSoon", string]
+  /** `loop.call_later(ms, p, text)` */
+  | ["callLater", number, string]
+  /** `task.add_done_callback(...)`: prints the task's name and how it ended */
+  | ["onDone", string]
   | ["shield", string]
   /** a task group, numbered so that spawns inside can name it */
   | ["tg", number, Block]

@@ -76,6 +76,14 @@ def fmt(x):
     return str(x)
 
 
+def outcome(t):
+    if t.cancelled():
+        return "cancelled"
+    if t.exception() is not None:
+        return "raised " + exc(t.exception())
+    return "returned " + fmt(t.result())
+
+
 def names(tasks):
     return ",".join(sorted(t.get_name() for t in tasks))
 

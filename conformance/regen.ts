@@ -9,8 +9,8 @@
  * tell a stale golden from a runtime difference) and CPython's trace.
  *
  * Options: `--count N` generated core programs to keep (default 600), `--sync M` generated programs
- * with primitives and queues (default 400), `--as-completed K` generated programs that use `as_completed`
- * (default 100).
+ * with primitives and queues (default 400), `--extra K` generated programs that use `as_completed`,
+ * `call_soon`, `call_later` or done callbacks (default 150).
  *
  * @module
  */
@@ -31,8 +31,8 @@ function main(): void {
   const count = ci >= 0 ? Number(args[ci + 1]) : 600;
   const si = args.indexOf("--sync");
   const syncCount = si >= 0 ? Number(args[si + 1]) : 400;
-  const ai = args.indexOf("--as-completed");
-  const acCount = ai >= 0 ? Number(args[ai + 1]) : 100;
+  const ei = args.indexOf("--extra");
+  const extraCount = ei >= 0 ? Number(args[ei + 1]) : 150;
   const py = findPython();
 
   const hand = runPython(py, handwritten);
@@ -76,8 +76,8 @@ function main(): void {
   };
   const core = collect(count, false);
   const sync = collect(syncCount, true);
-  const usesAsCompleted = (p: Program): boolean => JSON.stringify(p.main).includes('["asCompleted"');
-  const ac = collect(acCount, false, true, usesAsCompleted);
+  const usesExtra = (p: Program): boolean => /\["(asCompleted|callSoon|callLater|onDone)"/.test(JSON.stringify(p.main));
+  const extra = collect(extraCount, false, true, usesExtra);
 
   const dir = `${here}/golden`;
   mkdirSync(dir, { recursive: true });
@@ -95,12 +95,13 @@ function main(): void {
   };
   chunks("generated", core.entries);
   chunks("sync", sync.entries);
-  chunks("as-completed", ac.entries);
+  chunks("extra", extra.entries);
   console.log(
     `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
       `(seeds 1..${core.seeds}, ${core.rejected} rejected as deadlocking); ${sync.entries.length} generated programs ` +
       `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} rejected as deadlocking); ` +
-      `${ac.entries.length} generated programs using as_completed (${ac.rejected} rejected)`,
+      `${extra.entries.length} generated programs using as_completed, call_soon, call_later or done callbacks ` +
+      `(${extra.rejected} rejected)`,
   );
 }
 

@@ -53,6 +53,13 @@ function names(tasks: Iterable<aio.Future<unknown>>): string {
     .join(",");
 }
 
+function outcome(t: aio.Future<unknown>): string {
+  if (t.cancelled()) return "cancelled";
+  const e = t.exception();
+  if (e !== undefined) return `raised ${exc(e)}`;
+  return `returned ${fmt(t.result())}`;
+}
+
 const API = {
   sleep: aio.sleep,
   createTask: aio.createTask,
@@ -89,6 +96,8 @@ const API = {
   exc,
   fmt,
   names,
+  outcome,
+  getRunningLoop: aio.getRunningLoop,
 };
 
 const PRELUDE_NAMES = ["p", "T", "R", "cleanup"];
