@@ -29,9 +29,25 @@ async function main(): Promise<void> {
   const res = runPython(py, programs);
   let compared = 0;
   let differ = 0;
+  let deadlocks = 0;
+  let deadlocksDiffer = 0;
   for (const p of programs) {
     const r = res.get(p.id)!;
-    if (r.deadlock) continue;
+    if (r.deadlock) {
+      // CPython can never finish it: asyncio-ts must print the same lines up to that point, then
+      // find the deadlock too (it cancels the blocked tasks, which CPython never gets to do).
+      deadlocks++;
+      const silent = console.error;
+      console.error = () => {};
+      const { lines } = await runTs(emitTs(p), 5000, 20);
+      console.error = silent;
+      const i = r.lines.findIndex((l, k) => l !== lines[k]);
+      if (i >= 0) {
+        deadlocksDiffer++;
+        console.log(`${p.id} (deadlocks) line ${i + 1}\n  CPython:    ${r.lines[i]}\n  asyncio-ts: ${lines[i]}`);
+      }
+      continue;
+    }
     compared++;
     const { lines, hung } = await runTs(emitTs(p));
     let i = 0;
@@ -41,7 +57,7 @@ async function main(): Promise<void> {
       console.log(`${p.id} line ${i + 1}${hung ? " (hung)" : ""}\n  CPython:    ${r.lines[i]}\n  asyncio-ts: ${lines[i]}`);
     }
   }
-  console.log(`${compared} compared, ${differ} differ`);
+  console.log(`${compared} compared, ${differ} differ; ${deadlocks} deadlock on CPython, ${deadlocksDiffer} differ before it`);
 }
 
 await main();

@@ -20,6 +20,8 @@ export interface GoldenEntry {
   py: string;
   /** CPython's printed lines, `<virtual ms> <text>` */
   trace: string[];
+  /** the program deadlocks on CPython (nothing can ever wake its tasks): `trace` is what it printed before */
+  deadlock?: true;
 }
 
 /** A golden file. */

@@ -109,11 +109,13 @@ def run_program(pid, src):
         await ns["main"]()
 
     deadlock = False
+    upto = None
     runner = asyncio.Runner(loop_factory=VirtualLoop)
     try:
         runner.run(outer())
     except Deadlock:
         deadlock = True
+        upto = len(ns["LINES"])  # what the runner's shutdown prints after this is not the program's
     except BaseException as e:  # noqa: BLE001 - reported as a line of the trace
         ns["LINES"].append("end raised " + ns["exc"](e))
     finally:
@@ -121,7 +123,8 @@ def run_program(pid, src):
             runner.close()
         except BaseException:  # noqa: BLE001 - a deadlocked loop cannot shut down cleanly
             deadlock = True
-    return {"id": pid, "lines": ns["LINES"], "deadlock": deadlock}
+    lines = ns["LINES"] if upto is None else ns["LINES"][:upto]
+    return {"id": pid, "lines": lines, "deadlock": deadlock}
 
 
 def main():

@@ -24,6 +24,8 @@ class KeyError extends Error {
 /** The result of one run. */
 export interface TsRun {
   lines: string[];
+  /** when the loop found a deadlock (every task blocked, no timer): how many lines were printed by then */
+  deadlockAfter?: number;
   /** true if the program did not finish within the real-time limit */
   hung: boolean;
 }
@@ -107,8 +109,11 @@ export function compileTs(source: string): (...args: unknown[]) => Promise<void>
   return new AsyncFunction(...Object.keys(API), ...PRELUDE_NAMES, source);
 }
 
-/** Run the emitted program `source` on a fresh virtual-time loop. */
-export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
+/**
+ * Run the emitted program `source` on a fresh virtual-time loop. `deadlockTimeout`: how long (real ms)
+ * the loop waits, every task blocked and no timer left, before it reports a deadlock and cancels them.
+ */
+export async function runTs(source: string, limitMs = 5000, deadlockTimeout?: number): Promise<TsRun> {
   const fn = compileTs(source);
   const lines: string[] = [];
   const T: Record<string, aio.Task<unknown>> = {};
@@ -125,8 +130,11 @@ export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
     }
     p("main exit");
   };
+  let deadlockAfter: number | undefined;
   const main = async (): Promise<void> => {
-    aio.getRunningLoop().setExceptionHandler(() => {});
+    aio.getRunningLoop().setExceptionHandler((_loop, ctx) => {
+      if (deadlockAfter === undefined && ctx.message.includes("deadlock on virtual time")) deadlockAfter = lines.length;
+    });
     await fn(...Object.values(API), p, T, R, cleanup);
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -134,11 +142,11 @@ export async function runTs(source: string, limitMs = 5000): Promise<TsRun> {
     timer = setTimeout(() => resolve("hung"), limitMs);
   });
   try {
-    const r = await Promise.race([aio.run(main, { virtualTime: true }).then(() => "ok" as const), hang]);
-    return { lines, hung: r === "hung" };
+    const r = await Promise.race([aio.run(main, { virtualTime: true, ...(deadlockTimeout === undefined ? {} : { deadlockTimeout }) }).then(() => "ok" as const), hang]);
+    return { lines, hung: r === "hung", ...(deadlockAfter === undefined ? {} : { deadlockAfter }) };
   } catch (e) {
     lines.push(`end raised ${exc(e)}`);
-    return { lines, hung: false };
+    return { lines, hung: false, ...(deadlockAfter === undefined ? {} : { deadlockAfter }) };
   } finally {
     clearTimeout(timer);
   }
