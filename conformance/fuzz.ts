@@ -39,12 +39,14 @@ async function main(): Promise<void> {
       deadlocks++;
       const silent = console.error;
       console.error = () => {};
-      const { lines } = await runTs(emitTs(p), 5000, 20);
+      const { lines, deadlockAfter } = await runTs(emitTs(p), 5000, 5);
       console.error = silent;
-      const i = r.lines.findIndex((l, k) => l !== lines[k]);
+      const got = deadlockAfter === undefined ? [...lines, "<no deadlock>"] : lines.slice(0, deadlockAfter);
+      let i = r.lines.findIndex((l, k) => l !== got[k]);
+      if (i < 0 && got.length !== r.lines.length) i = r.lines.length;
       if (i >= 0) {
         deadlocksDiffer++;
-        console.log(`${p.id} (deadlocks) line ${i + 1}\n  CPython:    ${r.lines[i]}\n  asyncio-ts: ${lines[i]}`);
+        console.log(`${p.id} (deadlocks) line ${i + 1}\n  CPython:    ${r.lines[i]}\n  asyncio-ts: ${got[i]}`);
       }
       continue;
     }
