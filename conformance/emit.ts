@@ -28,8 +28,15 @@ const secs = (ms: number | null): string => (ms === null ? "None" : String(ms / 
 interface Ctx {
   /** name of the task whose body is being emitted */
   self: string;
+  /** the variable of the innermost `timeout` scope that uses it */
+  cm?: string;
   /** counter for unique local names */
   n: { v: number };
+}
+
+/** True when a timeout's block uses its scope object (`reschedule`, `expired`). */
+function usesScope(block: Block): boolean {
+  return block.some((s) => s[0] === "reschedule" || s[0] === "expired");
 }
 
 // ------------------------------------------------------------------------------------------ Python
@@ -175,9 +182,23 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "onDone":
       w(`T[${q(s[1])}].add_done_callback(lambda t: p(${q(`${me} onDone ${s[1]} `)} + outcome(t)))`);
       return;
-    case "timeout":
-      w(`async with asyncio.timeout(${secs(s[1])}):`);
-      pyBlock(s[2], ind + 1, ctx, out);
+    case "timeout": {
+      if (!usesScope(s[2])) {
+        w(`async with asyncio.timeout(${secs(s[1])}):`);
+        pyBlock(s[2], ind + 1, ctx, out);
+        return;
+      }
+      const cm = `cm${++ctx.n.v}`;
+      w(`async with asyncio.timeout(${secs(s[1])}) as ${cm}:`);
+      pyBlock(s[2], ind + 1, { ...ctx, cm }, out);
+      return;
+    }
+    case "reschedule":
+      w(`${ctx.cm}.reschedule(${s[1] === null ? "None" : `asyncio.get_running_loop().time() + ${secs(s[1])}`})`);
+      w(`p(${q(`${me} reschedule ${s[1] ?? "None"}`)})`);
+      return;
+    case "expired":
+      w(`p(${q(`${me} expired=`)} + fmt(${ctx.cm}.expired()))`);
       return;
     case "shield":
       w(`p(${q(`${me} shield ${s[1]} -> `)} + fmt(await asyncio.shield(T[${q(s[1])}])))`);
@@ -452,10 +473,25 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "onDone":
       w(`T[${q(s[1])}].addDoneCallback((t) => p(${q(`${me} onDone ${s[1]} `)} + outcome(t)));`);
       return;
-    case "timeout":
-      w(`await timeout(${s[1] === null ? "null" : s[1]}, async () => {`);
-      tsBlock(s[2], ind + 1, ctx, out);
+    case "timeout": {
+      if (!usesScope(s[2])) {
+        w(`await timeout(${s[1] === null ? "null" : s[1]}, async () => {`);
+        tsBlock(s[2], ind + 1, ctx, out);
+        w("});");
+        return;
+      }
+      const cm = `cm${++ctx.n.v}`;
+      w(`await timeout(${s[1] === null ? "null" : s[1]}, async (${cm}) => {`);
+      tsBlock(s[2], ind + 1, { ...ctx, cm }, out);
       w("});");
+      return;
+    }
+    case "reschedule":
+      w(`${ctx.cm}.reschedule(${s[1] === null ? "null" : `getRunningLoop().time() + ${s[1]}`});`);
+      w(`p(${q(`${me} reschedule ${s[1] ?? "None"}`)});`);
+      return;
+    case "expired":
+      w(`p(${q(`${me} expired=`)} + fmt(${ctx.cm}.expired()));`);
       return;
     case "shield":
       w(`p(${q(`${me} shield ${s[1]} -> `)} + fmt(await shield(T[${q(s[1])}])));`);

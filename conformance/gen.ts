@@ -66,7 +66,7 @@ class Gen {
   readonly res: Res[] = [];
   private nValue = 0;
 
-  /** also draw `as_completed`, `call_soon`, `call_later` and done callbacks */
+  /** also draw `as_completed`, `call_soon`, `call_later`, done callbacks and timeout rescheduling */
   asCompleted = false;
 
   constructor(seed: number, sync: boolean, big: boolean) {
@@ -280,7 +280,12 @@ class Gen {
       }
       if (k < 70 && depth > 0) {
         const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
-        return [["timeout", ms, this.block(s, depth - 1, 3)]];
+        const body = this.block(s, depth - 1, 3);
+        if (this.asCompleted && this.chance(0.5)) {
+          body.splice(this.int(body.length + 1), 0, ["reschedule", this.pick([null, 0, 125, 250, 500, 750])]);
+          if (this.chance(0.5)) body.push(["expired"]);
+        }
+        return [["timeout", ms, body]];
       }
       if ((k < 73 && hasTasks) || (this.asCompleted && k >= 96 && depth > 0)) {
         if (this.asCompleted && (k >= 96 || this.chance(0.5)) && depth > 0) {

@@ -53,6 +53,10 @@ export type Stmt =
   | ["timeout", number | null, Block]
   /** `async for t in as_completed(tasks, timeout=...)`, printing each task's name as it finishes */
   | ["asCompleted", string[], number | null]
+  /** `cm.reschedule(loop.time() + ms)` (`null`: no deadline) of the enclosing `timeout` (directly in its block) */
+  | ["reschedule", number | null]
+  /** print `cm.expired()` of the enclosing `timeout` (directly in its block) */
+  | ["expired"]
   /** `loop.call_soon(p, text)` */
   | ["callSoon", string]
   /** `loop.call_later(ms, p, text)` */

@@ -11,7 +11,7 @@
  *
  * Options: `--count N` generated core programs to keep (default 600), `--sync M` generated programs
  * with primitives and queues (default 400), `--extra K` generated programs that use `as_completed`,
- * `call_soon`, `call_later` or done callbacks (default 150).
+ * `call_soon`, `call_later`, done callbacks or timeout rescheduling (default 150).
  *
  * @module
  */
@@ -81,7 +81,7 @@ function main(): void {
   };
   const core = collect(count, false);
   const sync = collect(syncCount, true);
-  const usesExtra = (p: Program): boolean => /\["(asCompleted|callSoon|callLater|onDone)"/.test(JSON.stringify(p.main));
+  const usesExtra = (p: Program): boolean => /\["(asCompleted|callSoon|callLater|onDone|reschedule|expired)"/.test(JSON.stringify(p.main));
   const extra = collect(extraCount, false, true, usesExtra);
 
   const dir = `${here}/golden`;
@@ -106,7 +106,7 @@ function main(): void {
     `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
       `(seeds 1..${core.seeds}, ${core.rejected} more deadlock); ${sync.entries.length} generated programs ` +
       `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} more deadlock on CPython: compared up to the deadlock); ` +
-      `${extra.entries.length} generated programs using as_completed, call_soon, call_later or done callbacks ` +
+      `${extra.entries.length} generated programs using as_completed, call_soon, call_later, done callbacks or timeout rescheduling ` +
       `(${extra.rejected} more deadlock)`,
   );
 }
