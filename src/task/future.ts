@@ -53,6 +53,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   readonly _loop: EventLoop;
   /** @internal callbacks to schedule on completion: undefined while none (allocated on first use), null once scheduled */
   _callbacks: Array<DoneCallback<any>> | null | undefined = undefined;
+  /** @internal the last gather() call that saw this future (dedupes repeated arguments) */
+  _gatherStamp = 0;
   /** @internal true while an exception is stored that nobody has retrieved */
   _logTraceback = false;
 

@@ -45,6 +45,10 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal the function; null once started */
   _fn: TaskFunction<T> | null;
   /** @internal */ _name: string;
+  /** @internal membership in the loop's pending-task list (task-set.ts) */
+  _pendOwner: object | null = null;
+  /** @internal */ _pendPrev: Task<unknown> | null = null;
+  /** @internal */ _pendNext: Task<unknown> | null = null;
   /** @internal a number unique in the process (`Task-<id>` is the default name) */
   readonly _id: number;
   /** @internal a cancel was requested while the task had no future to cancel: throw at the next step */
