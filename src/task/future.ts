@@ -15,6 +15,7 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { taskStorage } from "./current.js";
 import { soon } from "./microtask.js";
+import { Chain } from "./chain.js";
 
 /** A future's state, named as in CPython. */
 export type FutureState = "PENDING" | "CANCELLED" | "FINISHED";
@@ -165,33 +166,21 @@ export class Future<T = unknown> implements PromiseLike<T> {
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    let resolveP!: (v: R1 | R2 | PromiseLike<R1 | R2>) => void;
-    let rejectP!: (e: unknown) => void;
-    const p = new Promise<R1 | R2>((res, rej) => {
-      resolveP = res;
-      rejectP = rej;
-    });
-    const deliver: Deliver = (ok, value) => {
-      try {
-        if (ok) resolveP(onFulfilled ? onFulfilled(value as T) : (value as R1));
-        else if (onRejected) resolveP(onRejected(value));
-        else rejectP(value);
-      } catch (e) {
-        rejectP(e);
-      }
-    };
-    this._await(deliver);
-    return p;
+  ): Chain<R1 | R2> {
+    // A Chain, not a Promise: `await` throws the returned value away, so the promise is made only if
+    // someone observes it (see chain.ts).
+    const chain = new Chain<R1 | R2>();
+    this._await((ok, value) => chain._run(ok, value, onFulfilled, onRejected));
+    return chain;
   }
 
   /** `catch` for convenience, as on a Promise. */
-  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Chain<T | R> {
     return this.then(undefined, onRejected);
   }
 
   /** `finally` for convenience, as on a Promise. */
-  finally(onFinally?: (() => void) | null): Promise<T> {
+  finally(onFinally?: (() => void) | null): Chain<T> {
     return this.then(
       (v) => {
         onFinally?.();

@@ -13,6 +13,7 @@ import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
 import { taskStorage } from "../task/current.js";
 import { Future, type Deliver } from "../task/future.js";
+import { Chain } from "../task/chain.js";
 
 /**
  * A future completed by a timer; cancelling it cancels the timer one iteration later, when its awaiter
@@ -45,21 +46,13 @@ class YieldOnce<T> implements PromiseLike<T> {
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return new Promise<R1 | R2>((resolve, reject) => {
-      const deliver: Deliver = (ok, v) => {
-        try {
-          if (ok) resolve(onFulfilled ? onFulfilled(v as T) : (v as R1));
-          else if (onRejected) resolve(onRejected(v));
-          else reject(v);
-        } catch (e) {
-          reject(e);
-        }
-      };
-      const task = taskStorage.getStore();
-      if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(deliver, this.value);
-      else this.loop.callSoon(() => deliver(true, this.value));
-    });
+  ): Chain<R1 | R2> {
+    const chain = new Chain<R1 | R2>();
+    const deliver: Deliver = (ok, v) => chain._run(ok, v, onFulfilled, onRejected);
+    const task = taskStorage.getStore();
+    if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(deliver, this.value);
+    else this.loop.callSoon(() => deliver(true, this.value));
+    return chain;
   }
 }
 
