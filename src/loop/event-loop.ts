@@ -164,6 +164,8 @@ export class EventLoop {
   private _inIteration = false;
   /** A continuation of the driver is queued as a microtask (after a step suspended). */
   private _continuePending = false;
+  /** Resolves a continuation of the driver registered in its own async context (see _armContinue). */
+  private _continueResolve: (() => void) | null = null;
   /** Invariant: true while `_drive` is on the stack (it must not be re-entered). */
   private _driving = false;
   /** Iterations run since the last tick; reset by each tick. */
@@ -573,8 +575,14 @@ export class EventLoop {
       if (!this._continuePending) {
         this._continuePending = true;
         // Deferred by one microtask so that the rest of this hop (e.g. Promise.all registering on
-        // several futures) belongs to the step.
-        soon(this._continueBound);
+        // several futures) belongs to the step. We are in the task's async context here; the armed
+        // continuation was registered in the driver's (empty) one, so the driver resumes there without
+        // switching contexts (a switch allocates a context frame: a quarter of a step on Node 24).
+        const resume = this._continueResolve;
+        if (resume !== null) {
+          this._continueResolve = null;
+          resume();
+        } else soon(this._continueBound);
       }
     } else {
       this._tracer?.onStepEnd(t);
@@ -661,6 +669,14 @@ export class EventLoop {
     this._drive(true);
   }
 
+  /** Register the driver's next continuation now, from the driver's own (empty) async context. */
+  private _armContinue(): void {
+    const p = new Promise<void>((resolve) => {
+      this._continueResolve = resolve;
+    });
+    void p.then(this._continueBound);
+  }
+
   private _continueFromMicrotask(): void {
     this._continuePending = false;
     if (this._stepping === null) this._drive(false);
@@ -698,6 +714,7 @@ export class EventLoop {
         callbackContext.loop = null;
         if (this._stepping !== null) {
           this._kick(); // the watchdog, in case this step awaits something foreign
+          if (this._continueResolve === null) this._armContinue();
           return;
         }
       }
