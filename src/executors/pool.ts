@@ -36,9 +36,8 @@ import type { ResourceLimits } from "node:worker_threads";
 import { BrokenWorkerError, RuntimeError, TimeoutError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop, runningLoopOrNull } from "../loop/running.js";
-import { Future, type Deliver } from "../task/future.js";
-import { currentTask, taskStorage } from "../task/current.js";
-import type { ExecutorJob, ExecutorJobOutcome } from "../tracing/hooks.js";
+import { currentTask } from "../task/current.js";
+import type { ExecutorJobOutcome } from "../tracing/hooks.js";
 import {
   CTL_ABORT,
   CTL_SLOTS,
@@ -48,7 +47,6 @@ import {
   deserializeError,
   type FnSpec,
   type FromWorker,
-  type ToWorker,
   type WorkerInit,
 } from "./protocol.js";
 import {
@@ -62,138 +60,14 @@ import {
 } from "./executor.js";
 import { workerEntryPath } from "./resolve.js";
 
-// ------------------------------------------------------------------ backend interface
+import type { Backend, BackendWorker, SpawnOptions } from "./backend.js";
+import { DONE, ExecutorFuture, Job, QUEUED, SENT } from "./job.js";
 
-/** Options a backend needs to start a worker. @internal */
-export interface SpawnOptions {
-  resourceLimits?: ResourceLimits;
-  env?: Record<string, string> | symbol;
-  execArgv?: string[];
-}
-
-/** What a backend reports about a worker. @internal */
-export interface WorkerEvents {
-  message(m: FromWorker): void;
-  error(e: unknown): void;
-  exit(code: number | null, signal: string | null, hint?: "oom"): void;
-}
-
-/** One worker as the backend sees it. @internal */
-export interface BackendWorker {
-  /** The shared control words, or null (no shared memory: no pipelining, no interruptible sleep). */
-  readonly control: Int32Array | null;
-  /** Send a message; throws if it cannot be cloned. */
-  post(m: ToWorker): void;
-  /** Kill now. The `exit` event follows. */
-  terminate(): void;
-  ref(): void;
-  unref(): void;
-}
-
-/** A kind of worker: threads or processes. @internal */
-export interface Backend {
-  readonly kind: "thread" | "process";
-  readonly pipelining: boolean;
-  spawn(init: WorkerInit, options: SpawnOptions, events: WorkerEvents): BackendWorker;
-}
-
-// ------------------------------------------------------------------ futures and jobs
-
-/**
- * The future of a task submitted to an executor: an asyncio-ts `Future` whose cancellation cancels the
- * task (removes it if queued, aborts it if running), and which can also be awaited with no running loop.
- *
- * @example
- * ```ts
- * import { ThreadPoolExecutor, sleepSync } from "asyncio-ts";
- * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
- * const fut = pool.submit((ms: number) => { sleepSync(ms); return "late"; }, 10_000);
- * fut.cancel(); // aborts the sleep; the worker is reused
- * console.log(fut.cancelled()); // true
- * ```
- */
-export class ExecutorFuture<T = unknown> extends Future<T> {
-  /** @internal the job; null once the pool is done with it (or for shutdown futures) */
-  _job: Job | null;
-  /** @internal awaiters outside a running loop, delivered directly on completion */
-  _direct: Deliver[] | null = null;
-  /** @internal what the future waits on, for `dumpTasks()` and traces */
-  _label: string | undefined = undefined;
-
-  /** @internal */
-  constructor(loop: EventLoop, job: Job | null) {
-    super({ loop });
-    this._job = job;
-  }
-
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    const job = this._job;
-    if (job !== null) job.pool._onCancel(job);
-    this._flushDirect();
-    return true;
-  }
-
-  override setResult(result: T): void {
-    super.setResult(result);
-    this._flushDirect();
-  }
-
-  override setException(exception: unknown): void {
-    super.setException(exception);
-    this._flushDirect();
-  }
-
-  /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
-  override _await(deliver: Deliver): void {
-    if (this._state === "PENDING" && !this._loop.isRunning()) {
-      const task = taskStorage.getStore();
-      if (task === undefined || task.done()) {
-        (this._direct ??= []).push(deliver);
-        return;
-      }
-    }
-    super._await(deliver);
-  }
-
-  private _flushDirect(): void {
-    const d = this._direct;
-    if (d === null) return;
-    this._direct = null;
-    for (const deliver of d) queueMicrotask(() => this._deliverTo(deliver));
-  }
-}
-
-const QUEUED = 0;
-const SENT = 1;
-const DONE = 2;
-
-/** A submitted task. @internal */
-export class Job {
-  /** QUEUED (in the pool's queue), SENT (owned by `worker`), DONE (the pool is finished with it). */
-  state = QUEUED;
-  worker: WorkerSlot | null = null;
-  /** Per-worker sequence number, set when sent. */
-  seq = 0;
-  sentAt = 0;
-  timer: ReturnType<typeof setTimeout> | null = null;
-  /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
-  held = true;
-  future!: ExecutorFuture<unknown>;
-  /** The tracer's view of the job, when the loop had a tracer at submission; null once reported finished. */
-  trace: ExecutorJob | null = null;
-  constructor(
-    readonly pool: WorkerPool,
-    readonly fnId: number,
-    readonly spec: FnSpec,
-    readonly payload: unknown,
-    readonly flags: number,
-    readonly timeout: number,
-  ) {}
-}
+export type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
+export { ExecutorFuture, Job } from "./job.js";
 
 /** A live worker. @internal */
-class WorkerSlot {
+export class WorkerSlot {
   bw!: BackendWorker;
   ready = false;
   /** Invariant: set once the pool asked it to exit or terminated it: its exit is not a crash. */
