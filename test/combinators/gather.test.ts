@@ -1,10 +1,9 @@
 /**
  * CPython's test_tasks.py: gather (FutureGatherTests, CoroutineGatherTests, test_cancel_gather_*).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  EventLoop,
   Future,
   GatheringFuture,
   createTask,
@@ -15,18 +14,9 @@ import {
   setEventLoop,
   sleep,
 } from "../../src/index.js";
-import { captureHandler, rejection, runBriefly, virtualLoop } from "../task/helpers.js";
+import { captureHandler, loopsClosedAfterEach, rejection, runBriefly, virtualLoop } from "../task/helpers.js";
 
-const loops: EventLoop[] = [];
-function newLoop(): EventLoop {
-  const l = virtualLoop();
-  loops.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
-  setEventLoop(null);
-});
+const newLoop = loopsClosedAfterEach();
 
 /** gather with its overloads erased, for argument lists built at run time. */
 const gatherAny = gather as unknown as (...args: unknown[]) => GatheringFuture<unknown[]>;

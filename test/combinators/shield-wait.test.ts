@@ -1,11 +1,10 @@
 /**
  * CPython's test_tasks.py: shield, wait, asCompleted (see conformance/README.md).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   ALL_COMPLETED,
   CancelledError,
-  EventLoop,
   FIRST_COMPLETED,
   FIRST_EXCEPTION,
   Future,
@@ -20,18 +19,9 @@ import {
   sleep,
   wait,
 } from "../../src/index.js";
-import { rejection, runBriefly, virtualLoop } from "../task/helpers.js";
+import { loopsClosedAfterEach, rejection, runBriefly } from "../task/helpers.js";
 
-const loops: EventLoop[] = [];
-function newLoop(): EventLoop {
-  const l = virtualLoop();
-  loops.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
-  setEventLoop(null);
-});
+const newLoop = loopsClosedAfterEach();
 
 describe("shield (test_tasks test_shield_*)", () => {
   it("test_shield_result", async () => {

@@ -1,10 +1,9 @@
 /**
  * CPython's test_tasks.py: cancellation semantics (see conformance/README.md).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  EventLoop,
   Task,
   TimeoutError,
   createTask,
@@ -14,17 +13,9 @@ import {
   sleep,
   wait,
 } from "../../src/index.js";
-import { rejection, runBriefly, virtualLoop } from "./helpers.js";
+import { loopsClosedAfterEach, rejection, runBriefly } from "./helpers.js";
 
-const loops: EventLoop[] = [];
-function newLoop(): EventLoop {
-  const l = virtualLoop();
-  loops.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
-});
+const newLoop = loopsClosedAfterEach();
 
 describe("cancel() (test_tasks BaseTaskTests)", () => {
   it("test_task_cancel_message_getter: the message of cancel() is the CancelledError's message", async () => {

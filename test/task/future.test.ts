@@ -1,7 +1,7 @@
 /**
  * CPython's test_futures.py, as behaviours of our Future (see conformance/README.md).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CancelledError,
   EventLoop,
@@ -16,18 +16,9 @@ import {
   setEventLoop,
   sleep,
 } from "../../src/index.js";
-import { captureHandler, rejection, runBriefly, thrown, virtualLoop } from "./helpers.js";
+import { captureHandler, loopsClosedAfterEach, rejection, runBriefly, thrown, virtualLoop } from "./helpers.js";
 
-const loops: EventLoop[] = [];
-function newLoop(): EventLoop {
-  const l = virtualLoop();
-  loops.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
-  setEventLoop(null);
-});
+const newLoop = loopsClosedAfterEach();
 
 describe("Future state machine (test_futures BaseFutureTests)", () => {
   it("test_isfuture: futures and tasks are futures, other values are not", async () => {

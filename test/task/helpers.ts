@@ -1,7 +1,8 @@
 /**
  * Helpers for the conformance tests (CPython's `test_utils.run_briefly` and friends).
  */
-import { EventLoop, type ExceptionContext } from "../../src/index.js";
+import { afterEach } from "vitest";
+import { EventLoop, setEventLoop, type ExceptionContext } from "../../src/index.js";
 import { VirtualClock } from "../../src/testing/index.js";
 
 /** A hand-driven loop on virtual time (it never runs unless a test runs it). */
@@ -41,4 +42,21 @@ export function thrown(fn: () => unknown): unknown {
     return e;
   }
   throw new Error("expected a throw");
+}
+
+/**
+ * A maker of virtual loops for one test file: every loop it made is closed after each test (unless
+ * still running), and the process's current loop is reset.
+ */
+export function loopsClosedAfterEach(): () => EventLoop {
+  const loops: EventLoop[] = [];
+  afterEach(() => {
+    for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
+    setEventLoop(null);
+  });
+  return () => {
+    const l = virtualLoop();
+    loops.push(l);
+    return l;
+  };
 }

@@ -2,10 +2,9 @@
  * CPython's test_tasks.py: task basics, creation errors, current task, names, error reporting
  * (see conformance/README.md).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CancelledError,
-  EventLoop,
   Future,
   RuntimeError,
   Task,
@@ -19,17 +18,9 @@ import {
   wait,
   type ExceptionContext,
 } from "../../src/index.js";
-import { captureHandler, rejection, runBriefly, thrown, virtualLoop } from "./helpers.js";
+import { captureHandler, loopsClosedAfterEach, rejection, runBriefly, thrown, virtualLoop } from "./helpers.js";
 
-const loops: EventLoop[] = [];
-function newLoop(): EventLoop {
-  const l = virtualLoop();
-  loops.push(l);
-  return l;
-}
-afterEach(() => {
-  for (const l of loops.splice(0)) if (!l.isRunning()) l.close();
-});
+const newLoop = loopsClosedAfterEach();
 
 describe("tasks (test_tasks BaseTaskTests)", () => {
   it("test_task_awaits_on_itself: a task awaiting itself fails with RuntimeError instead of hanging", async () => {
