@@ -6,7 +6,7 @@
  */
 import type { EventLoop } from "../loop/event-loop.js";
 import { taskStorage } from "../task/current.js";
-import { Future, type Deliver } from "../task/future.js";
+import { Future, type Awaiter } from "../task/future.js";
 import type { ExecutorJob } from "../tracing/hooks.js";
 import type { FnSpec } from "./protocol.js";
 import type { WorkerPool, WorkerSlot } from "./pool.js";
@@ -28,7 +28,7 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   /** @internal the job; null once the pool is done with it (or for shutdown futures) */
   _job: Job | null;
   /** @internal awaiters outside a running loop, delivered directly on completion */
-  _direct: Deliver[] | null = null;
+  _direct: Awaiter[] | null = null;
   /** @internal what the future waits on, for `dumpTasks()` and traces */
   _label: string | undefined = undefined;
 
@@ -57,22 +57,22 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   }
 
   /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
-  override _await(deliver: Deliver): void {
+  override _await(awaiter: Awaiter): void {
     if (this._state === "PENDING" && !this._loop.isRunning()) {
       const task = taskStorage.getStore();
       if (task === undefined || task.done()) {
-        (this._direct ??= []).push(deliver);
+        (this._direct ??= []).push(awaiter);
         return;
       }
     }
-    super._await(deliver);
+    super._await(awaiter);
   }
 
   private _flushDirect(): void {
     const d = this._direct;
     if (d === null) return;
     this._direct = null;
-    for (const deliver of d) queueMicrotask(() => this._deliverTo(deliver));
+    for (const awaiter of d) queueMicrotask(() => this._deliverTo(awaiter));
   }
 }
 

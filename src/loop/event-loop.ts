@@ -37,7 +37,7 @@
  * @module
  */
 import { RuntimeError, describe } from "../errors.js";
-import { Future } from "../task/future.js";
+import { Future, type Runnable } from "../task/future.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
 import { callbackContext, taskStorage } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
@@ -259,6 +259,12 @@ export class EventLoop {
   _callSoonTask(t: Task<unknown>): void {
     if (this._closed) return;
     this._pushReady(t as unknown as Handle);
+  }
+
+  /** @internal schedule a ready-queue entry that is not a Handle (a task's wake-up). */
+  _pushRunnable(r: Runnable): void {
+    this._checkClosed();
+    this._pushReady(r as unknown as Handle);
   }
 
   /** @internal callSoon for a task step: no validation, marked as a step. */

@@ -21,6 +21,20 @@ const REJECTED = 2;
 
 /** A lazily materialised promise: `then`, `catch` and `finally` behave as on the `Promise` it stands for. */
 export class Chain<T> implements PromiseLike<T> {
+  /** The callbacks of the `then` call this chain stands for. */
+  private readonly onFulfilled: ((value: any) => unknown) | null | undefined;
+  private readonly onRejected: ((reason: unknown) => unknown) | null | undefined;
+
+  constructor(onFulfilled?: ((value: any) => unknown) | null, onRejected?: ((reason: unknown) => unknown) | null) {
+    this.onFulfilled = onFulfilled;
+    this.onRejected = onRejected;
+  }
+
+  /** The awaited outcome arrives (`Awaiter`): run the callbacks. @internal */
+  _deliver(ok: boolean, input: unknown): void {
+    this._run(ok, input, this.onFulfilled, this.onRejected);
+  }
+
   /** Invariant: PENDING until `_settle`; then FULFILLED or REJECTED with `value`. */
   private state = PENDING;
   private value: unknown = undefined;

@@ -53,7 +53,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal the loop that runs this future's callbacks */
   readonly _loop: EventLoop;
   /** @internal callbacks to schedule on completion: undefined while none (allocated on first use), null once scheduled */
-  _callbacks: Array<DoneCallback<any>> | null | undefined = undefined;
+  _callbacks: Array<DoneCallback<any> | Runnable> | null | undefined = undefined;
   /** @internal the last gather() call that saw this future (dedupes repeated arguments) */
   _gatherStamp = 0;
   /** @internal true while an exception is stored that nobody has retrieved */
@@ -153,7 +153,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   removeDoneCallback(fn: DoneCallback<this>): number {
     if (!this._callbacks) return 0;
     const before = this._callbacks.length;
-    this._callbacks = this._callbacks.filter((cb) => cb !== fn);
+    this._callbacks = this._callbacks.filter((cb) => cb !== (fn as unknown));
     return before - this._callbacks.length;
   }
 
@@ -169,8 +169,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
   ): Chain<R1 | R2> {
     // A Chain, not a Promise: `await` throws the returned value away, so the promise is made only if
     // someone observes it (see chain.ts).
-    const chain = new Chain<R1 | R2>();
-    this._await((ok, value) => chain._run(ok, value, onFulfilled, onRejected));
+    const chain = new Chain<R1 | R2>(onFulfilled, onRejected);
+    this._await(chain);
     return chain;
   }
 
@@ -194,44 +194,44 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** Register an awaiter. @internal */
-  _await(deliver: Deliver): void {
+  _await(awaiter: Awaiter): void {
     const task = taskStorage.getStore();
     if (this._state !== "PENDING") {
       // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
       this._markRetrieved();
       if (this._state === "CANCELLED") {
         const err = this._makeCancelledError();
-        soon(() => deliver(false, err));
+        soon(() => awaiter._deliver(false, err));
       } else if (this._hasException) {
         const err = this._exception;
-        soon(() => deliver(false, err));
+        soon(() => awaiter._deliver(false, err));
       } else {
         const v = this._result;
-        soon(() => deliver(true, v));
+        soon(() => awaiter._deliver(true, v));
       }
       return;
     }
     if (task !== undefined && !task.done()) {
       if ((task as unknown) === this) {
-        soon(() => deliver(false, new RuntimeError("Task cannot await on itself")));
+        soon(() => awaiter._deliver(false, new RuntimeError("Task cannot await on itself")));
         return;
       }
       if (task._loop !== this._loop) {
         soon(() =>
-          deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),
+          awaiter._deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),
         );
         return;
       }
-      task._suspendOn(this, deliver);
+      task._suspendOn(this, awaiter);
       return;
     }
     if (this._loop.isClosed()) {
-      soon(() => deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
+      soon(() => awaiter._deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
       return;
     }
     // Not awaited by a task of ours: deliver through the loop.
-    const cb = (f: Future<T>): void => f._deliverTo(deliver);
-    (cb as OutsideAwaiter)._outside = deliver;
+    const cb = (f: Future<T>): void => f._deliverTo(awaiter);
+    (cb as OutsideAwaiter)._outside = awaiter;
     this._pushCallback(cb);
   }
 
@@ -242,23 +242,24 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._callbacks = cbs.filter((cb) => {
       const d = (cb as OutsideAwaiter)._outside;
       if (d === undefined) return true;
-      soon(() => d(false, error));
+      soon(() => d._deliver(false, error));
       return false;
     });
   }
 
   /** @internal */
-  _pushCallback(cb: DoneCallback<any>): void {
-    if (this._callbacks === null) this._loop.callSoon(cb, this);
-    else (this._callbacks ??= []).push(cb);
+  _pushCallback(cb: DoneCallback<any> | Runnable): void {
+    if (this._callbacks !== null) (this._callbacks ??= []).push(cb);
+    else if (typeof cb === "function") this._loop.callSoon(cb, this);
+    else this._loop._pushRunnable(cb);
   }
 
   /** Give this (done) future's outcome to an awaiter. @internal */
-  _deliverTo(deliver: Deliver): void {
+  _deliverTo(awaiter: Awaiter): void {
     this._markRetrieved();
-    if (this._state === "CANCELLED") deliver(false, this._makeCancelledError());
-    else if (this._hasException) deliver(false, this._exception);
-    else deliver(true, this._result);
+    if (this._state === "CANCELLED") awaiter._deliver(false, this._makeCancelledError());
+    else if (this._hasException) awaiter._deliver(false, this._exception);
+    else awaiter._deliver(true, this._result);
   }
 
   /** Nobody needs to be told about this future's exception any more. @internal */
@@ -285,7 +286,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const cbs = this._callbacks;
     this._callbacks = null;
     if (!cbs) return;
-    for (let i = 0; i < cbs.length; i++) this._loop.callSoon(cbs[i]!, this);
+    for (let i = 0; i < cbs.length; i++) {
+      const cb = cbs[i]!;
+      // A task's wake-up is its own ready-queue entry (no Handle, no argument array).
+      if (typeof cb === "function") this._loop.callSoon(cb, this);
+      else this._loop._pushRunnable(cb);
+    }
   }
 
   /** @internal */
@@ -303,10 +309,18 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 }
 
-type OutsideAwaiter = { _outside?: Deliver };
+type OutsideAwaiter = { _outside?: Awaiter };
 
 /** How an outcome reaches an awaiter: `(true, value)` or `(false, error)`. @internal */
-export type Deliver = (ok: boolean, value: unknown) => void;
+export interface Awaiter {
+  _deliver(ok: boolean, value: unknown): void;
+}
+
+/** An entry of the loop's ready queue other than a `Handle` (a task's first step, a wake-up). @internal */
+export interface Runnable {
+  readonly _cancelled: boolean;
+  _run(): void;
+}
 
 /**
  * True for asyncio-ts futures and tasks.

@@ -13,7 +13,7 @@
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { callbackContext, taskStorage } from "./current.js";
-import { Future, type Deliver } from "./future.js";
+import { Future, type Awaiter, type Runnable } from "./future.js";
 import { CancelScope } from "../time/cancel-scope.js";
 
 let taskCounter = 0;
@@ -311,7 +311,7 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
-  _suspendOn(fut: Future<unknown>, deliver: Deliver): void {
+  _suspendOn(fut: Future<unknown>, awaiter: Awaiter): void {
     if (this._waiters.length > 0 && this._waitersStep !== this._stepNo) {
       // Left over from an earlier suspension that resumed without them (Promise.race): the task has
       // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
@@ -319,7 +319,7 @@ export class Task<T = unknown> extends Future<T> {
     }
     this._waitersStep = this._stepNo;
     this._waiters.push(fut);
-    fut._pushCallback(() => this._wakeup(fut, deliver));
+    fut._pushCallback(new Wakeup(this, fut, awaiter));
     this._loop._tracer?.onTaskSuspended(this, fut);
     if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) this._mustCancel = false;
     else if (this._scopes !== null && this._scopes.length > 0) CancelScope._checkAwait(this, fut);
@@ -327,28 +327,31 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   /** The task yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
-  _yieldOnce(deliver: Deliver, value: unknown): void {
+  _yieldOnce(awaiter: Awaiter, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
     if (!this._mustCancel && this._scopes !== null && this._scopes.length > 0 && CancelScope._checkAwait(this, null)) {
       this._mustCancel = true;
       this._pendingCancelMessage = "cancel scope";
     }
-    this._loop._callSoonStep(() => {
-      if (this._state !== "PENDING") {
-        deliver(true, value);
-        return;
-      }
-      this._loop._beginStep(this);
-      if (this._mustCancel) {
-        this._mustCancel = false;
-        deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
-      } else deliver(true, value);
-    });
+    this._loop._pushRunnable(new YieldResume(this, awaiter, value));
     this._loop._stepSuspended(this);
   }
 
+  /** The step after `sleep(0)`. @internal */
+  _resumeAfterYield(awaiter: Awaiter, value: unknown): void {
+    if (this._state !== "PENDING") {
+      awaiter._deliver(true, value);
+      return;
+    }
+    this._loop._beginStep(this);
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      awaiter._deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
+    } else awaiter._deliver(true, value);
+  }
+
   /** A future this task awaited is done: run the next step (CPython's `__wakeup`). @internal */
-  _wakeup(fut: Future<unknown>, deliver: Deliver): void {
+  _wakeup(fut: Future<unknown>, awaiter: Awaiter): void {
     const w = this._waiters;
     // Promise.all over many futures settles them mostly in order: the front is the cheap case.
     const i = w[0] === fut ? 0 : w.indexOf(fut);
@@ -356,7 +359,7 @@ export class Task<T = unknown> extends Future<T> {
     else if (i > 0) w.splice(i, 1);
     if (i < 0 || this._state !== "PENDING") {
       // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
-      fut._deliverTo(deliver);
+      fut._deliverTo(awaiter);
       return;
     }
     this._loop._beginStep(this);
@@ -365,10 +368,10 @@ export class Task<T = unknown> extends Future<T> {
       // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
       this._mustCancel = false;
       fut._markRetrieved();
-      deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
+      awaiter._deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
     } else {
       this._mustCancel = false;
-      fut._deliverTo(deliver);
+      fut._deliverTo(awaiter);
     }
     // Other futures of the same suspension are still pending (Promise.all / Promise.race): this delivery
     // may not resume the task at all. If it has not resumed within a few microtask hops, end the step,
@@ -381,5 +384,34 @@ export class Task<T = unknown> extends Future<T> {
     // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
     const state = this._state === "PENDING" && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
     return `<Task ${state} name='${this._name}'>`;
+  }
+}
+
+/**
+ * A task's wake-up after the future it awaited is done: a ready-queue entry of its own, so a wake-up
+ * costs one small object (no closure, no Handle, no argument array). @internal
+ */
+class Wakeup implements Runnable {
+  readonly _cancelled = false;
+  constructor(
+    private readonly task: Task<unknown>,
+    private readonly fut: Future<unknown>,
+    private readonly awaiter: Awaiter,
+  ) {}
+  _run(): void {
+    this.task._wakeup(this.fut, this.awaiter);
+  }
+}
+
+/** The step after `sleep(0)`, as a ready-queue entry. @internal */
+class YieldResume implements Runnable {
+  readonly _cancelled = false;
+  constructor(
+    private readonly task: Task<unknown>,
+    private readonly awaiter: Awaiter,
+    private readonly value: unknown,
+  ) {}
+  _run(): void {
+    this.task._resumeAfterYield(this.awaiter, this.value);
   }
 }

@@ -12,7 +12,7 @@ import { checkDelay, type EventLoop } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
 import { taskStorage } from "../task/current.js";
-import { Future, type Deliver } from "../task/future.js";
+import { Future } from "../task/future.js";
 import { Chain } from "../task/chain.js";
 
 /**
@@ -47,11 +47,10 @@ class YieldOnce<T> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chain<R1 | R2> {
-    const chain = new Chain<R1 | R2>();
-    const deliver: Deliver = (ok, v) => chain._run(ok, v, onFulfilled, onRejected);
+    const chain = new Chain<R1 | R2>(onFulfilled, onRejected);
     const task = taskStorage.getStore();
-    if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(deliver, this.value);
-    else this.loop.callSoon(() => deliver(true, this.value));
+    if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(chain, this.value);
+    else this.loop.callSoon(() => chain._deliver(true, this.value));
     return chain;
   }
 }
