@@ -44,7 +44,8 @@ export interface TaskOptions {
 export class Task<T = unknown> extends Future<T> {
   /** @internal the function; null once started */
   _fn: TaskFunction<T> | null;
-  /** @internal */ _name: string;
+  /** @internal the name given, or null for the default `Task-<id>` (made when first asked for) */
+  _name: string | null;
   /** @internal membership in the loop's pending-task list (task-set.ts) */
   _pendOwner: object | null = null;
   /** @internal */ _pendPrev: Task<unknown> | null = null;
@@ -93,7 +94,7 @@ export class Task<T = unknown> extends Future<T> {
     }
     this._fn = fn;
     this._id = ++taskCounter;
-    this._name = name ?? `Task-${this._id}`;
+    this._name = name ?? null;
     const parent = taskStorage.getStore();
     this._parent = parent !== undefined && !parent.done() ? parent : null;
     this._createdAt = options.loop._debug ? new Error().stack?.split("\n").slice(2, 6).join("\n") : undefined;
@@ -103,7 +104,7 @@ export class Task<T = unknown> extends Future<T> {
 
   /** The task's name. */
   getName(): string {
-    return this._name;
+    return this._name ?? (this._name = `Task-${this._id}`);
   }
 
   /** Rename the task. */
@@ -383,7 +384,7 @@ export class Task<T = unknown> extends Future<T> {
   override _repr(): string {
     // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
     const state = this._state === "PENDING" && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
-    return `<Task ${state} name='${this._name}'>`;
+    return `<Task ${state} name='${this.getName()}'>`;
   }
 }
 
