@@ -261,6 +261,12 @@ export class EventLoop {
     this._pushReady(t as unknown as Handle);
   }
 
+  /** @internal callSoon(callback, arg) for one argument, without validation or an argument array. */
+  _callSoon1(callback: (arg: any) => void, arg: unknown): void {
+    this._checkClosed();
+    this._pushReady(new Handle(callback, null, this, arg));
+  }
+
   /** @internal schedule a ready-queue entry that is not a Handle (a task's wake-up). */
   _pushRunnable(r: Runnable): void {
     this._checkClosed();

@@ -21,12 +21,15 @@ import type { EventLoop } from "./event-loop.js";
  */
 export class Handle {
   /** @internal */ _callback: ((...args: any[]) => void) | null;
-  /** @internal */ _args: readonly unknown[];
+  /** @internal the arguments; null when there is exactly one, in `_arg` (no array for done callbacks) */
+  _args: readonly unknown[] | null;
+  /** @internal */ _arg: unknown;
   /** @internal */ _cancelled = false;
   /** @internal */ readonly _loop: EventLoop;
-  constructor(callback: (...args: any[]) => void, args: readonly unknown[], loop: EventLoop) {
+  constructor(callback: (...args: any[]) => void, args: readonly unknown[] | null, loop: EventLoop, arg?: unknown) {
     this._callback = callback;
     this._args = args;
+    this._arg = arg;
     this._loop = loop;
   }
   /** Prevent the callback from running. Does nothing if it already ran. */
@@ -34,7 +37,8 @@ export class Handle {
     if (!this._cancelled) {
       this._cancelled = true;
       this._callback = null;
-      this._args = [];
+      this._args = null;
+      this._arg = undefined;
     }
   }
   /** True once `cancel()` was called. */
@@ -46,7 +50,8 @@ export class Handle {
     const cb = this._callback;
     if (cb === null) return;
     try {
-      cb(...this._args);
+      if (this._args === null) cb(this._arg);
+      else cb(...this._args);
     } catch (exception) {
       this._loop.callExceptionHandler({
         message: `Exception in callback ${cb.name || "anonymous"}`,

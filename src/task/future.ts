@@ -145,7 +145,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof fn !== "function") {
       throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     }
-    if (this._callbacks === null) this._loop.callSoon(fn, this);
+    if (this._callbacks === null) this._loop._callSoon1(fn, this);
     else (this._callbacks ??= []).push(fn);
   }
 
@@ -250,7 +250,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal */
   _pushCallback(cb: DoneCallback<any> | Runnable): void {
     if (this._callbacks !== null) (this._callbacks ??= []).push(cb);
-    else if (typeof cb === "function") this._loop.callSoon(cb, this);
+    else if (typeof cb === "function") this._loop._callSoon1(cb, this);
     else this._loop._pushRunnable(cb);
   }
 
@@ -289,7 +289,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     for (let i = 0; i < cbs.length; i++) {
       const cb = cbs[i]!;
       // A task's wake-up is its own ready-queue entry (no Handle, no argument array).
-      if (typeof cb === "function") this._loop.callSoon(cb, this);
+      if (typeof cb === "function") this._loop._callSoon1(cb, this);
       else this._loop._pushRunnable(cb);
     }
   }
