@@ -194,6 +194,36 @@ function findPython() {
   return version === null ? null : { env: {}, version };
 }
 
+/**
+ * Run child-process peers in interleaved batches (peer A, B, C, then A, B, C again...), so that load
+ * changes hit every peer alike. Each peer's `run()` returns `{ nsPerOp: number[] }`. A peer marked
+ * `optional` that fails is left out with a note (the Node 24 rows). Returns the table rows (median, min,
+ * max per peer) and `get(key)`, a peer's median.
+ */
+function interleave(peers, batches) {
+  const samples = new Map(peers.map((p) => [p.key, []]));
+  for (let b = 0; b < batches; b++) {
+    for (const p of peers) {
+      try {
+        samples.get(p.key).push(...p.run().nsPerOp);
+      } catch (e) {
+        if (!p.optional) throw e;
+        console.log(`  (${p.name} skipped: ${String(e.message).split("\n")[0]})`);
+      }
+    }
+  }
+  const measured = peers.filter((p) => samples.get(p.key).length > 0);
+  const rows = measured.map((p) => {
+    const s = samples.get(p.key);
+    return { name: p.name, nsPerOp: median(s), min: Math.min(...s), max: Math.max(...s), ...(p.peer ? { peer: p.peer } : {}) };
+  });
+  const get = (key) => {
+    const i = measured.findIndex((p) => p.key === key);
+    return i < 0 ? undefined : rows[i].nsPerOp;
+  };
+  return { rows, get };
+}
+
 const ctx = {
   nodeVersion: process.versions.node,
   quick,
@@ -203,6 +233,7 @@ const ctx = {
   table,
   runJson,
   findPython,
+  interleave,
   /** How many cores the machine has (benchmarks are noisy on a shared machine). */
   cores: (await import("node:os")).cpus().length,
 };

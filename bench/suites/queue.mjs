@@ -40,26 +40,12 @@ export default async function queue(ctx) {
   if (existsSync(node24) && process.versions.node.split(".")[0] !== "24") {
     peers.push({
       key: "aio24",
+      optional: true,
       name: "asyncio-ts Queue(100), Node 24 (info)",
       run: () => ctx.runJson(node24, ["bench/lib/sync-cases.mjs", "queue", "aio", "0", String(N), String(rounds)]),
     });
   }
-  const samples = new Map(peers.map((p) => [p.key, []]));
-  for (let b = 0; b < batches; b++) {
-    for (const p of peers) {
-      try {
-        samples.get(p.key).push(...p.run().nsPerOp);
-      } catch (e) {
-        if (p.key !== "aio24") throw e;
-        console.log(`  (Node 24 row skipped: ${String(e.message).split("\n")[0]})`);
-      }
-    }
-  }
-  const rows = peers.filter((p) => samples.get(p.key).length > 0).map((p) => {
-    const s = samples.get(p.key);
-    return { name: p.name, nsPerOp: ctx.median(s), min: Math.min(...s), max: Math.max(...s), ...(p.peer ? { peer: p.peer } : {}) };
-  });
-  const get = (k) => rows.find((r) => r.name === peers.find((p) => p.key === k)?.name)?.nsPerOp;
+  const { rows, get } = ctx.interleave(peers, batches);
   const aio = get("aio");
   const notes = [`median of ${batches * rounds} rounds of ${N.toLocaleString("en-US")} items per peer (${batches} child processes x ${rounds} rounds, after a warm-up)`];
   notes.push(`target: within 1.5x of the hand-written queue: ${(aio / get("hand")).toFixed(2)}x -> ${aio / get("hand") <= 1.5 ? "met" : "MISSED"}`);

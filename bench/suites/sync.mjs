@@ -40,7 +40,7 @@ export default async function sync(ctx) {
         { key: "am", name: `async-mutex ${kase === "lock" ? "Mutex" : `Semaphore(${permits})`}`, peer: "async-mutex", run: node("asyncMutex") },
         { key: "pl", name: `p-limit(${kase === "lock" ? 1 : permits})`, peer: "p-limit", run: node("pLimit") },
       ];
-      if (has24) peers.push({ key: "aio24", name: `asyncio-ts ${prim}, Node 24 (info)`, run: () => ctx.runJson(node24, args("aio")) });
+      if (has24) peers.push({ key: "aio24", optional: true, name: `asyncio-ts ${prim}, Node 24 (info)`, run: () => ctx.runJson(node24, args("aio")) });
       if (python !== null) {
         peers.push({
           key: "py",
@@ -49,22 +49,7 @@ export default async function sync(ctx) {
           run: () => ctx.runJson("python3", ["bench/py/sync.py", kase, String(tasks), String(ops), String(rounds)], { env: python.env }),
         });
       }
-      const samples = new Map(peers.map((p) => [p.key, []]));
-      for (let b = 0; b < batches; b++) {
-        for (const p of peers) {
-          try {
-            samples.get(p.key).push(...p.run().nsPerOp);
-          } catch (e) {
-            if (p.key !== "aio24") throw e;
-            console.log(`  (Node 24 row skipped: ${String(e.message).split("\n")[0]})`);
-          }
-        }
-      }
-      const rows = peers.filter((p) => samples.get(p.key).length > 0).map((p) => {
-        const s = samples.get(p.key);
-        return { name: p.name, nsPerOp: ctx.median(s), min: Math.min(...s), max: Math.max(...s), ...(p.peer ? { peer: p.peer } : {}) };
-      });
-      const get = (k) => rows.find((r) => r.name === peers.find((p) => p.key === k)?.name)?.nsPerOp;
+      const { rows, get } = ctx.interleave(peers, batches);
       const aio = get("aio");
       const notes = [`median of ${batches * rounds} rounds of ${ops.toLocaleString("en-US")} cycles per peer`];
       if (kase !== "lock") {
