@@ -19,14 +19,13 @@
 import { RuntimeError, WouldBlock } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { currentTask } from "../task/current.js";
-import { Hold } from "./hold.js";
+import { Hold, acquireHold, runHolding } from "./hold.js";
 import {
   RESOLVED_VOID,
   WaiterQueue,
   abortReason,
   bindLoop,
   checkCount,
-  checkFn,
   readSignal,
   waitOn,
   type AbortOptions,
@@ -201,8 +200,7 @@ export class CapacityLimiter {
    */
   async hold(options?: AbortOptions): Promise<Hold> {
     const borrower = currentTask() ?? {};
-    await this.acquireOnBehalfOf(borrower, options);
-    return new Hold(() => this.releaseOnBehalfOf(borrower));
+    return acquireHold(() => this.acquireOnBehalfOf(borrower, options), () => this.releaseOnBehalfOf(borrower));
   }
 
   /**
@@ -211,14 +209,8 @@ export class CapacityLimiter {
    * @example `await limiter.withPermit(() => download(url));`
    */
   async withPermit<R>(fn: () => R | PromiseLike<R>, options?: AbortOptions): Promise<R> {
-    checkFn("fn", fn);
     const borrower = currentTask() ?? {};
-    await this.acquireOnBehalfOf(borrower, options);
-    try {
-      return await fn();
-    } finally {
-      this.releaseOnBehalfOf(borrower);
-    }
+    return runHolding(fn, () => this.acquireOnBehalfOf(borrower, options), () => this.releaseOnBehalfOf(borrower));
   }
 
   /**

@@ -17,7 +17,7 @@
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { Hold } from "./hold.js";
+import { Hold, acquireHold, runHolding } from "./hold.js";
 import { Lock } from "./lock.js";
 import {
   WaiterQueue,
@@ -110,8 +110,7 @@ export class Condition {
    * @example `{ await using _held = await cond.hold(); cond.notify(); }`
    */
   async hold(options?: AbortOptions): Promise<Hold> {
-    await this._lock.acquire(options);
-    return new Hold(() => this._lock.release());
+    return acquireHold(() => this._lock.acquire(options), () => this._lock.release());
   }
 
   /**
@@ -119,13 +118,7 @@ export class Condition {
    * @example `await cond.withLock(() => cond.notifyAll());`
    */
   async withLock<R>(fn: () => R | PromiseLike<R>, options?: AbortOptions): Promise<R> {
-    checkFn("fn", fn);
-    await this._lock.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      this._lock.release();
-    }
+    return runHolding(fn, () => this._lock.acquire(options), () => this._lock.release());
   }
 
   /**

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { checkFn } from "./waiters.js";
 
 /**
  * Something held (a lock, a semaphore permit, a capacity token) that is released once, when the
@@ -68,5 +69,30 @@ export class Hold implements Disposable, AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     this.release();
     return Promise.resolve();
+  }
+}
+
+/**
+ * The two scoped forms every primitive offers, written once: `acquire` then a `Hold` that runs
+ * `release` (`hold()`), or `acquire`, run `fn`, `release` however `fn` ends (`withLock`/`withPermit`).
+ * @internal
+ */
+export async function acquireHold(acquire: () => PromiseLike<unknown>, release: () => void): Promise<Hold> {
+  await acquire();
+  return new Hold(release);
+}
+
+/** @internal see {@link acquireHold} */
+export async function runHolding<R>(
+  fn: () => R | PromiseLike<R>,
+  acquire: () => PromiseLike<unknown>,
+  release: () => void,
+): Promise<R> {
+  checkFn("fn", fn);
+  await acquire();
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }

@@ -17,13 +17,12 @@
  */
 import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { Hold } from "./hold.js";
+import { Hold, acquireHold, runHolding } from "./hold.js";
 import {
   RESOLVED_TRUE,
   WaiterQueue,
   abortReason,
   bindLoop,
-  checkFn,
   readSignal,
   waitOn,
   type AbortOptions,
@@ -138,8 +137,7 @@ export class Lock {
    * ```
    */
   async hold(options?: AbortOptions): Promise<Hold> {
-    await this.acquire(options);
-    return new Hold(() => this.release());
+    return acquireHold(() => this.acquire(options), () => this.release());
   }
 
   /**
@@ -154,13 +152,7 @@ export class Lock {
    * ```
    */
   async withLock<R>(fn: () => R | PromiseLike<R>, options?: AbortOptions): Promise<R> {
-    checkFn("fn", fn);
-    await this.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+    return runHolding(fn, () => this.acquire(options), () => this.release());
   }
 
   /**

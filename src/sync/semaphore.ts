@@ -17,14 +17,13 @@
  * @module
  */
 import type { EventLoop } from "../loop/event-loop.js";
-import { Hold } from "./hold.js";
+import { Hold, acquireHold, runHolding } from "./hold.js";
 import {
   RESOLVED_TRUE,
   WaiterQueue,
   abortReason,
   bindLoop,
   checkCount,
-  checkFn,
   readSignal,
   waitOn,
   type AbortOptions,
@@ -149,8 +148,7 @@ export class Semaphore {
    * @example `{ await using _permit = await sem.hold(); await work(); }`
    */
   async hold(options?: AbortOptions): Promise<Hold> {
-    await this.acquire(options);
-    return new Hold(() => this.release());
+    return acquireHold(() => this.acquire(options), () => this.release());
   }
 
   /**
@@ -158,13 +156,7 @@ export class Semaphore {
    * @example `const body = await sem.withPermit(() => fetchPage(url));`
    */
   async withPermit<R>(fn: () => R | PromiseLike<R>, options?: AbortOptions): Promise<R> {
-    checkFn("fn", fn);
-    await this.acquire(options);
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+    return runHolding(fn, () => this.acquire(options), () => this.release());
   }
 
   /**
