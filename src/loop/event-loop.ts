@@ -255,29 +255,16 @@ export class EventLoop {
     return h;
   }
 
-  /** @internal schedule a new task's first step: the task is its own ready-queue entry. */
-  _callSoonTask(t: Task<unknown>): void {
-    if (this._closed) return;
-    this._pushReady(t as unknown as Handle);
-  }
-
   /** @internal callSoon(callback, arg) for one argument, without validation or an argument array. */
   _callSoon1(callback: (arg: any) => void, arg: unknown): void {
     this._checkClosed();
     this._pushReady(new Handle(callback, null, this, arg));
   }
 
-  /** @internal schedule a ready-queue entry that is not a Handle (a task's wake-up). */
+  /** @internal schedule a ready-queue entry that is not a Handle (a new task's first step, a wake-up). */
   _pushRunnable(r: Runnable): void {
     this._checkClosed();
     this._pushReady(r as unknown as Handle);
-  }
-
-  /** @internal callSoon for a task step: no validation, marked as a step. */
-  _callSoonStep(fn: () => void, thisArg?: unknown): void {
-    if (this._closed) return;
-    const h = new Handle(thisArg === undefined ? fn : fn.bind(thisArg), [], this);
-    this._pushReady(h);
   }
 
   private _pushReady(h: Handle): void {

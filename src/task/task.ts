@@ -41,7 +41,7 @@ export interface TaskOptions {
  * }, { virtualTime: true });
  * ```
  */
-export class Task<T = unknown> extends Future<T> {
+export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal the function; null once started */
   _fn: TaskFunction<T> | null;
   /** @internal the name given, or null for the default `Task-<id>` (made when first asked for) */
@@ -99,7 +99,7 @@ export class Task<T = unknown> extends Future<T> {
     this._parent = parent !== undefined && !parent.done() ? parent : null;
     this._createdAt = options.loop._debug ? new Error().stack?.split("\n").slice(2, 6).join("\n") : undefined;
     options.loop._taskCreated(this);
-    options.loop._callSoonTask(this);
+    options.loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
   }
 
   /** The task's name. */
