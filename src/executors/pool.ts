@@ -333,6 +333,7 @@ export class WorkerPool implements Executor {
     const cancelFutures = options.cancelFutures ?? false;
     const timeout = checkMs(options.timeout ?? Infinity, "timeout", true);
     const fut = new ExecutorFuture<void>(currentLoop(), null);
+    fut._label = `shutdown of ${this._prefix}`;
     this._shutdown = true;
     if (cancelFutures) {
       for (let i = this._qhead; i < this._queue.length; i++) {

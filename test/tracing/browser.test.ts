@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type BrowserContext } from "playwright-core";
 import { renderHtmlTimeline } from "../../src/tracing/index.js";
-import { TraceRecorder, instrumentNewLoops, type ExecutorJob } from "../../src/tracing/index.js";
+import { TraceRecorder, installTracer, instrumentNewLoops, type ExecutorJob } from "../../src/tracing/index.js";
+import { Kernel, runCellNotebook } from "../../src/cli/tour.js";
 import { createTask, getRunningLoop, run, sleep } from "../../src/index.js";
 import { EXPECTED, resolveWaits, seedCells, traceCell } from "./seed-traces.js";
 
@@ -171,6 +172,43 @@ describe.skipIf(!available)("HTML timeline in Chromium", () => {
       expect(waits).toContain("executor job 4 on ThreadPoolExecutor-1_1");
       expect(errors).toEqual([]);
       await page.screenshot({ path: join(shots, "executor.png"), fullPage: true });
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it("shows the seed's In [34] as it ran: the main task and one lane per pool thread with its jobs", async () => {
+    // The real program on real threads (about 5 s), recorded on the real clock as the tour does.
+    const { main } = await import("../../examples/seed/in34.js");
+    const kernel = new Kernel({ virtualTime: false });
+    const rec = new TraceRecorder({ time: "real" });
+    const remove = installTracer(kernel.loop, rec.instrument());
+    try {
+      await runCellNotebook(kernel, main, (text) => rec.mark(undefined, text));
+    } finally {
+      remove();
+      kernel.close();
+    }
+    const trace = rec.trace();
+    trace.tasks = trace.tasks.filter((t) => t.fn !== "drainLeftovers");
+    const { page, errors, requests } = await open(renderHtmlTimeline(trace, { title: "In [34]" }));
+    try {
+      const workers = await page.$$eval(".lane.worker", (els) =>
+        els.map((e) => ({ name: e.getAttribute("data-name") ?? "", jobs: e.querySelectorAll(".job").length })),
+      );
+      expect(workers.map((w) => w.name.replace(/-\d+_/, "-k_")).sort()).toEqual(
+        ["ThreadPoolExecutor-k_0", "ThreadPoolExecutor-k_1", "ThreadPoolExecutor-k_2", "ThreadPoolExecutor-k_3"],
+      );
+      expect(workers.reduce((n, w) => n + w.jobs, 0)).toBe(20);
+      const tasks = await page.$$eval(".lane.task", (els) => els.map((e) => e.getAttribute("data-name")));
+      expect(tasks).toEqual(trace.tasks.map((t) => t.name));
+      const waits = await page.$$eval(".lane.task .wait", (ws) => ws.map((w) => w.getAttribute("data-label") ?? ""));
+      expect(waits.some((w) => /^shutdown of ThreadPoolExecutor-\d+$/.test(w))).toBe(true);
+      const transcript = await page.$$eval("table.transcript tbody tr td.text", (tds) => tds.map((td) => td.textContent));
+      expect(transcript).toContain("Finished processing, got results: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]");
+      expect(requests).toEqual([]);
+      expect(errors).toEqual([]);
+      await page.screenshot({ path: join(shots, "in34.png"), fullPage: true });
     } finally {
       await page.close();
     }
