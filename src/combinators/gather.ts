@@ -37,8 +37,6 @@ export class GatheringFuture<T> extends Future<T> {
   }
 }
 
-let gatherStamp = 0;
-
 function isOptions(x: unknown): x is GatherOptions {
   return (
     x !== null &&
@@ -87,8 +85,9 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     outer.setResult([]);
     return outer;
   }
-  const children: Future<unknown>[] = [];
-  const doneFuts: Future<unknown>[] = [];
+  const n = args.length;
+  const children: Future<unknown>[] = new Array<Future<unknown>>(n);
+  let doneFuts: Future<unknown>[] | null = null;
   let loop: EventLoop | undefined;
   let nfuts = 0;
   let nfinished = 0;
@@ -112,12 +111,13 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       }
     }
     if (nfinished === nfuts) {
-      const results: unknown[] = [];
-      for (const f of children) {
-        if (f.cancelled()) results.push(new CancelledError(f._cancelMessage ?? ""));
+      const results: unknown[] = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) {
+        const f = children[i]!;
+        if (f.cancelled()) results[i] = new CancelledError(f._cancelMessage ?? "");
         else {
           const e = f.exception();
-          results.push(f._hasException ? e : f.result());
+          results[i] = f._hasException ? e : f.result();
         }
       }
       if (outer._cancelRequested) outer.setException(fut._makeCancelledError());
@@ -126,24 +126,24 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   };
 
   // The same argument given twice is awaited once, as in CPython (a function given twice runs once, as
-  // the same coroutine object would). Futures are recognised by a per-call stamp rather than a Map: no
-  // hashing on the path of a 100,000-task gather.
-  const stamp = ++gatherStamp;
+  // the same coroutine object would). A pending future seen before in this call has `onChildDone` as its
+  // last callback (nothing else runs while gather registers): no Map, no hashing on the path of a
+  // 100,000-task gather. Done futures and other arguments are deduped with a Map.
   let others: Map<unknown, Future<unknown>> | null = null;
-  for (const arg of args) {
+  for (let i = 0; i < n; i++) {
+    const arg = args[i];
     let fut: Future<unknown>;
-    if (arg instanceof Future) {
-      if (arg._gatherStamp === stamp) {
-        children.push(arg);
+    if (arg instanceof Future && !arg.done()) {
+      if (arg._lastCallbackIs(onChildDone)) {
+        children[i] = arg;
         continue;
       }
       fut = ensureFuture(arg, loop);
-      fut._gatherStamp = stamp;
     } else {
       others ??= new Map();
       const seen = others.get(arg);
       if (seen !== undefined) {
-        children.push(seen);
+        children[i] = seen;
         continue;
       }
       fut = ensureFuture(arg as AwaitableLike<unknown>, loop);
@@ -151,11 +151,11 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
     }
     loop ??= fut._loop;
     nfuts++;
-    if (fut.done()) doneFuts.push(fut);
-    else fut.addDoneCallback(onChildDone);
-    children.push(fut);
+    if (fut.done()) (doneFuts ??= []).push(fut);
+    else fut._pushCallback(onChildDone);
+    children[i] = fut;
   }
   outer = new GatheringFuture<unknown[]>(children, loop!);
-  for (const f of doneFuts) onChildDone(f);
+  if (doneFuts !== null) for (const f of doneFuts) onChildDone(f);
   return outer;
 }

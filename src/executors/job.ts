@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventLoop } from "../loop/event-loop.js";
-import { taskStorage } from "../task/current.js";
+import { contextTask } from "../task/current.js";
 import { Future, type Awaiter } from "../task/future.js";
 import type { ExecutorJob } from "../tracing/hooks.js";
 import type { FnSpec } from "./protocol.js";
@@ -59,7 +59,7 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
   override _await(awaiter: Awaiter): void {
     if (this._state === "PENDING" && !this._loop.isRunning()) {
-      const task = taskStorage.getStore();
+      const task = contextTask();
       if (task === undefined || task.done()) {
         (this._direct ??= []).push(awaiter);
         return;

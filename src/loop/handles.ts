@@ -4,6 +4,7 @@
  * @module
  */
 import type { EventLoop } from "./event-loop.js";
+import type { Runnable } from "../task/future.js";
 
 /**
  * A callback scheduled with `callSoon`. Cancelling it before it runs means it never runs.
@@ -19,13 +20,15 @@ import type { EventLoop } from "./event-loop.js";
  * });
  * ```
  */
-export class Handle {
+export class Handle implements Runnable {
   /** @internal */ _callback: ((...args: any[]) => void) | null;
   /** @internal the arguments; null when there is exactly one, in `_arg` (no array for done callbacks) */
   _args: readonly unknown[] | null;
   /** @internal */ _arg: unknown;
   /** @internal */ _cancelled = false;
   /** @internal */ readonly _loop: EventLoop;
+  /** @internal the next entry of the loop's ready list (see `EventLoop`) */
+  _rnext: Runnable | null = null;
   constructor(callback: (...args: any[]) => void, args: readonly unknown[] | null, loop: EventLoop, arg?: unknown) {
     this._callback = callback;
     this._args = args;

@@ -5,7 +5,7 @@
  * @module
  */
 import { RuntimeError, describe } from "../errors.js";
-import { callbackContext, taskStorage } from "../task/current.js";
+import { callbackContext, contextTask } from "../task/current.js";
 import type { EventLoop, EventLoopOptions } from "./event-loop.js";
 
 /** @internal */
@@ -24,7 +24,7 @@ export const loopRegistry = {
  */
 export function runningLoopOrNull(): EventLoop | null {
   if (callbackContext.loop !== null) return callbackContext.loop;
-  const t = taskStorage.getStore();
+  const t = contextTask();
   if (t !== undefined && t._loop.isRunning()) return t._loop;
   return null;
 }

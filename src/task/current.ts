@@ -1,27 +1,161 @@
 /**
  * Which task is running: the one place that answers it.
  *
- * Approach: every task's function runs inside `AsyncLocalStorage.run(task, fn)`, so code resumed by any
- * promise (ours or foreign: `fetch`, `fs.promises`) still knows its task. The loop additionally tracks
- * the task whose step it is driving (`EventLoop._stepping`) to know when that step has suspended.
+ * ## Approach
+ * A task's code must know its task everywhere, including in code resumed by a foreign promise (`await
+ * fetch(...)` resumes in a microtask that the loop did not start, possibly while the loop drives another
+ * task's step). So the task's identity travels with its code through every promise reaction. Two
+ * mechanisms, one chosen when this module loads (`contextMechanism`):
  *
- * Rejected alternative: a plain variable set by the loop around each step. It costs nothing, but it is
- * wrong in code resumed by a foreign promise: that code runs in a microtask outside any step (possibly
- * while the loop is driving another task's step), so it would be attributed to the wrong task and could
- * no longer be cancelled. AsyncLocalStorage costs about 2.5x on raw promise spawn on Node 20 and ~1.2x on
- * Node 24 (`../shared/design-notes.md`); the benchmark in `bench/` reports what it costs us.
+ * - **frames** (Node 24, and any Node whose `AsyncLocalStorage` is built on `AsyncContextFrame`): V8
+ *   carries the current frame through every promise reaction at no cost per promise. A task gets a frame
+ *   of its own once, when its function is first called: `enterWith(task)` inside
+ *   `AsyncResource.runInAsyncScope`, whose exit restores the caller's frame without making another one.
+ *   One small `Map` per task; nothing per promise.
+ * - **hooks** (Node 20, which has no frames): three lean V8 promise hooks. A promise created while task
+ *   code runs is tagged with the task; when a reaction of it runs (an `await`'s continuation, a `then`
+ *   callback, the job that calls a thenable's `then`), the tag becomes the current task, and when the
+ *   reaction ends, no task is current. The task's first call sets the current task around it.
+ *
+ * Both give the same answers as `AsyncLocalStorage.run(task, fn)` for code reached through promises
+ * (awaits, `then`, async generators, foreign thenables). Code run by a timer, an I/O callback or
+ * `queueMicrotask` callback sees no current task under **hooks** (as CPython's callbacks: a callback is
+ * not a task's code) and the task that scheduled it under **frames**; the library itself never relies on
+ * either (it schedules its own microtasks through promises).
+ *
+ * ## Rejected alternatives
+ * - `AsyncLocalStorage.run(task, fn)` per task (the first design): on Node 20 it enables Node's
+ *   async-hooks machinery, whose promise hook costs every promise in the process about as much as the
+ *   promise itself; on Node 24, `run` makes two frames (entering, and restoring the caller's). A task
+ *   cost 3-6x a raw promise with it. `bench/README.md` has the figures before and after.
+ * - A plain variable set by the loop around each step: free, but wrong in code resumed by a foreign
+ *   promise, which then can no longer be cancelled or timed out (a `timeout()` around `await fetch();
+ *   await sleep(10)` would never fire).
+ * - Lean promise hooks on Node 24 as well: a task is as cheap as with frames, but every promise of the
+ *   process, inside tasks or not, pays the hooks (+20-40% on await-heavy code that has nothing to do with
+ *   asyncio-ts). Frames cost nothing outside tasks.
+ *
+ * `ASYNCIO_TS_CONTEXT=hooks` (or `frames`, where available) forces a mechanism, so that the test suite can
+ * run against both on one Node.
  *
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
+import { promiseHooks } from "node:v8";
 import type { EventLoop } from "../loop/event-loop.js";
 import type { Task } from "./task.js";
 
-/** @internal the task whose code is running, across every await. */
-export const taskStorage = new AsyncLocalStorage<Task<unknown>>();
-
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };
+
+/** True when `AsyncLocalStorage` is built on `AsyncContextFrame`: a frame set inside a scope stays there. */
+function hasContextFrames(): boolean {
+  const probe = new AsyncLocalStorage<number>();
+  const scope = new AsyncResource("asyncio-ts.probe");
+  scope.runInAsyncScope(() => probe.enterWith(1));
+  const leaked = scope.runInAsyncScope(() => probe.getStore());
+  probe.disable();
+  return leaked === undefined;
+}
+
+function chooseMechanism(): "frames" | "hooks" {
+  const forced = process.env["ASYNCIO_TS_CONTEXT"];
+  if (forced === "hooks") return "hooks";
+  const frames = hasContextFrames();
+  if (forced === "frames" && !frames) {
+    throw new Error("ASYNCIO_TS_CONTEXT=frames: this Node's AsyncLocalStorage is not built on AsyncContextFrame");
+  }
+  return frames ? "frames" : "hooks";
+}
+
+/** @internal how task identity travels with task code in this process (see the module comment). */
+export const contextMechanism: "frames" | "hooks" = chooseMechanism();
+
+// ---------------------------------------------------------------- frames
+
+/** The task of the current frame (frames mechanism only). */
+const taskStorage = new AsyncLocalStorage<Task<unknown>>();
+/** A scope with an empty frame: entering it and leaving it makes no frame. */
+const outsideScope = new AsyncResource("asyncio-ts");
+
+function enterFrame<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
+  taskStorage.enterWith(task);
+  return body(task);
+}
+
+// ---------------------------------------------------------------- hooks
+
+/**
+ * Invariant (hooks mechanism): the task whose code runs right now, or null. Set by `runInTask` around a
+ * task's first call, and by the `before` hook for a reaction of a tagged promise; null between reactions.
+ */
+let current: Task<unknown> | null = null;
+/** The tag on promises made by task code as the continuation of something. */
+const TAG: unique symbol = Symbol("asyncio-ts.task");
+type Tagged = { [TAG]?: Task<unknown> };
+
+if (contextMechanism === "hooks") {
+  promiseHooks.onInit((promise: Promise<unknown>) => {
+    // Every promise made by task code: a reaction of any of them may run task code (an await's
+    // throwaway promise, a then's promise, and also a promise resolved with a thenable, whose job calls
+    // the thenable's `then`: `Promise.all([fut])`, `new Promise((r) => r(fut))`).
+    if (current !== null) (promise as Tagged)[TAG] = current;
+  });
+  promiseHooks.onBefore((promise: Promise<unknown>) => {
+    const t = (promise as Tagged)[TAG];
+    current = t === undefined ? null : t;
+  });
+  promiseHooks.onAfter(() => {
+    current = null;
+  });
+}
+
+// ---------------------------------------------------------------- the interface
+
+/**
+ * Call `body(task)` as the start of `task`'s code: everything it starts (awaits, `then`s) continues as
+ * `task`'s code.
+ * @internal
+ */
+export const runInTask: <R>(task: Task<unknown>, body: (task: Task<unknown>) => R) => R =
+  contextMechanism === "frames"
+    ? (task, body) => outsideScope.runInAsyncScope(enterFrame, null, task, body) as ReturnType<typeof body>
+    : (task, body) => {
+        const saved = current;
+        current = task;
+        try {
+          return body(task);
+        } finally {
+          current = saved;
+        }
+      };
+
+/**
+ * Call `body()` outside any task's code (what the loop's driver does before it runs callbacks).
+ * @internal
+ */
+export const runOutsideTasks: (body: () => void) => void =
+  contextMechanism === "frames"
+    ? (body) => {
+        if (taskStorage.getStore() === undefined) body();
+        else outsideScope.runInAsyncScope(body);
+      }
+    : (body) => {
+        const saved = current;
+        current = null;
+        try {
+          body();
+        } finally {
+          current = saved;
+        }
+      };
+
+/**
+ * The task whose code is running (possibly done: its orphaned code can still run), or undefined.
+ * @internal
+ */
+export const contextTask: () => Task<unknown> | undefined =
+  contextMechanism === "frames" ? () => taskStorage.getStore() : () => current ?? undefined;
 
 /**
  * The task whose code is running now, or `null` outside any task (CPython's `asyncio.current_task()`).
@@ -37,7 +171,7 @@ export const callbackContext: { loop: EventLoop | null } = { loop: null };
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
   if (callbackContext.loop !== null) return null;
-  const t = taskStorage.getStore();
+  const t = contextTask();
   if (t === undefined || t.done()) return null;
   if (loop !== undefined && t._loop !== loop) return null;
   return t;

@@ -43,7 +43,7 @@ export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<
     return aw;
   }
   const l = loop ?? getEventLoop();
-  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, { loop: l });
+  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, l);
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
     return fromPromise(aw as PromiseLike<T>, l);
   }

@@ -13,9 +13,20 @@
 import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { taskStorage } from "./current.js";
+import { callbackContext, contextTask } from "./current.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
+
+const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
+
+/** `Future._st`: the state in the low two bits, then flags. @internal */
+export const ST_PENDING = 0;
+/** @internal */ export const ST_FINISHED = 1;
+/** @internal */ export const ST_CANCELLED = 2;
+/** @internal */ export const ST_MASK = 3;
+/** @internal `_value` is an exception */ export const ST_HAS_EXCEPTION = 4;
+/** @internal an exception that nobody has retrieved yet */ export const ST_LOG_TRACEBACK = 8;
+const STATE_NAMES: readonly FutureState[] = ["PENDING", "FINISHED", "CANCELLED"];
 
 /** A future's state, named as in CPython. */
 export type FutureState = "PENDING" | "CANCELLED" | "FINISHED";
@@ -38,29 +49,74 @@ export type DoneCallback<F> = (future: F) => void;
  * ```
  */
 export class Future<T = unknown> implements PromiseLike<T> {
-  /** @internal */ _state: FutureState = "PENDING";
-  /** @internal */ _result: T | undefined = undefined;
-  /** @internal */ _exception: unknown = undefined;
-  /** @internal set when an exception is stored; cleared when anyone looks at it */
-  _hasException = false;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
   /**
-   * @internal the `CancelledError` a task ended with (CPython's `_cancelled_exc`): the first awaiter or
-   * reader of the outcome gets this very error (its message included); later ones get a fresh
-   * `CancelledError` made from `_cancelMessage`.
+   * @internal the state (`ST_PENDING`, `ST_FINISHED` or `ST_CANCELLED` in the low bits) and the flags
+   * `ST_HAS_EXCEPTION` (`_value` is an exception) and `ST_LOG_TRACEBACK` (an exception nobody has
+   * retrieved yet). One small integer instead of four fields: 100,000 pending futures are common.
    */
-  _cancelledExc: CancelledError | null = null;
+  _st = ST_PENDING;
+  /**
+   * @internal the outcome: the result; or, with `ST_HAS_EXCEPTION`, the exception; or, when cancelled,
+   * the cancel message (a string or undefined) or the `CancelledError` a task ended with (CPython's
+   * `_cancelled_exc`: the first reader of the outcome gets this very error, later ones a fresh one
+   * without a message).
+   */
+  _value: unknown = undefined;
   /** @internal the loop that runs this future's callbacks */
   readonly _loop: EventLoop;
-  /** @internal callbacks to schedule on completion: undefined while none (allocated on first use), null once scheduled */
-  _callbacks: Array<DoneCallback<any> | Runnable> | null | undefined = undefined;
-  /** @internal the last gather() call that saw this future (dedupes repeated arguments) */
-  _gatherStamp = 0;
-  /** @internal true while an exception is stored that nobody has retrieved */
-  _logTraceback = false;
+  /**
+   * @internal the callbacks to schedule on completion: null when none, the callback itself when one (a
+   * done callback, or a ready-queue entry such as a task's wake-up), an array (in order) when several.
+   * Once scheduled: null, or the one function callback that `_run` will call.
+   */
+  _cb: DoneCallback<any> | Runnable | Array<DoneCallback<any> | Runnable> | null = null;
+  /**
+   * @internal the next entry of the loop's ready list: a done future is the ready-queue entry that runs
+   * its first callback when that is a function (no Handle for it); see `_run`.
+   */
+  _rnext: Runnable | null = null;
+  /** @internal always false: see the prototype property below this class */
+  declare readonly _cancelled: boolean;
 
-  constructor(options: { loop?: EventLoop } = {}) {
-    this._loop = options.loop ?? getEventLoop();
+  /**
+   * @param options `loop`: the loop to bind to (default: the running loop, else the current one)
+   * @param loop (internal) the loop, passed directly by subclasses to save an options object
+   */
+  constructor(options: { loop?: EventLoop } = NO_OPTIONS, loop?: EventLoop) {
+    this._loop = loop ?? options.loop ?? getEventLoop();
+  }
+
+  /** @internal the state, named as in CPython */
+  get _state(): FutureState {
+    return STATE_NAMES[this._st & ST_MASK]!;
+  }
+
+  /** @internal true when the future finished with an exception */
+  get _hasException(): boolean {
+    return (this._st & ST_HAS_EXCEPTION) !== 0;
+  }
+
+  /** @internal the result (undefined unless finished with one) */
+  get _result(): T | undefined {
+    return (this._st & (ST_MASK | ST_HAS_EXCEPTION)) === ST_FINISHED ? (this._value as T) : undefined;
+  }
+
+  /** @internal the exception (undefined unless finished with one) */
+  get _exception(): unknown {
+    return (this._st & ST_HAS_EXCEPTION) !== 0 ? this._value : undefined;
+  }
+
+  /** @internal the cancel message (undefined unless cancelled with one) */
+  get _cancelMessage(): string | undefined {
+    return (this._st & ST_MASK) === ST_CANCELLED && typeof this._value === "string" ? this._value : undefined;
+  }
+
+  /** @internal true while an exception is stored that nobody has retrieved */
+  get _logTraceback(): boolean {
+    return (this._st & ST_LOG_TRACEBACK) !== 0;
+  }
+  set _logTraceback(v: boolean) {
+    this._st = v ? this._st | ST_LOG_TRACEBACK : this._st & ~ST_LOG_TRACEBACK;
   }
 
   /** The loop this future is bound to. */
@@ -70,12 +126,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** True once the future has a result, an exception, or was cancelled. */
   done(): boolean {
-    return this._state !== "PENDING";
+    return this._st !== ST_PENDING;
   }
 
   /** True if the future was cancelled. */
   cancelled(): boolean {
-    return this._state === "CANCELLED";
+    return (this._st & ST_MASK) === ST_CANCELLED;
   }
 
   /**
@@ -85,32 +141,35 @@ export class Future<T = unknown> implements PromiseLike<T> {
   cancel(msg?: string): boolean {
     // As CPython: asking to cancel counts as having looked at the outcome (no "never retrieved" report).
     this._markRetrieved();
-    if (this._state !== "PENDING") return false;
-    this._state = "CANCELLED";
-    this._cancelMessage = msg;
+    if (this._st !== ST_PENDING) return false;
+    this._st = ST_CANCELLED;
+    this._value = msg;
     this._scheduleCallbacks();
     return true;
   }
 
   /** Mark the future done with a result. Throws `InvalidStateError` if it is already done. */
   setResult(result: T): void {
-    if (this._state !== "PENDING") {
+    if (this._st !== ST_PENDING) {
       throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
     }
-    this._result = result;
-    this._state = "FINISHED";
+    this._value = result;
+    this._st = ST_FINISHED;
     this._scheduleCallbacks();
   }
 
   /** Mark the future done with an exception. Throws `InvalidStateError` if it is already done. */
   setException(exception: unknown): void {
-    if (this._state !== "PENDING") {
+    if (this._st !== ST_PENDING) {
       throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
     }
-    this._exception = exception;
-    this._hasException = true;
-    this._state = "FINISHED";
-    this._logTraceback = true;
+    this._finishException(exception);
+  }
+
+  /** Finish with an exception (the future is pending). @internal */
+  _finishException(exception: unknown): void {
+    this._value = exception;
+    this._st = ST_FINISHED | ST_HAS_EXCEPTION | ST_LOG_TRACEBACK;
     this._scheduleCallbacks();
     this._loop._noteUnretrieved(this);
   }
@@ -120,11 +179,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * `InvalidStateError` if the future is not done yet.
    */
   result(): T {
-    if (this._state === "CANCELLED") throw this._makeCancelledError();
-    if (this._state !== "FINISHED") throw new InvalidStateError("Result is not ready.");
+    const st = this._st & ST_MASK;
+    if (st === ST_CANCELLED) throw this._makeCancelledError();
+    if (st !== ST_FINISHED) throw new InvalidStateError("Result is not ready.");
     this._markRetrieved();
-    if (this._hasException) throw this._exception;
-    return this._result as T;
+    if ((this._st & ST_HAS_EXCEPTION) !== 0) throw this._value;
+    return this._value as T;
   }
 
   /**
@@ -132,10 +192,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * `CancelledError` if cancelled and `InvalidStateError` if not done.
    */
   exception(): unknown {
-    if (this._state === "CANCELLED") throw this._makeCancelledError();
-    if (this._state !== "FINISHED") throw new InvalidStateError("Exception is not set.");
+    const st = this._st & ST_MASK;
+    if (st === ST_CANCELLED) throw this._makeCancelledError();
+    if (st !== ST_FINISHED) throw new InvalidStateError("Exception is not set.");
     this._markRetrieved();
-    return this._hasException ? this._exception : undefined;
+    return (this._st & ST_HAS_EXCEPTION) !== 0 ? this._value : undefined;
   }
 
   /**
@@ -145,16 +206,33 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof fn !== "function") {
       throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     }
-    if (this._callbacks === null) this._loop._callSoon1(fn, this);
-    else (this._callbacks ??= []).push(fn);
+    this._pushCallback(fn);
   }
 
   /** Remove every registration of `fn`; returns how many were removed. */
   removeDoneCallback(fn: DoneCallback<this>): number {
-    if (!this._callbacks) return 0;
-    const before = this._callbacks.length;
-    this._callbacks = this._callbacks.filter((cb) => cb !== (fn as unknown));
-    return before - this._callbacks.length;
+    if (this._st !== ST_PENDING) return 0; // already scheduled (as CPython: nothing left to remove)
+    const all = this._callbackList();
+    const kept = all.filter((cb) => cb !== (fn as unknown));
+    this._setCallbackList(kept);
+    return all.length - kept.length;
+  }
+
+  /** The registered callbacks of a pending future, in order (a fresh array). @internal */
+  _callbackList(): Array<DoneCallback<any> | Runnable> {
+    const cb = this._cb;
+    return cb === null ? [] : Array.isArray(cb) ? cb.slice() : [cb];
+  }
+
+  /** Replace the registered callbacks of a pending future. @internal */
+  _setCallbackList(cbs: Array<DoneCallback<any> | Runnable>): void {
+    this._cb = cbs.length === 0 ? null : cbs.length === 1 ? cbs[0]! : cbs;
+  }
+
+  /** True if `cb` is the callback registered last (gather's duplicate check). @internal */
+  _lastCallbackIs(cb: DoneCallback<any>): boolean {
+    const c = this._cb;
+    return c === cb || (Array.isArray(c) && c[c.length - 1] === cb);
   }
 
   /**
@@ -195,18 +273,19 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Register an awaiter. @internal */
   _await(awaiter: Awaiter): void {
-    const task = taskStorage.getStore();
-    if (this._state !== "PENDING") {
+    // A plain callback run by the loop is not a task's code, whatever async context it runs in.
+    const task = callbackContext.loop === null ? contextTask() : undefined;
+    if (this._st !== ST_PENDING) {
       // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
       this._markRetrieved();
-      if (this._state === "CANCELLED") {
+      if ((this._st & ST_MASK) === ST_CANCELLED) {
         const err = this._makeCancelledError();
         soon(() => awaiter._deliver(false, err));
-      } else if (this._hasException) {
-        const err = this._exception;
+      } else if ((this._st & ST_HAS_EXCEPTION) !== 0) {
+        const err = this._value;
         soon(() => awaiter._deliver(false, err));
       } else {
-        const v = this._result;
+        const v = this._value;
         soon(() => awaiter._deliver(true, v));
       }
       return;
@@ -237,67 +316,98 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Reject every awaiter that is not a task (the loop closed under them). @internal */
   _rejectOutsideAwaiters(error: unknown): void {
-    const cbs = this._callbacks;
-    if (!cbs) return;
-    this._callbacks = cbs.filter((cb) => {
+    if (this._st !== ST_PENDING) return;
+    const kept = this._callbackList().filter((cb) => {
       const d = (cb as OutsideAwaiter)._outside;
       if (d === undefined) return true;
       soon(() => d._deliver(false, error));
       return false;
     });
+    this._setCallbackList(kept);
   }
 
-  /** @internal */
+  /** Register a callback, or schedule it at once if the future is done. @internal */
   _pushCallback(cb: DoneCallback<any> | Runnable): void {
-    if (this._callbacks !== null) (this._callbacks ??= []).push(cb);
-    else if (typeof cb === "function") this._loop._callSoon1(cb, this);
-    else this._loop._pushRunnable(cb);
+    if (this._st !== ST_PENDING) {
+      if (typeof cb === "function") this._loop._callSoon1(cb, this);
+      else this._loop._pushRunnable(cb);
+      return;
+    }
+    const c = this._cb;
+    if (c === null) this._cb = cb;
+    else if (Array.isArray(c)) c.push(cb);
+    else this._cb = [c, cb];
   }
 
   /** Give this (done) future's outcome to an awaiter. @internal */
   _deliverTo(awaiter: Awaiter): void {
     this._markRetrieved();
-    if (this._state === "CANCELLED") awaiter._deliver(false, this._makeCancelledError());
-    else if (this._hasException) awaiter._deliver(false, this._exception);
-    else awaiter._deliver(true, this._result);
+    const st = this._st;
+    if ((st & ST_MASK) === ST_CANCELLED) awaiter._deliver(false, this._makeCancelledError());
+    else awaiter._deliver((st & ST_HAS_EXCEPTION) === 0, this._value);
   }
 
   /** Nobody needs to be told about this future's exception any more. @internal */
   _markRetrieved(): void {
-    if (this._logTraceback) {
-      this._logTraceback = false;
+    if ((this._st & ST_LOG_TRACEBACK) !== 0) {
+      this._st &= ~ST_LOG_TRACEBACK;
       this._loop._retrieved(this);
     }
   }
 
-  /** @internal */
+  /** @internal the CancelledError for a reader of a cancelled future's outcome */
   _makeCancelledError(): CancelledError {
-    const exc = this._cancelledExc;
-    if (exc !== null) {
-      this._cancelledExc = null;
-      return exc;
+    const v = this._value;
+    if (v instanceof CancelledError) {
+      this._value = undefined; // the next reader gets a fresh one, without a message (as CPython)
+      return v;
     }
-    return new CancelledError(this._cancelMessage ?? "");
+    return new CancelledError(typeof v === "string" ? v : "");
   }
 
   /** @internal */
   _scheduleCallbacks(): void {
     this._loop._tracer?.onFutureDone(this);
-    const cbs = this._callbacks;
-    this._callbacks = null;
-    if (!cbs) return;
-    for (let i = 0; i < cbs.length; i++) {
+    const cbs = this._cb;
+    if (cbs === null) return;
+    // A task's wake-up is its own ready-queue entry; for a first callback that is a function, the
+    // future itself is the entry (`_run` calls it, from `_cb`): no Handle, no argument array.
+    const several = Array.isArray(cbs);
+    const first = several ? cbs[0]! : cbs;
+    if (typeof first === "function") {
+      this._cb = first;
+      this._loop._pushRunnable(this);
+    } else {
+      this._cb = null;
+      this._loop._pushRunnable(first);
+    }
+    if (!several) return;
+    for (let i = 1; i < cbs.length; i++) {
       const cb = cbs[i]!;
-      // A task's wake-up is its own ready-queue entry (no Handle, no argument array).
       if (typeof cb === "function") this._loop._callSoon1(cb, this);
       else this._loop._pushRunnable(cb);
+    }
+  }
+
+  /**
+   * Run as a ready-queue entry: call the first done callback (queued by `_scheduleCallbacks`). Its errors
+   * go to the loop's exception handler, as a Handle's do. @internal
+   */
+  _run(): void {
+    const cb = this._cb as DoneCallback<this> | null;
+    this._cb = null;
+    if (typeof cb !== "function") return;
+    try {
+      cb(this);
+    } catch (exception) {
+      this._loop.callExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
     }
   }
 
   /** @internal */
   _repr(): string {
     const state = this._state.toLowerCase();
-    if (this._state === "FINISHED") {
+    if ((this._st & ST_MASK) === ST_FINISHED) {
       return this._hasException ? `<Future finished exception=${String(this._exception)}>` : `<Future finished result=${String(this._result)}>`;
     }
     return `<Future ${state}>`;
@@ -308,6 +418,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._repr();
   }
 }
+
+// A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
+Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });
 
 type OutsideAwaiter = { _outside?: Awaiter };
 
@@ -320,6 +433,8 @@ export interface Awaiter {
 export interface Runnable {
   readonly _cancelled: boolean;
   _run(): void;
+  /** the next entry of the loop's ready list; null when last or not queued */
+  _rnext: Runnable | null;
 }
 
 /**

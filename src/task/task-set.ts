@@ -19,8 +19,7 @@ export class TaskSet implements Iterable<Task<unknown>> {
   private count = 0;
 
   add(t: Task<unknown>): this {
-    if (t._pendOwner === this) return this;
-    t._pendOwner = this;
+    if (this.has(t)) return this;
     t._pendPrev = this.tail;
     t._pendNext = null;
     if (this.tail === null) this.head = t;
@@ -31,21 +30,21 @@ export class TaskSet implements Iterable<Task<unknown>> {
   }
 
   delete(t: Task<unknown>): boolean {
-    if (t._pendOwner !== this) return false;
+    if (!this.has(t)) return false;
     const { _pendPrev: prev, _pendNext: next } = t;
     if (prev === null) this.head = next;
     else prev._pendNext = next;
     if (next === null) this.tail = prev;
     else next._pendPrev = prev;
-    t._pendOwner = null;
     t._pendPrev = null;
     t._pendNext = null;
     this.count--;
     return true;
   }
 
+  /** A task is in at most one set (its loop's), so being linked, or being the head, is membership. */
   has(t: Task<unknown>): boolean {
-    return t._pendOwner === this;
+    return t._pendPrev !== null || this.head === t;
   }
 
   get size(): number {
@@ -55,7 +54,6 @@ export class TaskSet implements Iterable<Task<unknown>> {
   clear(): void {
     for (let t = this.head; t !== null; ) {
       const next = t._pendNext;
-      t._pendOwner = null;
       t._pendPrev = null;
       t._pendNext = null;
       t = next;

@@ -12,11 +12,14 @@
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { callbackContext, taskStorage } from "./current.js";
-import { Future, type Awaiter, type Runnable } from "./future.js";
+import { callbackContext, contextTask, runInTask } from "./current.js";
+import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import { CancelScope } from "../time/cancel-scope.js";
 
 let taskCounter = 0;
+
+/** A task's `_waiters` while it waits on nothing: one shared empty array, never mutated. */
+const NO_WAITERS: Future<unknown>[] = Object.freeze([]) as unknown as Future<unknown>[];
 
 /** What `createTask` accepts: a function that returns a promise (or a value). */
 export type TaskFunction<T> = () => PromiseLike<T> | T;
@@ -46,39 +49,87 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   _fn: TaskFunction<T> | null;
   /** @internal the name given, or null for the default `Task-<id>` (made when first asked for) */
   _name: string | null;
-  /** @internal membership in the loop's pending-task list (task-set.ts) */
-  _pendOwner: object | null = null;
-  /** @internal */ _pendPrev: Task<unknown> | null = null;
-  /** @internal */ _pendNext: Task<unknown> | null = null;
+  /** @internal the previous task in the loop's pending-task list (task-set.ts) */
+  _pendPrev: Task<unknown> | null = null;
+  /** @internal the next task in the loop's pending-task list (task-set.ts) */
+  _pendNext: Task<unknown> | null = null;
   /** @internal a number unique in the process (`Task-<id>` is the default name) */
   readonly _id: number;
   /** @internal a cancel was requested while the task had no future to cancel: throw at the next step */
   _mustCancel = false;
-  /** @internal the cancel message for `_mustCancel` */
-  _pendingCancelMessage: string | undefined = undefined;
   /** @internal how many cancel() calls are outstanding (CPython's `_num_cancels_requested`) */
   _numCancelsRequested = 0;
-  /** @internal the futures this task is suspended on (CPython's `_fut_waiter`; several under Promise.all) */
-  _waiters: Future<unknown>[] = [];
+  /**
+   * @internal the futures this task is suspended on (CPython's `_fut_waiter`; several under
+   * Promise.all); `NO_WAITERS` (shared, never mutated) when none
+   */
+  _waiters: Future<unknown>[] = NO_WAITERS;
   /** @internal how many steps have begun (a step is a resumption driven by the loop) */
   _stepNo = 0;
   /** @internal the step in which `_waiters` were registered */
   _waitersStep = 0;
-  /** @internal created on first access of `signal` */
-  _abort: AbortController | null = null;
-  /** @internal active cancel scopes, innermost last (see time/cancel-scope.ts) */
-  _scopes: CancelScope[] | null = null;
-  /** @internal cancel requests held back by a shielding scope */
-  _deferredCancels: Array<string | undefined> | null = null;
-  /** @internal true once a step was left waiting on something foreign (diagnostics) */
-  _foreignAwaits = 0;
-  /** @internal where the task was created (debug mode only) */
-  _createdAt: string | undefined;
   /** @internal the task whose code created this one, if any */
   _parent: Task<unknown> | null;
+  /**
+   * @internal what few tasks need (cancellation details, scopes, a signal, diagnostics), made on first
+   * use: a task stays small while it needs none of it (100,000 tasks in flight are common).
+   */
+  _x: TaskExtras | null = null;
 
-  constructor(fn: TaskFunction<T>, options: TaskOptions & { loop: EventLoop }) {
-    super({ loop: options.loop });
+  /** @internal the cancel message for `_mustCancel` */
+  get _pendingCancelMessage(): string | undefined {
+    return this._x === null ? undefined : this._x.pendingCancelMessage;
+  }
+  set _pendingCancelMessage(v: string | undefined) {
+    if (v !== undefined || this._x !== null) this._extras().pendingCancelMessage = v;
+  }
+  /** @internal created on first access of `signal` */
+  get _abort(): AbortController | null {
+    return this._x === null ? null : this._x.abort;
+  }
+  set _abort(v: AbortController | null) {
+    if (v !== null || this._x !== null) this._extras().abort = v;
+  }
+  /** @internal active cancel scopes, innermost last (see time/cancel-scope.ts) */
+  get _scopes(): CancelScope[] | null {
+    return this._x === null ? null : this._x.scopes;
+  }
+  set _scopes(v: CancelScope[] | null) {
+    if (v !== null || this._x !== null) this._extras().scopes = v;
+  }
+  /** @internal cancel requests held back by a shielding scope */
+  get _deferredCancels(): Array<string | undefined> | null {
+    return this._x === null ? null : this._x.deferredCancels;
+  }
+  set _deferredCancels(v: Array<string | undefined> | null) {
+    if (v !== null || this._x !== null) this._extras().deferredCancels = v;
+  }
+  /** @internal how many steps were left waiting on something foreign (diagnostics) */
+  get _foreignAwaits(): number {
+    return this._x === null ? 0 : this._x.foreignAwaits;
+  }
+  set _foreignAwaits(v: number) {
+    if (v !== 0 || this._x !== null) this._extras().foreignAwaits = v;
+  }
+  /** @internal where the task was created (debug mode only) */
+  get _createdAt(): string | undefined {
+    return this._x === null ? undefined : this._x.createdAt;
+  }
+  set _createdAt(v: string | undefined) {
+    if (v !== undefined || this._x !== null) this._extras().createdAt = v;
+  }
+
+  private _extras(): TaskExtras {
+    return (this._x ??= new TaskExtras());
+  }
+
+  /**
+   * @internal use `createTask()` or `loop.createTask()`
+   * @param options the task's options (`name`)
+   * @param loop the loop it runs on
+   */
+  constructor(fn: TaskFunction<T>, options: TaskOptions | undefined, loop: EventLoop) {
+    super(undefined, loop);
     if (typeof fn !== "function") {
       if (fn !== null && typeof fn === "object" && typeof (fn as { then?: unknown }).then === "function") {
         throw new TypeError(
@@ -88,18 +139,18 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
       throw new TypeError(`Expected fn to be a function returning a promise, got ${describe(fn)}`);
     }
-    const name = options.name;
+    const name = options === undefined ? undefined : options.name;
     if (name !== undefined && typeof name !== "string") {
       throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
     }
     this._fn = fn;
     this._id = ++taskCounter;
     this._name = name ?? null;
-    const parent = taskStorage.getStore();
+    const parent = callbackContext.loop === null ? contextTask() : undefined;
     this._parent = parent !== undefined && !parent.done() ? parent : null;
-    this._createdAt = options.loop._debug ? new Error().stack?.split("\n").slice(2, 6).join("\n") : undefined;
-    options.loop._taskCreated(this);
-    options.loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
+    if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
+    loop._taskCreated(this);
+    loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
   }
 
   /** The task's name. */
@@ -147,7 +198,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
         // Registered before the task last resumed (e.g. the losers of a Promise.race, or the rest of a
         // partly settled Promise.all): the task may have moved on, so cancelling them could be lost.
         // Deliver at the task's next await of ours instead.
-        this._waiters.length = 0;
+        this._waiters = NO_WAITERS;
       }
     }
     this._mustCancel = true;
@@ -205,73 +256,49 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     throw new RuntimeError("Task does not support setException()");
   }
 
-  /** @internal the task is its own ready-queue entry for its first step (saves a Handle per task) */
-  readonly _cancelled = false;
-  /** @internal run as a ready callback: the first step */
-  _run(): void {
-    this._step0();
+  /**
+   * @internal run as a ready-queue entry: the task is its own entry for its first step (no Handle per
+   * task), and, once done, the entry that runs its single done callback (see `Future._run`).
+   */
+  override _run(): void {
+    if (this._fn !== null) this._step0();
+    else super._run();
   }
 
   /** @internal the first step: run the function (or, if cancelled before it started, never run it). */
   _step0(this: Task<T>): void {
-    const fn = this._fn;
-    this._fn = null;
-    if (fn === null || this._state !== "PENDING") return;
+    if (this._st !== ST_PENDING) {
+      this._fn = null;
+      return;
+    }
     if (this._mustCancel) {
       // CPython throws CancelledError(msg) into the coroutine, which raises it at once: the task ends
       // as if its function had raised it (see _fail).
+      this._fn = null;
       this._mustCancel = false;
-      this._cancelledExc = new CancelledError(this._pendingCancelMessage ?? "");
-      this._finishCancelled(undefined);
+      this._finishCancelled(new CancelledError(this._pendingCancelMessage ?? ""));
       return;
     }
-    const loop = this._loop;
-    loop._beginStep(this);
+    this._loop._beginStep(this);
     const saved = callbackContext.loop;
     callbackContext.loop = null;
-    let r: PromiseLike<T> | T;
     try {
-      r = taskStorage.run(this as Task<unknown>, fn) as PromiseLike<T> | T;
-    } catch (e) {
+      runInTask(this as Task<unknown>, startTask);
+    } finally {
       callbackContext.loop = saved;
-      this._fail(e);
-      return;
-    }
-    callbackContext.loop = saved;
-    if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<T>).then === "function") {
-      // Subscribed inside the task's context: when `fn` returns one of our awaitables directly
-      // (`createTask(() => sleep(1000))`), the task suspends on it as if it had awaited it, so a
-      // cancel() reaches it at once instead of waiting for it to finish.
-      // A native promise (what an async function returns) does not care about the context: skip the
-      // second AsyncLocalStorage.run on the hot path.
-      if (r instanceof Promise) {
-        r.then(
-          (v: T) => this._succeed(v),
-          (e: unknown) => this._fail(e),
-        );
-      } else {
-        taskStorage.run(this as Task<unknown>, () =>
-          (r as PromiseLike<T>).then(
-            (v) => this._succeed(v),
-            (e) => this._fail(e),
-          ),
-        );
-      }
-    } else {
-      this._succeed(r as T);
     }
   }
 
   /** The function returned. @internal */
   _succeed(value: T): void {
-    if (this._state === "PENDING") {
+    if (this._st === ST_PENDING) {
       if (this._mustCancel) {
         // Cancelled during its last step: CPython ends such a task cancelled.
         this._mustCancel = false;
         this._finishCancelled(this._pendingCancelMessage);
       } else {
-        this._result = value;
-        this._state = "FINISHED";
+        this._value = value;
+        this._st = ST_FINISHED;
         this._scheduleCallbacks();
       }
     }
@@ -280,28 +307,25 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
   /** The function threw. @internal */
   _fail(error: unknown): void {
-    if (this._state === "PENDING") {
+    if (this._st === ST_PENDING) {
       if (error instanceof CancelledError) {
         // As CPython: the error itself goes to the first reader of the outcome; the task's own cancel
         // message is unset (so later readers, and gather's results, see a CancelledError without one).
-        this._cancelledExc = error;
-        this._finishCancelled(undefined);
+        this._finishCancelled(error);
       } else {
-        this._exception = error;
-        this._hasException = true;
-        this._state = "FINISHED";
-        this._logTraceback = true;
-        this._scheduleCallbacks();
-        this._loop._noteUnretrieved(this);
+        this._finishException(error);
       }
     }
     this._loop._endStep(this);
   }
 
-  /** @internal */
-  _finishCancelled(msg: string | undefined): void {
-    this._state = "CANCELLED";
-    this._cancelMessage = msg;
+  /**
+   * @internal end cancelled, with a cancel message, or with the `CancelledError` that ended the task (see
+   * `Future._value`)
+   */
+  _finishCancelled(outcome: string | CancelledError | undefined): void {
+    this._st = ST_CANCELLED;
+    this._value = outcome;
     this._scheduleCallbacks();
   }
 
@@ -311,15 +335,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     super._scheduleCallbacks();
   }
 
+
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
   _suspendOn(fut: Future<unknown>, awaiter: Awaiter): void {
     if (this._waiters.length > 0 && this._waitersStep !== this._stepNo) {
       // Left over from an earlier suspension that resumed without them (Promise.race): the task has
       // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
-      this._waiters.length = 0;
+      this._waiters = NO_WAITERS;
     }
     this._waitersStep = this._stepNo;
-    this._waiters.push(fut);
+    if (this._waiters === NO_WAITERS) this._waiters = [fut];
+    else this._waiters.push(fut);
     fut._pushCallback(new Wakeup(this, fut, awaiter));
     this._loop._tracer?.onTaskSuspended(this, fut);
     if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) this._mustCancel = false;
@@ -356,8 +382,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const w = this._waiters;
     // Promise.all over many futures settles them mostly in order: the front is the cheap case.
     const i = w[0] === fut ? 0 : w.indexOf(fut);
-    if (i === 0) w.shift();
-    else if (i > 0) w.splice(i, 1);
+    if (i >= 0) {
+      if (w.length === 1) this._waiters = NO_WAITERS;
+      else if (i === 0) w.shift();
+      else w.splice(i, 1);
+    }
     if (i < 0 || this._state !== "PENDING") {
       // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
       fut._deliverTo(awaiter);
@@ -377,7 +406,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // Other futures of the same suspension are still pending (Promise.all / Promise.race): this delivery
     // may not resume the task at all. If it has not resumed within a few microtask hops, end the step,
     // rather than leave the loop waiting for its macrotask watchdog once per settled future.
-    if (w.length > 0) this._loop._endStepIfIdle(this);
+    if (this._waiters.length > 0) this._loop._endStepIfIdle(this);
   }
 
   /** @internal */
@@ -388,12 +417,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
 }
 
+/** The rarely used state of a task (see `Task._x`). @internal */
+class TaskExtras {
+  pendingCancelMessage: string | undefined = undefined;
+  abort: AbortController | null = null;
+  scopes: CancelScope[] | null = null;
+  deferredCancels: Array<string | undefined> | null = null;
+  foreignAwaits = 0;
+  createdAt: string | undefined = undefined;
+}
+
 /**
  * A task's wake-up after the future it awaited is done: a ready-queue entry of its own, so a wake-up
  * costs one small object (no closure, no Handle, no argument array). @internal
  */
 class Wakeup implements Runnable {
   readonly _cancelled = false;
+  _rnext: Runnable | null = null;
   constructor(
     private readonly task: Task<unknown>,
     private readonly fut: Future<unknown>,
@@ -407,6 +447,7 @@ class Wakeup implements Runnable {
 /** The step after `sleep(0)`, as a ready-queue entry. @internal */
 class YieldResume implements Runnable {
   readonly _cancelled = false;
+  _rnext: Runnable | null = null;
   constructor(
     private readonly task: Task<unknown>,
     private readonly awaiter: Awaiter,
@@ -415,4 +456,43 @@ class YieldResume implements Runnable {
   _run(): void {
     this.task._resumeAfterYield(this.awaiter, this.value);
   }
+}
+
+/**
+ * A task's first call, inside the task's context (`runInTask`). The function's promise is subscribed
+ * here, in that context, so the shared settle handlers below find their task as the current one: no
+ * closure per task.
+ */
+function startTask(task: Task<unknown>): void {
+  const fn = task._fn!;
+  task._fn = null;
+  let r: unknown;
+  try {
+    r = fn();
+  } catch (e) {
+    task._fail(e);
+    return;
+  }
+  if (r instanceof Promise) {
+    r.then(taskFulfilled, taskRejected);
+  } else if (r !== null && (typeof r === "object" || typeof r === "function") && typeof (r as PromiseLike<unknown>).then === "function") {
+    // One of our awaitables returned directly (`createTask(() => sleep(1000))`): subscribing inside the
+    // task's context makes the task suspend on it as if it had awaited it, so a cancel() reaches it at
+    // once. A foreign thenable is subscribed the same way.
+    (r as PromiseLike<unknown>).then(
+      (v) => task._succeed(v),
+      (e) => task._fail(e),
+    );
+  } else {
+    task._succeed(r);
+  }
+}
+
+/** The task's function settled: the reaction runs in the task's context, which names the task. */
+function taskFulfilled(value: unknown): void {
+  contextTask()!._succeed(value);
+}
+
+function taskRejected(error: unknown): void {
+  contextTask()!._fail(error);
 }

@@ -11,7 +11,7 @@ import { describe } from "../errors.js";
 import { checkDelay, type EventLoop } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { taskStorage } from "../task/current.js";
+import { callbackContext, contextTask } from "../task/current.js";
 import { Future } from "../task/future.js";
 import { Chain } from "../task/chain.js";
 
@@ -48,7 +48,7 @@ class YieldOnce<T> implements PromiseLike<T> {
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chain<R1 | R2> {
     const chain = new Chain<R1 | R2>(onFulfilled, onRejected);
-    const task = taskStorage.getStore();
+    const task = callbackContext.loop === null ? contextTask() : undefined;
     if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(chain, this.value);
     else this.loop.callSoon(() => chain._deliver(true, this.value));
     return chain;

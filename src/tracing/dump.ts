@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url";
 import { describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { loopRegistry, runningLoopOrNull } from "../loop/running.js";
-import { taskStorage } from "../task/current.js";
+import { contextTask } from "../task/current.js";
 import type { Task } from "../task/task.js";
 import { describeAwaited, fmtTime } from "./describe.js";
 
@@ -84,7 +84,7 @@ export function userFrame(stack: string | undefined): string | null {
 }
 
 function activity(loop: EventLoop, t: Task<unknown>): TaskActivity {
-  if (loop._stepping === t || taskStorage.getStore() === t) return "running";
+  if (loop._stepping === t || contextTask() === t) return "running";
   if (t._waiters.length > 0) return "waiting";
   return loop._readyCount() > 0 && t._foreignAwaits === 0 ? "scheduled" : "foreign";
 }
