@@ -6,6 +6,7 @@
  */
 import type { EventLoop } from "../loop/event-loop.js";
 import { contextTask } from "../task/current.js";
+import type { Chain } from "../task/chain.js";
 import { Future, type Awaiter } from "../task/future.js";
 import type { ExecutorJob } from "../tracing/hooks.js";
 import type { FnSpec } from "./protocol.js";
@@ -57,7 +58,7 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   }
 
   /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
-  override _await(awaiter: Awaiter): void {
+  override _await(awaiter: Chain<unknown>): void {
     if (this._state === "PENDING" && !this._loop.isRunning()) {
       const task = contextTask();
       if (task === undefined || task.done()) {

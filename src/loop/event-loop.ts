@@ -168,10 +168,6 @@ export class EventLoop {
   private _iterRemaining = 0;
   /** Invariant: true from the start of an iteration until its last callback (and step) finished. */
   private _inIteration = false;
-  /** A continuation of the driver is queued as a microtask (after a step suspended). */
-  private _continuePending = false;
-  /** Resolves a continuation of the driver registered in its own async context (see _armContinue). */
-  private _continueResolve: (() => void) | null = null;
   /** Invariant: true while `_drive` is on the stack (it must not be re-entered). */
   private _driving = false;
   /** Iterations run since the last tick; reset by each tick. */
@@ -206,7 +202,6 @@ export class EventLoop {
   /** Iterations completed since the loop was made (progress, for the deadlock check). */
   private _iterations = 0;
   private readonly _tick = (): void => this._onTick();
-  private readonly _continueBound = (): void => this._continueFromMicrotask();
   /** The argument of the current `_drive` call (a field, so that `_driveBound` needs no closure per call). */
   private _driveFromTick = false;
   private readonly _driveBound = (): void => this._driveLoop(this._driveFromTick);
@@ -595,22 +590,19 @@ export class EventLoop {
     if (this._stepping === t) {
       this._finishStepBookkeeping(t);
       this._stepping = null;
-      if (!this._continuePending) {
-        this._continuePending = true;
-        // Deferred by one microtask so that the rest of this hop (e.g. Promise.all registering on
-        // several futures) belongs to the step. We are in the task's async context here; the armed
-        // continuation was registered in the driver's (empty) one, so the driver resumes there without
-        // switching contexts (a switch allocates a context frame: a quarter of a step on Node 24).
-        const resume = this._continueResolve;
-        if (resume !== null) {
-          this._continueResolve = null;
-          resume();
-        } else soon(this._continueBound);
-      }
+      // The driver goes on one microtask later, not right here: `then` is also called by code that does
+      // not await (`fut.then(cb)` inside a task), and other tasks must not run in the middle of it. When
+      // called from inside the driver (a step suspended synchronously), the driver goes on by itself.
+      if (!this._driving) soon(this._continueBound);
     } else {
       this._tracer?.onStepEnd(t);
     }
   }
+
+  /** The driver's continuation after a step suspended (see `_stepSuspended`). */
+  private readonly _continueBound = (): void => {
+    if (this._stepping === null && !this._driving) this._drive(false);
+  };
 
   /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */
   _endStepIfIdle(t: Task<unknown>): void {
@@ -630,7 +622,7 @@ export class EventLoop {
       // Otherwise we are in the task's settle handler, in the task's async context; the task is done,
       // and a done task's context counts as no task everywhere (currentTask(), awaits, new tasks' parent),
       // so the driver goes on right here without leaving it (saves a context switch per task).
-      if (!this._continuePending && !this._driving) {
+      if (!this._driving) {
         this._driving = true;
         try {
           this._driveLoop(false);
@@ -693,24 +685,11 @@ export class EventLoop {
       t._foreignAwaits++;
       this._tracer?.onForeignAwait(t);
       this._stepping = null;
-    } else if (this._continuePending || this._driving) {
+    } else if (this._driving) {
       return;
     }
     this._fresh = true;
     this._drive(true);
-  }
-
-  /** Register the driver's next continuation now, from the driver's own (empty) async context. */
-  private _armContinue(): void {
-    const p = new Promise<void>((resolve) => {
-      this._continueResolve = resolve;
-    });
-    void p.then(this._continueBound);
-  }
-
-  private _continueFromMicrotask(): void {
-    this._continuePending = false;
-    if (this._stepping === null) this._drive(false);
   }
 
   /**
@@ -745,7 +724,6 @@ export class EventLoop {
         callbackContext.loop = null;
         if (this._stepping !== null) {
           this._kick(); // the watchdog, in case this step awaits something foreign
-          if (this._continueResolve === null) this._armContinue();
           return;
         }
       }

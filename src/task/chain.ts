@@ -1,10 +1,15 @@
 /**
- * `Chain`: what `Future.then()` returns, a promise made only if someone uses it.
+ * `Chain`: what `Future.then()` returns, a promise made only if someone uses it; and, when a task is
+ * what awaits, the task's wake-up entry in the loop's ready queue.
  *
  * JavaScript's `await fut` calls `fut.then(resolve, reject)` and throws the returned value away. A
- * native `Promise` per await costs an allocation, an executor closure and, on Node 20 with
- * AsyncLocalStorage active, a promise hook. A `Chain` records the outcome of the callbacks instead and
- * makes the real promise the first time it is observed (`then`, `catch`, `finally`, `await`).
+ * native `Promise` per await costs an allocation, an executor closure and, on Node 20, a promise hook.
+ * A `Chain` records the outcome of the callbacks instead and makes the real promise the first time it is
+ * observed (`then`, `catch`, `finally`, `await`).
+ *
+ * When a task awaits, the same object is the ready-queue entry that resumes it (`_run`): after the
+ * future it waits on (`_fut`) is done, or one iteration after `sleep(0)` (`_fut` null, the value in
+ * `_value`). One object per await, not three (a promise, a wake-up, a closure).
  *
  * Nothing is lost: a callback that throws (or a rejection with no `onRejected`) whose chain nobody has
  * observed by the next microtask becomes a real rejected promise, so Node reports it as an unhandled
@@ -14,53 +19,85 @@
  * @module
  */
 import { soon } from "./microtask.js";
+import type { Future, Runnable } from "./future.js";
+import type { Task } from "./task.js";
 
 const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
 
+/** The real promise of an observed chain, and how to settle it. */
+interface Observed<T> {
+  promise: Promise<T>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 /** A lazily materialised promise: `then`, `catch` and `finally` behave as on the `Promise` it stands for. */
-export class Chain<T> implements PromiseLike<T> {
+export class Chain<T> implements PromiseLike<T>, Runnable {
   /** The callbacks of the `then` call this chain stands for. */
   private readonly onFulfilled: ((value: any) => unknown) | null | undefined;
   private readonly onRejected: ((reason: unknown) => unknown) | null | undefined;
+  /** @internal the task that suspended on this await, while it waits (the wake-up role) */
+  _task: Task<unknown> | null = null;
+  /** @internal the future the task waits on; null for `sleep(0)` */
+  _fut: Future<unknown> | null = null;
+  /** @internal the next entry of the loop's ready list */
+  _rnext: Runnable | null = null;
+  /** @internal always false (see the prototype below) */
+  declare readonly _cancelled: boolean;
+  /**
+   * Invariant: PENDING until the callbacks ran, then FULFILLED or REJECTED with `_value` (their
+   * outcome). While PENDING, a `sleep(0)` wake-up keeps the value to deliver in `_value`.
+   */
+  private _state = PENDING;
+  private _value: unknown = undefined;
+  /** The real promise, once observed; then settled together with this chain. */
+  private _observed: Observed<T> | null = null;
 
   constructor(onFulfilled?: ((value: any) => unknown) | null, onRejected?: ((reason: unknown) => unknown) | null) {
     this.onFulfilled = onFulfilled;
     this.onRejected = onRejected;
   }
 
-  /** The awaited outcome arrives (`Awaiter`): run the callbacks. @internal */
-  _deliver(ok: boolean, input: unknown): void {
-    this._run(ok, input, this.onFulfilled, this.onRejected);
+  /** @internal make this chain `task`'s wake-up once `fut` is done (then queued as the future's callback) */
+  _wakeOn(task: Task<unknown>, fut: Future<unknown>): this {
+    this._task = task;
+    this._fut = fut;
+    return this;
   }
 
-  /** Invariant: PENDING until `_settle`; then FULFILLED or REJECTED with `value`. */
-  private state = PENDING;
-  private value: unknown = undefined;
-  /** The real promise, once observed; then settled together with this chain. */
-  private promise: Promise<T> | null = null;
-  private resolveP: ((v: unknown) => void) | null = null;
-  private rejectP: ((e: unknown) => void) | null = null;
+  /** @internal make this chain `task`'s resumption after `sleep(0)`, delivering `value` */
+  _resumeWith(task: Task<unknown>, value: unknown): this {
+    this._task = task;
+    this._value = value;
+    return this;
+  }
 
-  /**
-   * Settle with the outcome of the callbacks of `then(onFulfilled, onRejected)` for `(ok, input)`.
-   * @internal
-   */
-  _run<A>(
-    ok: boolean,
-    input: unknown,
-    onFulfilled: ((value: A) => unknown) | null | undefined,
-    onRejected: ((reason: unknown) => unknown) | null | undefined,
-  ): void {
+  /** @internal run as a ready-queue entry: resume the task (CPython's `Task.__wakeup`) */
+  _run(): void {
+    const task = this._task!;
+    const fut = this._fut;
+    this._task = null;
+    this._fut = null;
+    if (fut !== null) task._wakeup(fut, this);
+    else {
+      const v = this._value;
+      this._value = undefined;
+      task._resumeAfterYield(this, v);
+    }
+  }
+
+  /** The awaited outcome arrives (`Awaiter`): run the callbacks. @internal */
+  _deliver(ok: boolean, input: unknown): void {
     let fulfilled: boolean;
     let out: unknown;
     try {
       if (ok) {
-        out = onFulfilled ? onFulfilled(input as A) : input;
+        out = this.onFulfilled ? this.onFulfilled(input) : input;
         fulfilled = true;
-      } else if (onRejected) {
-        out = onRejected(input);
+      } else if (this.onRejected) {
+        out = this.onRejected(input);
         fulfilled = true;
       } else {
         out = input;
@@ -70,11 +107,12 @@ export class Chain<T> implements PromiseLike<T> {
       out = e;
       fulfilled = false;
     }
-    this.state = fulfilled ? FULFILLED : REJECTED;
-    this.value = out;
-    if (this.promise !== null) {
-      if (fulfilled) this.resolveP!(out);
-      else this.rejectP!(out);
+    this._state = fulfilled ? FULFILLED : REJECTED;
+    this._value = out;
+    const obs = this._observed;
+    if (obs !== null) {
+      if (fulfilled) obs.resolve(out);
+      else obs.reject(out);
       return;
     }
     const thenable = fulfilled && out !== null && (typeof out === "object" || typeof out === "function") && typeof (out as PromiseLike<unknown>).then === "function";
@@ -82,21 +120,25 @@ export class Chain<T> implements PromiseLike<T> {
     else if (!fulfilled) {
       // Unobserved so far: give it one microtask, then let Node see a rejected promise.
       soon(() => {
-        if (this.promise === null) void this.materialize();
+        if (this._observed === null) void this.materialize();
       });
     }
   }
 
   private materialize(): Promise<T> {
-    if (this.promise === null) {
-      this.promise = new Promise<T>((res, rej) => {
-        this.resolveP = res as (v: unknown) => void;
-        this.rejectP = rej;
+    let obs = this._observed;
+    if (obs === null) {
+      let resolve!: (v: unknown) => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res as (v: unknown) => void;
+        reject = rej;
       });
-      if (this.state === FULFILLED) this.resolveP!(this.value);
-      else if (this.state === REJECTED) this.rejectP!(this.value);
+      obs = this._observed = { promise, resolve, reject };
+      if (this._state === FULFILLED) resolve(this._value);
+      else if (this._state === REJECTED) reject(this._value);
     }
-    return this.promise;
+    return obs.promise;
   }
 
   then<R1 = T, R2 = never>(
@@ -118,3 +160,6 @@ export class Chain<T> implements PromiseLike<T> {
     return "Promise";
   }
 }
+
+// A chain queued as a ready-queue entry is never cancelled there (on the prototype: no field per chain).
+Object.defineProperty(Chain.prototype, "_cancelled", { value: false, writable: false });

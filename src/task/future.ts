@@ -272,7 +272,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /** Register an awaiter. @internal */
-  _await(awaiter: Awaiter): void {
+  _await(awaiter: Chain<unknown>): void {
     // A plain callback run by the loop is not a task's code, whatever async context it runs in.
     const task = callbackContext.loop === null ? contextTask() : undefined;
     if (this._st !== ST_PENDING) {

@@ -14,6 +14,7 @@ import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { callbackContext, contextTask, runInTask } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
+import type { Chain } from "./chain.js";
 import { CancelScope } from "../time/cancel-scope.js";
 
 let taskCounter = 0;
@@ -337,7 +338,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
 
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
-  _suspendOn(fut: Future<unknown>, awaiter: Awaiter): void {
+  _suspendOn(fut: Future<unknown>, awaiter: Chain<unknown>): void {
     if (this._waiters.length > 0 && this._waitersStep !== this._stepNo) {
       // Left over from an earlier suspension that resumed without them (Promise.race): the task has
       // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
@@ -346,7 +347,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._waitersStep = this._stepNo;
     if (this._waiters === NO_WAITERS) this._waiters = [fut];
     else this._waiters.push(fut);
-    fut._pushCallback(new Wakeup(this, fut, awaiter));
+    fut._pushCallback(awaiter._wakeOn(this, fut));
     this._loop._tracer?.onTaskSuspended(this, fut);
     if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) this._mustCancel = false;
     else if (this._scopes !== null && this._scopes.length > 0) CancelScope._checkAwait(this, fut);
@@ -354,13 +355,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
 
   /** The task yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
-  _yieldOnce(awaiter: Awaiter, value: unknown): void {
+  _yieldOnce(awaiter: Chain<unknown>, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
     if (!this._mustCancel && this._scopes !== null && this._scopes.length > 0 && CancelScope._checkAwait(this, null)) {
       this._mustCancel = true;
       this._pendingCancelMessage = "cancel scope";
     }
-    this._loop._pushRunnable(new YieldResume(this, awaiter, value));
+    this._loop._pushRunnable(awaiter._resumeWith(this, value));
     this._loop._stepSuspended(this);
   }
 
@@ -425,37 +426,6 @@ class TaskExtras {
   deferredCancels: Array<string | undefined> | null = null;
   foreignAwaits = 0;
   createdAt: string | undefined = undefined;
-}
-
-/**
- * A task's wake-up after the future it awaited is done: a ready-queue entry of its own, so a wake-up
- * costs one small object (no closure, no Handle, no argument array). @internal
- */
-class Wakeup implements Runnable {
-  readonly _cancelled = false;
-  _rnext: Runnable | null = null;
-  constructor(
-    private readonly task: Task<unknown>,
-    private readonly fut: Future<unknown>,
-    private readonly awaiter: Awaiter,
-  ) {}
-  _run(): void {
-    this.task._wakeup(this.fut, this.awaiter);
-  }
-}
-
-/** The step after `sleep(0)`, as a ready-queue entry. @internal */
-class YieldResume implements Runnable {
-  readonly _cancelled = false;
-  _rnext: Runnable | null = null;
-  constructor(
-    private readonly task: Task<unknown>,
-    private readonly awaiter: Awaiter,
-    private readonly value: unknown,
-  ) {}
-  _run(): void {
-    this.task._resumeAfterYield(this.awaiter, this.value);
-  }
 }
 
 /**

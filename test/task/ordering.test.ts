@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTask, gather, run, sleep } from "../../src/index.js";
+import { createTask, gather, getRunningLoop, run, sleep } from "../../src/index.js";
 import { recorder } from "../helpers/record.js";
 
 describe("step ordering matches CPython 3.13", () => {
@@ -55,5 +55,29 @@ describe("step ordering matches CPython 3.13", () => {
       { virtualTime: true },
     );
     expect(plain().join(" | ")).toBe("B step1 | A awaits pending B | C0 | B step2 (returns) | C1 | A resumed | C2 | C3");
+  });
+
+  it("a task that calls fut.then(cb) without awaiting keeps running: no callback or other task runs inside its code", async () => {
+    const { p, plain } = recorder();
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const a = createTask(async () => {
+          await sleep(0);
+          const f = loop.createFuture<number>();
+          void f.then(() => p("cb"));
+          p("A1"); // before X and C, which are ready behind this step in the same iteration
+          f.setResult(1);
+          await sleep(0);
+          p("A2");
+        });
+        await sleep(0); // A's first step has run; its next step is ready
+        loop.callSoon(() => p("X"));
+        createTask(async () => p("C"));
+        await a;
+      },
+      { virtualTime: true },
+    );
+    expect(plain().join(" ")).toBe("A1 X C cb A2");
   });
 });
