@@ -2,9 +2,12 @@
  * The measured programs of the core suite, each run in its own child process by
  * `bench/suites/core.mjs` (a clean heap, and a clean peak RSS):
  *
- *   node [--expose-gc] bench/lib/core-cases.mjs GROUP PEER N ROUNDS
+ *   node [--expose-gc] bench/lib/core-cases.mjs GROUP PEER N ROUNDS [WARMUP]
  *
- * GROUP is `spawn` (spawn + await of N trivial tasks; one warm-up round, then ROUNDS timed rounds),
+ * GROUP is `spawn` (spawn + await of N trivial tasks; WARMUP warm-up rounds (default 5), then ROUNDS
+ * timed rounds; reports each round and the mean over all of them, which includes the rounds that paid
+ * for a full garbage collection: a median of a few rounds of 100,000 tasks swings 2-5x with where the
+ * collections fall, and a single warm-up round leaves Node 24 running unoptimised code),
  * `sleeps` (N concurrent 10 ms sleeps on the real clock; one round: wall time and peak RSS) or
  * `memory` (N started tasks blocked on one never-settled awaitable; heap bytes per task, needs
  * --expose-gc). PEER is `raw`, `rawAls`, `aio`, `aioTracer` or `effect`. The library is loaded from
@@ -14,9 +17,10 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { resourceUsage } from "node:process";
 import { pathToFileURL } from "node:url";
 
-const [group, peer, nArg, roundsArg] = process.argv.slice(2);
+const [group, peer, nArg, roundsArg, warmupArg] = process.argv.slice(2);
 const N = Number(nArg);
 const ROUNDS = Number(roundsArg);
+const WARMUP = warmupArg === undefined ? 5 : Number(warmupArg);
 
 /** The build to measure: the runner's snapshot of dist/ (see run.mjs), else dist/ itself. */
 const DIST = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
@@ -168,14 +172,16 @@ if (peer === "effect") {
 async function main() {
   if (group === "spawn") {
     const fn = spawnPeers[peer];
-    await fn(); // warm-up
+    for (let w = 0; w < WARMUP; w++) await fn();
     const nsPerTask = [];
+    const start = process.hrtime.bigint();
     for (let r = 0; r < ROUNDS; r++) {
       const t0 = process.hrtime.bigint();
       await fn();
       nsPerTask.push(Number(process.hrtime.bigint() - t0) / N);
     }
-    return { nsPerTask };
+    const meanNsPerTask = Number(process.hrtime.bigint() - start) / (N * ROUNDS);
+    return { nsPerTask, meanNsPerTask };
   }
   if (group === "sleeps") {
     const baseRssKiB = resourceUsage().maxRSS;

@@ -183,7 +183,9 @@ if (fn === undefined) {
   console.error(`unknown case ${kase} / peer ${peer}`);
   process.exit(2);
 }
-await fn(); // warm-up
+// Warm-up: three rounds. The first timed round after a single warm-up round still ran ~1.7x slower than
+// the rest (optimising compilation of the hot paths is not done yet), for every peer.
+for (let w = 0; w < 3; w++) await fn();
 const nsPerOp = [];
 for (let r = 0; r < ROUNDS; r++) {
   const t0 = process.hrtime.bigint();

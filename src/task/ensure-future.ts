@@ -40,6 +40,9 @@ export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<
     if (loop !== undefined && aw._loop !== loop) {
       throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
     }
+    // A waiter that completes its acquisition when awaited (`lock.acquire()`): await it in a task, as
+    // CPython wraps the acquire() coroutine in one.
+    if (aw._awaitOnly) return new Task<T>(() => aw, undefined, aw._loop);
     return aw;
   }
   const l = loop ?? getEventLoop();
@@ -70,7 +73,7 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
   if (promise === null || typeof promise !== "object" || typeof (promise as PromiseLike<T>).then !== "function") {
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
-  if (promise instanceof Future) return promise;
+  if (promise instanceof Future) return ensureFuture(promise, loop);
   const l = loop ?? getEventLoop();
   const fut = new Future<T>({ loop: l });
   let held = true;

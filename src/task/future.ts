@@ -77,6 +77,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _rnext: Runnable | null = null;
   /** @internal always false: see the prototype property below this class */
   declare readonly _cancelled: boolean;
+  /**
+   * @internal true for a future whose outcome must reach its reader through `then` (a primitive's
+   * waiter that finishes the acquisition when the waiting code resumes); `ensureFuture` wraps such a
+   * future in a task instead of handing it to combinators that read it directly. False on the prototype.
+   */
+  declare readonly _awaitOnly: boolean;
 
   /**
    * @param options `loop`: the loop to bind to (default: the running loop, else the current one)
@@ -421,6 +427,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
 // A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
 Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });
+Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: false });
 
 type OutsideAwaiter = { _outside?: Awaiter };
 

@@ -35,7 +35,7 @@ afterEach(() => {
 });
 
 interface Primitive {
-  acquire(signal: AbortSignal | undefined): Promise<unknown>;
+  acquire(signal: AbortSignal | undefined): PromiseLike<unknown>;
   release(): void;
   free(): number;
   waiters(): number;
@@ -75,6 +75,8 @@ const kinds = {
 const op = fc.record({
   before: fc.constantFrom(-1, 0, 1, 2), // -1: no await before acquiring
   hold: fc.constantFrom(-1, 0, 1, 3), // -1: release without awaiting
+  // with a signal: the async path (abortable); without: the contended waiter is awaited directly
+  signal: fc.boolean(),
 });
 const interrupt = fc.record({
   at: fc.integer({ min: 0, max: 12 }),
@@ -107,7 +109,7 @@ describe("sync primitives under random interleavings", () => {
               createTask(async () => {
                 for (const o of ops) {
                   if (o.before >= 0) await pause(o.before);
-                  await prim.acquire(controllers[i]!.signal.aborted ? undefined : controllers[i]!.signal);
+                  await prim.acquire(o.signal && !controllers[i]!.signal.aborted ? controllers[i]!.signal : undefined);
                   held++;
                   maxHeld = Math.max(maxHeld, held);
                   try {
