@@ -186,6 +186,8 @@ export class EventLoop {
   /** @internal */ _slowCallbackDuration: number;
   /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
   _tracer: Tracer | null = null;
+  /** @internal what `sleep(0)` returns on this loop (stateless, made on first use) */
+  _yield0: PromiseLike<undefined> | null = null;
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
   _defaultExecutor: Executor | null = null;
   /** @internal makes the default executor (a ThreadPoolExecutor; set by the executors module). */

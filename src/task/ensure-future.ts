@@ -48,6 +48,9 @@ export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<
   const l = loop ?? getEventLoop();
   if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, l);
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
+    // `sleep(0)`: only the awaiting code may call its then (it suspends the current task); run it in a
+    // task of its own, as CPython runs the coroutine.
+    if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) return new Task<T>(() => aw as PromiseLike<T>, undefined, l);
     return fromPromise(aw as PromiseLike<T>, l);
   }
   throw new TypeError(`An asyncio-ts Future, a promise or a function is required, got ${describe(aw)}`);
@@ -73,7 +76,7 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
   if (promise === null || typeof promise !== "object" || typeof (promise as PromiseLike<T>).then !== "function") {
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
-  if (promise instanceof Future) return ensureFuture(promise, loop);
+  if (promise instanceof Future || (promise as { _awaitOnly?: boolean })._awaitOnly === true) return ensureFuture(promise, loop);
   const l = loop ?? getEventLoop();
   const fut = new Future<T>({ loop: l });
   let held = true;

@@ -37,8 +37,14 @@ function wake<T>(f: SleepFuture<T>, value: T): void {
   if (!f.done()) f.setResult(value);
 }
 
-/** `sleep(0)`: yields once. Awaitable, not a future. @internal */
+/**
+ * `sleep(0)`: yields once. Awaitable, not a future; stateless, so `sleep(0)` without a value returns
+ * one instance per loop. Its `then` must be called by the awaiting code itself (`_awaitOnly`): the
+ * combinators run it in a task of its own, as CPython runs the `sleep(0)` coroutine. @internal
+ */
 class YieldOnce<T> implements PromiseLike<T> {
+  /** @internal see `ensureFuture` */
+  declare readonly _awaitOnly: boolean;
   constructor(
     private readonly loop: EventLoop,
     private readonly value: T,
@@ -54,6 +60,7 @@ class YieldOnce<T> implements PromiseLike<T> {
     return chain;
   }
 }
+Object.defineProperty(YieldOnce.prototype, "_awaitOnly", { value: true, writable: false });
 
 /**
  * Suspend the current task for `ms` milliseconds, then return `value`. `sleep(0)` lets every other
@@ -76,7 +83,10 @@ export function sleep<T>(ms: number, value?: T): PromiseLike<T | undefined> {
   if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number, got ${describe(ms)}`);
   checkDelay(ms, "ms");
   const loop = getRunningLoop();
-  if (ms === 0) return new YieldOnce(loop, value);
+  if (ms === 0) {
+    if (value !== undefined) return new YieldOnce(loop, value);
+    return (loop._yield0 ??= new YieldOnce(loop, undefined)) as PromiseLike<undefined>;
+  }
   const f = new SleepFuture<T | undefined>({ loop });
   if (ms !== Infinity) f._handle = loop.callLater(ms, wake, f, value);
   return f;

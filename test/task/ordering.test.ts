@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTask, gather, getRunningLoop, run, sleep } from "../../src/index.js";
+import { createTask, gather, getRunningLoop, run, sleep, waitFor } from "../../src/index.js";
 import { recorder } from "../helpers/record.js";
 
 describe("step ordering matches CPython 3.13", () => {
@@ -79,5 +79,27 @@ describe("step ordering matches CPython 3.13", () => {
       { virtualTime: true },
     );
     expect(plain().join(" ")).toBe("A1 X C cb A2");
+  });
+
+  it("gather and waitFor of sleep(0) run each sleep in a task of its own, as CPython (same iterations)", async () => {
+    const { p, plain } = recorder();
+    await run(
+      async () => {
+        const t = createTask(async () => {
+          for (let i = 0; i < 5; i++) {
+            p(`o${i}`);
+            await sleep(0);
+          }
+        });
+        p("g start");
+        const r = await gather(sleep(0, "x"), sleep(0, "y"));
+        p(`g ${r[0]}${r[1]}`);
+        p(`w ${await waitFor(sleep(0, "z"), 1000)}`);
+        await t;
+      },
+      { virtualTime: true },
+    );
+    // CPython 3.13 prints: g start o0 o1 o2 o3 g xy o4 w z
+    expect(plain().join(" ")).toBe("g start o0 o1 o2 o3 g xy o4 w z");
   });
 });
