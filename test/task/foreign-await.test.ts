@@ -3,7 +3,7 @@
  * futures. The loop keeps running other tasks, and a cancellation is never lost.
  */
 import { describe, expect, it } from "vitest";
-import { CancelledError, createTask, currentTask, fromPromise, run, sleep } from "../../src/index.js";
+import { CancelledError, TimeoutError, createTask, currentTask, fromPromise, gather, run, sleep, timeout } from "../../src/index.js";
 import { recorder } from "../helpers/record.js";
 
 const foreign = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -98,5 +98,43 @@ describe("foreign awaits", () => {
       await expect(t).rejects.toBeInstanceOf(CancelledError);
     }, { virtualTime: true });
     expect(plain()).toEqual(["race fast", "cancelled: true"]);
+  });
+
+  it("many tasks detached on foreign promises at once each resume as themselves, cancellable and timed out", async () => {
+    await run(async () => {
+      const names = Array.from({ length: 20 }, (_, i) => `w${i}`);
+      const workers = names.map((name, i) =>
+        createTask(
+          async () => {
+            await foreign(1 + (i % 3)); // all of them wait on foreign timers at the same time
+            const before = currentTask()?.getName();
+            await sleep(1); // one of ours, attributed to this task
+            await foreign(1);
+            return `${before}/${currentTask()?.getName()}`;
+          },
+          { name },
+        ),
+      );
+      expect(await gather(...workers)).toEqual(names.map((n) => `${n}/${n}`));
+
+      // A timeout around a foreign await followed by one of ours still fires...
+      await expect(
+        timeout(20, async () => {
+          await foreign(1);
+          await sleep(10_000);
+        }),
+      ).rejects.toBeInstanceOf(TimeoutError);
+      // ...and cancelling several detached tasks reaches each at its next await of ours.
+      const sleepers = names.slice(0, 5).map(() =>
+        createTask(async () => {
+          await foreign(2);
+          await sleep(10_000);
+        }),
+      );
+      await sleep(1);
+      for (const t of sleepers) t.cancel();
+      const outcomes = await gather(...sleepers, { returnExceptions: true });
+      expect(outcomes.every((o) => o instanceof CancelledError)).toBe(true);
+    });
   });
 });
