@@ -39,7 +39,7 @@
 import { RuntimeError, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
-import { callbackContext, contextTask, runOutsideTasks } from "../task/current.js";
+import { callbackContext, contextTask, newLoopScope, runOutsideTasks, type LoopScope } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -186,6 +186,8 @@ export class EventLoop {
   /** @internal */ _slowCallbackDuration: number;
   /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
   _tracer: Tracer | null = null;
+  /** @internal the async context tasks start in: where the loop last started running (`newLoopScope`) */
+  _scope: LoopScope = null;
   /** @internal what `sleep(0)` returns on this loop (stateless, made on first use) */
   _yield0: PromiseLike<undefined> | null = null;
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
@@ -415,6 +417,7 @@ export class EventLoop {
       throw new RuntimeError("Cannot run the event loop while another loop is running");
     }
     this._running = true;
+    this._scope = newLoopScope();
     loopRegistry.running.add(this);
     if (this._debug) this._debugMonitor = startDebugMonitor(this);
     return new Promise<void>((resolve) => {
@@ -702,7 +705,7 @@ export class EventLoop {
     this._driveFromTick = fromTick;
     this._driving = true;
     try {
-      runOutsideTasks(this._driveBound);
+      runOutsideTasks(this._scope, this._driveBound);
     } finally {
       this._driving = false;
     }

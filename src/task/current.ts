@@ -75,13 +75,29 @@ export const contextMechanism: "frames" | "hooks" = chooseMechanism();
 
 /** The task of the current frame (frames mechanism only). */
 const taskStorage = new AsyncLocalStorage<Task<unknown>>();
-/** A scope with an empty frame: entering it and leaving it makes no frame. */
-const outsideScope = new AsyncResource("asyncio-ts");
+/** A scope with the frame this module was loaded in: the loops' fallback (see `newLoopScope`). */
+const moduleScope = new AsyncResource("asyncio-ts");
 
 function enterFrame<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
   taskStorage.enterWith(task);
   return body(task);
 }
+
+/**
+ * The async context a loop's tasks start in, taken where the loop starts running: a task sees the
+ * AsyncLocalStorage stores of the code that called `run()` / `runUntilComplete()` (frames mechanism;
+ * null under hooks, where the driver simply runs in that code's context). CPython copies the context of
+ * the task's *creator* instead; doing so would cost a captured frame per task. `docs/rosetta.md` says so.
+ * @internal
+ */
+export function newLoopScope(): LoopScope {
+  if (contextMechanism !== "frames") return null;
+  // (a loop started from a task's code must not start its own tasks inside that task's frame)
+  return taskStorage.getStore() === undefined ? new AsyncResource("asyncio-ts.loop") : taskStorage.exit(() => new AsyncResource("asyncio-ts.loop"));
+}
+
+/** @internal what `newLoopScope` returns */
+export type LoopScope = AsyncResource | null;
 
 // ---------------------------------------------------------------- hooks
 
@@ -113,14 +129,14 @@ if (contextMechanism === "hooks") {
 // ---------------------------------------------------------------- the interface
 
 /**
- * Call `body(task)` as the start of `task`'s code: everything it starts (awaits, `then`s) continues as
- * `task`'s code.
+ * Call `body(task)` as the start of `task`'s code, in the context of the loop's `scope`: everything it
+ * starts (awaits, `then`s) continues as `task`'s code.
  * @internal
  */
-export const runInTask: <R>(task: Task<unknown>, body: (task: Task<unknown>) => R) => R =
+export const runInTask: <R>(scope: LoopScope, task: Task<unknown>, body: (task: Task<unknown>) => R) => R =
   contextMechanism === "frames"
-    ? (task, body) => outsideScope.runInAsyncScope(enterFrame, null, task, body) as ReturnType<typeof body>
-    : (task, body) => {
+    ? (scope, task, body) => (scope ?? moduleScope).runInAsyncScope(enterFrame, null, task, body) as ReturnType<typeof body>
+    : (_scope, task, body) => {
         const saved = current;
         current = task;
         try {
@@ -131,16 +147,17 @@ export const runInTask: <R>(task: Task<unknown>, body: (task: Task<unknown>) => 
       };
 
 /**
- * Call `body()` outside any task's code (what the loop's driver does before it runs callbacks).
+ * Call `body()` outside any task's code, in the context of the loop's `scope` (what the loop's driver
+ * does before it runs callbacks).
  * @internal
  */
-export const runOutsideTasks: (body: () => void) => void =
+export const runOutsideTasks: (scope: LoopScope, body: () => void) => void =
   contextMechanism === "frames"
-    ? (body) => {
+    ? (scope, body) => {
         if (taskStorage.getStore() === undefined) body();
-        else outsideScope.runInAsyncScope(body);
+        else (scope ?? moduleScope).runInAsyncScope(body);
       }
-    : (body) => {
+    : (_scope, body) => {
         const saved = current;
         current = null;
         try {

@@ -284,7 +284,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const saved = callbackContext.loop;
     callbackContext.loop = null;
     try {
-      runInTask(this as Task<unknown>, startTask);
+      runInTask(this._loop._scope, this as Task<unknown>, startTask);
     } finally {
       callbackContext.loop = saved;
     }

@@ -7,6 +7,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { createTask, gather, run, sleep } from "../../src/index.js";
 import { contextMechanism } from "../../src/task/current.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
@@ -68,5 +70,28 @@ describe("task identity across foreign awaits", () => {
       expect(r.status).not.toBe(0);
       expect(r.stderr).toContain("ASYNCIO_TS_CONTEXT=frames: this Node's AsyncLocalStorage is not built on AsyncContextFrame");
     }
+  });
+
+  it("tasks see the AsyncLocalStorage stores of the code that started the loop, and their own", async () => {
+    const als = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    await als.run("outer", () =>
+      run(async () => {
+        seen.push(`main:${als.getStore()}`);
+        const a = createTask(async () => {
+          seen.push(`a:${als.getStore()}`);
+          await sleep(1);
+          seen.push(`a after sleep:${als.getStore()}`);
+        });
+        const b = createTask(() =>
+          als.run("own", async () => {
+            await sleep(1);
+            seen.push(`b after sleep:${als.getStore()}`);
+          }),
+        );
+        await gather(a, b);
+      }, { virtualTime: true }),
+    );
+    expect(seen).toEqual(["main:outer", "a:outer", "a after sleep:outer", "b after sleep:own"]);
   });
 });
