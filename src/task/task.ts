@@ -48,14 +48,15 @@ export interface TaskOptions {
 export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal the function; null once started */
   _fn: TaskFunction<T> | null;
-  /** @internal the name given, or null for the default `Task-<id>` (made when first asked for) */
-  _name: string | null;
+  /**
+   * @internal the name; until one is given or asked for, the task's number (the default name
+   * `Task-<n>` is made when first asked for: most tasks are never asked)
+   */
+  _name: string | number;
   /** @internal the previous task in the loop's pending-task list (task-set.ts) */
   _pendPrev: Task<unknown> | null = null;
   /** @internal the next task in the loop's pending-task list (task-set.ts) */
   _pendNext: Task<unknown> | null = null;
-  /** @internal a number unique in the process (`Task-<id>` is the default name) */
-  readonly _id: number;
   /** @internal a cancel was requested while the task had no future to cancel: throw at the next step */
   _mustCancel = false;
   /** @internal how many cancel() calls are outstanding (CPython's `_num_cancels_requested`) */
@@ -145,8 +146,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
     }
     this._fn = fn;
-    this._id = ++taskCounter;
-    this._name = name ?? null;
+    this._name = name ?? ++taskCounter;
     const parent = callbackContext.loop === null ? contextTask() : undefined;
     this._parent = parent !== undefined && !parent.done() ? parent : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
@@ -156,7 +156,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
   /** The task's name. */
   getName(): string {
-    return this._name ?? (this._name = `Task-${this._id}`);
+    const n = this._name;
+    return typeof n === "string" ? n : (this._name = `Task-${n}`);
   }
 
   /** Rename the task. */

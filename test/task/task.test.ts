@@ -98,8 +98,14 @@ describe("tasks (test_tasks BaseTaskTests)", () => {
     const n1 = Number(/^Task-(\d+)$/.exec(t1.getName())![1]);
     const n2 = Number(/^Task-(\d+)$/.exec(t2.getName())![1]);
     expect(n2).toBe(n1 + 1);
+    // as CPython's _task_name_counter: a task given a name takes no number
+    const named = loop.createTask(async () => 3, { name: "named" });
+    const t3 = loop.createTask(async () => 4);
+    expect(t3.getName()).toBe(`Task-${n2 + 1}`);
     await loop.runUntilComplete(t2);
     await loop.runUntilComplete(t1);
+    await loop.runUntilComplete(named);
+    await loop.runUntilComplete(t3);
   });
 
   it("test_task_repr_name_not_str: names are strings; setName renames", async () => {
