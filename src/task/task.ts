@@ -19,8 +19,6 @@ import { CancelScope } from "../time/cancel-scope.js";
 
 let taskCounter = 0;
 
-/** A task's `_waiters` while it waits on nothing: one shared empty array, never mutated. */
-const NO_WAITERS: Future<unknown>[] = Object.freeze([]) as unknown as Future<unknown>[];
 
 /** What `createTask` accepts: a function that returns a promise (or a value). */
 export type TaskFunction<T> = () => PromiseLike<T> | T;
@@ -62,13 +60,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal how many cancel() calls are outstanding (CPython's `_num_cancels_requested`) */
   _numCancelsRequested = 0;
   /**
-   * @internal the futures this task is suspended on (CPython's `_fut_waiter`; several under
-   * Promise.all); `NO_WAITERS` (shared, never mutated) when none
+   * @internal what this task is suspended on (CPython's `_fut_waiter`): null, the future itself, or an
+   * array of two or more (Promise.all / Promise.race over our futures). No array for the usual one.
    */
-  _waiters: Future<unknown>[] = NO_WAITERS;
+  _waiter: Future<unknown> | Future<unknown>[] | null = null;
   /** @internal how many steps have begun (a step is a resumption driven by the loop) */
   _stepNo = 0;
-  /** @internal the step in which `_waiters` were registered */
+  /** @internal the step in which `_waiter` was registered */
   _waitersStep = 0;
   /** @internal the task whose code created this one, if any */
   _parent: Task<unknown> | null;
@@ -191,16 +189,19 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._numCancelsRequested++;
     this._abort?.abort(new CancelledError(msg ?? ""));
     this._loop._tracer?.onTaskCancelRequested(this, msg);
-    if (this._waiters.length > 0) {
+    const waiter = this._waiter;
+    if (waiter !== null) {
       if (this._waitersStep === this._stepNo) {
         let any = false;
-        for (const w of this._waiters.slice()) if (w.cancel(msg)) any = true;
+        if (Array.isArray(waiter)) {
+          for (const w of waiter.slice()) if (w.cancel(msg)) any = true;
+        } else any = waiter.cancel(msg);
         if (any) return true;
       } else {
         // Registered before the task last resumed (e.g. the losers of a Promise.race, or the rest of a
         // partly settled Promise.all): the task may have moved on, so cancelling them could be lost.
         // Deliver at the task's next await of ours instead.
-        this._waiters = NO_WAITERS;
+        this._waiter = null;
       }
     }
     this._mustCancel = true;
@@ -340,14 +341,14 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
   _suspendOn(fut: Future<unknown>, awaiter: Chain<unknown>): void {
-    if (this._waiters.length > 0 && this._waitersStep !== this._stepNo) {
+    let waiter = this._waiter;
+    if (waiter !== null && this._waitersStep !== this._stepNo) {
       // Left over from an earlier suspension that resumed without them (Promise.race): the task has
       // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
-      this._waiters = NO_WAITERS;
+      waiter = null;
     }
     this._waitersStep = this._stepNo;
-    if (this._waiters === NO_WAITERS) this._waiters = [fut];
-    else this._waiters.push(fut);
+    this._waiter = waiter === null ? fut : Array.isArray(waiter) ? (waiter.push(fut), waiter) : [waiter, fut];
     fut._pushCallback(awaiter._wakeOn(this, fut));
     this._loop._tracer?.onTaskSuspended(this, fut);
     if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) this._mustCancel = false;
@@ -381,15 +382,22 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
   /** A future this task awaited is done: run the next step (CPython's `__wakeup`). @internal */
   _wakeup(fut: Future<unknown>, awaiter: Awaiter): void {
-    const w = this._waiters;
-    // Promise.all over many futures settles them mostly in order: the front is the cheap case.
-    const i = w[0] === fut ? 0 : w.indexOf(fut);
-    if (i >= 0) {
-      if (w.length === 1) this._waiters = NO_WAITERS;
-      else if (i === 0) w.shift();
-      else w.splice(i, 1);
+    const w = this._waiter;
+    let found = false;
+    if (w === fut) {
+      this._waiter = null;
+      found = true;
+    } else if (Array.isArray(w)) {
+      // Promise.all over many futures settles them mostly in order: the front is the cheap case.
+      const i = w[0] === fut ? 0 : w.indexOf(fut);
+      if (i >= 0) {
+        found = true;
+        if (i === 0) w.shift();
+        else w.splice(i, 1);
+        if (w.length === 1) this._waiter = w[0]!;
+      }
     }
-    if (i < 0 || this._state !== "PENDING") {
+    if (!found || this._st !== ST_PENDING) {
       // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
       fut._deliverTo(awaiter);
       return;
@@ -408,7 +416,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // Other futures of the same suspension are still pending (Promise.all / Promise.race): this delivery
     // may not resume the task at all. If it has not resumed within a few microtask hops, end the step,
     // rather than leave the loop waiting for its macrotask watchdog once per settled future.
-    if (this._waiters.length > 0) this._loop._endStepIfIdle(this);
+    if (this._waiter !== null) this._loop._endStepIfIdle(this);
+  }
+
+  /** @internal the futures this task is suspended on, as an array (diagnostics) */
+  get _waiters(): readonly Future<unknown>[] {
+    const w = this._waiter;
+    return w === null ? [] : Array.isArray(w) ? w : [w];
   }
 
   /** @internal */
