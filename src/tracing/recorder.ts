@@ -16,7 +16,7 @@ import { format } from "node:util";
 import { describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { runningLoopOrNull } from "../loop/running.js";
-import { contextTask } from "../task/current.js";
+import { currentTask } from "../task/current.js";
 import type { Task } from "../task/task.js";
 import { describeAwaited, fmtTime } from "./describe.js";
 import type { Future } from "../task/future.js";
@@ -306,8 +306,9 @@ export class TraceRecorder {
       if (v < this.first) this.first = v;
       if (v > this.last) this.last = v;
     } else v = loop !== null ? this.at(loop) : this.last === -Infinity ? 0 : this.last;
-    const task = contextTask();
-    this.marks.push({ t: v, text: String(text), task: task !== undefined ? (this.tasks.get(task)?.id ?? null) : null });
+    // (a plain callback, or the code of a task that is already done, counts as outside tasks)
+    const task = currentTask();
+    this.marks.push({ t: v, text: String(text), task: task !== null ? (this.tasks.get(task)?.id ?? null) : null });
   }
 
   /**
