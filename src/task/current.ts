@@ -25,15 +25,16 @@
  *
  * ## Rejected alternatives
  * - `AsyncLocalStorage.run(task, fn)` per task (the first design): on Node 20 it enables Node's
- *   async-hooks machinery, whose promise hook costs every promise in the process about as much as the
- *   promise itself; on Node 24, `run` makes two frames (entering, and restoring the caller's). A task
- *   cost 3-6x a raw promise with it. `bench/README.md` has the figures before and after.
+ *   async-hooks machinery, whose promise hook nearly doubles the cost of await-heavy code anywhere in the
+ *   process (1.95x, `node bench/context-cost.mjs`); on Node 24, `run` makes two frames (entering, and
+ *   restoring the caller's). A task cost 6x a raw promise with it (`bench/README.md`, before and after).
  * - A plain variable set by the loop around each step: free, but wrong in code resumed by a foreign
  *   promise, which then can no longer be cancelled or timed out (a `timeout()` around `await fetch();
  *   await sleep(10)` would never fire).
- * - Lean promise hooks on Node 24 as well: a task is as cheap as with frames, but every promise of the
- *   process, inside tasks or not, pays the hooks (+20-40% on await-heavy code that has nothing to do with
- *   asyncio-ts). Frames cost nothing outside tasks.
+ * - Lean promise hooks on Node 24 as well: a task costs about as much as with frames, but every promise
+ *   of the process, inside tasks or not, pays the hooks (1.36x on await-heavy code that has nothing to do
+ *   with asyncio-ts, `node bench/context-cost.mjs`; 1.34x on Node 20, where there is no cheaper exact
+ *   way). Frames cost nothing outside tasks.
  *
  * `ASYNCIO_TS_CONTEXT=hooks` (or `frames`, where available) forces a mechanism, so that the test suite can
  * run against both on one Node.
