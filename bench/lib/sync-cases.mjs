@@ -8,7 +8,8 @@
  *   uncontended      -- one task, OPS acquire -> release cycles of a free Semaphore(2) (TASKS ignored):
  *                       the fast path; PEER: aio | asyncMutex | pLimit
  *   queue            -- OPS items through a bounded queue (maxsize 100), one producer, one consumer;
- *                       PEER: aio | handwritten (array + waiter futures on the same loop)
+ *                       PEER: aio | handwritten (array + waiter futures on the same loop) | floor (no
+ *                       queue: the awaits and task switches alone)
  * Prints one JSON object on the last line: { nsPerOp: [one figure per round] }.
  *
  * "Yield once" is each runtime's own way to let the other tasks run: `await sleep(0)` (one loop
@@ -170,13 +171,39 @@ async function handQueue() {
   });
 }
 
+/**
+ * No queue at all: what any queue on this loop pays at least. Per item the producer awaits a resolved
+ * promise and the consumer awaits `Promise.resolve(i)` (the two awaits of a put and a get that do not
+ * wait), and every 100 items each yields once to the loop (the task switches of a queue of maxsize 100).
+ */
+async function queueFloor() {
+  const done = Promise.resolve();
+  await run(async () => {
+    const producer = createTask(async () => {
+      for (let i = 0; i < OPS; i++) {
+        await done;
+        if (i % 100 === 99) await sleep(0);
+      }
+    });
+    const consumer = createTask(async () => {
+      let sum = 0;
+      for (let i = 0; i < OPS; i++) {
+        sum += await Promise.resolve(i);
+        if (i % 100 === 99) await sleep(0);
+      }
+      return sum;
+    });
+    await gather(producer, consumer);
+  });
+}
+
 // ------------------------------------------------------------------ driver
 
 const cases = {
   lock: { aio: () => aioCase(false), asyncMutex: () => asyncMutexCase(false), pLimit: () => pLimitCase(false) },
   semaphore: { aio: () => aioCase(true), asyncMutex: () => asyncMutexCase(true), pLimit: () => pLimitCase(true) },
   uncontended: { aio: aioFree, asyncMutex: asyncMutexFree, pLimit: pLimitFree },
-  queue: { aio: aioQueue, handwritten: handQueue },
+  queue: { aio: aioQueue, handwritten: handQueue, floor: queueFloor },
 };
 const fn = cases[kase]?.[peer];
 if (fn === undefined) {

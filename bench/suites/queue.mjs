@@ -1,7 +1,8 @@
 /**
  * Queue suite: 1,000,000 items through a bounded queue (maxsize 100), one producer task and one consumer
  * task, side by side with the smallest hand-written queue on the same loop (an array plus waiter
- * futures: the floor for any queue on asyncio-ts) and CPython 3.13's `asyncio.Queue`.
+ * futures), the same two tasks with no queue at all (only the awaits and task switches a queue makes:
+ * the floor for any queue on asyncio-ts) and CPython 3.13's `asyncio.Queue`.
  *
  * Every case runs in its own child process (`bench/lib/sync-cases.mjs`, `bench/py/sync.py`); batches of
  * the peers are interleaved so that load from other processes spreads over all of them. Figures are
@@ -28,6 +29,12 @@ export default async function queue(ctx) {
       peer: "hand-written",
       run: () => ctx.runJson("node", ["bench/lib/sync-cases.mjs", "queue", "handwritten", "0", String(N), String(rounds)]),
     },
+    {
+      key: "floor",
+      name: "no queue: its awaits and task switches alone (floor)",
+      peer: "floor",
+      run: () => ctx.runJson("node", ["bench/lib/sync-cases.mjs", "queue", "floor", "0", String(N), String(rounds)]),
+    },
   ];
   if (python !== null) {
     peers.push({
@@ -52,6 +59,7 @@ export default async function queue(ctx) {
   if (python !== null) {
     const r = get("py") / aio;
     notes.push(`target: >= 5x ahead of CPython asyncio.Queue: CPython / asyncio-ts = ${r.toFixed(1)} -> ${r >= 5 ? "met" : "MISSED"}`);
+    notes.push(`(the floor, no queue at all: CPython / floor = ${(get("py") / get("floor")).toFixed(1)}: no queue on this loop can be further ahead)`);
   }
   ctx.table({
     title: `bounded queue (maxsize 100), 1 producer + 1 consumer, ${N.toLocaleString("en-US")} items (ns per item)`,
