@@ -639,14 +639,7 @@ export class EventLoop {
       // Otherwise we are in the task's settle handler, in the task's async context; the task is done,
       // and a done task's context counts as no task everywhere (currentTask(), awaits, new tasks' parent),
       // so the driver goes on right here without leaving it (saves a context switch per task).
-      if (!this._driving) {
-        this._driving = true;
-        try {
-          this._driveLoop(false);
-        } finally {
-          this._driving = false;
-        }
-      }
+      if (!this._driving) this._drive(false, false);
     } else {
       this._tracer?.onStepEnd(t);
     }
@@ -710,14 +703,16 @@ export class EventLoop {
   }
 
   /**
-   * Run ready callbacks until a step is in progress, the budget is spent, or nothing is due.
-   * Must run outside any task's async context, so plain callbacks see no current task.
+   * Run ready callbacks until a step is in progress, the budget is spent, or nothing is due, outside any
+   * live task's async context, so plain callbacks see no current task (`leaveTask` false: the caller
+   * knows it is in none, or in a done task's).
    */
-  private _drive(fromTick: boolean): void {
+  private _drive(fromTick: boolean, leaveTask = true): void {
     this._driveFromTick = fromTick;
     this._driving = true;
     try {
-      runOutsideTasks(this._scope, this._driveBound);
+      if (leaveTask) runOutsideTasks(this._scope, this._driveBound);
+      else this._driveLoop(fromTick);
     } finally {
       this._driving = false;
     }

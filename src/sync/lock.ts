@@ -18,16 +18,7 @@
 import { RuntimeError } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { Hold, acquireHold, runHolding } from "./hold.js";
-import {
-  RESOLVED_TRUE,
-  WaiterQueue,
-  abortReason,
-  bindLoop,
-  readSignal,
-  waitOn,
-  type AbortOptions,
-  type SettlingWaiter,
-} from "./waiters.js";
+import { RESOLVED_TRUE, WaiterQueue, abortReason, signalOrRejection, type AbortOptions, type SettlingWaiter } from "./waiters.js";
 
 /**
  * What `Lock.statistics()` reports.
@@ -83,27 +74,19 @@ export class Lock {
    * @example `await lock.acquire(); try { ... } finally { lock.release(); }`
    */
   acquire(options?: AbortOptions): PromiseLike<true> {
-    if (options === undefined) {
-      if (!this._locked && (this._waiters._size === 0 || !this._waiters.hasLive())) {
-        this._locked = true;
-        return RESOLVED_TRUE;
-      }
-      // Contended: the waiter is what the caller awaits; `_afterWait` finishes when it resumes. (An
-      // error, a loop mismatch, is a rejection, as from an async function.)
-      let loop: EventLoop;
-      try {
-        loop = bindLoop(this, "Lock");
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return this._waiters.parkSettling(loop, this);
+    const signal = signalOrRejection(options);
+    if (signal instanceof Promise) return signal;
+    // Fair: take the lock only if nobody (not even a woken waiter that has not run yet) is in line.
+    if (!this._locked && (this._waiters._size === 0 || !this._waiters.hasLive())) {
+      this._locked = true;
+      return RESOLVED_TRUE;
     }
-    return this._acquire(options);
+    return this._waiters.waitSettling(this, signal, "Lock");
   }
 
   /**
-   * @internal the end of a contended `acquire()`, when the waiting code resumes (the `finally` and
-   * `catch` blocks of `_acquire`, without an async function)
+   * @internal the end of a contended `acquire()`, when the waiting code resumes: CPython's `finally` and
+   * `except` blocks after `await fut`
    */
   _afterWait(w: SettlingWaiter, ok: boolean, value: unknown): unknown {
     this._waiters.remove(w);
@@ -112,31 +95,6 @@ export class Lock {
       // must get the wake-up we may have consumed.
       if (!this._locked) this._waiters.wakeFirst(true);
       return abortReason(w, value);
-    }
-    this._locked = true;
-    return true;
-  }
-
-  /** @internal the acquisition with options (a signal): an async function, as CPython's code */
-  async _acquire(options: AbortOptions | undefined): Promise<true> {
-    const signal = readSignal(options);
-    // Fair: take the lock only if nobody (not even a woken waiter that has not run yet) is in line.
-    if (!this._locked && (this._waiters._size === 0 || !this._waiters.hasLive())) {
-      this._locked = true;
-      return true;
-    }
-    const w = this._waiters.park(bindLoop(this, "Lock"));
-    try {
-      try {
-        await waitOn(w, signal);
-      } finally {
-        this._waiters.remove(w);
-      }
-    } catch (e) {
-      // Cancelled (or aborted), possibly after release() woke us: the lock is free and someone else
-      // must get the wake-up we may have consumed.
-      if (!this._locked) this._waiters.wakeFirst(true);
-      throw abortReason(w, e);
     }
     this._locked = true;
     return true;

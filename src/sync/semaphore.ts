@@ -21,13 +21,11 @@ import { Hold, acquireHold, runHolding } from "./hold.js";
 import {
   RESOLVED_TRUE,
   WaiterQueue,
-  type SettlingWaiter,
   abortReason,
-  bindLoop,
   checkCount,
-  readSignal,
-  waitOn,
+  signalOrRejection,
   type AbortOptions,
+  type SettlingWaiter,
 } from "./waiters.js";
 
 /**
@@ -92,27 +90,18 @@ export class Semaphore {
    * @example `await sem.acquire(); try { ... } finally { sem.release(); }`
    */
   acquire(options?: AbortOptions): PromiseLike<true> {
-    if (options === undefined) {
-      if (!this.locked()) {
-        this._value--;
-        return RESOLVED_TRUE;
-      }
-      // Contended: the waiter is what the caller awaits; `_afterWait` finishes when it resumes. (An
-      // error, a loop mismatch, is a rejection, as from an async function.)
-      let loop: EventLoop;
-      try {
-        loop = bindLoop(this);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      return this._waiters.parkSettling(loop, this);
+    const signal = signalOrRejection(options);
+    if (signal instanceof Promise) return signal;
+    if (!this.locked()) {
+      this._value--;
+      return RESOLVED_TRUE;
     }
-    return this._acquire(options);
+    return this._waiters.waitSettling(this, signal);
   }
 
   /**
-   * @internal the end of a contended `acquire()`, when the waiting code resumes (the `finally` and
-   * `catch` blocks of `_acquire`, without an async function)
+   * @internal the end of a contended `acquire()`, when the waiting code resumes: CPython's `finally` and
+   * `except` blocks after `await fut`
    */
   _afterWait(w: SettlingWaiter, ok: boolean, value: unknown): unknown {
     this._waiters.remove(w);
@@ -127,33 +116,6 @@ export class Semaphore {
       /* keep waking */
     }
     return out;
-  }
-
-  /** @internal the acquisition with options (a signal): an async function, as CPython's code */
-  async _acquire(options: AbortOptions | undefined): Promise<true> {
-    const signal = readSignal(options);
-    if (!this.locked()) {
-      this._value--;
-      return true;
-    }
-    const w = this._waiters.park(bindLoop(this));
-    try {
-      try {
-        await waitOn(w, signal);
-      } finally {
-        this._waiters.remove(w);
-      }
-    } catch (e) {
-      // Promised a permit by release(), but cancelled before running: give it back.
-      if (w.done() && !w.cancelled()) this._value++;
-      throw abortReason(w, e);
-    } finally {
-      // Newcomers may have queued behind us while permits were free (FIFO): wake as many as allowed.
-      while (this._value > 0 && this._wakeNext()) {
-        /* keep waking */
-      }
-    }
-    return true;
   }
 
   /**

@@ -155,12 +155,27 @@ export class WaiterQueue<T = unknown> {
     return w;
   }
 
-  /** Append a new waiter that `owner` finishes when it is awaited (see `SettlingWaiter`). */
-  parkSettling(this: WaiterQueue<true>, loop: EventLoop, owner: WaitOwner): SettlingWaiter {
+  /**
+   * The contended end of an `acquire()`: park a waiter that `owner` finishes when it is awaited (see
+   * `SettlingWaiter`) and return what the caller awaits: the waiter itself, or, with a signal, a wait on
+   * it that the signal can abandon. A loop mismatch is a rejection, as from an async function.
+   */
+  waitSettling(
+    this: WaiterQueue<true>,
+    owner: WaitOwner & { _loop: EventLoop | null },
+    signal: AbortSignal | undefined,
+    what?: string,
+  ): PromiseLike<true> {
+    let loop: EventLoop;
+    try {
+      loop = bindLoop(owner, what);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const w = new SettlingWaiter(undefined, loop);
     w._owner = owner;
-    this._link(w);
-    return w;
+    this._link(w as Waiter<true>);
+    return signal === undefined ? w : waitWithSignal(w, signal);
   }
 
   private _link(w: Waiter<T>): void {
@@ -316,6 +331,20 @@ export function readSignal(options: AbortOptions | undefined): AbortSignal | und
   }
   signal.throwIfAborted();
   return signal;
+}
+
+/**
+ * `readSignal` for a method that returns a promise: the signal, or the rejection to return instead of
+ * throwing (as an async function would).
+ * @internal
+ */
+export function signalOrRejection(options: AbortOptions | undefined): AbortSignal | undefined | Promise<never> {
+  if (options === undefined) return undefined;
+  try {
+    return readSignal(options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 /**

@@ -176,6 +176,15 @@ export const contextTask: () => Task<unknown> | undefined =
   contextMechanism === "frames" ? () => taskStorage.getStore() : () => current ?? undefined;
 
 /**
+ * The task whose code calls us, or undefined in a plain callback run by a loop (which is not a task's
+ * code, whatever async context it runs in). Possibly done (orphaned code of a finished task).
+ * @internal
+ */
+export function callerTask(): Task<unknown> | undefined {
+  return callbackContext.loop === null ? contextTask() : undefined;
+}
+
+/**
  * The task whose code is running now, or `null` outside any task (CPython's `asyncio.current_task()`).
  *
  * @example
@@ -188,8 +197,7 @@ export const contextTask: () => Task<unknown> | undefined =
  * ```
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
-  if (callbackContext.loop !== null) return null;
-  const t = contextTask();
+  const t = callerTask();
   if (t === undefined || t.done()) return null;
   if (loop !== undefined && t._loop !== loop) return null;
   return t;

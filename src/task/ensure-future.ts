@@ -36,21 +36,18 @@ export type Awaited2<A> = A extends Future<infer T>
  * ```
  */
 export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<T> {
-  if (aw instanceof Future) {
-    if (loop !== undefined && aw._loop !== loop) {
-      throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
-    }
-    // A waiter that completes its acquisition when awaited (`lock.acquire()`): await it in a task, as
-    // CPython wraps the acquire() coroutine in one.
-    if (aw._awaitOnly) return new Task<T>(() => aw, undefined, aw._loop);
-    return aw;
+  const isFuture = aw instanceof Future;
+  if (isFuture && loop !== undefined && aw._loop !== loop) {
+    throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
   }
+  // An awaitable of ours that only the awaiting code may `then` (it acts on the task that awaits):
+  // `sleep(0)`, a contended `lock.acquire()`. Await it in a task of its own, as CPython runs the
+  // coroutine in one.
+  if (isAwaitOnly(aw)) return new Task<T>(() => aw as PromiseLike<T>, undefined, isFuture ? aw._loop : (loop ?? getEventLoop()));
+  if (isFuture) return aw;
   const l = loop ?? getEventLoop();
   if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, l);
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
-    // `sleep(0)`: only the awaiting code may call its then (it suspends the current task); run it in a
-    // task of its own, as CPython runs the coroutine.
-    if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) return new Task<T>(() => aw as PromiseLike<T>, undefined, l);
     return fromPromise(aw as PromiseLike<T>, l);
   }
   throw new TypeError(`An asyncio-ts Future, a promise or a function is required, got ${describe(aw)}`);
@@ -76,7 +73,7 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
   if (promise === null || typeof promise !== "object" || typeof (promise as PromiseLike<T>).then !== "function") {
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
-  if (promise instanceof Future || (promise as { _awaitOnly?: boolean })._awaitOnly === true) return ensureFuture(promise, loop);
+  if (promise instanceof Future || isAwaitOnly(promise)) return ensureFuture(promise, loop);
   const l = loop ?? getEventLoop();
   const fut = new Future<T>({ loop: l });
   let held = true;
@@ -99,4 +96,9 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
     },
   );
   return fut;
+}
+
+/** True for `sleep(0)`'s awaitable and a contended acquire's waiter (their `_awaitOnly` flag). */
+function isAwaitOnly(aw: unknown): boolean {
+  return aw !== null && typeof aw === "object" && (aw as { _awaitOnly?: boolean })._awaitOnly === true;
 }

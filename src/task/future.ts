@@ -13,7 +13,7 @@
 import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { callbackContext, contextTask } from "./current.js";
+import { callerTask } from "./current.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
 
@@ -280,7 +280,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Register an awaiter. @internal */
   _await(awaiter: Chain<unknown>): void {
     // A plain callback run by the loop is not a task's code, whatever async context it runs in.
-    const task = callbackContext.loop === null ? contextTask() : undefined;
+    const task = callerTask();
     if (this._st !== ST_PENDING) {
       // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
       this._markRetrieved();

@@ -12,7 +12,7 @@
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { callbackContext, contextTask, runInTask } from "./current.js";
+import { callbackContext, callerTask, contextTask, runInTask } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { CancelScope } from "../time/cancel-scope.js";
@@ -145,7 +145,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     }
     this._fn = fn;
     this._name = name ?? ++taskCounter;
-    const parent = callbackContext.loop === null ? contextTask() : undefined;
+    const parent = callerTask();
     this._parent = parent !== undefined && !parent.done() ? parent : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     loop._taskCreated(this);
@@ -337,7 +337,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._taskDone(this);
     super._scheduleCallbacks();
   }
-
 
   /** The task awaits a pending future: remember it, wake up when it is done. @internal */
   _suspendOn(fut: Future<unknown>, awaiter: Chain<unknown>): void {

@@ -11,7 +11,7 @@ import { describe } from "../errors.js";
 import { checkDelay, type EventLoop } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { callbackContext, contextTask } from "../task/current.js";
+import { callerTask } from "../task/current.js";
 import { Future } from "../task/future.js";
 import { Chain } from "../task/chain.js";
 
@@ -54,7 +54,7 @@ class YieldOnce<T> implements PromiseLike<T> {
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chain<R1 | R2> {
     const chain = new Chain<R1 | R2>(onFulfilled, onRejected);
-    const task = callbackContext.loop === null ? contextTask() : undefined;
+    const task = callerTask();
     if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(chain, this.value);
     else this.loop.callSoon(() => chain._deliver(true, this.value));
     return chain;
