@@ -147,6 +147,23 @@ export class QueueFull extends AsyncioError {}
 /** A put or get on a queue that was shut down (Python 3.13). @example `q.shutdown(); await q.put(1) // throws QueueShutDown` */
 export class QueueShutDown extends AsyncioError {}
 /**
+ * The loop can no longer make progress: every task waits on something that nothing will ever complete.
+ * Thrown by `run()` / `runUntilComplete()` after the loop reported the tasks and what each waits on (the
+ * same report is the error's message) and cancelled them.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop, DeadlockError } from "asyncio-ts";
+ * try {
+ *   await run(() => getRunningLoop().createFuture(), { virtualTime: true, deadlockTimeout: 10 });
+ * } catch (e) {
+ *   console.log(e instanceof DeadlockError); // true
+ * }
+ * ```
+ */
+export class DeadlockError extends RuntimeError {}
+
+/**
  * A barrier was aborted or reset while tasks waited on it. A `RuntimeError`, as in CPython (so a
  * `catch` for `RuntimeError` sees it too).
  * @example `barrier.abort() // waiters throw BrokenBarrierError`

@@ -9,6 +9,7 @@
 export {
   AsyncioError,
   BrokenBarrierError,
+  DeadlockError,
   CancelledError,
   ExceptionGroup,
   InvalidStateError,

@@ -7,7 +7,7 @@ import { TimeoutError, describe } from "../errors.js";
 import { checkDelay } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getEventLoop } from "../loop/running.js";
-import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
+import { toFutures, type AwaitableLike } from "../task/ensure-future.js";
 import { Future } from "../task/future.js";
 
 /**
@@ -32,7 +32,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   if (timeout !== null) checkDelay(timeout, "timeout");
   const loop = getEventLoop();
   const todo = new Set<Future<T>>();
-  for (const aw of new Set(aws)) todo.add(ensureFuture(aw, loop));
+  for (const f of toFutures([...new Set(aws)], loop, "aws")) todo.add(f);
   const done: Array<Future<T> | null> = [];
   let getter: Future<void> | null = null;
   let timeoutHandle: TimerHandle | null = null;

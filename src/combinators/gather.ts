@@ -6,12 +6,16 @@
  * every child; a cancelled child makes the gather fail with `CancelledError` (or, with
  * `returnExceptions`, appear as a `CancelledError` in the results).
  *
+ * `gather(a(), b())`, the literal translation of `asyncio.gather(a(), b())`, makes each promise a task
+ * that owns its async function's work (`task/adopt.ts`), as CPython wraps each coroutine in a task: the
+ * gather's cancellation reaches the awaits inside them.
+ *
  * @module
  */
 import { CancelledError } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { ensureFuture, type AwaitableLike, type Awaited2 } from "../task/ensure-future.js";
+import { toFuture, type AwaitableLike, type Awaited2 } from "../task/ensure-future.js";
 import { Future } from "../task/future.js";
 
 /** Options of `gather`, passed as the last argument. */
@@ -130,6 +134,15 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   // last callback (nothing else runs while gather registers): no Map, no hashing on the path of a
   // 100,000-task gather. Done futures and other arguments are deduped with a Map.
   let others: Map<unknown, Future<unknown>> | null = null;
+  // For each promise argument, the next one (where its async function's work surely ends, adopt.ts).
+  let nextPromise: object | null = null;
+  const limits: Array<object | null> | null = n > 1 ? new Array<object | null>(n) : null;
+  if (limits !== null) {
+    for (let i = n - 1; i >= 0; i--) {
+      limits[i] = nextPromise;
+      if (args[i] instanceof Promise) nextPromise = args[i] as object;
+    }
+  }
   for (let i = 0; i < n; i++) {
     const arg = args[i];
     let fut: Future<unknown>;
@@ -138,7 +151,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         children[i] = arg;
         continue;
       }
-      fut = ensureFuture(arg, loop);
+      fut = toFuture(arg, loop, null, `aws[${i}]`);
     } else {
       others ??= new Map();
       const seen = others.get(arg);
@@ -146,7 +159,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         children[i] = seen;
         continue;
       }
-      fut = ensureFuture(arg as AwaitableLike<unknown>, loop);
+      fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, `aws[${i}]`);
       others.set(arg, fut);
     }
     loop ??= fut._loop;

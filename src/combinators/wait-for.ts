@@ -2,14 +2,26 @@
  * `waitFor(aw, ms)`: await with a timeout (Python 3.12 semantics: it runs in the caller's task on top
  * of `timeout()`, and on expiry waits for the inner cancellation to finish before raising).
  *
+ * What CPython awaits inline (a coroutine) runs inline here: a function is called under the timeout; the
+ * promise of an async function that the caller just called (`waitFor(fetchIt(), 500)`) has its work moved
+ * into the timeout's strand (`task/adopt.ts`), so the timeout cancels the awaits inside it and waits for
+ * its cleanup; our own awaitables (`q.get()`, `lock.acquire()`) are awaited in that strand directly, so a
+ * wake-up that races the deadline is passed on by the primitive (CPython's code shape), never lost.
+ * Futures and tasks are cancelled on expiry and awaited, as in CPython.
+ *
  * @module
  */
 import { describe } from "../errors.js";
 import { CancelledError, TimeoutError } from "../errors.js";
-import { checkDelay } from "../loop/event-loop.js";
-import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
-import type { Future } from "../task/future.js";
-import { timeout as timeoutScope } from "../time/timeout.js";
+import { checkDelay, type EventLoop } from "../loop/event-loop.js";
+import { getRunningLoop } from "../loop/running.js";
+import { adoptIntoStrand } from "../task/adopt.js";
+import { callerStrand } from "../task/current.js";
+import { ensureFuture, toFuture, type AwaitableLike } from "../task/ensure-future.js";
+import { Future } from "../task/future.js";
+import { settledValue } from "../task/settled.js";
+import { Strand, closeStrand } from "../task/strand.js";
+import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**
  * Await `aw`, but give up after `ms` milliseconds: `aw` is cancelled, and `TimeoutError` is thrown once
@@ -21,33 +33,111 @@ import { timeout as timeoutScope } from "../time/timeout.js";
  * await run(async () => {
  *   console.log(await waitFor(sleep(10, "quick"), 100)); // "quick"
  *   try { await waitFor(sleep(1000), 100); } catch (e) { console.log(e instanceof TimeoutError); } // true
+ *   const slow = async () => { try { await sleep(1000); } finally { await sleep(50); console.log("cleaned up"); } };
+ *   try { await waitFor(slow(), 100); } catch (e) { console.log("timed out after the cleanup"); }
  * }, { virtualTime: true });
  * ```
  */
-export async function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> {
-  if (ms !== null) {
-    if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number or null, got ${describe(ms)}`);
-    checkDelay(ms, "ms");
-  }
-  if (ms !== null && ms <= 0) {
-    const fut = ensureFuture(aw);
-    if (fut.done()) return fut.result();
-    await cancelAndWait(fut);
-    try {
-      return fut.result();
-    } catch (exc) {
-      if (exc instanceof CancelledError) throw new TimeoutError("", { cause: exc });
-      throw exc;
+export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> {
+  try {
+    if (ms !== null) {
+      if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number or null, got ${describe(ms)}`);
+      checkDelay(ms, "ms");
     }
+    if (ms !== null && ms <= 0) return waitForNow(toFuture(aw, undefined, null, "aw"));
+    // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
+    if (typeof aw === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
+    if (aw !== null && typeof aw === "object" && !(aw instanceof Future)) {
+      const settled = settledValue(aw);
+      if (settled !== undefined) return Promise.resolve(settled.value as T);
+      if (aw instanceof Promise) {
+        const inline = inlineUnderTimeout(aw as Promise<T>, ms);
+        if (inline !== null) return inline;
+      } else if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) {
+        // our awaitable (a contended acquire()): awaited in the timeout's strand, as CPython's coroutine
+        return timeoutScope(ms, () => aw as PromiseLike<T>);
+      }
+    }
+    const fut = ensureFuture(aw);
+    return timeoutScope(ms, () => fut);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
-  if (typeof aw === "function") return await timeoutScope(ms, aw as () => PromiseLike<T> | T);
-  const fut = ensureFuture(aw);
-  return await timeoutScope(ms, () => fut);
 }
 
-async function cancelAndWait(fut: Future<unknown>): Promise<void> {
-  const waiter = fut._loop.createFuture<void>();
+/**
+ * The promise of work the caller just started: move the work into the timeout's strand and await it
+ * there; null if it cannot be taken over.
+ */
+function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<T> | null {
+  const cur = callerStrand();
+  if (cur === null || cur._task.done()) return null;
+  const loop = cur._task._loop;
+  const t = new Timeout(ms === null ? null : loop.time() + ms);
+  const s = new Strand(cur);
+  if (!adoptIntoStrand(promise, s, null)) {
+    closeStrand(s);
+    return null;
+  }
+  // Until the work awaits something of ours it may be foreign I/O: virtual time waits for it.
+  s._holdLoop = loop._holdForeign();
+  const pass = new WorkFuture<T>(loop, promise, s);
+  return runIn(t, () => pass, s);
+}
+
+/**
+ * What waitFor awaits for work running in its own strand: settled by the work's promise. Cancelling it
+ * does nothing (the strand's cancellation reaches the work itself), except when the work has never awaited
+ * anything of ours: then it may be foreign, cannot be interrupted, and is given up, as CPython gives up a
+ * plain future (its later failure is reported).
+ */
+class WorkFuture<T> extends Future<T> {
+  private _givenUp = false;
+  constructor(
+    loop: EventLoop,
+    promise: Promise<T>,
+    private readonly _strand: Strand,
+  ) {
+    super(undefined, loop);
+    promise.then(
+      (v) => {
+        if (!this.done()) this.setResult(v);
+      },
+      (e) => {
+        if (!this.done()) this.setException(e);
+        else if (this._givenUp && !(e instanceof CancelledError)) {
+          this._loop.callExceptionHandler({ message: "Work given up by waitFor() when it timed out failed later", exception: e });
+        }
+      },
+    );
+  }
+
+  override cancel(_msg?: string): boolean {
+    if (this.done() || this._strand._regs > 0) return false;
+    this._loop.callSoon(() => {
+      if (this.done() || this._strand._regs > 0) return;
+      this._givenUp = true;
+      super.cancel();
+    });
+    return false;
+  }
+}
+Object.defineProperty(WorkFuture.prototype, "_passThrough", { value: true, writable: false });
+
+/** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */
+async function waitForNow<T>(fut: Future<T>): Promise<T> {
+  if (fut.done()) return fut.result();
+  await cancelAndWait(fut, getRunningLoop());
+  try {
+    return fut.result();
+  } catch (exc) {
+    if (exc instanceof CancelledError) throw new TimeoutError("", { cause: exc });
+    throw exc;
+  }
+}
+
+async function cancelAndWait(fut: Future<unknown>, loop: EventLoop): Promise<void> {
+  const waiter = loop.createFuture<void>();
   const cb = (): void => {
     if (!waiter.done()) waiter.setResult();
   };

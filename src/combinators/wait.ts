@@ -8,7 +8,7 @@ import { describe } from "../errors.js";
 import { checkDelay } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
+import { toFutures, type AwaitableLike } from "../task/ensure-future.js";
 import { Future } from "../task/future.js";
 
 /** Return as soon as any awaitable is done. */
@@ -43,23 +43,39 @@ export interface WaitOptions {
  * }, { virtualTime: true });
  * ```
  */
-export async function wait<T>(
+export function wait<T>(
   aws: Iterable<Future<T> | AwaitableLike<T>>,
   options: WaitOptions = {},
 ): Promise<[Set<Future<T>>, Set<Future<T>>]> {
-  if (aws instanceof Future || typeof aws === "function" || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
-    throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);
+  // (not an async function: the promises in `aws` are taken over before any promise of ours is made,
+  // see task/adopt.ts)
+  try {
+    if (aws instanceof Future || typeof aws === "function" || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
+      throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);
+    }
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    }
+    const { timeout = null, returnWhen = ALL_COMPLETED } = options;
+    if (timeout !== null) checkDelay(timeout, "timeout");
+    if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
+      throw new RangeError(`Expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
+    }
+    const loop = getRunningLoop();
+    const fs = new Set<Future<T>>(toFutures([...aws] as AwaitableLike<T>[], loop, "aws"));
+    if (fs.size === 0) throw new RangeError("Expected aws to hold at least one awaitable, got an empty iterable");
+    return waitFor_(fs, loop, timeout, returnWhen);
+  } catch (e) {
+    return Promise.reject(e);
   }
-  const { timeout = null, returnWhen = ALL_COMPLETED } = options;
-  if (timeout !== null) checkDelay(timeout, "timeout");
-  if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
-    throw new RangeError(`Invalid returnWhen value: ${describe(returnWhen)}`);
-  }
-  const loop = getRunningLoop();
-  const fs = new Set<Future<T>>();
-  for (const aw of aws) fs.add(ensureFuture(aw as AwaitableLike<T>, loop));
-  if (fs.size === 0) throw new RangeError("Set of Tasks/Futures is empty.");
+}
 
+async function waitFor_<T>(
+  fs: Set<Future<T>>,
+  loop: ReturnType<typeof getRunningLoop>,
+  timeout: number | null,
+  returnWhen: ReturnWhen,
+): Promise<[Set<Future<T>>, Set<Future<T>>]> {
   const waiter = loop.createFuture<void>();
   let timeoutHandle: TimerHandle | null = null;
   if (timeout !== null) {

@@ -48,10 +48,10 @@
  *
  * @module
  */
-import { RuntimeError, describe } from "../errors.js";
+import { CancelledError, DeadlockError, RuntimeError, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
-import { callbackContext, contextTask, newLoopScope, runOutsideTasks, type LoopScope } from "../task/current.js";
+import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -94,6 +94,15 @@ export interface EventLoopOptions {
    * promises that take longer; `fromPromise` holds the clock instead).
    */
   deadlockTimeout?: number;
+  /**
+   * Virtual time only: while work the loop cannot see is in flight (a promise made outside every task,
+   * wrapped by `fromPromise` or handed to a combinator; work a combinator took over that has not awaited
+   * anything of ours yet), the clock does not jump to the next timer. After this many ms of real time with
+   * nothing else to do, it jumps anyway and says so through the exception handler (Trio's `MockClock`
+   * autojump threshold, applied to foreign work only). Default 1000; `Infinity` waits for ever. Executor
+   * jobs always hold the clock (their end is known).
+   */
+  holdTimeout?: number;
 }
 
 /** What the exception handler receives (CPython's context dict). */
@@ -176,6 +185,12 @@ export class EventLoop {
   private _stopResolve: (() => void) | null = null;
   /** Invariant: the task whose step the driver is waiting for; null when it is running plain callbacks or idle. */
   _stepping: Task<unknown> | null = null;
+  /**
+   * Invariant: tasks made during the current step from promises whose work was already running
+   * (adopt.ts), whose first step the driver also waits for (as CPython's eager tasks run theirs at once);
+   * null when none.
+   */
+  private _alsoStepping: Task<unknown>[] | null = null;
   /** Callbacks of the current iteration still to run. */
   private _iterRemaining = 0;
   /** Invariant: true from the start of an iteration until its last callback (and step) finished. */
@@ -191,8 +206,17 @@ export class EventLoop {
   /** @internal pending tasks of this loop (strong references: a running task is never collected). */
   readonly _tasks = new TaskSet();
   private _exceptionHandler: ExceptionHandler | null = null;
-  /** @internal external work in flight that the virtual clock must not jump over */
+  /** @internal external work in flight that the virtual clock must not jump over (executor jobs) */
   _holds = 0;
+  /** @internal foreign work in flight that holds the virtual clock for at most `_holdTimeout` */
+  _foreignHolds = 0;
+  /** @internal see EventLoopOptions.holdTimeout */
+  _holdTimeout: number;
+  private _holdTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Set when the hold timer found the loop idle: the next jump goes over the foreign holds. */
+  private _jumpOverHolds = false;
+  /** @internal set when the loop found itself deadlocked: what `runUntilComplete` throws */
+  _deadlock: DeadlockError | null = null;
   private _unretrieved = new Set<WeakRef<Future<unknown>>>();
   /** @internal */ _debug: boolean;
   /** @internal */ _slowCallbackDuration: number;
@@ -244,6 +268,11 @@ export class EventLoop {
       throw new RangeError(`Expected deadlockTimeout to be a positive number of milliseconds, got ${describe(dt)}`);
     }
     this._deadlockTimeout = dt;
+    const ht = options.holdTimeout ?? 1000;
+    if (typeof ht !== "number" || !(ht > 0)) {
+      throw new RangeError(`Expected holdTimeout to be a positive number of milliseconds, got ${describe(ht)}`);
+    }
+    this._holdTimeout = ht;
     if (newLoopInstruments.list !== null) instrumentNewLoop(this);
   }
 
@@ -429,6 +458,8 @@ export class EventLoop {
       throw new RuntimeError("Cannot run the event loop while another loop is running");
     }
     this._running = true;
+    useHooks();
+    watchProcessIdle();
     this._scope = newLoopScope();
     loopRegistry.running.add(this);
     if (this._debug) this._debugMonitor = startDebugMonitor(this);
@@ -449,10 +480,17 @@ export class EventLoop {
     const fut = ensureFuture(future, this);
     const stop = (): void => this.stop();
     fut.addDoneCallback(stop);
+    this._deadlock = null;
     try {
       await this.runForever();
     } finally {
       fut.removeDoneCallback(stop);
+    }
+    const deadlock = this._deadlock as DeadlockError | null;
+    if (deadlock !== null) {
+      this._deadlock = null;
+      // The tasks were cancelled because nothing could wake them: say why, not just "cancelled".
+      if (!fut.done() || fut.cancelled() || fut.exception() instanceof CancelledError) throw deadlock;
     }
     if (!fut.done()) throw new RuntimeError("Event loop stopped before Future completed.");
     return fut.result();
@@ -602,11 +640,46 @@ export class EventLoop {
     this._tracer?.onStepStart(t);
   }
 
-  /** @internal the stepping task awaits one of our pending awaitables. */
-  _stepSuspended(t: Task<unknown>): void {
+  /**
+   * @internal a task made from running work (adopt.ts) is in its first step: the driver waits for it as
+   * well as for the step in progress
+   */
+  _beginAdoptedStep(t: Task<unknown>): void {
+    t._stepNo++;
+    if (this._stepping === null) {
+      if (this._inIteration) this._stepping = t;
+    } else if (this._stepping !== t) (this._alsoStepping ??= []).push(t);
+    this._tracer?.onStepStart(t);
+  }
+
+  /** A step of `t` ended: true when the driver may go on (no other step is awaited). */
+  private _stepEnded(t: Task<unknown>): boolean {
+    const also = this._alsoStepping;
     if (this._stepping === t) {
       this._finishStepBookkeeping(t);
-      this._stepping = null;
+      if (also === null) {
+        this._stepping = null;
+        return true;
+      }
+      this._stepping = also.pop()!;
+      if (also.length === 0) this._alsoStepping = null;
+      return false;
+    }
+    if (also !== null) {
+      const i = also.indexOf(t);
+      if (i >= 0) {
+        also.splice(i, 1);
+        if (also.length === 0) this._alsoStepping = null;
+      }
+    }
+    this._tracer?.onStepEnd(t);
+    return false;
+  }
+
+  /** @internal the stepping task awaits one of our pending awaitables. */
+  _stepSuspended(t: Task<unknown>): void {
+    if (this._stepping === t || this._alsoStepping !== null) {
+      if (!this._stepEnded(t)) return;
       // The driver goes on one microtask later, not right here: `then` is also called by code that does
       // not await (`fut.then(cb)` inside a task), and other tasks must not run in the middle of it. When
       // called from inside the driver (a step suspended synchronously), the driver goes on by itself.
@@ -632,9 +705,8 @@ export class EventLoop {
 
   /** @internal the task's function settled. */
   _endStep(t: Task<unknown>): void {
-    if (this._stepping === t) {
-      this._finishStepBookkeeping(t);
-      this._stepping = null;
+    if (this._stepping === t || this._alsoStepping !== null) {
+      if (!this._stepEnded(t)) return;
       // Called from inside the driver when a step finished synchronously: the driver goes on by itself.
       // Otherwise we are in the task's settle handler, in the task's async context; the task is done,
       // and a done task's context counts as no task everywhere (currentTask(), awaits, new tasks' parent),
@@ -669,6 +741,21 @@ export class EventLoop {
     if (this._holds === 0 && this._running && !this._inIteration) this._kick();
   }
 
+  /**
+   * @internal foreign work (a promise that is not asyncio-ts's) that virtual time should wait for, for at
+   * most `holdTimeout`; release the returned hold once, when the work settles
+   */
+  _holdForeign(): ForeignHold {
+    this._foreignHolds++;
+    return new ForeignHold(this);
+  }
+
+  /** @internal */
+  _releaseForeign(): void {
+    if (this._foreignHolds > 0) this._foreignHolds--;
+    if (this._foreignHolds === 0 && this._running && !this._inIteration) this._kick();
+  }
+
   /** @internal wake the driver (e.g. after a hand-moved virtual clock). */
   _wake(): void {
     if (this._running && !this._inIteration) this._kick();
@@ -695,6 +782,10 @@ export class EventLoop {
       t._foreignAwaits++;
       this._tracer?.onForeignAwait(t);
       this._stepping = null;
+      if (this._alsoStepping !== null) {
+        for (const a of this._alsoStepping) this._tracer?.onForeignAwait(a);
+        this._alsoStepping = null;
+      }
     } else if (this._driving) {
       return;
     }
@@ -777,10 +868,23 @@ export class EventLoop {
             return false;
           }
           if (this._holds > 0 || vc.autojump === false) return false;
+          if (this._foreignHolds > 0 && !this._jumpOverHolds) {
+            this._armHoldTimer();
+            return false;
+          }
+          if (this._jumpOverHolds) {
+            this._jumpOverHolds = false;
+            this.callExceptionHandler({
+              message:
+                `asyncio-ts: virtual time waited ${this._holdTimeout} ms of real time for work that is not asyncio-ts's ` +
+                `(${this._foreignHolds} promise(s) still pending) and jumped to the next timer anyway ` +
+                "(EventLoopOptions.holdTimeout)",
+            });
+          }
           vc.jumpTo(next._when);
         } else {
           if (this._tickTimeout !== null) clearTimeout(this._tickTimeout);
-          this._tickTimeout = setTimeout(this._tick, Math.max(1, Math.ceil(next._when - now)));
+          this._tickTimeout = setTimeout(this._tick, timerDelay(next._when - now));
           return false;
         }
       }
@@ -831,6 +935,52 @@ export class EventLoop {
     return this._timers.earliestLive();
   }
 
+  /** Virtual time held only by foreign work: after `holdTimeout` of real idleness, jump over it. */
+  private _armHoldTimer(): void {
+    if (this._holdTimer !== null || this._holdTimeout === Infinity) return;
+    const mark = this._iterations;
+    this._holdTimer = setTimeout(() => {
+      this._holdTimer = null;
+      if (!this._running || this._foreignHolds === 0) return;
+      if (mark !== this._iterations || !this._isIdle()) {
+        this._kick(); // progress meanwhile: look again from a fresh tick (re-arms if still held)
+        return;
+      }
+      this._jumpOverHolds = true;
+      this._kick();
+    }, timerDelay(this._holdTimeout));
+  }
+
+  /**
+   * @internal nothing can wake the loop's tasks any more (the process has nothing else to do, or, on
+   * virtual time, nothing happened for `deadlockTimeout`): report the tasks and what each waits on, and
+   * cancel them; if that does not end them either, stop the loop. `runUntilComplete` then throws a
+   * `DeadlockError` carrying the report.
+   */
+  _reportDeadlock(reason: string): void {
+    if (!this._running) return;
+    const dump = dumpTasks({ loop: this, reason, print: false });
+    const text = dump.text.trimEnd();
+    if (this._deadlock === null) {
+      this._deadlock = new DeadlockError(text);
+      this.callExceptionHandler({ message: text });
+      for (const t of [...this._tasks]) t.cancel("deadlock (see the task dump)");
+      this._kick();
+    } else {
+      this.callExceptionHandler({ message: `${text}\nStill deadlocked after cancelling every task: stopping the loop.` });
+      this.stop();
+    }
+  }
+
+  /** @internal the process is about to exit with this loop still running: nothing can wake it (running.ts) */
+  _onProcessIdle(): void {
+    if (!this._running || this._stepping !== null) return;
+    this._reportDeadlock(
+      "asyncio-ts: deadlock: the event loop is still running but Node has nothing left to do (no timer, no I/O, " +
+        "no pending work), so nothing can wake these tasks. Cancelling them.",
+    );
+  }
+
   private _armDeadlockCheck(): void {
     if (this._deadlockTimer !== null || this._deadlockTimeout === Infinity) return;
     const mark = this._iterations;
@@ -838,13 +988,11 @@ export class EventLoop {
       this._deadlockTimer = null;
       if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0) return;
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
-      const reason =
+      this._reportDeadlock(
         `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +
-        "timer pending and no external work in flight, so nothing could wake them. Cancelling them.";
-      const dump = dumpTasks({ loop: this, reason, print: false });
-      this.callExceptionHandler({ message: dump.text.trimEnd() });
-      for (const t of [...this._tasks]) t.cancel("deadlock on virtual time (see the task dump above)");
-    }, this._deadlockTimeout);
+          "timer pending and no external work in flight, so nothing could wake them. Cancelling them.",
+      );
+    }, timerDelay(this._deadlockTimeout));
   }
 
   private _finishStop(): void {
@@ -852,8 +1000,13 @@ export class EventLoop {
       clearTimeout(this._deadlockTimer);
       this._deadlockTimer = null;
     }
+    if (this._holdTimer !== null) {
+      clearTimeout(this._holdTimer);
+      this._holdTimer = null;
+    }
     this._stopping = false;
     this._running = false;
+    releaseHooks();
     loopRegistry.running.delete(this);
     if (this._debugMonitor !== null) {
       this._debugMonitor.stop();
@@ -889,6 +1042,44 @@ export class EventLoop {
   /** @internal true when no callback is ready and no step is running. */
   _isIdle(): boolean {
     return !this._inIteration && this._readyCount() === 0 && this._stepping === null;
+  }
+}
+
+let idleWatched = false;
+
+/**
+ * Node emits `beforeExit` when it has nothing left to do. A loop that is still running then can never be
+ * woken: without this, `await run(...)` would leave Node to exit with code 13 ("unsettled top-level
+ * await") and print nothing. Each running loop reports its deadlock instead (`_onProcessIdle`).
+ */
+function watchProcessIdle(): void {
+  if (idleWatched) return;
+  idleWatched = true;
+  process.on("beforeExit", () => {
+    for (const loop of [...loopRegistry.running]) loop._onProcessIdle();
+  });
+}
+
+/** Node's timers hold at most 2**31-1 ms; a longer delay fires after 1 ms (with a warning). */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+/** A delay for Node's `setTimeout`: at least 1 ms, at most what a Node timer holds. @internal */
+export function timerDelay(ms: number): number {
+  return ms >= MAX_TIMER_DELAY ? MAX_TIMER_DELAY : Math.max(1, Math.ceil(ms));
+}
+
+/** A hold on virtual time by foreign work (see `EventLoop._holdForeign`); released at most once. @internal */
+export class ForeignHold {
+  private _loop: EventLoop | null;
+  constructor(loop: EventLoop) {
+    this._loop = loop;
+  }
+  _release(): void {
+    const l = this._loop;
+    if (l !== null) {
+      this._loop = null;
+      l._releaseForeign();
+    }
   }
 }
 

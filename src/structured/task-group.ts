@@ -7,6 +7,10 @@
  * CPython's message. A cancellation of the parent from outside propagates as `CancelledError` once the
  * children have finished.
  *
+ * The body and the wait for the children run in a strand of their own (`task/strand.ts`): where CPython
+ * cancels the parent task when a child fails, the group cancels that strand, which is every chain the
+ * body started and nothing else of the parent task; the request is counted on the parent task.
+ *
  * Only the callback form exists: an `await using` form could not see the body's error (a disposer
  * cannot replace the error that is leaving the block), so it could neither cancel the children when the
  * body fails nor put the body's error into the group.
@@ -16,8 +20,9 @@
 import { CancelledError, ExceptionGroup, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getRunningLoop } from "../loop/running.js";
-import { currentTask } from "../task/current.js";
+import { callerStrand, currentTask } from "../task/current.js";
 import type { Future } from "../task/future.js";
+import { Strand, cancelStrand, closeStrand, openStrand, runBodyIn } from "../task/strand.js";
 import type { Task, TaskFunction, TaskOptions } from "../task/task.js";
 
 let groupCounter = 0;
@@ -44,6 +49,8 @@ export class TaskGroup {
   private _aborting = false;
   private _loop: EventLoop | null = null;
   private _parentTask: Task<unknown> | null = null;
+  /** Invariant: the strand the body and the exit wait run in, from entry until the exit ends. */
+  private _strand: Strand | null = null;
   private _parentCancelRequested = false;
   /** Invariant: the group's children that are not done yet. */
   private readonly _tasks = new Set<Task<unknown>>();
@@ -68,26 +75,41 @@ export class TaskGroup {
   /** Run `body(group)` in the current task and wait for every task of the group. */
   async run<R>(body: (tg: TaskGroup) => PromiseLike<R> | R): Promise<R> {
     if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
-    this._enter();
+    const s = this._enter();
     let failed = false;
     let error: unknown;
     let result: R | undefined;
     try {
-      result = await body(this);
+      result = await runBodyIn(s, body, this);
     } catch (e) {
       failed = true;
       error = e;
     }
-    await this._exit(failed, error);
+    try {
+      await runBodyIn(s, exitGroup, [this, failed, error] as const);
+    } finally {
+      closeStrand(s);
+    }
     return result as R;
   }
 
-  private _enter(): void {
+  private _enter(): Strand {
     if (this._entered) throw new RuntimeError(`${this} has already been entered`);
     this._loop = getRunningLoop();
     this._parentTask = currentTask();
     if (this._parentTask === null) throw new RuntimeError(`${this} cannot determine the parent task`);
     this._entered = true;
+    return (this._strand = new Strand(callerStrand()!));
+  }
+
+  /** What CPython's `self._parent_task.cancel()` does here: cancel the group's strand. */
+  private _cancelParent(): void {
+    cancelStrand(this._strand!, undefined);
+  }
+
+  /** @internal */
+  _exitGroup(failed: boolean, exc: unknown): Promise<void> {
+    return this._exit(failed, exc);
   }
 
   private async _exit(failed: boolean, exc: unknown): Promise<void> {
@@ -108,7 +130,7 @@ export class TaskGroup {
       }
       this._onCompletedFut = null;
     }
-    const parent = this._parentTask!;
+    const parent = this._strand!._task;
     if (this._parentCancelRequested) {
       // We cancelled the parent ourselves: take that request back.
       if (parent.uncancel() === 0) propagateCancellation = undefined;
@@ -120,9 +142,13 @@ export class TaskGroup {
     if (failed && !(exc instanceof CancelledError)) this._errors.push(exc);
     if (this._errors.length > 0) {
       if (parent.cancelling() > 0) {
-        // Cancelled from outside too: keep the request count stable for the code above us.
+        // Cancelled from outside too: keep the request count stable for the code above us (CPython's
+        // uncancel() then cancel(): the next await after the group raises).
         parent.uncancel();
-        parent.cancel();
+        parent._countCancel(undefined);
+        const after = openStrand(this._strand!._sparent);
+        after._mustCancel = true;
+        after._pendingCancelMessage = undefined;
       }
       const errors = this._errors;
       this._errors = [];
@@ -146,8 +172,8 @@ export class TaskGroup {
     const exc = task.exception();
     if (!task._hasException) return;
     this._errors.push(exc);
-    const parent = this._parentTask;
-    if (parent === null || parent.done()) {
+    const parent = this._strand === null ? null : this._strand._task;
+    if (parent === null || parent.done() || this._parentTask === null) {
       this._loop!.callExceptionHandler({
         message: `Task ${task._repr()} has errored out but its parent task is already completed`,
         exception: exc,
@@ -158,7 +184,7 @@ export class TaskGroup {
     if (!this._aborting && !this._parentCancelRequested) {
       this._abort();
       this._parentCancelRequested = true;
-      parent.cancel();
+      this._cancelParent();
     }
   }
 
@@ -167,6 +193,10 @@ export class TaskGroup {
     const state = this._exiting ? (this._tasks.size ? "exiting" : "finished") : this._entered ? "entered" : "created";
     return `<TaskGroup ${this._id} ${state}${this._tasks.size ? ` tasks=${this._tasks.size}` : ""}${this._errors.length ? ` errors=${this._errors.length}` : ""}${this._aborting ? " cancelling" : ""}>`;
   }
+}
+
+function exitGroup(x: readonly [TaskGroup, boolean, unknown]): Promise<void> {
+  return x[0]._exitGroup(x[1], x[2]);
 }
 
 /**

@@ -37,6 +37,7 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop, loopRegistry, runningLoopOrNull } from "../loop/running.js";
 import { Future } from "../task/future.js";
 import { Chain } from "../task/chain.js";
+import { fulfilled } from "../task/settled.js";
 
 /**
  * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
@@ -393,11 +394,14 @@ function countWords(min: number, infinity: boolean): string {
   return infinity ? `${base} or Infinity` : base;
 }
 
-/** A promise already fulfilled with `true`: what an uncontended `acquire()` returns. @internal */
-export const RESOLVED_TRUE: Promise<true> = Promise.resolve(true);
+/**
+ * A promise already fulfilled with `true`: what an uncontended `acquire()` returns (marked, so that
+ * `waitFor(lock.acquire(), 0)` sees the lock taken, see `task/settled.ts`). @internal
+ */
+export const RESOLVED_TRUE: Promise<true> = fulfilled(true as const);
 
-/** A promise already fulfilled with `undefined`. @internal */
-export const RESOLVED_VOID: Promise<void> = Promise.resolve();
+/** A promise already fulfilled with `undefined` (marked likewise). @internal */
+export const RESOLVED_VOID: Promise<void> = fulfilled(undefined);
 
 /** Check a callback argument. @internal */
 export function checkFn(name: string, fn: unknown): void {

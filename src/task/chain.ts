@@ -20,7 +20,8 @@
  */
 import { soon } from "./microtask.js";
 import type { Future, Runnable } from "./future.js";
-import type { Task } from "./task.js";
+import type { StrandLike } from "./current.js";
+import { REG_NONE } from "./strand.js";
 
 const PENDING = 0;
 const FULFILLED = 1;
@@ -38,10 +39,21 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
   /** The callbacks of the `then` call this chain stands for. */
   private readonly onFulfilled: ((value: any) => unknown) | null | undefined;
   private readonly onRejected: ((reason: unknown) => unknown) | null | undefined;
-  /** @internal the task that suspended on this await, while it waits (the wake-up role) */
-  _task: Task<unknown> | null = null;
+  /**
+   * @internal the strand (a task, or a region of one) whose code suspended on this await, while it
+   * waits (the wake-up role); null otherwise
+   */
+  _strand: StrandLike | null = null;
   /** @internal the future the task waits on; null for `sleep(0)` */
   _fut: Future<unknown> | null = null;
+  /** @internal how this await is registered in its strand (`REG_*` of strand.ts) */
+  _reg = REG_NONE;
+  /** @internal the task's step when an element was registered (see strand.ts) */
+  _step = 0;
+  /** @internal the strand's live awaits, a doubly linked list (see `Strand._w`) */
+  _wprev: Chain<unknown> | null = null;
+  /** @internal */
+  _wnext: Chain<unknown> | null = null;
   /** @internal the next entry of the loop's ready list */
   _rnext: Runnable | null = null;
   /** @internal always false (see the prototype below) */
@@ -60,25 +72,24 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
     this.onRejected = onRejected;
   }
 
-  /** @internal make this chain `task`'s wake-up once `fut` is done (then queued as the future's callback) */
-  _wakeOn(task: Task<unknown>, fut: Future<unknown>): this {
-    this._task = task;
+  /** @internal make this chain the wake-up of `strand`'s code once `fut` is done (queued as its callback) */
+  _wakeOn(strand: StrandLike, fut: Future<unknown>): this {
+    this._strand = strand;
     this._fut = fut;
     return this;
   }
 
-  /** @internal make this chain `task`'s resumption after `sleep(0)`, delivering `value` */
-  _resumeWith(task: Task<unknown>, value: unknown): this {
-    this._task = task;
+  /** @internal make this chain the resumption of `strand`'s code after `sleep(0)`, delivering `value` */
+  _resumeWith(strand: StrandLike, value: unknown): this {
+    this._strand = strand;
     this._value = value;
     return this;
   }
 
   /** @internal run as a ready-queue entry: resume the task (CPython's `Task.__wakeup`) */
   _run(): void {
-    const task = this._task!;
+    const task = this._strand!._task;
     const fut = this._fut;
-    this._task = null;
     this._fut = null;
     if (fut !== null) task._wakeup(fut, this);
     else {
@@ -86,6 +97,7 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
       this._value = undefined;
       task._resumeAfterYield(this, v);
     }
+    this._strand = null;
   }
 
   /** The awaited outcome arrives (`Awaiter`): run the callbacks. @internal */

@@ -1,55 +1,135 @@
 /**
- * Which task is running: the one place that answers it.
+ * Which task, and which region of it, is running: the one place that answers it.
  *
  * ## Approach
  * A task's code must know its task everywhere, including in code resumed by a foreign promise (`await
- * fetch(...)` resumes in a microtask that the loop did not start, possibly while the loop drives another
- * task's step). So the task's identity travels with its code through every promise reaction. Two
- * mechanisms, one chosen when this module loads (`contextMechanism`):
+ * fetch(...)` resumes in a microtask that the loop did not start), and in promise chains the task started
+ * without awaiting them at once (`gather(a(), b())`, `Promise.all([...])`): every asyncio-ts await made in
+ * them belongs to the task, and to the cancel scope it was started in. So the *strand* (a task, or a
+ * region of one: see `strand.ts`) travels with the code through every promise reaction, by three lean V8
+ * promise hooks: a promise created while strand code runs is tagged with the strand; when a reaction of
+ * it runs (an `await`'s continuation, a `then` callback, the job that calls a thenable's `then`), the tag
+ * becomes the current strand, and when the reaction ends, none is current. A task's first call and a
+ * scope's body set the current strand around themselves.
  *
- * - **frames** (Node 24, and any Node whose `AsyncLocalStorage` is built on `AsyncContextFrame`): V8
- *   carries the current frame through every promise reaction at no cost per promise. A task gets a frame
- *   of its own once, when its function is first called: `enterWith(task)` inside
- *   `AsyncResource.runInAsyncScope`, whose exit restores the caller's frame without making another one.
- *   One small `Map` per task; nothing per promise.
- * - **hooks** (Node 20, which has no frames): three lean V8 promise hooks. A promise created while task
- *   code runs is tagged with the task; when a reaction of it runs (an `await`'s continuation, a `then`
- *   callback, the job that calls a thenable's `then`), the tag becomes the current task, and when the
- *   reaction ends, no task is current. The task's first call sets the current task around it.
+ * The same hooks keep, for the synchronous run in progress, the list of promises made and their parents
+ * (`log`): a combinator handed a promise that this run made (`gather(a(), b())`) can take over exactly
+ * the work that promise's async function started, by re-tagging the promises of its synchronous part
+ * (`adoptRange`). V8 gives an async function's `await` of a thenable a wrapper promise whose parent is the
+ * function's own promise (measured on Node 20 and 24): that marks where the function's synchronous part
+ * ended. A reaction of a promise that has no parent (what `Promise.all`/`race`, `Promise.resolve` and
+ * `new Promise` make around a thenable) is flagged (`ROOT`): an await registered from one is an element
+ * of a native combinator, not an await of an async function (`strand.ts` treats the two differently).
  *
- * Both give the same answers as `AsyncLocalStorage.run(task, fn)` for code reached through promises
- * (awaits, `then`, async generators, foreign thenables). Code run by a timer, an I/O callback or
- * `queueMicrotask` callback sees no current task under **hooks** (as CPython's callbacks: a callback is
- * not a task's code) and the task that scheduled it under **frames**; the library itself never relies on
- * either (it schedules its own microtasks through promises).
+ * The hooks are installed while at least one loop runs: code outside every loop pays nothing.
  *
  * ## Rejected alternatives
- * - `AsyncLocalStorage.run(task, fn)` per task (the first design): on Node 20 it enables Node's
- *   async-hooks machinery, whose promise hook nearly doubles the cost of await-heavy code anywhere in the
- *   process (1.95x, `node bench/context-cost.mjs`); on Node 24, `run` makes two frames (entering, and
- *   restoring the caller's). A task cost 6x a raw promise with it (`bench/README.md`, before and after).
+ * - AsyncContextFrame frames (Node 24's `AsyncLocalStorage`, the previous design there): free per
+ *   promise, but a frame is fixed when a reaction is registered, so a chain that an async function started
+ *   before a combinator saw its promise can never be moved to another task or scope; `shield(a())` and
+ *   `waitFor(a(), ms)` could not be exact. The hooks cost a task about the same (`bench/README.md`).
+ * - `AsyncLocalStorage.run(task, fn)` per task (the first design): on Node 20 it enables Node's async-hooks
+ *   machinery, whose promise hook nearly doubles the cost of await-heavy code (1.95x,
+ *   `node bench/context-cost.mjs`).
  * - A plain variable set by the loop around each step: free, but wrong in code resumed by a foreign
- *   promise, which then can no longer be cancelled or timed out (a `timeout()` around `await fetch();
- *   await sleep(10)` would never fire).
- * - Lean promise hooks on Node 24 as well: a task costs about as much as with frames, but every promise
- *   of the process, inside tasks or not, pays the hooks (1.36x on await-heavy code that has nothing to do
- *   with asyncio-ts, `node bench/context-cost.mjs`; 1.34x on Node 20, where there is no cheaper exact
- *   way). Frames cost nothing outside tasks.
- *
- * `ASYNCIO_TS_CONTEXT=hooks` (or `frames`, where available) forces a mechanism, so that the test suite can
- * run against both on one Node.
+ *   promise and in chains running beside the step, which then could no longer be cancelled.
+ * - Recording every promise's parent for ever (exact chains at any time): a second property on every
+ *   promise and memory for chains that never meet a combinator. The log lives for one synchronous run.
  *
  * @module
  */
 import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
-import { promiseHooks } from "node:v8";
+import * as v8 from "node:v8";
 import type { EventLoop } from "../loop/event-loop.js";
 import type { Task } from "./task.js";
+import type { Strand } from "./strand.js";
 
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };
 
-/** True when `AsyncLocalStorage` is built on `AsyncContextFrame`: a frame set inside a scope stays there. */
+/** @internal what travels with code: a task (its root strand) or a region of one */
+export type StrandLike = Task<unknown> | Strand;
+
+/**
+ * Invariant: the strand whose code runs right now, or null. Set by `runInStrand` around a first call or
+ * a scope's body, and by the `before` hook for a reaction of a tagged promise; null between reactions.
+ */
+let current: StrandLike | null = null;
+/** Invariant: the promise whose reaction runs right now (null in a direct call, or between reactions). */
+let currentPromise: object | null = null;
+/** The tag on promises made by strand code. */
+const TAG: unique symbol = Symbol("asyncio-ts.strand");
+/** Set on tagged promises made without a parent (see the module comment). */
+const ROOT: unique symbol = Symbol("asyncio-ts.root");
+type Tagged = { [TAG]?: StrandLike; [ROOT]?: true };
+
+/**
+ * Invariant: `log[0..logN)` holds, in creation order, pairs (promise, parent) of the promises tagged since
+ * the current synchronous run began (a reaction, or a `runInStrand` body). Entries past `logN` are stale.
+ */
+let log: unknown[] = [];
+let logN = 0;
+/** A log longer than this is dropped rather than kept for reuse (it holds its promises). */
+const LOG_KEEP = 4096;
+
+function resetLog(): void {
+  if (log.length > LOG_KEEP) log = [];
+  logN = 0;
+}
+
+function onInit(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
+  const s = current;
+  if (s === null) return;
+  (promise as Tagged)[TAG] = s;
+  if (parent === undefined) (promise as Tagged)[ROOT] = true;
+  log[logN++] = promise;
+  log[logN++] = parent;
+}
+
+function onBefore(promise: Promise<unknown>): void {
+  const t = (promise as Tagged)[TAG];
+  current = t === undefined ? null : t;
+  currentPromise = promise;
+  logN = 0;
+}
+
+function onAfter(): void {
+  current = null;
+  currentPromise = null;
+  logN = 0;
+}
+
+let hookUsers = 0;
+let stopHooks: (() => void) | null = null;
+
+/** @internal a loop starts running: make sure the hooks are installed */
+export function useHooks(): void {
+  if (hookUsers++ === 0 && stopHooks === null) stopHooks = v8.promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter }) as () => void;
+}
+
+/**
+ * @internal a loop stopped running: remove the hooks when no loop runs. Not at once: the loop stops in
+ * the middle of a reaction, whose `after` hook must still run; a macrotask later, nothing is on the stack.
+ */
+export function releaseHooks(): void {
+  if (hookUsers > 0 && --hookUsers === 0) setImmediate(removeHooksIfUnused).unref();
+}
+
+function removeHooksIfUnused(): void {
+  if (hookUsers !== 0 || stopHooks === null) return;
+  stopHooks();
+  stopHooks = null;
+  current = null;
+  currentPromise = null;
+  resetLog();
+}
+
+// ---------------------------------------------------------------- user AsyncLocalStorage stores
+
+/**
+ * True when `AsyncLocalStorage` is built on `AsyncContextFrame` (Node 24): then user stores travel in
+ * frames, and the loop runs its tasks in the frame where it started running (see `newLoopScope`).
+ */
 function hasContextFrames(): boolean {
   const probe = new AsyncLocalStorage<number>();
   const scope = new AsyncResource("asyncio-ts.probe");
@@ -59,129 +139,164 @@ function hasContextFrames(): boolean {
   return leaked === undefined;
 }
 
-function chooseMechanism(): "frames" | "hooks" {
-  const forced = process.env["ASYNCIO_TS_CONTEXT"];
-  if (forced === "hooks") return "hooks";
-  const frames = hasContextFrames();
-  if (forced === "frames" && !frames) {
-    throw new Error("ASYNCIO_TS_CONTEXT=frames: this Node's AsyncLocalStorage is not built on AsyncContextFrame");
-  }
-  return frames ? "frames" : "hooks";
-}
-
-/** @internal how task identity travels with task code in this process (see the module comment). */
-export const contextMechanism: "frames" | "hooks" = chooseMechanism();
-
-// ---------------------------------------------------------------- frames
-
-/** The task of the current frame (frames mechanism only). */
-const taskStorage = new AsyncLocalStorage<Task<unknown>>();
-/** A scope with the frame this module was loaded in: the loops' fallback (see `newLoopScope`). */
-const moduleScope = new AsyncResource("asyncio-ts");
-
-function enterFrame<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
-  taskStorage.enterWith(task);
-  return body(task);
-}
+const frames = hasContextFrames();
 
 /**
- * The async context a loop's tasks start in, taken where the loop starts running: a task sees the
- * AsyncLocalStorage stores of the code that called `run()` / `runUntilComplete()` (frames mechanism;
- * null under hooks, where the driver simply runs in that code's context). CPython copies the context of
- * the task's *creator* instead; doing so would cost a captured frame per task. `docs/rosetta.md` says so.
+ * The async context a loop's tasks start in, taken where the loop starts running, so that tasks see the
+ * AsyncLocalStorage stores of the code that called `run()` / `runUntilComplete()` (Node 24's frames; null
+ * on Node 20, where the driver runs in that code's context anyway).
  * @internal
  */
 export function newLoopScope(): LoopScope {
-  if (contextMechanism !== "frames") return null;
-  // (a loop started from a task's code must not start its own tasks inside that task's frame)
-  return taskStorage.getStore() === undefined ? new AsyncResource("asyncio-ts.loop") : taskStorage.exit(() => new AsyncResource("asyncio-ts.loop"));
+  return frames ? new AsyncResource("asyncio-ts.loop") : null;
 }
 
 /** @internal what `newLoopScope` returns */
 export type LoopScope = AsyncResource | null;
 
-// ---------------------------------------------------------------- hooks
-
-/**
- * Invariant (hooks mechanism): the task whose code runs right now, or null. Set by `runInTask` around a
- * task's first call, and by the `before` hook for a reaction of a tagged promise; null between reactions.
- */
-let current: Task<unknown> | null = null;
-/** The tag on promises made by task code as the continuation of something. */
-const TAG: unique symbol = Symbol("asyncio-ts.task");
-type Tagged = { [TAG]?: Task<unknown> };
-
-if (contextMechanism === "hooks") {
-  promiseHooks.onInit((promise: Promise<unknown>) => {
-    // Every promise made by task code: a reaction of any of them may run task code (an await's
-    // throwaway promise, a then's promise, and also a promise resolved with a thenable, whose job calls
-    // the thenable's `then`: `Promise.all([fut])`, `new Promise((r) => r(fut))`).
-    if (current !== null) (promise as Tagged)[TAG] = current;
-  });
-  promiseHooks.onBefore((promise: Promise<unknown>) => {
-    const t = (promise as Tagged)[TAG];
-    current = t === undefined ? null : t;
-  });
-  promiseHooks.onAfter(() => {
-    current = null;
-  });
-}
-
 // ---------------------------------------------------------------- the interface
 
 /**
- * Call `body(task)` as the start of `task`'s code, in the context of the loop's `scope`: everything it
- * starts (awaits, `then`s) continues as `task`'s code.
+ * Call `body(arg)` as code of `strand`: everything it starts (awaits, `then`s, async functions it calls)
+ * continues as that strand's code. The log of the caller's run is kept (a scope entered in the middle of
+ * a run is part of that run).
  * @internal
  */
-export const runInTask: <R>(scope: LoopScope, task: Task<unknown>, body: (task: Task<unknown>) => R) => R =
-  contextMechanism === "frames"
-    ? (scope, task, body) => (scope ?? moduleScope).runInAsyncScope(enterFrame, null, task, body) as ReturnType<typeof body>
-    : (_scope, task, body) => {
-        const saved = current;
-        current = task;
-        try {
-          return body(task);
-        } finally {
-          current = saved;
-        }
-      };
+export function runInStrand<A, R>(strand: StrandLike, body: (arg: A) => R, arg: A): R {
+  const saved = current;
+  current = strand;
+  try {
+    return body(arg);
+  } finally {
+    current = saved;
+  }
+}
+
+/**
+ * Call `body(task)` as the start of `task`'s code (a new synchronous run of it).
+ * @internal
+ */
+export function runInTask<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
+  const saved = current;
+  const savedPromise = currentPromise;
+  current = task;
+  currentPromise = null;
+  logN = 0;
+  try {
+    return body(task);
+  } finally {
+    current = saved;
+    currentPromise = savedPromise;
+    logN = 0;
+  }
+}
 
 /**
  * Call `body()` outside any task's code, in the context of the loop's `scope` (what the loop's driver
  * does before it runs callbacks).
  * @internal
  */
-export const runOutsideTasks: (scope: LoopScope, body: () => void) => void =
-  contextMechanism === "frames"
-    ? (scope, body) => {
-        if (taskStorage.getStore() === undefined) body();
-        else (scope ?? moduleScope).runInAsyncScope(body);
-      }
-    : (_scope, body) => {
-        const saved = current;
-        current = null;
-        try {
-          body();
-        } finally {
-          current = saved;
-        }
-      };
+export function runOutsideTasks(scope: LoopScope, body: () => void): void {
+  const saved = current;
+  current = null;
+  try {
+    if (scope === null) body();
+    else scope.runInAsyncScope(body);
+  } finally {
+    current = saved;
+  }
+}
+
+/** @internal the strand whose code is running (its task possibly done), or null */
+export function contextStrand(): StrandLike | null {
+  return current;
+}
 
 /**
  * The task whose code is running (possibly done: its orphaned code can still run), or undefined.
  * @internal
  */
-export const contextTask: () => Task<unknown> | undefined =
-  contextMechanism === "frames" ? () => taskStorage.getStore() : () => current ?? undefined;
+export function contextTask(): Task<unknown> | undefined {
+  return current === null ? undefined : current._task;
+}
 
 /**
- * The task whose code calls us, or undefined in a plain callback run by a loop (which is not a task's
- * code, whatever async context it runs in). Possibly done (orphaned code of a finished task).
+ * The strand whose code calls us, or null in a plain callback run by a loop (which is not a task's code,
+ * whatever promise reaction runs it). Its task is possibly done.
  * @internal
  */
+export function callerStrand(): StrandLike | null {
+  return callbackContext.loop === null ? current : null;
+}
+
+/** @internal the task whose code calls us (see `callerStrand`) */
 export function callerTask(): Task<unknown> | undefined {
-  return callbackContext.loop === null ? contextTask() : undefined;
+  return callbackContext.loop === null && current !== null ? current._task : undefined;
+}
+
+/**
+ * True when the code running now is the job a native combinator or a bare promise queued to call a
+ * thenable's `then` (`Promise.all([fut])`, `Promise.race`, `Promise.resolve(fut)`, `new Promise(r =>
+ * r(fut))`, an async function returning `fut`), rather than an async function's `await` or a direct call.
+ * @internal
+ */
+export function inElementJob(): boolean {
+  return currentPromise !== null && (currentPromise as Tagged)[ROOT] === true;
+}
+
+/**
+ * The strand a promise was made in (undefined for one made outside every task, or while no loop ran).
+ * @internal
+ */
+export function strandOf(promise: object): StrandLike | undefined {
+  return (promise as Tagged)[TAG];
+}
+
+/**
+ * Where, in the current run's log, the synchronous part of the async function that made `promise` lies:
+ * `[start, end)` as log indices (pairs), or null if this run did not make `promise`. The part starts at
+ * the promise and ends at the first promise whose parent is it (the wrapper of the function's first
+ * `await` of a thenable, with the throwaway promise right after it; or a consumer's `then` on it), else at
+ * `limit` (the next promise handed to the same combinator) or the end of the log.
+ * @internal
+ */
+export function findRange(promise: object, from: number, limit: object | null): [number, number] | null {
+  let i = from;
+  for (; i < logN; i += 2) if (log[i] === promise) break;
+  if (i >= logN) return null;
+  let end = logN;
+  for (let j = i + 2; j < logN; j += 2) {
+    if (log[j] === limit) {
+      end = j;
+      break;
+    }
+    if (log[j + 1] === promise) {
+      // the function's first await of a thenable: the wrapper, and the throwaway promise made from it
+      end = j + 2 < logN && log[j + 3] === log[j] ? j + 4 : j + 2;
+      break;
+    }
+  }
+  return [i, end];
+}
+
+/**
+ * Re-tag the promises of `log[start..end)`: those tagged `from` become `to`'s; strands opened inside the
+ * range (direct children of `from`) are handed to `reparent`. Returns nothing; the promises' later
+ * reactions run as `to`'s code.
+ * @internal
+ */
+export function retagRange(start: number, end: number, from: StrandLike, to: StrandLike, reparent: (s: Strand) => void): void {
+  for (let i = start; i < end; i += 2) {
+    const p = log[i] as Tagged;
+    const t = p[TAG];
+    if (t === from) p[TAG] = to;
+    else if (t !== undefined && t !== to && t._sparent === from) reparent(t as Strand);
+  }
+}
+
+/** @internal the index just past the current run's log (a later `findRange` may start there) */
+export function logEnd(): number {
+  return logN;
 }
 
 /**

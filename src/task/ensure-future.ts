@@ -1,5 +1,8 @@
 /**
- * Turning what users pass (tasks, futures, functions, foreign promises) into our futures.
+ * Turning what users pass (tasks, futures, functions, promises) into our futures.
+ *
+ * A promise of an async function that the calling task's code just called (`gather(a(), b())`) becomes a
+ * task that owns that function's work (`adopt.ts`); other promises are wrapped (`fromPromise`).
  *
  * @module
  */
@@ -8,6 +11,9 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
+import { adoptIntoTask } from "./adopt.js";
+import { strandOf } from "./current.js";
+import { settledValue } from "./settled.js";
 
 /** Anything that can be awaited by the combinators: our futures and tasks, foreign promises, or a
  * function to run as a task. */
@@ -23,19 +29,32 @@ export type Awaited2<A> = A extends Future<infer T>
       : never;
 
 /**
- * A future for `aw`: a future or task as is, a function as a new task, a foreign promise wrapped
- * (`fromPromise`).
+ * A future for `aw`: a future or task as is, a function as a new task, the promise of an async function
+ * that the calling task's code just called as a task that owns its work (CPython's `ensure_future` of a
+ * coroutine), another promise wrapped (`fromPromise`).
  *
  * @example
  * ```ts
- * import { run, ensureFuture } from "asyncio-ts";
+ * import { run, ensureFuture, sleep } from "asyncio-ts";
  * await run(async () => {
  *   const t = ensureFuture(async () => 7);
  *   console.log(await t); // 7
+ *   const work = async () => { await sleep(10); return "done"; };
+ *   const u = ensureFuture(work()); // a task that owns work()'s awaits: u.cancel() reaches them
+ *   console.log(await u); // "done"
  * });
  * ```
  */
 export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<T> {
+  return toFuture(aw, loop, null, "aw");
+}
+
+/**
+ * `ensureFuture` for the combinators: `limit` is the next promise handed to the same call (where this
+ * one's work surely ends, see adopt.ts); `what` names the argument in errors.
+ * @internal
+ */
+export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: object | null, what: string): Future<T> {
   const isFuture = aw instanceof Future;
   if (isFuture && loop !== undefined && aw._loop !== loop) {
     throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
@@ -45,19 +64,32 @@ export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<
   // coroutine in one.
   if (isAwaitOnly(aw)) return new Task<T>(() => aw as PromiseLike<T>, undefined, isFuture ? aw._loop : (loop ?? getEventLoop()));
   if (isFuture) return aw;
-  const l = loop ?? getEventLoop();
-  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, l);
+  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? getEventLoop());
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
-    return fromPromise(aw as PromiseLike<T>, l);
+    const l = loop ?? getEventLoop();
+    const settled = settledValue(aw);
+    if (settled !== undefined) {
+      // One of our own already-fulfilled promises (an uncontended acquire(), a put() that did not wait):
+      // done now, so a combinator sees at once that nothing is pending.
+      const f = new Future<T>(undefined, l);
+      f.setResult(settled.value as T);
+      return f;
+    }
+    if (aw instanceof Promise) {
+      const t = adoptIntoTask(aw as Promise<T>, l, limit);
+      if (t !== null) return t;
+    }
+    return wrapPromise(aw as PromiseLike<T>, l);
   }
-  throw new TypeError(`An asyncio-ts Future, a promise or a function is required, got ${describe(aw)}`);
+  throw new TypeError(`Expected ${what} to be an asyncio-ts Future, a promise or a function, got ${describe(aw)}`);
 }
 
 /**
- * Wrap a foreign promise in a future of ours, so that awaiting it is cancellable: cancelling the
- * awaiting task rejects the await at once with `CancelledError` (the foreign work itself goes on; hand
- * `currentTask().signal` to it to stop it too). On a virtual-time loop the clock does not jump while
- * the promise is pending, so timeouts stay honest around real I/O.
+ * Wrap a promise in a future of ours, so that awaiting it is cancellable: cancelling the awaiting task
+ * rejects the await at once with `CancelledError` (the work itself goes on; hand `currentTask().signal`
+ * to it to stop it too). On a virtual-time loop the clock does not jump while a promise made outside
+ * every task is pending (for at most `holdTimeout`, see `EventLoopOptions`), so timeouts stay honest
+ * around real I/O.
  *
  * @example
  * ```ts
@@ -74,31 +106,74 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
   if (promise instanceof Future || isAwaitOnly(promise)) return ensureFuture(promise, loop);
-  const l = loop ?? getEventLoop();
-  const fut = new Future<T>({ loop: l });
-  let held = true;
-  l._hold();
-  const release = (): void => {
-    if (held) {
-      held = false;
-      l._release();
-    }
-  };
-  fut._pushCallback(release);
+  return wrapPromise(promise, loop ?? getEventLoop());
+}
+
+/**
+ * The future of a promise whose work cannot be taken over: it holds virtual time while pending (for at
+ * most `holdTimeout`), since the loop cannot see what it waits for. @internal
+ */
+function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop): Future<T> {
+  const fut = new PromiseFuture<T>(l);
+  // (a promise a task's code made in an earlier step may be asyncio-ts work: its failure after it was
+  // given up is reported)
+  const ours = strandOf(promise) !== undefined;
+  fut._site = {};
+  Error.captureStackTrace(fut._site, wrapPromise);
+  const hold = l._holdForeign();
+  fut._pushCallback(() => hold._release());
+  fut._hold = hold;
   promise.then(
     (v) => {
-      release();
+      fut._hold?._release();
       if (!fut.done() && !l.isClosed()) fut.setResult(v);
     },
     (e) => {
-      release();
+      fut._hold?._release();
       if (!fut.done() && !l.isClosed()) fut.setException(e);
+      else if (ours && fut.cancelled() && !(e instanceof Error && e.name === "CancelledError") && !l.isClosed()) {
+        l.callExceptionHandler({ message: "A promise given up when its future was cancelled failed later", exception: e });
+      }
     },
   );
   return fut;
 }
 
+/** The future of `fromPromise`: knows where a foreign promise was wrapped (for `dumpTasks`). @internal */
+class PromiseFuture<T> extends Future<T> {
+  /** @internal the stack where a foreign promise was wrapped */
+  _site: { stack?: string } | null = null;
+  /** @internal the hold on virtual time while a foreign promise is pending */
+  _hold: { _release(): void } | null = null;
+  constructor(loop: EventLoop) {
+    super(undefined, loop);
+  }
+  /** @internal what dumpTasks() prints for a task waiting on it */
+  get _label(): string {
+    const at = this._site?.stack?.split("\n").slice(1).find((l) => !l.includes("asyncio-ts") && !l.includes("/src/") && !l.includes("node:"));
+    return at === undefined ? "a promise that is not asyncio-ts's" : `a foreign promise created ${at.trim()}`;
+  }
+}
+
 /** True for `sleep(0)`'s awaitable and a contended acquire's waiter (their `_awaitOnly` flag). */
 function isAwaitOnly(aw: unknown): boolean {
   return aw !== null && typeof aw === "object" && (aw as { _awaitOnly?: boolean })._awaitOnly === true;
+}
+
+/**
+ * `toFuture` of each awaitable, in order, each promise's work ending where the next promise's begins
+ * (adopt.ts). `what` names the argument in errors (`aws[2]`).
+ * @internal
+ */
+export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop | undefined, what: string): Future<T>[] {
+  const n = aws.length;
+  const out = new Array<Future<T>>(n);
+  let next: object | null = null;
+  const limits = new Array<object | null>(n);
+  for (let i = n - 1; i >= 0; i--) {
+    limits[i] = next;
+    if (aws[i] instanceof Promise) next = aws[i] as object;
+  }
+  for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, `${what}[${i}]`);
+  return out;
 }

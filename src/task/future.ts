@@ -13,7 +13,7 @@
 import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { callerTask } from "./current.js";
+import { callerStrand } from "./current.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
 
@@ -83,6 +83,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * future in a task instead of handing it to combinators that read it directly. False on the prototype.
    */
   declare readonly _awaitOnly: boolean;
+  /**
+   * @internal true for a future that stands for work running in the awaiting task itself (waitFor's
+   * await of a promise it took over): cancelling it does nothing (the work is cancelled where it runs), and
+   * its outcome reaches the awaiting code even when a cancellation is pending. False on the prototype.
+   */
+  declare readonly _passThrough: boolean;
 
   /**
    * @param options `loop`: the loop to bind to (default: the running loop, else the current one)
@@ -280,7 +286,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Register an awaiter. @internal */
   _await(awaiter: Chain<unknown>): void {
     // A plain callback run by the loop is not a task's code, whatever async context it runs in.
-    const task = callerTask();
+    const strand = callerStrand();
     if (this._st !== ST_PENDING) {
       // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
       this._markRetrieved();
@@ -296,6 +302,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       }
       return;
     }
+    const task = strand === null ? undefined : strand._task;
     if (task !== undefined && !task.done()) {
       if ((task as unknown) === this) {
         soon(() => awaiter._deliver(false, new RuntimeError("Task cannot await on itself")));
@@ -307,7 +314,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
         );
         return;
       }
-      task._suspendOn(this, awaiter);
+      task._suspendOn(strand!, this, awaiter);
       return;
     }
     if (this._loop.isClosed()) {
@@ -428,6 +435,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 // A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
 Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });
 Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: false });
+Object.defineProperty(Future.prototype, "_passThrough", { value: false, writable: false });
 
 type OutsideAwaiter = { _outside?: Awaiter };
 

@@ -2,20 +2,39 @@
  * Task: a function running on the event loop, which can be named, awaited and cancelled.
  *
  * A task's life is a series of *steps*, as in CPython's `Task.__step`: the first step calls the
- * function; each later step resumes it after the future it awaited is done. The loop runs one step at
- * a time; a step ends when the function awaits a pending asyncio-ts awaitable (our `then` is called:
- * `_suspendOn`) or settles. Cancellation is delivered at the task's current await: the awaited future is
- * cancelled (which wakes the task with `CancelledError`), or, if the task is between awaits, a flag makes
- * its next step throw `CancelledError` instead of resuming normally.
+ * function; each later step resumes it after a future it awaited is done. The loop runs one step at a
+ * time; a step ends when the task's code awaits a pending asyncio-ts awaitable (our `then` is called:
+ * `_suspendOn`) or its function settles. A task's code may be blocked on several awaits at once (promise
+ * chains it started and did not await at once, see `strand.ts`); the task is the root strand of them all.
+ * Cancellation is delivered at every await the task is blocked on (not inside shielding scopes): the
+ * awaited futures are cancelled (which wakes the code with `CancelledError`), or, if none is pending, a
+ * flag makes the next await throw `CancelledError` instead of resuming normally (CPython's `_must_cancel`).
  *
  * @module
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { callbackContext, callerTask, contextTask, runInTask } from "./current.js";
+import { callbackContext, callerStrand, contextTask, inElementJob, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
-import { CancelScope } from "../time/cancel-scope.js";
+import {
+  NO_CANCEL,
+  REG_ELEM,
+  REG_LIVE,
+  REG_NONE,
+  REG_YIELD_CANCEL,
+  delivery,
+  deliverCancel,
+  levelCancelled,
+  linkAwait,
+  noteRegistration,
+  openStrand,
+  pendingAwaits,
+  takeMustCancel,
+  unlinkAwait,
+  type LevelScope,
+  type Strand,
+} from "./strand.js";
 
 let taskCounter = 0;
 
@@ -55,19 +74,22 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   _pendPrev: Task<unknown> | null = null;
   /** @internal the next task in the loop's pending-task list (task-set.ts) */
   _pendNext: Task<unknown> | null = null;
-  /** @internal a cancel was requested while the task had no future to cancel: throw at the next step */
+  /**
+   * @internal a cancel was requested while nothing of the task's root strand was pending: the next await
+   * made there raises (CPython's `_must_cancel`)
+   */
   _mustCancel = false;
   /** @internal how many cancel() calls are outstanding (CPython's `_num_cancels_requested`) */
   _numCancelsRequested = 0;
   /**
-   * @internal what this task is suspended on (CPython's `_fut_waiter`): null, the future itself, or an
-   * array of two or more (Promise.all / Promise.race over our futures). No array for the usual one.
+   * @internal the awaits registered in the task's root strand that have not woken (strand.ts): the chains
+   * of CPython's `_fut_waiter`, several when the task's code runs several promise chains at once
    */
-  _waiter: Future<unknown> | Future<unknown>[] | null = null;
+  _w: Chain<unknown> | null = null;
+  /** @internal awaits registered in any strand of this task that have not woken */
+  _nreg = 0;
   /** @internal how many steps have begun (a step is a resumption driven by the loop) */
   _stepNo = 0;
-  /** @internal the step in which `_waiter` was registered */
-  _waitersStep = 0;
   /** @internal the task whose code created this one, if any */
   _parent: Task<unknown> | null;
   /**
@@ -75,7 +97,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * use: a task stays small while it needs none of it (100,000 tasks in flight are common).
    */
   _x: TaskExtras | null = null;
+  /** @internal a task is its own root strand (strand.ts); these are the root's constant fields */
+  declare readonly _sparent: null;
+  /** @internal */ declare readonly _shield: boolean;
+  /** @internal */ declare readonly _level: LevelScope | null;
+  /** @internal */ declare readonly _closed: boolean;
 
+  /** @internal the root strand's task: the task itself */
+  get _task(): Task<unknown> {
+    return this as Task<unknown>;
+  }
+  /** @internal open child strands of the root (scopes entered in the task's code) */
+  get _kids(): Strand[] | null {
+    return this._x === null ? null : this._x.kids;
+  }
+  set _kids(v: Strand[] | null) {
+    if (v !== null || this._x !== null) this._extras().kids = v;
+  }
   /** @internal the cancel message for `_mustCancel` */
   get _pendingCancelMessage(): string | undefined {
     return this._x === null ? undefined : this._x.pendingCancelMessage;
@@ -89,13 +127,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
   set _abort(v: AbortController | null) {
     if (v !== null || this._x !== null) this._extras().abort = v;
-  }
-  /** @internal active cancel scopes, innermost last (see time/cancel-scope.ts) */
-  get _scopes(): CancelScope[] | null {
-    return this._x === null ? null : this._x.scopes;
-  }
-  set _scopes(v: CancelScope[] | null) {
-    if (v !== null || this._x !== null) this._extras().scopes = v;
   }
   /** @internal cancel requests held back by a shielding scope */
   get _deferredCancels(): Array<string | undefined> | null {
@@ -118,8 +149,20 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   set _createdAt(v: string | undefined) {
     if (v !== undefined || this._x !== null) this._extras().createdAt = v;
   }
+  /** @internal a foreign hold on virtual time, for work taken over from a promise (adopt.ts) */
+  get _holdLoop(): { _release(): void } | null {
+    return this._x === null ? null : this._x.holdLoop;
+  }
+  set _holdLoop(v: { _release(): void } | null) {
+    if (v !== null || this._x !== null) this._extras().holdLoop = v;
+  }
+  /** @internal how many awaits the task's code registered (counted for tasks made from a promise only) */
+  get _regs(): number {
+    return this._x === null ? 0 : this._x.regs;
+  }
 
-  private _extras(): TaskExtras {
+  /** @internal */
+  _extras(): TaskExtras {
     return (this._x ??= new TaskExtras());
   }
 
@@ -127,14 +170,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * @internal use `createTask()` or `loop.createTask()`
    * @param options the task's options (`name`)
    * @param loop the loop it runs on
+   * @param adopted (internal) no function: the task takes over work already running (adopt.ts)
    */
-  constructor(fn: TaskFunction<T>, options: TaskOptions | undefined, loop: EventLoop) {
+  constructor(fn: TaskFunction<T> | null, options: TaskOptions | undefined, loop: EventLoop, adopted = false) {
     super(undefined, loop);
-    if (typeof fn !== "function") {
+    if (typeof fn !== "function" && !adopted) {
       if (fn !== null && typeof fn === "object" && typeof (fn as { then?: unknown }).then === "function") {
         throw new TypeError(
           "createTask() takes a function returning a promise, not a promise (a promise is already running " +
-            "and cannot be scheduled or cancelled): write createTask(() => work()) instead of createTask(work())",
+            "and cannot be scheduled): write createTask(() => work()) instead of createTask(work()), or " +
+            "hand the promise to ensureFuture(), gather() or shield(), which take its work over",
         );
       }
       throw new TypeError(`Expected fn to be a function returning a promise, got ${describe(fn)}`);
@@ -145,11 +190,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     }
     this._fn = fn;
     this._name = name ?? ++taskCounter;
-    const parent = callerTask();
-    this._parent = parent !== undefined && !parent.done() ? parent : null;
+    const parent = callerStrand();
+    this._parent = parent !== null && !parent._task.done() ? parent._task : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     loop._taskCreated(this);
-    loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
+    if (!adopted) loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
   }
 
   /** The task's name. */
@@ -165,8 +210,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
 
   /**
-   * Request cancellation: `CancelledError` is thrown into the task at its current await (or, if it has
-   * not started, it never runs). Returns false if the task is already done.
+   * Request cancellation: `CancelledError` is thrown into the task at every await it is blocked on (or,
+   * if it has not started, it never runs). Returns false if the task is already done.
    * @param msg carried by the `CancelledError`
    */
   override cancel(msg?: string): boolean {
@@ -175,38 +220,36 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (msg !== undefined && typeof msg !== "string") {
       throw new TypeError(`Expected msg to be a string, got ${describe(msg)}`);
     }
-    if (this._scopes !== null && this._scopes.some((s) => s.shield)) {
-      // A shielding cancel scope holds the request back until it exits.
+    delivery.skippedShield = false;
+    const n = deliverCancel(this as Task<unknown>, msg);
+    if (n === 0 && delivery.skippedShield) {
+      // Everything pending is inside a shielding cancel scope: the request is held back until it exits.
       (this._deferredCancels ??= []).push(msg);
       return true;
     }
-    return this._requestCancel(msg);
+    this._countCancel(msg);
+    if (n === 0) this._setMustCancel(msg);
+    return true;
   }
 
-  /** Cancel without looking at shields (used by cancel scopes inside the shield). @internal */
+  /** Cancel without looking at shields (a shielding scope exits with held-back requests). @internal */
   _requestCancel(msg: string | undefined): boolean {
     if (this._state !== "PENDING") return false;
+    this._countCancel(msg);
+    if (deliverCancel(this as Task<unknown>, msg) === 0) this._setMustCancel(msg);
+    return true;
+  }
+
+  /** @internal one more outstanding request: counted, the signal aborted, the tracer told */
+  _countCancel(msg: string | undefined): void {
     this._numCancelsRequested++;
     this._abort?.abort(new CancelledError(msg ?? ""));
     this._loop._tracer?.onTaskCancelRequested(this, msg);
-    const waiter = this._waiter;
-    if (waiter !== null) {
-      if (this._waitersStep === this._stepNo) {
-        let any = false;
-        if (Array.isArray(waiter)) {
-          for (const w of waiter.slice()) if (w.cancel(msg)) any = true;
-        } else any = waiter.cancel(msg);
-        if (any) return true;
-      } else {
-        // Registered before the task last resumed (e.g. the losers of a Promise.race, or the rest of a
-        // partly settled Promise.all): the task may have moved on, so cancelling them could be lost.
-        // Deliver at the task's next await of ours instead.
-        this._waiter = null;
-      }
-    }
+  }
+
+  private _setMustCancel(msg: string | undefined): void {
     this._mustCancel = true;
     this._pendingCancelMessage = msg;
-    return true;
   }
 
   /** How many cancellation requests are outstanding (CPython's `cancelling()`). */
@@ -286,7 +329,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const saved = callbackContext.loop;
     callbackContext.loop = null;
     try {
-      runInTask(this._loop._scope, this as Task<unknown>, startTask);
+      runInTask(this as Task<unknown>, startTask);
     } finally {
       callbackContext.loop = saved;
     }
@@ -338,90 +381,113 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     super._scheduleCallbacks();
   }
 
-  /** The task awaits a pending future: remember it, wake up when it is done. @internal */
-  _suspendOn(fut: Future<unknown>, awaiter: Chain<unknown>): void {
-    let waiter = this._waiter;
-    if (waiter !== null && this._waitersStep !== this._stepNo) {
-      // Left over from an earlier suspension that resumed without them (Promise.race): the task has
-      // moved on, so they are no longer what it waits for; their wake-ups will be ignored.
-      waiter = null;
-    }
-    this._waitersStep = this._stepNo;
-    this._waiter = waiter === null ? fut : Array.isArray(waiter) ? (waiter.push(fut), waiter) : [waiter, fut];
-    fut._pushCallback(awaiter._wakeOn(this, fut));
+  /**
+   * The task's code, in strand `s`, awaits a pending future: remember it, wake up when it is done.
+   * @internal
+   */
+  _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
+    if (s._closed) s = openStrand(s);
+    awaiter._strand = s;
+    awaiter._fut = fut;
+    if (inElementJob()) {
+      awaiter._reg = REG_ELEM;
+      awaiter._step = this._stepNo;
+    } else awaiter._reg = REG_LIVE;
+    linkAwait(s, awaiter);
+    this._nreg++;
+    fut._pushCallback(awaiter);
     this._loop._tracer?.onTaskSuspended(this, fut);
-    if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) this._mustCancel = false;
-    else if (this._scopes !== null && this._scopes.length > 0) CancelScope._checkAwait(this, fut);
+    if (s === this) {
+      if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) {
+        this._mustCancel = false;
+        this._pendingCancelMessage = undefined;
+      }
+      if (this._x !== null && this._x.holdLoop !== null) this._noteAdoptedAwait();
+    } else {
+      if (!fut._passThrough) noteRegistration(s as Strand);
+      const m = takeMustCancel(s);
+      if (m !== NO_CANCEL) fut.cancel(m);
+      else if (levelCancelled(s)) fut.cancel("cancel scope");
+    }
     this._loop._stepSuspended(this);
   }
 
-  /** The task yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
-  _yieldOnce(awaiter: Chain<unknown>, value: unknown): void {
-    this._loop._tracer?.onTaskSuspended(this, null);
-    if (!this._mustCancel && this._scopes !== null && this._scopes.length > 0 && CancelScope._checkAwait(this, null)) {
-      this._mustCancel = true;
-      this._pendingCancelMessage = "cancel scope";
+  /** @internal the first await of a task made from a promise: the work is asyncio-ts's (adopt.ts) */
+  _noteAdoptedAwait(): void {
+    const x = this._x!;
+    x.regs++;
+    const h = x.holdLoop;
+    if (h !== null) {
+      x.holdLoop = null;
+      h._release();
     }
-    this._loop._pushRunnable(awaiter._resumeWith(this, value));
+  }
+
+  /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
+  _yieldOnce(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
+    this._loop._tracer?.onTaskSuspended(this, null);
+    if (s._closed) s = openStrand(s);
+    if (s !== this && levelCancelled(s)) awaiter._reg = REG_YIELD_CANCEL;
+    this._loop._pushRunnable(awaiter._resumeWith(s, value));
     this._loop._stepSuspended(this);
   }
 
   /** The step after `sleep(0)`. @internal */
-  _resumeAfterYield(awaiter: Awaiter, value: unknown): void {
+  _resumeAfterYield(awaiter: Chain<unknown>, value: unknown): void {
     if (this._state !== "PENDING") {
       awaiter._deliver(true, value);
       return;
     }
     this._loop._beginStep(this);
-    if (this._mustCancel) {
-      this._mustCancel = false;
-      awaiter._deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
-    } else awaiter._deliver(true, value);
+    if (awaiter._reg === REG_YIELD_CANCEL) {
+      awaiter._reg = REG_NONE;
+      awaiter._deliver(false, new CancelledError("cancel scope"));
+      return;
+    }
+    const m = takeMustCancel(awaiter._strand!);
+    if (m !== NO_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
+    else awaiter._deliver(true, value);
   }
 
-  /** A future this task awaited is done: run the next step (CPython's `__wakeup`). @internal */
+  /** A future this task's code awaited is done: run the next step (CPython's `__wakeup`). @internal */
   _wakeup(fut: Future<unknown>, awaiter: Awaiter): void {
-    const w = this._waiter;
-    let found = false;
-    if (w === fut) {
-      this._waiter = null;
-      found = true;
-    } else if (Array.isArray(w)) {
-      // Promise.all over many futures settles them mostly in order: the front is the cheap case.
-      const i = w[0] === fut ? 0 : w.indexOf(fut);
-      if (i >= 0) {
-        found = true;
-        if (i === 0) w.shift();
-        else w.splice(i, 1);
-        if (w.length === 1) this._waiter = w[0]!;
-      }
+    const c = awaiter as Chain<unknown>;
+    const reg = c._reg;
+    if (reg === REG_NONE) {
+      fut._deliverTo(awaiter);
+      return;
     }
-    if (!found || this._st !== ST_PENDING) {
-      // A stale waiter (see _suspendOn) or a finished task: hand over the outcome, start no step.
+    const s = c._strand!;
+    // An element of an earlier step (a losing Promise.race entry, strand.ts): the task's code may have
+    // moved on, so its outcome starts no step.
+    const stale = reg === REG_ELEM && c._step !== this._stepNo;
+    unlinkAwait(c);
+    c._reg = REG_NONE;
+    this._nreg--;
+    if (stale || this._st !== ST_PENDING) {
       fut._deliverTo(awaiter);
       return;
     }
     this._loop._beginStep(this);
-    if (this._mustCancel && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
+    // (a pass-through future's outcome is the awaited work's own: a pending cancel waits for a later await)
+    const m = fut._passThrough ? NO_CANCEL : takeMustCancel(s);
+    if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
       // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
       // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
-      this._mustCancel = false;
       fut._markRetrieved();
-      awaiter._deliver(false, new CancelledError(this._pendingCancelMessage ?? ""));
+      awaiter._deliver(false, new CancelledError(m ?? ""));
     } else {
-      this._mustCancel = false;
       fut._deliverTo(awaiter);
     }
-    // Other futures of the same suspension are still pending (Promise.all / Promise.race): this delivery
-    // may not resume the task at all. If it has not resumed within a few microtask hops, end the step,
-    // rather than leave the loop waiting for its macrotask watchdog once per settled future.
-    if (this._waiter !== null) this._loop._endStepIfIdle(this);
+    // Other awaits of the task are still pending (Promise.all, other chains): this delivery may not
+    // resume code that suspends again. If the step has not ended within a few microtask hops, end it,
+    // rather than leave the loop waiting for its macrotask watchdog.
+    if (this._nreg > 0) this._loop._endStepIfIdle(this);
   }
 
-  /** @internal the futures this task is suspended on, as an array (diagnostics) */
+  /** @internal the futures this task is suspended on (diagnostics) */
   get _waiters(): readonly Future<unknown>[] {
-    const w = this._waiter;
-    return w === null ? [] : Array.isArray(w) ? w : [w];
+    return this._nreg === 0 ? [] : pendingAwaits(this as Task<unknown>);
   }
 
   /** @internal */
@@ -432,14 +498,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
 }
 
+Object.defineProperty(Task.prototype, "_sparent", { value: null, writable: false });
+Object.defineProperty(Task.prototype, "_shield", { value: false, writable: false });
+Object.defineProperty(Task.prototype, "_level", { value: null, writable: false });
+Object.defineProperty(Task.prototype, "_closed", { value: false, writable: false });
+
 /** The rarely used state of a task (see `Task._x`). @internal */
 class TaskExtras {
   pendingCancelMessage: string | undefined = undefined;
   abort: AbortController | null = null;
-  scopes: CancelScope[] | null = null;
+  kids: Strand[] | null = null;
   deferredCancels: Array<string | undefined> | null = null;
   foreignAwaits = 0;
   createdAt: string | undefined = undefined;
+  holdLoop: { _release(): void } | null = null;
+  regs = 0;
 }
 
 /**
@@ -470,6 +543,11 @@ function startTask(task: Task<unknown>): void {
   } else {
     task._succeed(r);
   }
+}
+
+/** @internal subscribe a task to the promise of its work (its function's, or one taken over: adopt.ts) */
+export function settleTaskWith(promise: Promise<unknown>): void {
+  promise.then(taskFulfilled, taskRejected);
 }
 
 /** The task's function settled: the reaction runs in the task's context, which names the task. */

@@ -13,16 +13,19 @@
  * `task.cancel()`): requests made meanwhile are held back and delivered when the scope exits, so shielded
  * work (a final save, a graceful close) is never orphaned the way `asyncio.shield`'s inner task can be.
  *
- * Approach: scopes live on a stack in the task (`Task._scopes`); `Task._suspendOn` consults it at every
- * await. Rejected: a separate task per scope (changes `currentTask()` and costs a task per scope).
+ * Approach: the body runs in a strand of its own (`task/strand.ts`), which travels with every promise
+ * chain the body starts; the scope is that strand's `_level`, so each await made inside it checks whether
+ * the scope was cancelled, and `cancel()` delivers to the awaits pending inside it (all of them, in every
+ * chain the body started). Rejected: a separate task per scope (changes `currentTask()` and costs a task
+ * per scope); a stack of scopes in the task (the previous design: wrong once the body runs several chains).
  *
  * @module
  */
 import { CancelledError, RuntimeError, TimeoutError, describe } from "../errors.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { currentTask } from "../task/current.js";
-import type { Future } from "../task/future.js";
+import { callerStrand, currentTask } from "../task/current.js";
+import { Strand, closeStrand, deliverCancel, hasShield, openStrand, runBodyIn } from "../task/strand.js";
 import type { Task } from "../task/task.js";
 
 /** Options of a cancel scope. */
@@ -47,17 +50,17 @@ export interface CancelScopeOptions {
  * ```
  */
 export class CancelScope {
-  /** Protects the body from cancellation from outside. May be changed while the scope runs. */
-  shield: boolean;
+  private _shieldFlag: boolean;
   /** True once the scope was cancelled (by `cancel()` or its deadline). */
   cancelCalled = false;
   /** True if the scope caught its own cancellation when it exited. */
   cancelledCaught = false;
   private _deadline: number;
-  private _task: Task<unknown> | null = null;
+  /** Invariant: the strand the body runs in, from entry until exit; null otherwise. */
+  private _strand: Strand | null = null;
   private _timer: TimerHandle | null = null;
-  /** Cancellation requests this scope made on its task (undone with uncancel() on exit). */
-  private _requests = 0;
+  /** @internal cancellation requests this scope made on its task (undone with uncancel() on exit) */
+  _requests = 0;
   private _entered = false;
 
   constructor(options: CancelScopeOptions = {}) {
@@ -69,7 +72,16 @@ export class CancelScope {
       throw new TypeError(`Expected deadline to be a number, got ${describe(deadline)}`);
     }
     this._deadline = deadline;
-    this.shield = Boolean(options.shield);
+    this._shieldFlag = Boolean(options.shield);
+  }
+
+  /** Protects the body from cancellation from outside. May be changed while the scope runs. */
+  get shield(): boolean {
+    return this._shieldFlag;
+  }
+  set shield(v: boolean) {
+    this._shieldFlag = Boolean(v);
+    if (this._strand !== null) this._strand._shield = this._shieldFlag;
   }
 
   /** The deadline (loop time, ms); `Infinity` for none. Setting it reschedules the scope. */
@@ -81,20 +93,25 @@ export class CancelScope {
       throw new TypeError(`Expected deadline to be a number, got ${describe(when)}`);
     }
     this._deadline = when;
-    if (this._task !== null) this._arm();
+    if (this._strand !== null) this._arm();
   }
 
-  /** Cancel the scope: the body's current and every later await fail with `CancelledError`. */
+  /**
+   * Cancel the scope: every await pending in the body (in every promise chain it started) and every
+   * later one fail with `CancelledError`, except inside an inner shielding scope (until it exits).
+   */
   cancel(): void {
     if (this.cancelCalled) return;
     this.cancelCalled = true;
     this._timer?.cancel();
     this._timer = null;
-    const task = this._task;
-    if (task === null || task.done()) return;
-    if (this._blockedByInnerShield(task)) return; // delivered at an await after the inner shield exits
-    this._requests++;
-    task._requestCancel("cancel scope");
+    const s = this._strand;
+    if (s === null || s._task.done()) return;
+    if (deliverCancel(openStrand(s), "cancel scope") > 0) {
+      this._requests++;
+      s._task._countCancel("cancel scope");
+    }
+    // Nothing pending: the next await inside sees the cancelled scope (the strand's level check).
   }
 
   /**
@@ -107,20 +124,22 @@ export class CancelScope {
     const task = currentTask();
     if (task === null) throw new RuntimeError("CancelScope must be used inside a task");
     this._entered = true;
-    this._task = task;
-    (task._scopes ??= []).push(this);
+    const s = new Strand(callerStrand()!);
+    s._level = this;
+    s._shield = this._shieldFlag;
+    this._strand = s;
     const entryCancelling = task.cancelling();
     this._arm();
     let failed = false;
     let error: unknown;
     let result: T | undefined;
     try {
-      result = await body(this);
+      result = await runBodyIn(s, body, this);
     } catch (e) {
       failed = true;
       error = e;
     }
-    this._exit(task);
+    this._exit(s._task);
     if (failed) {
       if (error instanceof CancelledError && this.cancelCalled && task.cancelling() <= entryCancelling) {
         this.cancelledCaught = true;
@@ -134,12 +153,10 @@ export class CancelScope {
   private _exit(task: Task<unknown>): void {
     this._timer?.cancel();
     this._timer = null;
-    const scopes = task._scopes!;
-    const i = scopes.lastIndexOf(this);
-    if (i >= 0) scopes.splice(i, 1);
+    closeStrand(this._strand!);
+    this._strand = null;
     for (; this._requests > 0; this._requests--) task.uncancel();
-    this._task = null;
-    if (this.shield && !scopes.some((s) => s.shield) && task._deferredCancels !== null) {
+    if (this._shieldFlag && task._deferredCancels !== null && !hasShield(task)) {
       const held = task._deferredCancels;
       task._deferredCancels = null;
       for (const msg of held) task._requestCancel(msg);
@@ -155,32 +172,6 @@ export class CancelScope {
     else this._timer = loop.callAt(this._deadline, () => this.cancel());
   }
 
-  private _blockedByInnerShield(task: Task<unknown>): boolean {
-    const scopes = task._scopes ?? [];
-    const i = scopes.indexOf(this);
-    for (let j = i + 1; j < scopes.length; j++) if (scopes[j]!.shield) return true;
-    return false;
-  }
-
-  /**
-   * Called at each await of a task with scopes: a cancelled scope that reaches this await cancels it
-   * again (level-triggered). @internal
-   */
-  static _checkAwait(task: Task<unknown>, fut: Future<unknown> | null): boolean {
-    const scopes = task._scopes;
-    if (scopes === null) return false;
-    for (let i = scopes.length - 1; i >= 0; i--) {
-      const s = scopes[i]!;
-      if (s.cancelCalled) {
-        s._requests++;
-        task._numCancelsRequested++;
-        if (fut !== null) fut.cancel("cancel scope");
-        return true;
-      }
-      if (s.shield) return false;
-    }
-    return false;
-  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { describe } from "../errors.js";
 import { checkDelay, type EventLoop } from "../loop/event-loop.js";
 import type { TimerHandle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { callerTask } from "../task/current.js";
+import { callerStrand } from "../task/current.js";
 import { Future } from "../task/future.js";
 import { Chain } from "../task/chain.js";
 
@@ -54,8 +54,9 @@ class YieldOnce<T> implements PromiseLike<T> {
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Chain<R1 | R2> {
     const chain = new Chain<R1 | R2>(onFulfilled, onRejected);
-    const task = callerTask();
-    if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(chain, this.value);
+    const s = callerStrand();
+    const task = s === null ? undefined : s._task;
+    if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(s!, chain, this.value);
     else this.loop.callSoon(() => chain._deliver(true, this.value));
     return chain;
   }

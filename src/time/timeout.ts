@@ -7,6 +7,11 @@
  * entry), the scope turns it into `TimeoutError`. So an outer timeout or an outer `cancel()` is never
  * mistaken for this one, and with nested equal deadlines only the outermost raises.
  *
+ * The body runs in a strand of its own (`task/strand.ts`): on expiry the scope cancels the awaits pending
+ * in the body, in every promise chain the body started (`timeout(75, () => gather(a(), b()))`), and not
+ * the task's other chains; the request is counted on the task (`cancelling()`), as CPython's
+ * `task.cancel()` is.
+ *
  * The callback form (rather than `await using`) is what lets the scope see and replace the body's
  * error.
  *
@@ -15,8 +20,8 @@
 import { CancelledError, ExceptionGroup, RuntimeError, TimeoutError, describe } from "../errors.js";
 import type { TimerHandle, Handle } from "../loop/handles.js";
 import { getRunningLoop } from "../loop/running.js";
-import { currentTask } from "../task/current.js";
-import type { Task } from "../task/task.js";
+import { callerStrand, currentTask } from "../task/current.js";
+import { Strand, cancelStrand, closeStrand, runBodyIn } from "../task/strand.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
 export type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";
@@ -28,7 +33,8 @@ export class Timeout {
   private _state: TimeoutState = "created";
   private _when: number | null;
   private _handle: TimerHandle | Handle | null = null;
-  private _task: Task<unknown> | null = null;
+  /** Invariant: the strand the body runs in, from entry until exit; null otherwise. */
+  private _strand: Strand | null = null;
   private _cancelling = 0;
 
   /** @param when an absolute loop time in ms, or null for no deadline */
@@ -72,24 +78,32 @@ export class Timeout {
     return this._state === "expiring" || this._state === "expired";
   }
 
-  /** @internal */
-  _enter(): void {
+  /**
+   * @internal enter the scope in the current task; the body will run in `strand` (a new strand of the
+   * caller's, unless waitFor made one already and moved work into it)
+   */
+  _enter(strand?: Strand): Strand {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
     this._state = "active";
-    this._task = task;
+    const s = strand ?? new Strand(callerStrand()!);
+    this._strand = s;
     this._cancelling = task.cancelling();
     this.reschedule(this._when);
+    return s;
   }
 
   /** @internal returns the error to throw (or undefined to rethrow nothing / the same). */
   _exit(failed: boolean, error: unknown): unknown {
     this._handle?.cancel();
     this._handle = null;
+    const s = this._strand!;
+    closeStrand(s);
+    this._strand = null;
     if (this._state === "expiring") {
       this._state = "expired";
-      if (this._task!.uncancel() <= this._cancelling && failed) {
+      if (s._task.uncancel() <= this._cancelling && failed) {
         if (error instanceof CancelledError) return new TimeoutError("", { cause: error });
         if (error instanceof ExceptionGroup) {
           for (const e of error.exceptions) addTimeoutContext(e);
@@ -102,7 +116,7 @@ export class Timeout {
   }
 
   private _onTimeout(): void {
-    this._task!.cancel();
+    cancelStrand(this._strand!, undefined);
     this._state = "expiring";
     this._handle = null;
   }
@@ -121,12 +135,13 @@ function addTimeoutContext(e: unknown): void {
   }
 }
 
-async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
+/** @internal run `body` under `t` (in `strand` when given: see waitFor) */
+export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike<T> | T, strand?: Strand): Promise<T> {
   if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
-  t._enter();
+  const s = t._enter(strand);
   let result: T;
   try {
-    result = await body(t);
+    result = await runBodyIn(s, body, t);
   } catch (e) {
     throw t._exit(true, e);
   }

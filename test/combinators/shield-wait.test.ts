@@ -171,9 +171,11 @@ describe("wait (test_tasks test_wait_*)", () => {
 
   it("test_wait_errors: an empty set and a bad returnWhen are errors", async () => {
     await run(async () => {
-      await expect(wait([])).rejects.toThrow("Set of Tasks/Futures is empty.");
+      await expect(wait([])).rejects.toThrow("Expected aws to hold at least one awaitable, got an empty iterable");
       const t = createTask(() => sleep(10));
-      await expect(wait([t], { returnWhen: -1 as never })).rejects.toThrow(/Invalid returnWhen value: -1/);
+      await expect(wait([t], { returnWhen: -1 as never })).rejects.toThrow(
+        "Expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got -1 (number)",
+      );
       t.cancel();
     });
   });

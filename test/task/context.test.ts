@@ -1,7 +1,6 @@
 /**
- * How task identity travels with task code (src/task/current.ts): AsyncContextFrame frames where Node
- * has them (Node 24), lean promise hooks elsewhere (Node 20). The suite runs on one Node; these tests
- * also run the other mechanism, where this Node has it, in a child process (`ASYNCIO_TS_CONTEXT`).
+ * How task identity travels with task code (src/task/current.ts): lean promise hooks, on every Node
+ * (the suite runs on Node 20 and on Node 24). Also in a child process, where nothing else is loaded.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -9,11 +8,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createTask, gather, run, sleep } from "../../src/index.js";
-import { contextMechanism } from "../../src/task/current.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
-const major = Number(process.versions.node.split(".")[0]);
-const framesByDefault = major >= 24 && !process.execArgv.includes("--no-async-context-frame");
 
 /** A program that fails unless every task knows itself after foreign awaits, with several detached at once. */
 const program = `
@@ -36,40 +32,23 @@ const program = `
       if (!(e instanceof TimeoutError)) throw e;
     }
   });
-  const { contextMechanism } = await import(${JSON.stringify(dist.replace(/index\.js$/, "task/current.js"))});
-  console.log("ok", contextMechanism);
+  console.log("ok");
 `;
 
-function runWith(mechanism: string): { status: number | null; stdout: string; stderr: string } {
+function runChild(): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], {
     encoding: "utf8",
-    env: { ...process.env, ASYNCIO_TS_CONTEXT: mechanism },
     timeout: 30_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("task identity across foreign awaits", () => {
-  it(`uses ${framesByDefault ? "frames" : "promise hooks"} on this Node (${process.versions.node})`, () => {
-    expect(contextMechanism).toBe(framesByDefault ? "frames" : "hooks");
-  });
-
-  it("promise hooks: tasks detached on foreign promises at once each resume as themselves", () => {
+  it("tasks detached on foreign promises at once each resume as themselves (child process)", () => {
     expect(existsSync(dist), "build first (npm test does)").toBe(true);
-    const r = runWith("hooks");
+    const r = runChild();
     expect(r.stderr).toBe("");
-    expect(r.stdout).toBe("ok hooks\n");
-  });
-
-  it(framesByDefault ? "frames: the same program" : "frames: refused with a clear error where Node has none", () => {
-    const r = runWith("frames");
-    if (framesByDefault) {
-      expect(r.stderr).toBe("");
-      expect(r.stdout).toBe("ok frames\n");
-    } else {
-      expect(r.status).not.toBe(0);
-      expect(r.stderr).toContain("ASYNCIO_TS_CONTEXT=frames: this Node's AsyncLocalStorage is not built on AsyncContextFrame");
-    }
+    expect(r.stdout).toBe("ok\n");
   });
 
   it("tasks see the AsyncLocalStorage stores of the code that started the loop, and their own", async () => {

@@ -1,0 +1,316 @@
+/**
+ * Strands: the regions of one task's code that cancellation addresses (Trio's `CancelStatus`).
+ *
+ * ## Approach
+ * A task's code is not one chain of awaits. `gather(a(), b())`, `Promise.all([a(), b()])` and an array of
+ * calls awaited later run several promise chains at once, all of them the task's code, each blocked on its
+ * own asyncio-ts await. And a cancel scope (`timeout`, `CancelScope`, a `TaskGroup`'s body) covers the
+ * chains started inside it and no others. So what travels with code (`current.ts`) is a *strand*: the task
+ * itself for its root, or a `Strand` for a scope's body (a tree under the task). Every await of ours is
+ * registered in the strand current where it is made, and cancelling a strand delivers `CancelledError` to
+ * every await registered in it and below it (not through a shielding strand), or, if none is pending, to
+ * the next one made there (edge-triggered, asyncio's `_must_cancel`). A Trio scope is level-triggered:
+ * every await made inside it while it is cancelled fails.
+ *
+ * An await is *live* (an async function's `await`, a `then` callback) or an *element* (the job a native
+ * combinator or a bare promise runs to call our `then`: `Promise.race([t, sleep(100)])`). A live await
+ * is cancelled whenever its strand is. An element counts only in the step that registered it: once the
+ * task has run again, a losing `Promise.race` entry may no longer be something it waits for (cancelling
+ * it could cancel an unrelated task, and its wake-up must not start a step or take a pending
+ * cancellation); the cancellation then waits for the task's next await.
+ *
+ * Taking work over (`adoptPromise`): a combinator handed a promise that the calling task's code made in
+ * this synchronous run re-tags that promise's work (`current.ts`' log) to a new task (`gather`, `shield`,
+ * `asCompleted`, `wait`, `ensureFuture`: each promise becomes a task, as CPython wraps each coroutine in
+ * one) or to a strand of the caller (`waitFor`, which awaits a coroutine inline, as CPython's). The work
+ * then runs as that task's or that strand's code, so cancelling the task, the gather or the timeout
+ * reaches it, and shielding it protects it.
+ *
+ * ## Rejected alternatives
+ * - One await per task (the previous design): the other chains' awaits were not cancelled, and a step
+ *   that woke one of them was taken for a stale wake-up.
+ * - Cancelling every await of the task for every request (no strands): a timeout around one chain would
+ *   cancel its siblings, and `shield(a())` could protect nothing.
+ * - A new task per scope: changes `currentTask()` inside `timeout()` bodies (CPython's runs in the task).
+ *
+ * @module
+ */
+import type { Chain } from "./chain.js";
+import type { Future } from "./future.js";
+import type { Task } from "./task.js";
+import { runInStrand, type StrandLike } from "./current.js";
+
+/** What a Trio-style cancel scope shows its strand: whether it was cancelled, and its request count. @internal */
+export interface LevelScope {
+  cancelCalled: boolean;
+  _requests: number;
+}
+
+/** `Chain._reg`: not registered. @internal */
+export const REG_NONE = 0;
+/** A live await (unlinked when it wakes). @internal */
+export const REG_LIVE = 1;
+/** An element of a native combinator (see the module comment). @internal */
+export const REG_ELEM = 2;
+/** A `sleep(0)` inside a cancelled Trio scope: raises when it resumes. @internal */
+export const REG_YIELD_CANCEL = 3;
+
+/**
+ * A region of one task's code: a scope's body, or work taken over by `waitFor`.
+ * @internal
+ */
+export class Strand {
+  /** the task whose code this is (updated when the work is taken over by another task) */
+  _task: Task<unknown>;
+  /** the enclosing strand */
+  _sparent: StrandLike;
+  /** open child strands (a scope entered inside this one), or null */
+  _kids: Strand[] | null = null;
+  /**
+   * Invariant: the awaits registered in this strand that have not woken, as a doubly linked list of
+   * their chains (`Chain._wprev/_wnext`), newest first; null when none.
+   */
+  _w: Chain<unknown> | null = null;
+  /** a cancellation found nothing pending here: the next await made in this strand or below raises */
+  _mustCancel = false;
+  _pendingCancelMessage: string | undefined = undefined;
+  /** cancellation from outside this strand does not enter it (a shielding CancelScope) */
+  _shield = false;
+  /** the Trio scope whose body this is, if any: while it is cancelled, every await inside fails */
+  _level: LevelScope | null = null;
+  /** set when the scope exited: awaits made here are registered in the nearest open ancestor */
+  _closed = false;
+  /** awaits registered in this strand or below since it opened (adoption: has the work awaited ours?) */
+  _regs = 0;
+  /** a foreign hold on virtual time, released at the first await registered here (adopted work) */
+  _holdLoop: { _release(): void } | null = null;
+
+  constructor(parent: StrandLike) {
+    this._sparent = parent;
+    this._task = parent._task;
+    (parent._kids ??= []).push(this);
+  }
+}
+
+/** The nearest strand at or above `s` whose scope has not exited. @internal */
+export function openStrand(s: StrandLike): StrandLike {
+  while (s._closed) s = s._sparent!;
+  return s;
+}
+
+/** Link `c` into `s`'s live awaits. @internal */
+export function linkAwait(s: StrandLike, c: Chain<unknown>): void {
+  const head = s._w;
+  c._wprev = null;
+  c._wnext = head;
+  if (head !== null) head._wprev = c;
+  s._w = c;
+}
+
+/** Unlink `c` from the awaits of its strand. @internal */
+export function unlinkAwait(c: Chain<unknown>): void {
+  const s = c._strand!;
+  const prev = c._wprev;
+  const next = c._wnext;
+  if (prev === null) s._w = next;
+  else prev._wnext = next;
+  if (next !== null) next._wprev = prev;
+  c._wprev = c._wnext = null;
+}
+
+/** Set by `deliverCancel` when it skipped a shielding strand. @internal */
+export const delivery = { skippedShield: false };
+
+/**
+ * Cancel the awaits pending in `s` and below it (not inside shielding strands): returns how many futures
+ * were cancelled. Elements of earlier steps are skipped (see the module comment).
+ * @internal
+ */
+export function deliverCancel(s: StrandLike, msg: string | undefined): number {
+  let n = 0;
+  const step = s._task._stepNo;
+  for (let c = s._w; c !== null; ) {
+    const next = c._wnext;
+    if (c._reg !== REG_ELEM || c._step === step) {
+      if (c._fut!.cancel(msg)) n++;
+    }
+    c = next;
+  }
+  const kids = s._kids;
+  if (kids !== null) {
+    for (const k of kids.length === 1 ? kids : kids.slice()) {
+      if (k._shield) {
+        delivery.skippedShield = true;
+        continue;
+      }
+      n += deliverCancel(k, msg);
+    }
+  }
+  return n;
+}
+
+/**
+ * A pending edge-triggered cancellation for an await in `s` (a `_mustCancel` at or above it, not beyond a
+ * shield): consumed, its message returned; `NO_CANCEL` if there is none.
+ * @internal
+ */
+export function takeMustCancel(s: StrandLike): string | undefined | typeof NO_CANCEL {
+  for (let x: StrandLike | null = s; x !== null; x = x._sparent) {
+    if (x._mustCancel) {
+      x._mustCancel = false;
+      const m = x._pendingCancelMessage;
+      x._pendingCancelMessage = undefined;
+      return m;
+    }
+    if (x._shield) break;
+  }
+  return NO_CANCEL;
+}
+
+/** @internal */
+export const NO_CANCEL: unique symbol = Symbol("no cancel");
+
+/**
+ * True if an await made in `s` lies inside a cancelled Trio scope (not beyond a shield): the scope's
+ * request is counted on the task, as each of its deliveries is.
+ * @internal
+ */
+export function levelCancelled(s: StrandLike): boolean {
+  for (let x: StrandLike | null = s; x !== null; x = x._sparent) {
+    const l = x._level;
+    if (l !== null && l.cancelCalled) {
+      l._requests++;
+      s._task._numCancelsRequested++;
+      return true;
+    }
+    if (x._shield) break;
+  }
+  return false;
+}
+
+/** Count a registration in `s` and its ancestors (only strands below the task). @internal */
+export function noteRegistration(s: Strand): void {
+  for (let x: StrandLike | null = s; x !== null && x !== x._task; x = x._sparent) {
+    (x as Strand)._regs++;
+    const h = (x as Strand)._holdLoop;
+    if (h !== null) {
+      (x as Strand)._holdLoop = null;
+      h._release();
+    }
+  }
+}
+
+/**
+ * Close a scope's strand when the scope exits: it leaves its parent's children; work of it still pending
+ * (chains the body started and did not wait for) moves to the parent, and later awaits made by it are
+ * registered there.
+ * @internal
+ */
+export function closeStrand(s: Strand): void {
+  if (s._closed) return;
+  s._closed = true;
+  if (s._holdLoop !== null) {
+    const h = s._holdLoop;
+    s._holdLoop = null;
+    h._release();
+  }
+  const parent = openStrand(s._sparent);
+  const kids = s._sparent._kids;
+  if (kids !== null) {
+    const i = kids.indexOf(s);
+    if (i >= 0) kids.splice(i, 1);
+    if (kids.length === 0) s._sparent._kids = null;
+  }
+  for (let c = s._w; c !== null; ) {
+    const next = c._wnext;
+    c._strand = parent;
+    linkAwait(parent, c);
+    c = next;
+  }
+  s._w = null;
+  if (s._kids !== null) {
+    for (const k of s._kids) {
+      k._sparent = parent;
+      (parent._kids ??= []).push(k);
+    }
+    s._kids = null;
+  }
+}
+
+/**
+ * Move strand `k` (and what is below it) under `to`: work taken over by `to` carries its scopes along.
+ * @internal
+ */
+export function reparentStrand(k: Strand, to: StrandLike): void {
+  const kids = k._sparent._kids;
+  if (kids !== null) {
+    const i = kids.indexOf(k);
+    if (i >= 0) kids.splice(i, 1);
+    if (kids.length === 0) k._sparent._kids = null;
+  }
+  k._sparent = to;
+  (to._kids ??= []).push(k);
+  setTask(k, to._task);
+}
+
+function setTask(k: Strand, task: Task<unknown>): void {
+  k._task = task;
+  if (k._kids !== null) for (const c of k._kids) setTask(c, task);
+}
+
+/** The futures the task is suspended on, in every strand (diagnostics). @internal */
+export function pendingAwaits(task: Task<unknown>): Future<unknown>[] {
+  const out: Future<unknown>[] = [];
+  collect(task, out);
+  return out;
+}
+
+function collect(s: StrandLike, out: Future<unknown>[]): void {
+  const chains: Chain<unknown>[] = [];
+  const step = s._task._stepNo;
+  for (let c = s._w; c !== null; c = c._wnext) {
+    if (c._reg !== REG_ELEM || c._step === step) chains.push(c);
+  }
+  for (let i = chains.length - 1; i >= 0; i--) out.push(chains[i]!._fut!);
+  if (s._kids !== null) for (const k of s._kids) collect(k, out);
+}
+
+/**
+ * Run `body(arg)` as the code of strand `s` and await what it returns there: the body's awaits, and the
+ * await of its result (a future it returns, such as `gather(...)`), are made in `s`.
+ * @internal
+ */
+export function runBodyIn<A, R>(s: Strand, body: (arg: A) => PromiseLike<R> | R, arg: A): Promise<R> {
+  return runInStrand(s, awaitBody as (x: [typeof body, A]) => Promise<R>, [body, arg]);
+}
+
+async function awaitBody<A, R>(x: [(arg: A) => PromiseLike<R> | R, A]): Promise<R> {
+  return await x[0](x[1]);
+}
+
+/**
+ * Cancel strand `s` on behalf of a scope (a timeout, a task group): one more request on the task, and
+ * `CancelledError` at every await pending in the strand, or at the next one made there.
+ * @internal
+ */
+export function cancelStrand(s: Strand, msg: string | undefined): void {
+  const task = s._task;
+  if (task.done()) return;
+  task._countCancel(msg);
+  if (deliverCancel(openStrand(s), msg) === 0) {
+    const o = openStrand(s);
+    o._mustCancel = true;
+    o._pendingCancelMessage = msg;
+  }
+}
+
+/** True if a shielding strand is open anywhere in `task`'s tree. @internal */
+export function hasShield(task: Task<unknown>): boolean {
+  return anyShield(task._kids);
+}
+
+function anyShield(kids: Strand[] | null): boolean {
+  if (kids === null) return false;
+  for (const k of kids) if (k._shield || anyShield(k._kids)) return true;
+  return false;
+}
