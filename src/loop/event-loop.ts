@@ -217,6 +217,8 @@ export class EventLoop {
   private _jumpOverHolds = false;
   /** @internal set when the loop found itself deadlocked: what `runUntilComplete` throws */
   _deadlock: DeadlockError | null = null;
+  /** Set once a deadlock was reported with the task dump (later ones are a line). */
+  private _deadlockReported = false;
   private _unretrieved = new Set<WeakRef<Future<unknown>>>();
   /** @internal */ _debug: boolean;
   /** @internal */ _slowCallbackDuration: number;
@@ -959,17 +961,22 @@ export class EventLoop {
    */
   _reportDeadlock(reason: string): void {
     if (!this._running) return;
-    const dump = dumpTasks({ loop: this, reason, print: false });
-    const text = dump.text.trimEnd();
-    if (this._deadlock === null) {
+    if (this._deadlock === null && !this._deadlockReported) {
+      const text = dumpTasks({ loop: this, reason, print: false }).text.trimEnd();
       this._deadlock = new DeadlockError(text);
+      this._deadlockReported = true;
       this.callExceptionHandler({ message: text });
       for (const t of [...this._tasks]) t.cancel("deadlock (see the task dump)");
       this._kick();
-    } else {
-      this.callExceptionHandler({ message: `${text}\nStill deadlocked after cancelling every task: stopping the loop.` });
-      this.stop();
+      return;
     }
+    // Cancelling did not end them (they wait on something foreign, or shutdown waits for them): stop.
+    const names = [...this._tasks].map((t) => t.getName()).join(", ");
+    this._deadlock ??= new DeadlockError(`asyncio-ts: still deadlocked: ${names} could not be cancelled`);
+    this.callExceptionHandler({
+      message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,
+    });
+    this.stop();
   }
 
   /** @internal the process is about to exit with this loop still running: nothing can wake it (running.ts) */

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { CancelledError, KeyboardInterrupt, RuntimeError, describe } from "../errors.js";
+import { CancelledError, DeadlockError, KeyboardInterrupt, RuntimeError, describe } from "../errors.js";
 import { isMainThread } from "node:worker_threads";
 import type { Task, TaskFunction } from "../task/task.js";
 import { currentTask } from "../task/current.js";
@@ -174,9 +174,19 @@ export async function run<T>(main: TaskFunction<T>, options: RunOptions = {}): P
     throw new RuntimeError("run() cannot be called from a running event loop");
   }
   const runner = new Runner(options);
+  let result: T;
   try {
-    return await runner.run(main);
-  } finally {
-    await runner.close();
+    result = await runner.run(main);
+  } catch (e) {
+    try {
+      await runner.close();
+    } catch (closeError) {
+      // A deadlock found by run() leaves tasks that shutdown cannot end either: the first report is
+      // the one that says what happened.
+      if (!(e instanceof DeadlockError && closeError instanceof DeadlockError)) throw closeError;
+    }
+    throw e;
   }
+  await runner.close();
+  return result;
 }

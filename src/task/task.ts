@@ -397,12 +397,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._nreg++;
     fut._pushCallback(awaiter);
     this._loop._tracer?.onTaskSuspended(this, fut);
+    if (this._x !== null && this._x.holdLoop !== null && !fut._passThrough) this._noteAdoptedAwait();
     if (s === this) {
       if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) {
         this._mustCancel = false;
         this._pendingCancelMessage = undefined;
       }
-      if (this._x !== null && this._x.holdLoop !== null) this._noteAdoptedAwait();
     } else {
       if (!fut._passThrough) noteRegistration(s as Strand);
       const m = takeMustCancel(s);

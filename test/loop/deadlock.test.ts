@@ -2,8 +2,10 @@
  * Virtual time: a deadlock (every task blocked, no timer, no external work) fails fast with the task
  * dump instead of hanging. (Waits ~50 ms of real time for the check; asserts no duration.)
  */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DeadlockError, EventLoop, createTask, getRunningLoop, sleep, type ExceptionContext } from "../../src/index.js";
+import { DeadlockError, EventLoop, createTask, fromPromise, getRunningLoop, sleep, type ExceptionContext } from "../../src/index.js";
 
 describe("deadlock on virtual time", () => {
   it("is reported with the task dump, and the blocked tasks are cancelled", async () => {
@@ -43,6 +45,67 @@ describe("deadlock on virtual time", () => {
   it("deadlockTimeout is validated", () => {
     expect(() => new EventLoop({ deadlockTimeout: 0 })).toThrow(
       "Expected deadlockTimeout to be a positive number of milliseconds, got 0 (number)",
+    );
+  });
+});
+
+describe("a run() that can no longer progress says so (never Node's silent exit 13)", () => {
+  const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+  const program = (body: string, virtualTime: boolean): string => `
+    import { run, getRunningLoop, createTask, sleep, fromPromise } from ${JSON.stringify(dist)};
+    await run(async () => { ${body} }, { virtualTime: ${virtualTime}, deadlockTimeout: 50 });
+    console.log("returned");
+  `;
+  const cases: Array<[string, string, RegExp]> = [
+    ["a raw foreign promise that never settles", "await new Promise(() => {});", /Task-1: awaiting a promise that is not an asyncio-ts awaitable/],
+    [
+      "a future nobody completes, and a task waiting on another",
+      'createTask(() => getRunningLoop().createFuture(), { name: "stuck" }); await getRunningLoop().createFuture();',
+      /stuck: waiting on Future/,
+    ],
+    ["a wrapped foreign promise that never settles", "await fromPromise(new Promise(() => {}));", /Task-1: waiting on a foreign promise created at/],
+    [
+      "gather of coroutine promises that wait on a future nobody completes",
+      "const f = getRunningLoop().createFuture(); const a = async () => { await f; }; await Promise.all([a(), a()]);",
+      /Task-1: waiting on Future and Future/,
+    ],
+  ];
+  for (const virtualTime of [false, true]) {
+    for (const [what, body, shows] of cases) {
+      it(`${what} (${virtualTime ? "virtual time" : "real clock"}): DeadlockError with the task dump, exit code 1`, () => {
+        const r = spawnSync(process.execPath, ["--input-type=module", "-e", program(body, virtualTime)], {
+          encoding: "utf8",
+          timeout: 30_000,
+        });
+        expect(r.status).toBe(1);
+        expect(r.stdout).toBe("");
+        expect(r.stderr).toMatch(/DeadlockError: asyncio-ts: deadlock/);
+        expect(r.stderr).toMatch(shows);
+      });
+    }
+  }
+});
+
+describe("virtual time is not frozen for ever by foreign work", () => {
+  it("a pending foreign promise holds the clock for holdTimeout, then the clock jumps and says so", async () => {
+    const loop = new EventLoop({ virtualTime: true, holdTimeout: 20 });
+    const reports: ExceptionContext[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx));
+    const r = await loop.runUntilComplete(async () => {
+      const never = fromPromise(new Promise<never>(() => {}));
+      const winner = await Promise.race([never, sleep(500, "timer")]);
+      never.cancel();
+      return [winner, getRunningLoop().time()];
+    });
+    expect(r).toEqual(["timer", 500]);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.message).toMatch(/virtual time waited 20 ms of real time for work that is not asyncio-ts's/);
+    loop.close();
+  });
+
+  it("holdTimeout is validated", () => {
+    expect(() => new EventLoop({ holdTimeout: -1 })).toThrow(
+      "Expected holdTimeout to be a positive number of milliseconds, got -1 (number)",
     );
   });
 });
