@@ -62,7 +62,10 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
   // An awaitable of ours that only the awaiting code may `then` (it acts on the task that awaits):
   // `sleep(0)`, a contended `lock.acquire()`. Await it in a task of its own, as CPython runs the
   // coroutine in one.
-  if (isAwaitOnly(aw)) return new Task<T>(() => aw as PromiseLike<T>, undefined, isFuture ? aw._loop : (loop ?? getEventLoop()));
+  // The wait is already under way (a waiter parked when `acquire()` was called), so the task starts at
+  // once (an eager task): cancelling it reaches the waiter, whose owner then passes its wake-up on; a
+  // task that never ran would leave the waiter parked for ever.
+  if (isAwaitOnly(aw)) return Task._eager<T>(() => aw as PromiseLike<T>, isFuture ? aw._loop : (loop ?? getEventLoop()));
   if (isFuture) return aw;
   if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? getEventLoop());
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {

@@ -14,7 +14,7 @@
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { callbackContext, callerStrand, contextTask, inElementJob, runInTask, type StrandLike } from "./current.js";
+import { callbackContext, callerStrand, contextTask, inElementJob, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import {
@@ -195,6 +195,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     loop._taskCreated(this);
     if (!adopted) loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
+  }
+
+  /**
+   * @internal a task whose first step runs now, inside the caller's step (CPython's eager task): for
+   * work that is already under way when the task is made (adopt.ts, a parked waiter)
+   */
+  static _eager<T>(fn: TaskFunction<T>, loop: EventLoop): Task<T> {
+    const t = new Task<T>(fn, undefined, loop, true);
+    loop._beginAdoptedStep(t);
+    const saved = callbackContext.loop;
+    callbackContext.loop = null;
+    try {
+      runInStrand(t as Task<unknown>, startTask, t as Task<unknown>);
+    } finally {
+      callbackContext.loop = saved;
+    }
+    return t;
   }
 
   /** The task's name. */
