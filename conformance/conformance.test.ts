@@ -45,7 +45,7 @@ for (const f of files) {
   const golden = JSON.parse(readFileSync(dir + f, "utf8")) as GoldenFile;
   describe(`conformance ${f} (CPython ${golden.python})`, () => {
     it.each(golden.programs.map((p) => [p.id, p] as const))("%s", async (_id, entry) => {
-      const program = { id: entry.id, main: entry.main, res: entry.res };
+      const program = { id: entry.id, main: entry.main, res: entry.res, co: entry.co };
       const py = emitPython(program);
       if (pyHash(py) !== entry.py) {
         throw new Error(`${entry.id}: the Python emitter changed since the golden was made: run npm run conformance:regen`);

@@ -28,6 +28,8 @@ const secs = (ms: number | null): string => (ms === null ? "None" : String(ms / 
 interface Ctx {
   /** name of the task whose body is being emitted */
   self: string;
+  /** the program's coroutine form (see `Program.co`) */
+  co?: boolean;
   /** the variable of the innermost `timeout` scope that uses it */
   cm?: string;
   /** counter for unique local names */
@@ -44,7 +46,7 @@ function usesScope(block: Block): boolean {
 /** The Python program for `prog`: an `async def main()` (the prelude is in `pyrun.py`). */
 export function emitPython(prog: Program): string {
   const out: string[] = [];
-  const ctx: Ctx = { self: "main", n: { v: 0 } };
+  const ctx: Ctx = { self: "main", n: { v: 0 }, co: prog.co === true };
   out.push(`# ${prog.id}`);
   out.push("async def main():");
   for (const r of prog.res ?? []) out.push(`    R[${q(r[0])}] = ${pyNewRes(r)}`);
@@ -55,6 +57,21 @@ export function emitPython(prog: Program): string {
   out.push('        p("main raised " + exc(e))');
   out.push("    await cleanup()");
   return out.join("\n") + "\n";
+}
+
+/** Define an inline coroutine (`async def`) returning its own name; returns the name. */
+function pyCoroutine(block: Block, ind: number, ctx: Ctx, out: string[], prefix: string): string {
+  const pad = "    ".repeat(ind);
+  const f = `${prefix}${++ctx.n.v}`;
+  out.push(`${pad}async def ${f}():`);
+  pyBlock(block, ind + 1, ctx, out);
+  out.push(`${pad}    return ${q(f)}`);
+  return f;
+}
+
+/** A coroutine handed to a combinator: an eager task in the coroutine form (see `Program.co`). */
+function pyCall(f: string, ctx: Ctx): string {
+  return ctx.co ? `eager(${f}())` : `${f}()`;
 }
 
 function pyBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
@@ -125,7 +142,7 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "spawn": {
       const [, name, body, tg] = s;
       w(`async def f_${name}():`);
-      pyBlock(body, ind + 1, { self: name, n: ctx.n }, out);
+      pyBlock(body, ind + 1, { self: name, n: ctx.n, co: ctx.co }, out);
       out.push(`${pad}    return ${q(`v:${name}`)}`);
       const creator = tg === null ? "asyncio" : `tg${tg}`;
       w(`T[${q(name)}] = ${creator}.create_task(f_${name}(), name=${q(name)})`);
@@ -162,8 +179,28 @@ function pyStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
         w(`async def ${f}():`);
         pyBlock(target, ind + 1, ctx, out);
         out.push(`${pad}    return ${q(f)}`);
-        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await asyncio.wait_for(${f}(), ${secs(ms)})))`);
+        // (the coroutine form with t <= 0: JavaScript ran the function's first part already)
+        const arg = ctx.co && ms !== null && ms <= 0 ? `eager(${f}())` : `${f}()`;
+        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await asyncio.wait_for(${arg}, ${secs(ms)})))`);
       }
+      return;
+    }
+    case "gatherCo": {
+      const fs = s[1].map((b) => pyCoroutine(b, ind, ctx, out, "gc"));
+      const rex = s[2] ? ", return_exceptions=True" : "";
+      w(`p(${q(`${me} gather -> `)} + fmt(await asyncio.gather(${fs.map((f) => pyCall(f, ctx)).join(", ")}${rex})))`);
+      return;
+    }
+    case "shieldCo": {
+      const f = pyCoroutine(s[1], ind, ctx, out, "sc");
+      w(`p(${q(`${me} shield ${f} -> `)} + fmt(await asyncio.shield(${pyCall(f, ctx)})))`);
+      return;
+    }
+    case "asCompletedCo": {
+      const fs = s[1].map((b) => pyCoroutine(b, ind, ctx, out, "ac"));
+      const v = `acf${++ctx.n.v}`;
+      w(`async for ${v} in asyncio.as_completed([${fs.map((f) => pyCall(f, ctx)).join(", ")}], timeout=${secs(s[2])}):`);
+      w(`    p(${q(`${me} asCompleted -> `)} + fmt(await ${v}))`);
       return;
     }
     case "asCompleted": {
@@ -334,7 +371,7 @@ function pyCatch(c: Catch, e: string, ind: number, ctx: Ctx, out: string[]): voi
  */
 export function emitTs(prog: Program): string {
   const out: string[] = [];
-  const ctx: Ctx = { self: "main", n: { v: 0 } };
+  const ctx: Ctx = { self: "main", n: { v: 0 }, co: prog.co === true };
   out.push(`// ${prog.id}`);
   for (const r of prog.res ?? []) out.push(`R[${q(r[0])}] = ${tsNewRes(r)};`);
   out.push("try {");
@@ -396,6 +433,22 @@ function tsCatchTest(cls: CatchCls, e: string): string {
   }
 }
 
+/** Define an inline async function returning its own name; returns the name. */
+function tsCoroutine(block: Block, ind: number, ctx: Ctx, out: string[], prefix: string): string {
+  const pad = "  ".repeat(ind);
+  const f = `${prefix}${++ctx.n.v}`;
+  out.push(`${pad}const ${f} = async () => {`);
+  tsBlock(block, ind + 1, ctx, out);
+  out.push(`${pad}  return ${q(f)};`);
+  out.push(`${pad}};`);
+  return f;
+}
+
+/** What the combinator is handed: the promise of the call (coroutine form) or the function. */
+function tsArg(f: string, ctx: Ctx): string {
+  return ctx.co ? `${f}()` : f;
+}
+
 function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
   const pad = "  ".repeat(ind);
   const w = (line: string): void => {
@@ -412,7 +465,7 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "spawn": {
       const [, name, body, tg] = s;
       w(`const f_${name} = async () => {`);
-      tsBlock(body, ind + 1, { self: name, n: ctx.n }, out);
+      tsBlock(body, ind + 1, { self: name, n: ctx.n, co: ctx.co }, out);
       w(`  return ${q(`v:${name}`)};`);
       w("};");
       const creator = tg === null ? "createTask" : `tg${tg}.createTask`;
@@ -452,8 +505,27 @@ function tsStmt(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
         tsBlock(target, ind + 1, ctx, out);
         w(`  return ${q(f)};`);
         w("};");
-        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await waitFor(${f}, ${t})));`);
+        w(`p(${q(`${me} waitFor ${f} -> `)} + fmt(await waitFor(${tsArg(f, ctx)}, ${t})));`);
       }
+      return;
+    }
+    case "gatherCo": {
+      const fs = s[1].map((b) => tsCoroutine(b, ind, ctx, out, "gc"));
+      const rex = s[2] ? ", { returnExceptions: true }" : "";
+      w(`p(${q(`${me} gather -> `)} + fmt(await gather(${fs.map((f) => tsArg(f, ctx)).join(", ")}${rex})));`);
+      return;
+    }
+    case "shieldCo": {
+      const f = tsCoroutine(s[1], ind, ctx, out, "sc");
+      w(`p(${q(`${me} shield ${f} -> `)} + fmt(await shield(${tsArg(f, ctx)})));`);
+      return;
+    }
+    case "asCompletedCo": {
+      const fs = s[1].map((b) => tsCoroutine(b, ind, ctx, out, "ac"));
+      const v = `acf${++ctx.n.v}`;
+      w(`for await (const ${v} of asCompleted([${fs.map((f) => tsArg(f, ctx)).join(", ")}], { timeout: ${s[2] === null ? "null" : s[2]} })) {`);
+      w(`  p(${q(`${me} asCompleted -> `)} + fmt(await ${v}));`);
+      w("}");
       return;
     }
     case "asCompleted": {

@@ -53,6 +53,11 @@ interface Scope {
   tgs: number[];
   /** the running task's name */
   self: string;
+  /**
+   * inside an inline coroutine of the coroutine form: no statement that reads `current_task()`
+   * (before its first await, JavaScript runs it as the caller's code, CPython's eager task as its own)
+   */
+  co?: boolean;
 }
 
 class Gen {
@@ -68,6 +73,8 @@ class Gen {
 
   /** also draw `as_completed`, `call_soon`, `call_later`, done callbacks and timeout rescheduling */
   asCompleted = false;
+  /** draw combinators of inline coroutines (`gatherCo`, `shieldCo`, `asCompletedCo`, `waitFor` of a block) */
+  coroutines = false;
 
   constructor(seed: number, sync: boolean, big: boolean) {
     this.r = prng(seed);
@@ -110,7 +117,7 @@ class Gen {
   block(s: Scope, depth: number, maxLen: number): Block {
     const len = 1 + this.int(maxLen);
     const out: Block = [];
-    const scope: Scope = { tasks: [...s.tasks], tgs: s.tgs, self: s.self };
+    const scope: Scope = { tasks: [...s.tasks], tgs: s.tgs, self: s.self, co: s.co };
     for (let i = 0; i < len && this.budget > 0; i++) {
       const last = i === len - 1;
       out.push(...this.stmt(scope, depth, last));
@@ -128,7 +135,7 @@ class Gen {
       case 1:
         return [["timeout", this.pick([null, 500, 1000]), [["sleep", d]]]];
       case 2:
-        return [["waitFor", [["sleep", d]], this.pick([null, 500, 1000])]];
+        return [this.waitForBlock([["sleep", d]], this.pick([null, 500, 1000]))];
       case 3:
         return [["tg", ++this.nTg, [["spawn", this.newTask(), [["sleep", d]], this.nTg], ["sleep", this.pick([0, 125])]]]];
       default: {
@@ -144,6 +151,43 @@ class Gen {
     }
   }
 
+  /** A combinator of inline coroutines (the coroutine form's own statements). */
+  coroutineStmt(s: Scope, depth: number): Stmt[] {
+    const co: Scope = { tasks: s.tasks, tgs: [], self: s.self, co: true };
+    const body = (): Block => (this.chance(0.3) ? this.blockingBody(co, depth - 1) : this.block(co, depth - 1, 3));
+    // Several coroutines started in one synchronous run: in JavaScript an `await` hands over to its
+    // awaitable one microtask later, after the calls of the coroutines to its right, so a `sleep(0)` or a
+    // task started before the first coroutine's first suspension would be queued behind what the later
+    // ones start (docs/rosetta.md). Every coroutine but the last begins by sleeping.
+    const suspending = (b: Block): Block => [["sleep", this.pick([125, 250, 375])], ...b];
+    const k = this.int(4);
+    if (k === 0) {
+      const n = 1 + this.int(3);
+      return [["gatherCo", Array.from({ length: n }, (_, i) => (i < n - 1 ? suspending(body()) : body())), this.chance(0.4)]];
+    }
+    if (k === 1) {
+      // waitFor(f(), ms): f's first part runs before waitFor sets its deadline (CPython's wait_for sets
+      // it first): with a deadline, that part yields before making any timer that could tie with it.
+      return [this.waitForBlock(body(), this.chance(0.1) ? null : this.pick(TIMEOUTS))];
+    }
+    if (k === 2) return [["shieldCo", body()]];
+    // (as_completed of tasks already done when it is called yields them in an unspecified order: keep
+    // each coroutine's first part suspending)
+    const n = 1 + this.int(3);
+    const fresh = (): Block => [["sleep", this.pick([125, 250, 375, 500])], ...this.block(co, depth - 1, 2)];
+    return [["asCompletedCo", Array.from({ length: n }, fresh), this.chance(0.5) ? this.pick(TIMEOUTS) : null]];
+  }
+
+  /**
+   * `waitFor` of an inline coroutine. In the coroutine form, `waitFor(f(), ms)` runs f's first part
+   * before waitFor sets its deadline (CPython's wait_for sets it first), so the timers they make are
+   * pushed in the other order, and timers with equal deadlines may fire in the other order: with a
+   * deadline, the block starts by yielding (docs/rosetta.md).
+   */
+  waitForBlock(b: Block, ms: number | null): Stmt {
+    return ["waitFor", this.coroutines && ms !== null && ms > 0 ? [["sleep", 0], ...b] : b, ms];
+  }
+
   newTask(): string {
     return `t${++this.nTask}`;
   }
@@ -157,7 +201,7 @@ class Gen {
       if (used.has(cls)) continue;
       used.add(cls);
       const body: Block = this.chance(0.45) && depth > 0 ? this.block(s, depth - 1, 2) : [];
-      if (this.chance(0.2)) body.push(["cancelling"]);
+      if (this.chance(0.2) && !s.co) body.push(["cancelling"]);
       out.push([cls, body, this.chance(0.35)]);
     }
     return out;
@@ -235,6 +279,7 @@ class Gen {
       return out;
     }
     const hasTasks = s.tasks.length > 0;
+    if (this.coroutines && depth > 0 && this.chance(0.3)) return this.coroutineStmt(s, depth);
     for (;;) {
       const k = this.int(100);
       if (k < 8) return [["print", this.label()]];
@@ -275,7 +320,9 @@ class Gen {
       if (k < 64) {
         const ms = this.chance(0.1) ? null : this.pick(TIMEOUTS);
         if (hasTasks && this.chance(0.4)) return [["waitFor", this.pick(s.tasks.slice(-4)), ms]];
-        if (depth > 0) return [["waitFor", this.block(s, depth - 1, 3), ms]];
+        if (depth > 0) {
+          return [this.waitForBlock(this.block(this.coroutines ? { ...s, co: true } : s, depth - 1, 3), ms)];
+        }
         continue;
       }
       if (k < 70 && depth > 0) {
@@ -332,10 +379,11 @@ class Gen {
           if (c === 1) return [["callLater", this.pick(DURATIONS), this.label()]];
           if (hasTasks) return [["onDone", this.pick(s.tasks.slice(-4))], ["sleep", this.pick([0, 125])]];
         }
+        if (s.co) continue;
         return [["cancelling"]];
       }
-      if (k < 98 && s.self !== "main") return [["cancelSelf", this.pick(MESSAGES)]];
-      if (k < 100 && s.self !== "main") return [["uncancel"]];
+      if (k < 98 && s.self !== "main" && !s.co) return [["cancelSelf", this.pick(MESSAGES)]];
+      if (k < 100 && s.self !== "main" && !s.co) return [["uncancel"]];
     }
   }
 }
@@ -346,10 +394,12 @@ class Gen {
  * nested one level deeper. `extra`: also `as_completed`, `call_soon`, `call_later`, done callbacks
  * (ids `ac/<seed>`).
  */
-export function generate(seed: number, sync = false, big = false, extra = false): Program {
+export function generate(seed: number, sync = false, big = false, extra = false, co = false): Program {
   const g = new Gen(seed, sync, big);
   g.asCompleted = extra;
+  g.coroutines = co;
   const main = g.block({ tasks: [], tgs: [], self: "main" }, big ? 4 : 3, big ? 12 : 8);
+  if (co) return { id: `co${sync ? "s" : ""}/${seed}`, main, ...(sync ? { res: g.res } : {}), co: true };
   if (sync) return { id: `sync/${seed}`, main, res: g.res };
   return { id: `${extra ? "ac" : "gen"}/${seed}`, main };
 }

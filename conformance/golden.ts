@@ -16,6 +16,8 @@ export interface GoldenEntry {
   main: Block;
   /** the primitives and queues it uses, if any */
   res?: Res[];
+  /** the coroutine form (`Program.co`) */
+  co?: true;
   /** hash of the Python program CPython ran (`emitPython`): detects a stale golden */
   py: string;
   /** CPython's printed lines, `<virtual ms> <text>` */

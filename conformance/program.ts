@@ -50,6 +50,12 @@ export type Stmt =
   | ["wait", string[], number | null, ReturnWhen]
   /** `wait_for` of a task, or of an inline coroutine (a block) */
   | ["waitFor", string | Block, number | null]
+  /** `gather` of inline coroutines (blocks returning their own name), with `return_exceptions` */
+  | ["gatherCo", Block[], boolean]
+  /** `shield` of an inline coroutine */
+  | ["shieldCo", Block]
+  /** `async for f in as_completed([coroutines], timeout=...)`, printing each result */
+  | ["asCompletedCo", Block[], number | null]
   | ["timeout", number | null, Block]
   /** `async for t in as_completed(tasks, timeout=...)`, printing each task's name as it finishes */
   | ["asCompleted", string[], number | null]
@@ -117,6 +123,14 @@ export interface Program {
   main: Block;
   /** Primitives and queues, created at the start of `main`. */
   res?: Res[];
+  /**
+   * The coroutine form: the TypeScript program hands the combinators the promises of called async
+   * functions (`gather(f(), g())`, `waitFor(f(), ms)`) where the function form hands them the functions
+   * (`gather(f, g)`). A JavaScript call runs the function up to its first await at once: the Python twin
+   * models that with eager tasks (`asyncio.Task(coro, eager_start=True)`, 3.12+), and awaits
+   * `wait_for(coro(), t)` inline as CPython does (eagerly for `t <= 0`, which makes a task).
+   */
+  co?: boolean;
 }
 
 /** The class of a resource, by the first letter of its name. */

@@ -84,6 +84,11 @@ def outcome(t):
     return "returned " + fmt(t.result())
 
 
+def eager(coro):
+    """A coroutine started at once, as a JavaScript async function is when it is called (3.12+)."""
+    return asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+
+
 def names(tasks):
     return ",".join(sorted(t.get_name() for t in tasks))
 

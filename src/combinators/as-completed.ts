@@ -32,7 +32,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   if (timeout !== null) checkDelay(timeout, "timeout");
   const loop = getEventLoop();
   const todo = new Set<Future<T>>();
-  for (const f of toFutures([...new Set(aws)], loop, "aws")) todo.add(f);
+  for (const f of toFutures([...new Set(aws)], loop)) todo.add(f);
   const done: Array<Future<T> | null> = [];
   let getter: Future<void> | null = null;
   let timeoutHandle: TimerHandle | null = null;

@@ -17,6 +17,7 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { toFuture, type AwaitableLike, type Awaited2 } from "../task/ensure-future.js";
 import { Future } from "../task/future.js";
+import { markDonePath } from "../task/task.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -97,7 +98,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let nfinished = 0;
   let outer: GatheringFuture<unknown[]> | null = null;
 
-  const onChildDone = (fut: Future<unknown>): void => {
+  const onChildDone = markDonePath((fut: Future<unknown>): void => {
     nfinished++;
     if (outer === null || outer.done()) {
       if (!fut.cancelled()) fut.exception(); // mark retrieved
@@ -127,20 +128,25 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
       if (outer._cancelRequested) outer.setException(fut._makeCancelledError());
       else outer.setResult(results);
     }
-  };
+  });
 
   // The same argument given twice is awaited once, as in CPython (a function given twice runs once, as
   // the same coroutine object would). A pending future seen before in this call has `onChildDone` as its
   // last callback (nothing else runs while gather registers): no Map, no hashing on the path of a
   // 100,000-task gather. Done futures and other arguments are deduped with a Map.
   let others: Map<unknown, Future<unknown>> | null = null;
-  // For each promise argument, the next one (where its async function's work surely ends, adopt.ts).
-  let nextPromise: object | null = null;
-  const limits: Array<object | null> | null = n > 1 ? new Array<object | null>(n) : null;
-  if (limits !== null) {
-    for (let i = n - 1; i >= 0; i--) {
-      limits[i] = nextPromise;
-      if (args[i] instanceof Promise) nextPromise = args[i] as object;
+  // For each promise argument, the next one (where its async function's work surely ends, adopt.ts);
+  // computed when there are promises after the first argument only.
+  let limits: Array<object | null> | null = null;
+  for (let i = 1; i < n; i++) {
+    if (args[i] instanceof Promise) {
+      limits = new Array<object | null>(n);
+      let nextPromise: object | null = null;
+      for (let j = n - 1; j >= 0; j--) {
+        limits[j] = nextPromise;
+        if (args[j] instanceof Promise) nextPromise = args[j] as object;
+      }
+      break;
     }
   }
   for (let i = 0; i < n; i++) {
@@ -151,7 +157,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         children[i] = arg;
         continue;
       }
-      fut = toFuture(arg, loop, null, `aws[${i}]`);
+      fut = toFuture(arg, loop, null, i);
     } else {
       others ??= new Map();
       const seen = others.get(arg);
@@ -159,7 +165,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         children[i] = seen;
         continue;
       }
-      fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, `aws[${i}]`);
+      fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, i);
       others.set(arg, fut);
     }
     loop ??= fut._loop;

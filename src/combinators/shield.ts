@@ -5,6 +5,7 @@
  */
 import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
 import type { Future } from "../task/future.js";
+import { markDonePath } from "../task/task.js";
 
 /**
  * Await `aw` without letting a cancellation of the awaiting task cancel it: the awaiting task gets
@@ -28,7 +29,7 @@ export function shield<T>(aw: AwaitableLike<T>): Future<T> {
   if (inner.done()) return inner;
   const loop = inner._loop;
   const outer = loop.createFuture<T>();
-  const onInnerDone = (f: Future<T>): void => {
+  const onInnerDone = markDonePath((f: Future<T>): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // mark retrieved
       return;
@@ -39,7 +40,7 @@ export function shield<T>(aw: AwaitableLike<T>): Future<T> {
       if (f._hasException) outer.setException(exc);
       else outer.setResult(f.result());
     }
-  };
+  });
   const onOuterDone = (): void => {
     if (!inner.done()) inner.removeDoneCallback(onInnerDone);
   };

@@ -11,14 +11,14 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import { CancelledError, TimeoutError } from "../errors.js";
+import { CancelledError, TimeoutError, describe } from "../errors.js";
 import { checkDelay, type EventLoop } from "../loop/event-loop.js";
 import { getRunningLoop } from "../loop/running.js";
 import { adoptIntoStrand } from "../task/adopt.js";
 import { callerStrand } from "../task/current.js";
 import { ensureFuture, toFuture, type AwaitableLike } from "../task/ensure-future.js";
-import { Future } from "../task/future.js";
+import { isFuture, type Future } from "../task/future.js";
+import { Task, markDonePath } from "../task/task.js";
 import { settledValue } from "../task/settled.js";
 import { Strand, closeStrand } from "../task/strand.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
@@ -44,10 +44,10 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
       if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number or null, got ${describe(ms)}`);
       checkDelay(ms, "ms");
     }
-    if (ms !== null && ms <= 0) return waitForNow(toFuture(aw, undefined, null, "aw"));
+    if (ms !== null && ms <= 0) return waitForNow(toFuture(aw, undefined, null, -1));
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
     if (typeof aw === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
-    if (aw !== null && typeof aw === "object" && !(aw instanceof Future)) {
+    if (aw !== null && typeof aw === "object" && !isFuture(aw)) {
       const settled = settledValue(aw);
       if (settled !== undefined) return Promise.resolve(settled.value as T);
       if (aw instanceof Promise) {
@@ -67,7 +67,8 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
 
 /**
  * The promise of work the caller just started: move the work into the timeout's strand and await it
- * there; null if it cannot be taken over.
+ * there, as CPython awaits a coroutine inline (no iteration is spent when it ends); null if it cannot be
+ * taken over.
  */
 function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<T> | null {
   const cur = callerStrand();
@@ -81,53 +82,38 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
   }
   // Until the work awaits something of ours it may be foreign I/O: virtual time waits for it.
   s._holdLoop = loop._holdForeign();
-  const pass = new WorkFuture<T>(loop, promise, s);
-  return runIn(t, () => pass, s);
-}
-
-/**
- * What waitFor awaits for work running in its own strand: settled by the work's promise. Cancelling it
- * does nothing (the strand's cancellation reaches the work itself), except when the work has never awaited
- * anything of ours: then it may be foreign, cannot be interrupted, and is given up, as CPython gives up a
- * plain future (its later failure is reported).
- */
-class WorkFuture<T> extends Future<T> {
-  private _givenUp = false;
-  constructor(
-    loop: EventLoop,
-    promise: Promise<T>,
-    private readonly _strand: Strand,
-  ) {
-    super(undefined, loop);
-    promise.then(
-      (v) => {
-        if (!this.done()) this.setResult(v);
-      },
-      (e) => {
-        if (!this.done()) this.setException(e);
-        else if (this._givenUp && !(e instanceof CancelledError)) {
-          this._loop.callExceptionHandler({ message: "Work given up by waitFor() when it timed out failed later", exception: e });
-        }
-      },
-    );
-  }
-
-  override cancel(_msg?: string): boolean {
-    if (this.done() || this._strand._regs > 0) return false;
-    this._loop.callSoon(() => {
-      if (this.done() || this._strand._regs > 0) return;
-      this._givenUp = true;
-      super.cancel();
+  let giveUp: ((e: unknown) => void) | null = null;
+  let givenUp = false;
+  const work = new Promise<T>((resolve, reject) => {
+    giveUp = reject;
+    promise.then(resolve, (e: unknown) => {
+      if (givenUp && !(e instanceof CancelledError)) {
+        loop.callExceptionHandler({ message: "Work given up by waitFor() when it timed out failed later", exception: e });
+      }
+      reject(e);
     });
-    return false;
-  }
+  });
+  // On expiry the strand's cancellation reaches the work's awaits; work that never awaited anything of
+  // ours may be foreign and cannot be interrupted: it is given up one iteration later (as CPython gives
+  // up a plain future), and runs on unobserved.
+  t._onExpire = () => {
+    if (s._regs > 0) return;
+    loop.callSoon(() => {
+      if (s._regs > 0 || s._closed) return;
+      givenUp = true;
+      giveUp!(new CancelledError());
+    });
+  };
+  return runIn(t, () => work, s);
 }
-Object.defineProperty(WorkFuture.prototype, "_passThrough", { value: true, writable: false });
 
 /** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */
 async function waitForNow<T>(fut: Future<T>): Promise<T> {
   if (fut.done()) return fut.result();
   await cancelAndWait(fut, getRunningLoop());
+  // A task made from running work that finished within its first step was done, in CPython, when
+  // wait_for looked: its outcome is returned as it is, not taken for this timeout's cancellation.
+  if (fut instanceof Task && fut._x !== null && fut._x.cancelAfterFirstStep) return fut.result();
   try {
     return fut.result();
   } catch (exc) {
@@ -138,12 +124,15 @@ async function waitForNow<T>(fut: Future<T>): Promise<T> {
 
 async function cancelAndWait(fut: Future<unknown>, loop: EventLoop): Promise<void> {
   const waiter = loop.createFuture<void>();
-  const cb = (): void => {
+  const cb = markDonePath((): void => {
     if (!waiter.done()) waiter.setResult();
-  };
+  });
   fut.addDoneCallback(cb);
   try {
-    fut.cancel();
+    // A task made from running work is cancelled once its first (eager) step ends: CPython's eager
+    // task has run up to its first suspension before wait_for cancels it.
+    if (fut instanceof Task) fut._cancelAfterFirstStep();
+    else fut.cancel();
     await waiter;
   } finally {
     fut.removeDoneCallback(cb);

@@ -62,7 +62,7 @@ export function wait<T>(
       throw new RangeError(`Expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
     }
     const loop = getRunningLoop();
-    const fs = new Set<Future<T>>(toFutures([...aws] as AwaitableLike<T>[], loop, "aws"));
+    const fs = new Set<Future<T>>(toFutures([...aws] as AwaitableLike<T>[], loop));
     if (fs.size === 0) throw new RangeError("Expected aws to hold at least one awaitable, got an empty iterable");
     return waitFor_(fs, loop, timeout, returnWhen);
   } catch (e) {

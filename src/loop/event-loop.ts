@@ -50,8 +50,9 @@
  */
 import { CancelledError, DeadlockError, RuntimeError, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
+import type { Chain } from "../task/chain.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
-import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope } from "../task/current.js";
+import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -191,6 +192,8 @@ export class EventLoop {
    * null when none.
    */
   private _alsoStepping: Task<unknown>[] | null = null;
+  /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
+  private _deferred: unknown[] | null = null;
   /** Callbacks of the current iteration still to run. */
   private _iterRemaining = 0;
   /** Invariant: true from the start of an iteration until its last callback (and step) finished. */
@@ -654,6 +657,53 @@ export class EventLoop {
     this._tracer?.onStepStart(t);
   }
 
+  /**
+   * @internal an await made while eager first steps are in progress (see `Future._await`): decided when
+   * the microtasks have drained (`_flushDeferred`, at the watchdog's tick)
+   */
+  _deferAwait(fut: Future<unknown>, s: StrandLike, awaiter: Chain<unknown>, elem: boolean): void {
+    (this._deferred ??= []).push(fut, s, awaiter, elem);
+    this._kick();
+  }
+
+  /**
+   * The microtasks have drained with awaits deferred. If some of their futures are done by now, those
+   * are delivered (their code goes on and may finish others: the rest stay deferred, true); once none is,
+   * the pending ones are registered, which ends their tasks' steps.
+   */
+  private _flushDeferred(): boolean {
+    const d = this._deferred!;
+    this._deferred = null;
+    let resumed = false;
+    for (let i = 0; i < d.length; i += 4) {
+      const fut = d[i] as Future<unknown>;
+      const s = d[i + 1] as StrandLike;
+      if (fut.done() || s._task.done()) {
+        resumed = true;
+        const awaiter = d[i + 2] as Chain<unknown>;
+        fut._markRetrieved();
+        soon(() => fut._deliverTo(awaiter));
+      } else (this._deferred ??= []).push(fut, s, d[i + 2], d[i + 3]);
+    }
+    if (resumed) return true;
+    const pending = this._deferred as unknown[] | null;
+    this._deferred = null;
+    if (pending !== null) {
+      for (let i = 0; i < pending.length; i += 4) {
+        const s = pending[i + 1] as StrandLike;
+        s._task._suspendOn(s, pending[i] as Future<unknown>, pending[i + 2] as Chain<unknown>, pending[i + 3] as boolean);
+      }
+    }
+    return false;
+  }
+
+  /** @internal true while eager first steps of tasks made from running work are in progress */
+  _eagerStepsRunning(): boolean {
+    if (this._alsoStepping !== null) return true;
+    const t = this._stepping;
+    return t !== null && t._x !== null && t._x.firstStep;
+  }
+
   /** A step of `t` ended: true when the driver may go on (no other step is awaited). */
   private _stepEnded(t: Task<unknown>): boolean {
     const also = this._alsoStepping;
@@ -778,14 +828,23 @@ export class EventLoop {
     }
     if (!this._running) return;
     this._turnIterations = 0;
+    if (this._deferred !== null && this._flushDeferred()) {
+      // code resumed: the steps in progress go on (look again when the microtasks have drained)
+      this._kick();
+      return;
+    }
     if (this._stepping !== null) {
       // Microtasks drained and the step did not end: the task awaits something foreign.
       const t = this._stepping;
       t._foreignAwaits++;
       this._tracer?.onForeignAwait(t);
       this._stepping = null;
+      t._endFirstStep();
       if (this._alsoStepping !== null) {
-        for (const a of this._alsoStepping) this._tracer?.onForeignAwait(a);
+        for (const a of this._alsoStepping) {
+          this._tracer?.onForeignAwait(a);
+          a._endFirstStep();
+        }
         this._alsoStepping = null;
       }
     } else if (this._driving) {

@@ -103,6 +103,7 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: ob
   const a = adoptable(promise, limit);
   if (a === null || a.from._task._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
+  task._extras().firstStep = true;
   retagRange(a.range[0], a.range[1], a.from, task, (k: Strand) => reparentStrand(k, task));
   task._holdLoop = loop._holdForeign();
   loop._beginAdoptedStep(task);

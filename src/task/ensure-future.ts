@@ -46,15 +46,15 @@ export type Awaited2<A> = A extends Future<infer T>
  * ```
  */
 export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<T> {
-  return toFuture(aw, loop, null, "aw");
+  return toFuture(aw, loop, null, -1);
 }
 
 /**
  * `ensureFuture` for the combinators: `limit` is the next promise handed to the same call (where this
- * one's work surely ends, see adopt.ts); `what` names the argument in errors.
+ * one's work surely ends, see adopt.ts); `index` names the argument in errors (`aws[index]`; -1: `aw`).
  * @internal
  */
-export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: object | null, what: string): Future<T> {
+export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: object | null, index: number): Future<T> {
   const isFuture = aw instanceof Future;
   if (isFuture && loop !== undefined && aw._loop !== loop) {
     throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
@@ -62,10 +62,14 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
   // An awaitable of ours that only the awaiting code may `then` (it acts on the task that awaits):
   // `sleep(0)`, a contended `lock.acquire()`. Await it in a task of its own, as CPython runs the
   // coroutine in one.
-  // The wait is already under way (a waiter parked when `acquire()` was called), so the task starts at
-  // once (an eager task): cancelling it reaches the waiter, whose owner then passes its wake-up on; a
-  // task that never ran would leave the waiter parked for ever.
-  if (isAwaitOnly(aw)) return Task._eager<T>(() => aw as PromiseLike<T>, isFuture ? aw._loop : (loop ?? getEventLoop()));
+  // A contended acquire()'s waiter is already parked: the task starts at once (an eager task), so that
+  // cancelling it reaches the waiter, whose owner then passes its wake-up on (a task that never ran would
+  // leave the waiter parked for ever). `sleep(0)` has started nothing: a task of its own, started on the
+  // next iteration, as CPython's coroutine.
+  if (isAwaitOnly(aw)) {
+    const fn = (): PromiseLike<T> => aw as PromiseLike<T>;
+    return isFuture ? Task._eager<T>(fn, aw._loop) : new Task<T>(fn, undefined, loop ?? getEventLoop());
+  }
   if (isFuture) return aw;
   if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? getEventLoop());
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
@@ -84,6 +88,7 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
     }
     return wrapPromise(aw as PromiseLike<T>, l);
   }
+  const what = index < 0 ? "aw" : `aws[${index}]`;
   throw new TypeError(`Expected ${what} to be an asyncio-ts Future, a promise or a function, got ${describe(aw)}`);
 }
 
@@ -165,10 +170,10 @@ function isAwaitOnly(aw: unknown): boolean {
 
 /**
  * `toFuture` of each awaitable, in order, each promise's work ending where the next promise's begins
- * (adopt.ts). `what` names the argument in errors (`aws[2]`).
+ * (adopt.ts). Errors name the argument `aws[i]`.
  * @internal
  */
-export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop | undefined, what: string): Future<T>[] {
+export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop | undefined): Future<T>[] {
   const n = aws.length;
   const out = new Array<Future<T>>(n);
   let next: object | null = null;
@@ -177,6 +182,6 @@ export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop |
     limits[i] = next;
     if (aws[i] instanceof Promise) next = aws[i] as object;
   }
-  for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, `${what}[${i}]`);
+  for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
   return out;
 }

@@ -13,7 +13,7 @@
 import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { callerStrand } from "./current.js";
+import { callerStrand, inElementJob } from "./current.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
 
@@ -83,12 +83,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * future in a task instead of handing it to combinators that read it directly. False on the prototype.
    */
   declare readonly _awaitOnly: boolean;
-  /**
-   * @internal true for a future that stands for work running in the awaiting task itself (waitFor's
-   * await of a promise it took over): cancelling it does nothing (the work is cancelled where it runs), and
-   * its outcome reaches the awaiting code even when a cancellation is pending. False on the prototype.
-   */
-  declare readonly _passThrough: boolean;
 
   /**
    * @param options `loop`: the loop to bind to (default: the running loop, else the current one)
@@ -314,7 +308,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
         );
         return;
       }
-      task._suspendOn(strand!, this, awaiter);
+      if ((task._x !== null && task._x.firstStep) || this._loop._eagerStepsRunning()) {
+        // Eager first steps of tasks made from running work are in progress: that work may finish this
+        // future within the microtasks still queued (CPython runs it all synchronously, and would find
+        // the future done). The loop decides once they have run (`EventLoop._deferAwait`).
+        this._loop._deferAwait(this, strand!, awaiter, inElementJob());
+        return;
+      }
+      task._suspendOn(strand!, this, awaiter, inElementJob());
       return;
     }
     if (this._loop.isClosed()) {
@@ -435,9 +436,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
 // A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
 Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });
 Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: false });
-Object.defineProperty(Future.prototype, "_passThrough", { value: false, writable: false });
 
 type OutsideAwaiter = { _outside?: Awaiter };
+
 
 /** How an outcome reaches an awaiter: `(true, value)` or `(false, error)`. @internal */
 export interface Awaiter {

@@ -14,7 +14,7 @@
  */
 import { CancelledError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
-import { callbackContext, callerStrand, contextTask, inElementJob, runInStrand, runInTask, type StrandLike } from "./current.js";
+import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import {
@@ -203,6 +203,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    */
   static _eager<T>(fn: TaskFunction<T>, loop: EventLoop): Task<T> {
     const t = new Task<T>(fn, undefined, loop, true);
+    t._extras().firstStep = true;
     loop._beginAdoptedStep(t);
     const saved = callbackContext.loop;
     callbackContext.loop = null;
@@ -395,18 +396,40 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal */
   override _scheduleCallbacks(): void {
     this._loop._taskDone(this);
+    const x = this._x;
+    if (x !== null && x.firstStep) {
+      // Done within its first (eager) step: CPython's eager task was done when the combinator saw it,
+      // and gather, shield and wait_for then take their done-path at once, not a loop iteration later.
+      x.firstStep = false;
+      this._runDonePathCallbacks();
+    }
     super._scheduleCallbacks();
+  }
+
+  /** Run (now) the callbacks marked as a combinator's done-path (`markDonePath`); keep the others. */
+  private _runDonePathCallbacks(): void {
+    const all = this._callbackList();
+    if (!all.some(isDonePath)) return;
+    this._setCallbackList(all.filter((cb) => !isDonePath(cb)));
+    for (const cb of all) {
+      if (!isDonePath(cb)) continue;
+      try {
+        (cb as (f: Future<unknown>) => void)(this as Task<unknown>);
+      } catch (exception) {
+        this._loop.callExceptionHandler({ message: "Exception in callback", exception, future: this });
+      }
+    }
   }
 
   /**
    * The task's code, in strand `s`, awaits a pending future: remember it, wake up when it is done.
    * @internal
    */
-  _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
+  _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>, elem: boolean): void {
     if (s._closed) s = openStrand(s);
     awaiter._strand = s;
     awaiter._fut = fut;
-    if (inElementJob()) {
+    if (elem) {
       awaiter._reg = REG_ELEM;
       awaiter._step = this._stepNo;
     } else awaiter._reg = REG_LIVE;
@@ -414,14 +437,18 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._nreg++;
     fut._pushCallback(awaiter);
     this._loop._tracer?.onTaskSuspended(this, fut);
-    if (this._x !== null && this._x.holdLoop !== null && !fut._passThrough) this._noteAdoptedAwait();
+    const x = this._x;
+    if (x !== null) {
+      if (x.holdLoop !== null) this._noteAdoptedAwait();
+      if (x.firstStep) this._endFirstStep();
+    }
     if (s === this) {
       if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) {
         this._mustCancel = false;
         this._pendingCancelMessage = undefined;
       }
     } else {
-      if (!fut._passThrough) noteRegistration(s as Strand);
+      noteRegistration(s as Strand);
       const m = takeMustCancel(s);
       if (m !== NO_CANCEL) fut.cancel(m);
       else if (levelCancelled(s)) fut.cancel("cancel scope");
@@ -440,12 +467,40 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     }
   }
 
+  /**
+   * @internal the first step of a task made from running work ended (it suspended, or was let go
+   * waiting on something foreign): a cancellation asked for "after the eager step" is made now
+   */
+  _endFirstStep(): void {
+    const x = this._x;
+    if (x === null || !x.firstStep) return;
+    x.firstStep = false;
+    if (x.cancelAfterFirstStep) {
+      x.cancelAfterFirstStep = false;
+      this.cancel();
+    }
+  }
+
+  /**
+   * @internal cancel now, or, while this task is in its first step (its work runs eagerly), as soon as
+   * that step ends: as CPython cancels an eager task once its first step returned
+   */
+  _cancelAfterFirstStep(): void {
+    const x = this._x;
+    if (x !== null && x.firstStep) {
+      x.cancelAfterFirstStep = true;
+      // (by the next iteration the step is over, however it ended)
+      this._loop.callSoon(() => this._endFirstStep());
+    } else this.cancel();
+  }
+
   /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
   _yieldOnce(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
     if (s._closed) s = openStrand(s);
     if (s !== this && levelCancelled(s)) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
+    if (this._x !== null && this._x.firstStep) this._endFirstStep();
     this._loop._stepSuspended(this);
   }
 
@@ -486,8 +541,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       return;
     }
     this._loop._beginStep(this);
-    // (a pass-through future's outcome is the awaited work's own: a pending cancel waits for a later await)
-    const m = fut._passThrough ? NO_CANCEL : takeMustCancel(s);
+    const m = takeMustCancel(s);
     if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
       // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
       // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
@@ -530,6 +584,10 @@ class TaskExtras {
   createdAt: string | undefined = undefined;
   holdLoop: { _release(): void } | null = null;
   regs = 0;
+  /** a task made from running work (or an eager task) is in its first step (see `_endFirstStep`) */
+  firstStep = false;
+  /** cancel when the first step ends (waitFor with `ms <= 0`: CPython cancels after the eager step) */
+  cancelAfterFirstStep = false;
 }
 
 /**
@@ -560,6 +618,22 @@ function startTask(task: Task<unknown>): void {
   } else {
     task._succeed(r);
   }
+}
+
+const DONE_PATH: unique symbol = Symbol("asyncio-ts.donePath");
+
+/**
+ * Mark `cb` as a combinator's handling of a future that is done when the combinator sees it (gather's
+ * `_done_callback` for done children, shield's and wait_for's checks): run at once when a task made from
+ * running work finishes within its first step (see `Task._scheduleCallbacks`). @internal
+ */
+export function markDonePath<F extends (f: any) => void>(cb: F): F {
+  (cb as { [DONE_PATH]?: true })[DONE_PATH] = true;
+  return cb;
+}
+
+function isDonePath(cb: unknown): boolean {
+  return typeof cb === "function" && (cb as { [DONE_PATH]?: true })[DONE_PATH] === true;
 }
 
 /** @internal subscribe a task to the promise of its work (its function's, or one taken over: adopt.ts) */

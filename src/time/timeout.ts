@@ -36,6 +36,8 @@ export class Timeout {
   /** Invariant: the strand the body runs in, from entry until exit; null otherwise. */
   private _strand: Strand | null = null;
   private _cancelling = 0;
+  /** @internal called when the deadline passes, after the body was cancelled (waitFor) */
+  _onExpire: (() => void) | null = null;
 
   /** @param when an absolute loop time in ms, or null for no deadline */
   constructor(when: number | null) {
@@ -119,6 +121,7 @@ export class Timeout {
     cancelStrand(this._strand!, undefined);
     this._state = "expiring";
     this._handle = null;
+    this._onExpire?.();
   }
 
   /** @internal */
