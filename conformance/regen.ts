@@ -11,7 +11,9 @@
  *
  * Options: `--count N` generated core programs to keep (default 600), `--sync M` generated programs
  * with primitives and queues (default 400), `--extra K` generated programs that use `as_completed`,
- * `call_soon`, `call_later`, done callbacks or timeout rescheduling (default 150).
+ * `call_soon`, `call_later`, done callbacks or timeout rescheduling (default 150), `--co C` programs of
+ * the coroutine form (`Program.co`: combinators handed `f()`; default 300, and a third as many with
+ * primitives and queues).
  *
  * @module
  */
@@ -26,6 +28,10 @@ import type { Program } from "./program.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 
+function entryOf(p: Program): Omit<GoldenEntry, "trace"> {
+  return { id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), ...(p.co ? { co: true as const } : {}), py: pyHash(emitPython(p)) };
+}
+
 function main(): void {
   const args = process.argv.slice(2);
   const ci = args.indexOf("--count");
@@ -34,6 +40,8 @@ function main(): void {
   const syncCount = si >= 0 ? Number(args[si + 1]) : 400;
   const ei = args.indexOf("--extra");
   const extraCount = ei >= 0 ? Number(args[ei + 1]) : 150;
+  const coi = args.indexOf("--co");
+  const coCount = coi >= 0 ? Number(args[coi + 1]) : 300;
   const py = findPython();
 
   const hand = runPython(py, handwritten);
@@ -51,6 +59,7 @@ function main(): void {
     sync: boolean,
     extra = false,
     keep: (p: Program) => boolean = () => true,
+    co = false,
   ): { entries: GoldenEntry[]; deadlocks: GoldenEntry[]; seeds: number; rejected: number } => {
     const entries: GoldenEntry[] = [];
     const deadlocks: GoldenEntry[] = [];
@@ -59,7 +68,7 @@ function main(): void {
     while (entries.length < n) {
       const batch: Program[] = [];
       while (batch.length < n - entries.length + 20) {
-        const p = generate(seed++, sync, false, extra);
+        const p = generate(seed++, sync, false, extra, co);
         if (keep(p)) batch.push(p);
       }
       const res = runPython(py, batch);
@@ -68,12 +77,12 @@ function main(): void {
         if (r.deadlock) {
           rejected++;
           if (entries.length < n) {
-            deadlocks.push({ id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), py: pyHash(emitPython(p)), trace: r.lines, deadlock: true });
+            deadlocks.push({ ...entryOf(p), trace: r.lines, deadlock: true });
           }
           continue;
         }
         if (entries.length < n) {
-          entries.push({ id: p.id, main: p.main, ...(p.res ? { res: p.res } : {}), py: pyHash(emitPython(p)), trace: r.lines });
+          entries.push({ ...entryOf(p), trace: r.lines });
         }
       }
     }
@@ -83,6 +92,9 @@ function main(): void {
   const sync = collect(syncCount, true);
   const usesExtra = (p: Program): boolean => /\["(asCompleted|callSoon|callLater|onDone|reschedule|expired)"/.test(JSON.stringify(p.main));
   const extra = collect(extraCount, false, true, usesExtra);
+  const usesCo = (p: Program): boolean => /\["(gatherCo|shieldCo|asCompletedCo|waitFor)",\[/.test(JSON.stringify(p.main));
+  const co = collect(coCount, false, false, usesCo, true);
+  const coSync = collect(Math.round(coCount / 3), true, false, usesCo, true);
 
   const dir = `${here}/golden`;
   mkdirSync(dir, { recursive: true });
@@ -101,13 +113,14 @@ function main(): void {
   chunks("generated", core.entries);
   chunks("sync", sync.entries);
   chunks("extra", extra.entries);
-  chunks("deadlock", [...core.deadlocks, ...sync.deadlocks, ...extra.deadlocks]);
+  chunks("coroutine", [...co.entries, ...coSync.entries]);
+  chunks("deadlock", [...core.deadlocks, ...sync.deadlocks, ...extra.deadlocks, ...co.deadlocks, ...coSync.deadlocks]);
   console.log(
     `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
       `(seeds 1..${core.seeds}, ${core.rejected} more deadlock); ${sync.entries.length} generated programs ` +
       `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} more deadlock on CPython: compared up to the deadlock); ` +
       `${extra.entries.length} generated programs using as_completed, call_soon, call_later, done callbacks or timeout rescheduling ` +
-      `(${extra.rejected} more deadlock)`,
+      `(${extra.rejected} more deadlock); ${co.entries.length + coSync.entries.length} of the coroutine form`,
   );
 }
 
