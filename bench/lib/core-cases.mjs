@@ -10,7 +10,8 @@
  * collections fall, and a single warm-up round leaves Node 24 running unoptimised code),
  * `sleeps` (N concurrent 10 ms sleeps on the real clock; one round: wall time and peak RSS) or
  * `memory` (N started tasks blocked on one never-settled awaitable; heap bytes per task, needs
- * --expose-gc). PEER is `raw`, `rawAls`, `aio`, `aioTracer` or `effect`. The library is loaded from
+ * --expose-gc). PEER is `raw`, `rawAls`, `aio`, `aioTracer`, `effect`, or (spawn only) `aioCoro`
+ * (`gather` of N promises of called async functions) and `rawInTask` (`Promise.all` of the same, in a task). The library is loaded from
  * the build (`dist/`, or the runner's snapshot of it). The result is one JSON line on stdout.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
@@ -67,6 +68,10 @@ const spawnPeers = {
   },
   /** asyncio-ts: createTask N times, then gather. */
   aio: () => onLoop(aioSpawnMain, false),
+  /** asyncio-ts: gather of N promises of called async functions (each becomes a task owning its work). */
+  aioCoro: () => onLoop(aioCoroMain, false),
+  /** raw Promise.all of the same N promises, inside a task (the peer of aioCoro). */
+  rawInTask: () => onLoop(rawInTaskMain, false),
   aioTracer: () => onLoop(aioSpawnMain, true),
   effect: null, // set below (needs the import)
 };
@@ -75,6 +80,18 @@ async function aioSpawnMain() {
   const tasks = new Array(N);
   for (let i = 0; i < N; i++) tasks[i] = aio.createTask(() => trivial(i));
   return (await aio.gather(...tasks)).length;
+}
+
+async function aioCoroMain() {
+  const ps = new Array(N);
+  for (let i = 0; i < N; i++) ps[i] = trivial(i);
+  return (await aio.gather(...ps)).length;
+}
+
+async function rawInTaskMain() {
+  const ps = new Array(N);
+  for (let i = 0; i < N; i++) ps[i] = trivial(i);
+  return (await Promise.all(ps)).length;
 }
 
 // ---------------------------------------------------------------- concurrent sleeps

@@ -73,6 +73,29 @@ export default async function core(ctx) {
     notes,
   });
 
+  // ------------------------------------------------------------ gather of coroutine promises
+  // `await gather(a(), b(), ...)`, the literal translation of asyncio.gather(a(), b()): each promise
+  // becomes a task that owns its async function's work (src/task/adopt.ts). Against Promise.all of the
+  // same promises in the same kind of task.
+  const coroPeers = [
+    ["rawInTask", "Promise.all of N called async fns, in a task"],
+    ["aioCoro", "asyncio-ts gather(...promises) of the same"],
+  ];
+  const coroSamples = new Map(coroPeers.map(([k]) => [k, []]));
+  for (let b = 0; b < batches; b++) for (const [k] of coroPeers) coroSamples.get(k).push(node("spawn", k, 10).meanNsPerTask);
+  const coroRows = coroPeers.map(([k, name]) => row(name, coroSamples.get(k)));
+  ctx.table({
+    title: `gather of ${N.toLocaleString("en-US")} promises of called async functions (ns per promise)`,
+    columns: [
+      { key: "median", label: "ns/promise", digits: 0 },
+      { key: "min", label: "min", digits: 0 },
+      { key: "max", label: "max", digits: 0 },
+    ],
+    rows: coroRows,
+    ratio: { key: "median", baseline: coroRows[0].name, label: "x Promise.all" },
+    notes: ["mean ns/promise over 10 rounds after 5 warm-up rounds in each child process; median, min and max of those means"],
+  });
+
   // ------------------------------------------------------------ concurrent sleeps
   const sleepPeers = [
     ["raw", "raw setTimeout promises"],

@@ -158,6 +158,13 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
         continue;
       }
       fut = toFuture(arg, loop, null, i);
+    } else if (arg instanceof Promise) {
+      // a promise given twice becomes the same task (adopt.ts), seen here by its last callback
+      fut = toFuture(arg, loop, limits === null ? null : limits[i]!, i);
+      if (!fut.done() && fut._lastCallbackIs(onChildDone)) {
+        children[i] = fut;
+        continue;
+      }
     } else {
       others ??= new Map();
       const seen = others.get(arg);

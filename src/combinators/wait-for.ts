@@ -19,6 +19,7 @@ import { callerStrand } from "../task/current.js";
 import { ensureFuture, toFuture, type AwaitableLike } from "../task/ensure-future.js";
 import { isFuture, type Future } from "../task/future.js";
 import { Task, markDonePath } from "../task/task.js";
+import { F_CANCEL_AFTER } from "../task/task-flags.js";
 import { settledValue } from "../task/settled.js";
 import { Strand, closeStrand } from "../task/strand.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
@@ -113,7 +114,7 @@ async function waitForNow<T>(fut: Future<T>): Promise<T> {
   await cancelAndWait(fut, getRunningLoop());
   // A task made from running work that finished within its first step was done, in CPython, when
   // wait_for looked: its outcome is returned as it is, not taken for this timeout's cancellation.
-  if (fut instanceof Task && fut._x !== null && fut._x.cancelAfterFirstStep) return fut.result();
+  if (fut instanceof Task && (fut._flags & F_CANCEL_AFTER) !== 0) return fut.result();
   try {
     return fut.result();
   } catch (exc) {

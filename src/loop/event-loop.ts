@@ -51,6 +51,7 @@
 import { CancelledError, DeadlockError, RuntimeError, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
 import type { Chain } from "../task/chain.js";
+import { F_EAGER, F_FIRST_STEP } from "../task/task-flags.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
 import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
@@ -192,6 +193,8 @@ export class EventLoop {
    * null when none.
    */
   private _alsoStepping: Task<unknown>[] | null = null;
+  /** Invariant: how many tasks of `_alsoStepping` still have `F_EAGER` set (their first step not over). */
+  private _nEager = 0;
   /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
   private _deferred: unknown[] | null = null;
   /** Callbacks of the current iteration still to run. */
@@ -653,7 +656,11 @@ export class EventLoop {
     t._stepNo++;
     if (this._stepping === null) {
       if (this._inIteration) this._stepping = t;
-    } else if (this._stepping !== t) (this._alsoStepping ??= []).push(t);
+    } else if (this._stepping !== t) {
+      t._flags |= F_EAGER;
+      this._nEager++;
+      (this._alsoStepping ??= []).push(t);
+    }
     this._tracer?.onStepStart(t);
   }
 
@@ -699,30 +706,26 @@ export class EventLoop {
 
   /** @internal true while eager first steps of tasks made from running work are in progress */
   _eagerStepsRunning(): boolean {
-    if (this._alsoStepping !== null) return true;
+    if (this._nEager > 0) return true;
     const t = this._stepping;
-    return t !== null && t._x !== null && t._x.firstStep;
+    return t !== null && (t._flags & F_FIRST_STEP) !== 0;
   }
 
   /** A step of `t` ended: true when the driver may go on (no other step is awaited). */
   private _stepEnded(t: Task<unknown>): boolean {
-    const also = this._alsoStepping;
     if (this._stepping === t) {
       this._finishStepBookkeeping(t);
-      if (also === null) {
-        this._stepping = null;
-        return true;
-      }
-      this._stepping = also.pop()!;
-      if (also.length === 0) this._alsoStepping = null;
-      return false;
+      this._stepping = null;
+      return this._nEager === 0;
     }
-    if (also !== null) {
-      const i = also.indexOf(t);
-      if (i >= 0) {
-        also.splice(i, 1);
-        if (also.length === 0) this._alsoStepping = null;
+    if ((t._flags & F_EAGER) !== 0) {
+      t._flags &= ~F_EAGER;
+      this._tracer?.onStepEnd(t);
+      if (--this._nEager === 0) {
+        this._alsoStepping = null;
+        return this._stepping === null;
       }
+      return false;
     }
     this._tracer?.onStepEnd(t);
     return false;
@@ -730,7 +733,7 @@ export class EventLoop {
 
   /** @internal the stepping task awaits one of our pending awaitables. */
   _stepSuspended(t: Task<unknown>): void {
-    if (this._stepping === t || this._alsoStepping !== null) {
+    if (this._stepping === t || this._nEager > 0) {
       if (!this._stepEnded(t)) return;
       // The driver goes on one microtask later, not right here: `then` is also called by code that does
       // not await (`fut.then(cb)` inside a task), and other tasks must not run in the middle of it. When
@@ -743,7 +746,7 @@ export class EventLoop {
 
   /** The driver's continuation after a step suspended (see `_stepSuspended`). */
   private readonly _continueBound = (): void => {
-    if (this._stepping === null && !this._driving) this._drive(false);
+    if (this._stepping === null && this._nEager === 0 && !this._driving) this._drive(false);
   };
 
   /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */
@@ -757,7 +760,7 @@ export class EventLoop {
 
   /** @internal the task's function settled. */
   _endStep(t: Task<unknown>): void {
-    if (this._stepping === t || this._alsoStepping !== null) {
+    if (this._stepping === t || this._nEager > 0) {
       if (!this._stepEnded(t)) return;
       // Called from inside the driver when a step finished synchronously: the driver goes on by itself.
       // Otherwise we are in the task's settle handler, in the task's async context; the task is done,
@@ -833,19 +836,25 @@ export class EventLoop {
       this._kick();
       return;
     }
-    if (this._stepping !== null) {
+    if (this._stepping !== null || this._nEager > 0) {
       // Microtasks drained and the step did not end: the task awaits something foreign.
       const t = this._stepping;
-      t._foreignAwaits++;
-      this._tracer?.onForeignAwait(t);
       this._stepping = null;
-      t._endFirstStep();
-      if (this._alsoStepping !== null) {
-        for (const a of this._alsoStepping) {
+      if (t !== null) {
+        t._foreignAwaits++;
+        this._tracer?.onForeignAwait(t);
+        t._endFirstStep();
+      }
+      const also = this._alsoStepping;
+      this._alsoStepping = null;
+      this._nEager = 0;
+      if (also !== null) {
+        for (const a of also) {
+          if ((a._flags & F_EAGER) === 0) continue;
+          a._flags &= ~F_EAGER;
           this._tracer?.onForeignAwait(a);
           a._endFirstStep();
         }
-        this._alsoStepping = null;
       }
     } else if (this._driving) {
       return;
@@ -886,7 +895,7 @@ export class EventLoop {
         callbackContext.loop = this;
         h._run();
         callbackContext.loop = null;
-        if (this._stepping !== null) {
+        if (this._stepping !== null || this._nEager > 0) {
           this._kick(); // the watchdog, in case this step awaits something foreign
           return;
         }
@@ -1040,7 +1049,7 @@ export class EventLoop {
 
   /** @internal the process is about to exit with this loop still running: nothing can wake it (running.ts) */
   _onProcessIdle(): void {
-    if (!this._running || this._stepping !== null) return;
+    if (!this._running || this._stepping !== null || this._nEager > 0) return;
     this._reportDeadlock(
       "asyncio-ts: deadlock: the event loop is still running but Node has nothing left to do (no timer, no I/O, " +
         "no pending work), so nothing can wake these tasks. Cancelling them.",
@@ -1107,7 +1116,7 @@ export class EventLoop {
 
   /** @internal true when no callback is ready and no step is running. */
   _isIdle(): boolean {
-    return !this._inIteration && this._readyCount() === 0 && this._stepping === null;
+    return !this._inIteration && this._readyCount() === 0 && this._stepping === null && this._nEager === 0;
   }
 }
 

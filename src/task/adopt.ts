@@ -27,6 +27,7 @@ import { CancelledError } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { callerStrand, findRange, retagRange, runInStrand, strandOf, type StrandLike } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
+import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
 import { reparentStrand, type Strand } from "./strand.js";
 
 /**
@@ -39,15 +40,14 @@ export class AdoptedTask<T> extends Task<T> {
 
   override cancel(msg?: string): boolean {
     const r = super.cancel(msg);
-    if (r && this._mustCancel && this._regs === 0 && this._nreg === 0) {
+    if (r && this._mustCancel && (this._flags & F_AWAITED) === 0 && this._nreg === 0) {
       // Nothing of ours pending, and never was: give it up one iteration later (its first await of ours,
       // made in this run's microtasks, may still come and take the cancellation).
       this._loop.callSoon(() => {
-        if (this.done() || this._regs > 0 || this._nreg > 0) return;
+        if (this.done() || (this._flags & F_AWAITED) !== 0 || this._nreg > 0) return;
         this._abandoned = true;
         this._mustCancel = false;
-        this._holdLoop?._release();
-        this._holdLoop = null;
+        this._releaseHold();
         this._finishCancelled(this._pendingCancelMessage);
       });
     }
@@ -65,15 +65,6 @@ export class AdoptedTask<T> extends Task<T> {
     super._fail(error);
   }
 
-  /** @internal */
-  override _scheduleCallbacks(): void {
-    const h = this._holdLoop;
-    if (h !== null) {
-      this._holdLoop = null;
-      h._release();
-    }
-    super._scheduleCallbacks();
-  }
 }
 
 /** Where the last successful search of the log ended: the next promise is usually after it. */
@@ -100,16 +91,23 @@ function adoptable(promise: object, limit: object | null): { from: StrandLike; r
  * @internal
  */
 export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: object | null): Task<T> | null {
+  // the same promise handed over again is the same task (gather(p, p), ensureFuture(p) twice)
+  const prev = (promise as Marked)[ADOPTED];
+  if (prev !== undefined) return prev._loop === loop ? (prev as Task<T>) : null;
   const a = adoptable(promise, limit);
   if (a === null || a.from._task._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
-  task._extras().firstStep = true;
+  task._flags = F_FIRST_STEP;
   retagRange(a.range[0], a.range[1], a.from, task, (k: Strand) => reparentStrand(k, task));
-  task._holdLoop = loop._holdForeign();
+  task._holdClock();
   loop._beginAdoptedStep(task);
   runInStrand(task, settleTaskWith, promise as Promise<unknown>);
+  (promise as Marked)[ADOPTED] = task;
   return task;
 }
+
+const ADOPTED: unique symbol = Symbol("asyncio-ts.adopted");
+type Marked = { [ADOPTED]?: Task<unknown> };
 
 /**
  * Move `promise`'s work into strand `to` of the same task (waitFor), if it can be taken over; returns

@@ -14,6 +14,7 @@ import { CancelledError, InvalidStateError, RuntimeError, describe } from "../er
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { callerStrand, inElementJob } from "./current.js";
+import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
 
@@ -308,7 +309,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
         );
         return;
       }
-      if ((task._x !== null && task._x.firstStep) || this._loop._eagerStepsRunning()) {
+      if ((task._flags & F_FIRST_STEP) !== 0 || this._loop._eagerStepsRunning()) {
         // Eager first steps of tasks made from running work are in progress: that work may finish this
         // future within the microtasks still queued (CPython runs it all synchronously, and would find
         // the future done). The loop decides once they have run (`EventLoop._deferAwait`).

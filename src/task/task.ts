@@ -17,6 +17,7 @@ import type { EventLoop } from "../loop/event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
+import { F_AWAITED, F_CANCEL_AFTER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
 import {
   NO_CANCEL,
   REG_ELEM,
@@ -90,6 +91,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   _nreg = 0;
   /** @internal how many steps have begun (a step is a resumption driven by the loop) */
   _stepNo = 0;
+  /**
+   * @internal `F_*` flags of a task made from running work or started eagerly (adopt.ts): in its first
+   * step, to be cancelled when it ends, holding virtual time, has awaited something of ours, counted by
+   * the loop as an eager step in progress. 0 for every other task.
+   */
+  _flags = 0;
   /** @internal the task whose code created this one, if any */
   _parent: Task<unknown> | null;
   /**
@@ -149,17 +156,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   set _createdAt(v: string | undefined) {
     if (v !== undefined || this._x !== null) this._extras().createdAt = v;
   }
-  /** @internal a foreign hold on virtual time, for work taken over from a promise (adopt.ts) */
-  get _holdLoop(): { _release(): void } | null {
-    return this._x === null ? null : this._x.holdLoop;
-  }
-  set _holdLoop(v: { _release(): void } | null) {
-    if (v !== null || this._x !== null) this._extras().holdLoop = v;
-  }
-  /** @internal how many awaits the task's code registered (counted for tasks made from a promise only) */
-  get _regs(): number {
-    return this._x === null ? 0 : this._x.regs;
-  }
 
   /** @internal */
   _extras(): TaskExtras {
@@ -203,7 +199,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    */
   static _eager<T>(fn: TaskFunction<T>, loop: EventLoop): Task<T> {
     const t = new Task<T>(fn, undefined, loop, true);
-    t._extras().firstStep = true;
+    t._flags = F_FIRST_STEP;
     loop._beginAdoptedStep(t);
     const saved = callbackContext.loop;
     callbackContext.loop = null;
@@ -396,28 +392,40 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal */
   override _scheduleCallbacks(): void {
     this._loop._taskDone(this);
-    const x = this._x;
-    if (x !== null && x.firstStep) {
-      // Done within its first (eager) step: CPython's eager task was done when the combinator saw it,
-      // and gather, shield and wait_for then take their done-path at once, not a loop iteration later.
-      x.firstStep = false;
-      this._runDonePathCallbacks();
+    const f = this._flags;
+    if (f !== 0) {
+      if ((f & F_HOLDING) !== 0) this._releaseHold();
+      if ((f & F_FIRST_STEP) !== 0) {
+        // Done within its first (eager) step: CPython's eager task was done when the combinator saw
+        // it, and gather, shield and wait_for then take their done-path at once, not an iteration later.
+        this._flags &= ~F_FIRST_STEP;
+        this._runDonePathCallbacks();
+      }
     }
     super._scheduleCallbacks();
   }
 
   /** Run (now) the callbacks marked as a combinator's done-path (`markDonePath`); keep the others. */
   private _runDonePathCallbacks(): void {
+    const cb = this._cb;
+    if (cb === null) return;
+    if (!Array.isArray(cb)) {
+      if (!isDonePath(cb)) return;
+      this._cb = null;
+      this._callDonePath(cb as (f: Future<unknown>) => void);
+      return;
+    }
     const all = this._callbackList();
     if (!all.some(isDonePath)) return;
     this._setCallbackList(all.filter((cb) => !isDonePath(cb)));
-    for (const cb of all) {
-      if (!isDonePath(cb)) continue;
-      try {
-        (cb as (f: Future<unknown>) => void)(this as Task<unknown>);
-      } catch (exception) {
-        this._loop.callExceptionHandler({ message: "Exception in callback", exception, future: this });
-      }
+    for (const c of all) if (isDonePath(c)) this._callDonePath(c as (f: Future<unknown>) => void);
+  }
+
+  private _callDonePath(cb: (f: Future<unknown>) => void): void {
+    try {
+      cb(this as Task<unknown>);
+    } catch (exception) {
+      this._loop.callExceptionHandler({ message: "Exception in callback", exception, future: this });
     }
   }
 
@@ -437,10 +445,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._nreg++;
     fut._pushCallback(awaiter);
     this._loop._tracer?.onTaskSuspended(this, fut);
-    const x = this._x;
-    if (x !== null) {
-      if (x.holdLoop !== null) this._noteAdoptedAwait();
-      if (x.firstStep) this._endFirstStep();
+    const f = this._flags;
+    if (f !== 0) {
+      this._flags = f | F_AWAITED;
+      if ((f & F_HOLDING) !== 0) this._releaseHold();
+      if ((f & F_FIRST_STEP) !== 0) this._endFirstStep();
     }
     if (s === this) {
       if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) {
@@ -456,15 +465,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._stepSuspended(this);
   }
 
-  /** @internal the first await of a task made from a promise: the work is asyncio-ts's (adopt.ts) */
-  _noteAdoptedAwait(): void {
-    const x = this._x!;
-    x.regs++;
-    const h = x.holdLoop;
-    if (h !== null) {
-      x.holdLoop = null;
-      h._release();
-    }
+  /** @internal hold virtual time until this task's work awaits something of ours (adopt.ts) */
+  _holdClock(): void {
+    this._flags |= F_HOLDING;
+    this._loop._foreignHolds++;
+  }
+
+  /** @internal */
+  _releaseHold(): void {
+    if ((this._flags & F_HOLDING) === 0) return;
+    this._flags &= ~F_HOLDING;
+    this._loop._releaseForeign();
   }
 
   /**
@@ -472,11 +483,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * waiting on something foreign): a cancellation asked for "after the eager step" is made now
    */
   _endFirstStep(): void {
-    const x = this._x;
-    if (x === null || !x.firstStep) return;
-    x.firstStep = false;
-    if (x.cancelAfterFirstStep) {
-      x.cancelAfterFirstStep = false;
+    const f = this._flags;
+    if ((f & F_FIRST_STEP) === 0) return;
+    this._flags = f & ~(F_FIRST_STEP | F_CANCEL_AFTER);
+    if ((f & F_CANCEL_AFTER) !== 0) {
       this.cancel();
     }
   }
@@ -486,12 +496,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * that step ends: as CPython cancels an eager task once its first step returned
    */
   _cancelAfterFirstStep(): void {
-    const x = this._x;
-    if (x !== null && x.firstStep) {
-      x.cancelAfterFirstStep = true;
+    if ((this._flags & F_FIRST_STEP) !== 0) {
+      this._flags |= F_CANCEL_AFTER;
       // (by the next iteration the step is over, however it ended)
       this._loop.callSoon(() => this._endFirstStep());
-    } else this.cancel();
+    } else {
+      this.cancel();
+    }
   }
 
   /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
@@ -500,7 +511,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (s._closed) s = openStrand(s);
     if (s !== this && levelCancelled(s)) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
-    if (this._x !== null && this._x.firstStep) this._endFirstStep();
+    if ((this._flags & F_FIRST_STEP) !== 0) this._endFirstStep();
     this._loop._stepSuspended(this);
   }
 
@@ -582,13 +593,9 @@ class TaskExtras {
   deferredCancels: Array<string | undefined> | null = null;
   foreignAwaits = 0;
   createdAt: string | undefined = undefined;
-  holdLoop: { _release(): void } | null = null;
-  regs = 0;
-  /** a task made from running work (or an eager task) is in its first step (see `_endFirstStep`) */
-  firstStep = false;
-  /** cancel when the first step ends (waitFor with `ms <= 0`: CPython cancels after the eager step) */
-  cancelAfterFirstStep = false;
 }
+
+
 
 /**
  * A task's first call, inside the task's context (`runInTask`). The function's promise is subscribed
