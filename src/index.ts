@@ -32,7 +32,7 @@ export { ensureFuture, fromPromise, type AwaitableLike } from "./task/ensure-fut
 export { sleep } from "./time/sleep.js";
 export { timeout, timeoutAt, Timeout, type TimeoutState } from "./time/timeout.js";
 export { CancelScope, moveOnAfter, moveOnAt, failAfter, type CancelScopeOptions } from "./time/cancel-scope.js";
-export { gather, GatheringFuture, type GatherOptions } from "./combinators/gather.js";
+export { gather, gatherAll, GatheringFuture, type GatherOptions } from "./combinators/gather.js";
 export { shield } from "./combinators/shield.js";
 export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions } from "./combinators/wait.js";
 export { waitFor } from "./combinators/wait-for.js";

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { CancelledError } from "../errors.js";
+import { CancelledError, checkBoolean, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
 import { toFuture, type AwaitableLike, type Awaited2 } from "../task/ensure-future.js";
@@ -76,13 +76,46 @@ export function gather<A extends readonly AwaitableLike<unknown>[]>(
 ): GatheringFuture<ResultsOrErrors<A>>;
 export function gather<A extends readonly AwaitableLike<unknown>[]>(...args: [...A, GatherOptions]): GatheringFuture<ResultsOrErrors<A>>;
 export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
+  let opts: GatherOptions | undefined;
+  if (args.length > 0 && isOptions(args[args.length - 1])) opts = args.pop() as GatherOptions;
+  if (args.length === 1 && Array.isArray(args[0])) {
+    throw new TypeError(
+      `gather() takes the awaitables as arguments, not an array: write gather(...list) (for very long lists, gatherAll(list)), got ${describe(args[0])}`,
+    );
+  }
+  return gatherArray(args, opts);
+}
+
+/**
+ * `gather` of an iterable of awaitables: the same as `gather(...list)`, for lists too long to spread
+ * into a call (JavaScript engines refuse calls of more than about 100,000 arguments).
+ *
+ * @example
+ * ```ts
+ * import { run, gatherAll, sleep } from "asyncio-ts";
+ * await run(async () => {
+ *   const results = await gatherAll(Array.from({ length: 200_000 }, (_, i) => sleep(10, i)));
+ *   console.log(results.length, results[199_999]); // 200000 199999
+ * }, { virtualTime: true });
+ * ```
+ */
+export function gatherAll<T>(aws: Iterable<AwaitableLike<T>>, options?: GatherOptions): GatheringFuture<T[]> {
+  if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function" || aws instanceof Future) {
+    throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}`);
+  }
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  }
+  return gatherArray(Array.isArray(aws) ? aws.slice() : [...aws], options) as GatheringFuture<T[]>;
+}
+
+function gatherArray(args: unknown[], opts: GatherOptions | undefined): GatheringFuture<unknown[]> {
   let returnExceptions = false;
-  if (args.length > 0 && isOptions(args[args.length - 1])) {
-    const opts = args.pop() as GatherOptions;
+  if (opts !== undefined) {
     for (const k of Object.keys(opts)) {
-      if (k !== "returnExceptions") throw new TypeError(`Unknown gather option ${JSON.stringify(k)}`);
+      if (k !== "returnExceptions") throw new TypeError(`Unknown gather option ${JSON.stringify(k)} (known: returnExceptions)`);
     }
-    returnExceptions = Boolean(opts.returnExceptions);
+    returnExceptions = checkBoolean(opts.returnExceptions, "returnExceptions") ?? false;
   }
   if (args.length === 0) {
     const loop = getEventLoop();

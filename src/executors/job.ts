@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { LongTimer } from "../loop/long-timer.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { contextTask } from "../task/current.js";
 import type { Chain } from "../task/chain.js";
@@ -92,7 +93,7 @@ export class Job {
   /** Per-worker sequence number, set when sent. */
   seq = 0;
   sentAt = 0;
-  timer: ReturnType<typeof setTimeout> | null = null;
+  timer: LongTimer | null = null;
   /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
   held = true;
   future!: ExecutorFuture<unknown>;

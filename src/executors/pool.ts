@@ -59,6 +59,7 @@ import {
   type WorkerFunction,
 } from "./executor.js";
 import { workerEntryPath } from "./resolve.js";
+import { longTimeout, type LongTimer } from "../loop/long-timer.js";
 
 import type { Backend, BackendWorker, SpawnOptions } from "./backend.js";
 import { DONE, ExecutorFuture, Job, QUEUED, SENT } from "./job.js";
@@ -84,7 +85,7 @@ export class WorkerSlot {
   lastResultAt = 0;
   /** The running job being aborted, and the timer that kills the worker if it does not return. */
   aborting: Job | null = null;
-  killTimer: ReturnType<typeof setTimeout> | null = null;
+  killTimer: LongTimer | null = null;
   lastError: unknown = undefined;
   initError: unknown = undefined;
   refd = true;
@@ -157,6 +158,35 @@ function checkCloneable(args: readonly unknown[], what: string): void {
   }
 }
 
+/** Check the worker options, so that a mistake is an error at construction, not a broken pool later. */
+function checkSpawnOptions(options: PoolOptions, kind: "thread" | "process"): SpawnOptions {
+  const { env, execArgv, resourceLimits } = options;
+  if (execArgv !== undefined && (!Array.isArray(execArgv) || !execArgv.every((a) => typeof a === "string"))) {
+    throw new TypeError(`Expected execArgv to be an array of strings, got ${describe(execArgv)}`);
+  }
+  if (env !== undefined && typeof env !== "symbol") {
+    if (env === null || typeof env !== "object" || Array.isArray(env)) {
+      throw new TypeError(`Expected env to be an object of strings${kind === "thread" ? " or SHARE_ENV" : ""}, got ${describe(env)}`);
+    }
+    for (const [k, v] of Object.entries(env)) {
+      if (typeof v !== "string") throw new TypeError(`Expected env.${k} to be a string, got ${describe(v)}`);
+    }
+  } else if (typeof env === "symbol" && kind !== "thread") {
+    throw new TypeError("Expected env to be an object of strings: SHARE_ENV is for thread pools only");
+  }
+  if (resourceLimits !== undefined) {
+    if (resourceLimits === null || typeof resourceLimits !== "object" || Array.isArray(resourceLimits)) {
+      throw new TypeError(`Expected resourceLimits to be an object, got ${describe(resourceLimits)}`);
+    }
+    const known = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"];
+    for (const [k, v] of Object.entries(resourceLimits)) {
+      if (!known.includes(k)) throw new TypeError(`Unknown resourceLimits option ${JSON.stringify(k)} (known: ${known.join(", ")})`);
+      if (typeof v !== "number" || !(v > 0)) throw new RangeError(`Expected resourceLimits.${k} to be a positive number, got ${describe(v)}`);
+    }
+  }
+  return { resourceLimits, env, execArgv };
+}
+
 function currentLoop(): EventLoop {
   return runningLoopOrNull() ?? getEventLoop();
 }
@@ -188,7 +218,7 @@ export class WorkerPool implements Executor {
   private _dispatchScheduled = false;
   private _shutdown = false;
   private _shutdownWaiters: ExecutorFuture<void>[] = [];
-  private _forceTimer: ReturnType<typeof setTimeout> | null = null;
+  private _forceTimer: LongTimer | null = null;
   /** Set once an initializer failed: every queued job failed, submit throws. */
   private _broken: Error | null = null;
   private _stats = { completed: 0, failed: 0, cancelled: 0, crashedWorkers: 0 };
@@ -218,10 +248,7 @@ export class WorkerPool implements Executor {
     this._initargs = initargs;
     this._taskTimeout = checkMs(options.taskTimeout ?? Infinity, "taskTimeout", true);
     this._cancelGrace = checkMs(options.cancelGrace ?? 1000, "cancelGrace", false);
-    if (options.execArgv !== undefined && !Array.isArray(options.execArgv)) {
-      throw new TypeError(`Expected execArgv to be an array of strings, got ${describe(options.execArgv)}`);
-    }
-    this._spawnOptions = { resourceLimits: options.resourceLimits, env: options.env, execArgv: options.execArgv };
+    this._spawnOptions = checkSpawnOptions(options, backend.kind);
     workerEntryPath(); // fail now, clearly, if the build is missing
   }
 
@@ -342,7 +369,7 @@ export class WorkerPool implements Executor {
       }
     }
     if (timeout !== Infinity && this._forceTimer === null) {
-      this._forceTimer = setTimeout(() => this._forceStop(), timeout);
+      this._forceTimer = longTimeout(() => this._forceStop(), timeout);
     }
     if (wait) this._shutdownWaiters.push(fut);
     else fut.setResult(undefined);
@@ -422,7 +449,7 @@ export class WorkerPool implements Executor {
     if (this._broken !== null) return;
     let free = 0;
     for (const w of this._workers) if (!w.expectedExit && (!w.ready || w.load === 0)) free++;
-    while (this._queued > free && this._workers.length < this._maxWorkers) {
+    while (this._queued > free && this._workers.length < this._maxWorkers && this._broken === null) {
       this._spawn();
       free++;
     }
@@ -431,15 +458,22 @@ export class WorkerPool implements Executor {
   private _spawn(): void {
     const index = this._spawned++;
     const w = new WorkerSlot(`${this._prefix}_${index}`, index);
-    this._workers.push(w);
     const init: WorkerInit = { name: w.name, control: null, initializer: this._initializer, initargs: this._initargs };
-    w.bw = this._backend.spawn(init, this._spawnOptions, {
-      message: (m) => this._onMessage(w, m),
-      error: (e) => {
-        w.lastError ??= e;
-      },
-      exit: (code, signal, hint) => this._onExit(w, code, signal, hint),
-    });
+    try {
+      w.bw = this._backend.spawn(init, this._spawnOptions, {
+        message: (m) => this._onMessage(w, m),
+        error: (e) => {
+          w.lastError ??= e;
+        },
+        exit: (code, signal, hint) => this._onExit(w, code, signal, hint),
+      });
+    } catch (e) {
+      // The worker could not even be created (an option Node refuses): nothing will ever run here. The
+      // slot was never added; every queued job fails with the pool's error, and so does submit() later.
+      this._breakPool(e, `a worker could not be started (${e instanceof Error ? e.message : String(e)})`);
+      return;
+    }
+    this._workers.push(w);
   }
 
   private _depth(w: WorkerSlot): number {
@@ -540,7 +574,7 @@ export class WorkerPool implements Executor {
   private _settle(j: Job, ok: boolean, value: unknown): void {
     this._traceEnd(j, ok ? "ok" : "error");
     if (j.timer !== null) {
-      clearTimeout(j.timer);
+      j.timer.clear();
       j.timer = null;
     }
     const f = j.future;
@@ -583,7 +617,7 @@ export class WorkerPool implements Executor {
               j.future._loop._tracer?.onExecutorJobStarted(j.trace, w.name);
             }
             if (!j.future.done() && j.timeout !== Infinity) {
-              j.timer = setTimeout(() => this._onTimeout(j), j.timeout);
+              j.timer = longTimeout(() => this._onTimeout(j), j.timeout);
             }
             break;
           }
@@ -629,7 +663,7 @@ export class WorkerPool implements Executor {
       if (w.aborting === j) {
         w.aborting = null;
         if (w.killTimer !== null) {
-          clearTimeout(w.killTimer);
+          w.killTimer.clear();
           w.killTimer = null;
         }
       }
@@ -698,8 +732,8 @@ export class WorkerPool implements Executor {
       w.bw.post({ t: "abort", seq: j.seq, code });
     } catch {}
     w.aborting = j;
-    if (w.killTimer !== null) clearTimeout(w.killTimer);
-    w.killTimer = setTimeout(() => {
+    w.killTimer?.clear();
+    w.killTimer = longTimeout(() => {
       w.killTimer = null;
       if (w.aborting === j && !w.dead) {
         w.expectedExit = true;
@@ -713,7 +747,7 @@ export class WorkerPool implements Executor {
   private _onExit(w: WorkerSlot, code: number | null, signal: string | null, hint?: "oom"): void {
     if (w.dead) return;
     w.dead = true;
-    if (w.killTimer !== null) clearTimeout(w.killTimer);
+    w.killTimer?.clear();
     w.killTimer = null;
     this._workers = this._workers.filter((x) => x !== w);
     const expected = w.expectedExit;
@@ -788,7 +822,7 @@ export class WorkerPool implements Executor {
     try {
       w.bw.post({ t: "exit" });
     } catch {}
-    w.killTimer = setTimeout(() => {
+    w.killTimer = longTimeout(() => {
       w.killTimer = null;
       if (!w.dead) w.bw.terminate();
     }, EXIT_GRACE_MS);
@@ -800,7 +834,7 @@ export class WorkerPool implements Executor {
     for (const w of this._workers) if (w.load === 0) this._askExit(w);
     if (!this._shutdown || this._workers.length > 0) return;
     if (this._forceTimer !== null) {
-      clearTimeout(this._forceTimer);
+      this._forceTimer.clear();
       this._forceTimer = null;
     }
     const waiters = this._shutdownWaiters;

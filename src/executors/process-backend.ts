@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
 import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./pool.js";
@@ -16,13 +16,17 @@ import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./pool.
 /**
  * Live worker processes. A child busy in a synchronous loop never sees its IPC channel close, so when
  * this process exits (normally, or by an uncaught error) the children are killed; otherwise they would
- * outlive us.
+ * outlive us. A process killed outright (SIGKILL) runs no exit hook: the guard below kills them then.
  */
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function track(c: ChildProcess): void {
   liveChildren.add(c);
-  c.once("exit", () => liveChildren.delete(c));
+  if (c.pid !== undefined) orphanGuard()?.add(c.pid);
+  c.once("exit", () => {
+    liveChildren.delete(c);
+    if (c.pid !== undefined) guard?.remove(c.pid);
+  });
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once("exit", () => {
@@ -33,6 +37,56 @@ function track(c: ChildProcess): void {
       }
     });
   }
+}
+
+/**
+ * The orphan guard: one small Node process per parent, reading worker pids on its stdin. When the parent
+ * dies in any way (even SIGKILL), its end of the pipe closes; the guard, whose event loop is free (a
+ * worker's may be blocked in a job, and then never notices its IPC channel close), kills the workers it
+ * was told about and exits. Rejected: a watchdog thread inside each worker (a thread and ~30 ms of start-up
+ * per worker), polling `process.ppid` from the workers (needs their event loop).
+ */
+const GUARD_SOURCE = `
+const pids = new Set(); let buf = "";
+const killAll = () => { for (const p of pids) { try { process.kill(p, "SIGKILL"); } catch {} } process.exit(0); };
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (d) => {
+  buf += d;
+  for (let i = buf.indexOf("\\n"); i >= 0; i = buf.indexOf("\\n")) {
+    const line = buf.slice(0, i); buf = buf.slice(i + 1);
+    const pid = Number(line.slice(2));
+    if (line[0] === "+") pids.add(pid); else pids.delete(pid);
+  }
+});
+process.stdin.on("end", killAll);
+process.stdin.on("error", killAll);
+`;
+
+interface Guard {
+  add(pid: number): void;
+  remove(pid: number): void;
+}
+let guard: Guard | null | undefined;
+
+function orphanGuard(): Guard | null {
+  if (guard !== undefined) return guard;
+  try {
+    const g = spawn(process.execPath, ["-e", GUARD_SOURCE], { stdio: ["pipe", "ignore", "ignore"], env: {} });
+    g.unref();
+    const input = g.stdin!;
+    (input as unknown as { unref?: () => void }).unref?.();
+    input.on("error", () => {});
+    g.on("exit", () => {
+      guard = undefined; // made again for the next worker
+    });
+    const send = (line: string): void => {
+      if (!input.destroyed) input.write(line);
+    };
+    guard = { add: (pid) => send(`+ ${pid}\n`), remove: (pid) => send(`- ${pid}\n`) };
+  } catch {
+    guard = null; // cannot start one here: the exit hook still covers a normal exit
+  }
+  return guard;
 }
 
 class ProcessWorker implements BackendWorker {

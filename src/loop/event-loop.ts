@@ -48,7 +48,7 @@
  *
  * @module
  */
-import { CancelledError, DeadlockError, RuntimeError, describe } from "../errors.js";
+import { CancelledError, DeadlockError, RuntimeError, checkBoolean, checkKnownOptions, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
 import type { Chain } from "../task/chain.js";
 import { F_EAGER, F_FIRST_STEP } from "../task/task-flags.js";
@@ -119,6 +119,9 @@ export interface ExceptionContext {
 
 /** A loop's exception handler. */
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+/** The keys of `EventLoopOptions` (anything else is a mistake). */
+const LOOP_OPTIONS = ["virtualTime", "clock", "debug", "slowCallbackDuration", "blockedThreshold", "deadlockTimeout", "holdTimeout"] as const;
 
 /** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
 const TURN_BUDGET = 256;
@@ -258,9 +261,14 @@ export class EventLoop {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     }
-    const virtualTime = options.virtualTime ?? process.env["ASYNCIO_TS_VIRTUAL_TIME"] === "1";
-    this._clock = options.clock ?? (virtualTime ? new VirtualClock() : new RealClock());
-    this._debug = options.debug ?? process.env["ASYNCIO_TS_DEBUG"] === "1";
+    checkKnownOptions(options, LOOP_OPTIONS, "newEventLoop()/run()");
+    const virtualTime = checkBoolean(options.virtualTime, "virtualTime") ?? process.env["ASYNCIO_TS_VIRTUAL_TIME"] === "1";
+    const clock = options.clock;
+    if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.now !== "function")) {
+      throw new TypeError(`Expected clock to be a Clock (an object with now() and virtual), got ${describe(clock)}`);
+    }
+    this._clock = clock ?? (virtualTime ? new VirtualClock() : new RealClock());
+    this._debug = checkBoolean(options.debug, "debug") ?? process.env["ASYNCIO_TS_DEBUG"] === "1";
     const scd = options.slowCallbackDuration ?? 100;
     if (typeof scd !== "number" || !(scd >= 0)) {
       throw new RangeError(`Expected slowCallbackDuration to be a non-negative number, got ${describe(scd)}`);
@@ -580,11 +588,17 @@ export class EventLoop {
 
   /** Turn debug mode on or off. */
   setDebug(enabled: boolean): void {
-    this._debug = Boolean(enabled);
+    if (typeof enabled !== "boolean") throw new TypeError(`Expected enabled to be a boolean, got ${describe(enabled)}`);
+    this._debug = enabled;
   }
 
   /** @internal */
   _noteUnretrieved(f: Future<unknown>): void {
+    // The report keeps the exception until the future is collected. An error's stack is formatted
+    // lazily, and until then V8 keeps the frames' functions, which may hold the task (a closure over
+    // it): the future would never be collected, and a dropped failure never reported. Format it now.
+    const exc = f._value;
+    if (exc instanceof Error) void exc.stack;
     const ref = new WeakRef(f);
     this._unretrieved.add(ref);
     (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef = ref;

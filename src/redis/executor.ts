@@ -113,6 +113,13 @@ class RedisFuture<T> extends ExecutorFuture<T> {
   }
 }
 
+/** The error of a job that could not be added to the queue: it names the job, and keeps Redis's error. */
+function addError(r: Rec, e: unknown): unknown {
+  if (e instanceof RuntimeError || e instanceof RedisConnectionError) return e;
+  const reason = e instanceof Error ? e.message : String(e);
+  return new RedisJobError(`Job ${r.id} (${r.name}) could not be added to the queue: ${reason}`, { cause: e });
+}
+
 let executorCounter = 0;
 
 /**
@@ -324,14 +331,54 @@ export class RedisExecutor implements Executor {
         removeOnComplete: { age: this._keep },
         removeOnFail: { age: this._keep },
       };
-      await this._queue.addBulk(batch.map((r) => ({ name: r.name, data: r.data, opts: { ...opts, jobId: r.id } })));
-      for (const r of batch) {
-        r.sent = 2;
-        if (r.cancelRequested) void this._removeOrSignal(r, "cancel");
+      const q = this._queue;
+      try {
+        await q.addBulk(batch.map((r) => ({ name: r.name, data: r.data, opts: { ...opts, jobId: r.id } })));
+        for (const r of batch) this._added(r);
+      } catch (bulkError) {
+        if (batch.length === 1) throw bulkError;
+        // One job Redis refuses (too large) fails the whole batch: add them one by one, so that only
+        // that job fails, with an error that names it. (One after the other: Redis closes the
+        // connection on a protocol error, failing whatever was pipelined behind the bad job.)
+        for (const r of batch) {
+          let error: unknown = null;
+          for (let attempt = 0; attempt < 2; attempt++) {
+            try {
+              await this._connectionReady();
+              await q.add(r.name, r.data, { ...opts, jobId: r.id });
+              error = null;
+              break;
+            } catch (e) {
+              error = e; // once more, on a fresh connection: the failure may have been its neighbour's
+            }
+          }
+          if (error === null) this._added(r);
+          else this._settle(r, false, addError(r, error));
+        }
       }
     } catch (e) {
-      for (const r of batch) this._settle(r, false, e);
+      for (const r of batch) this._settle(r, false, addError(r, e));
     }
+  }
+
+  /** Wait (at most 5 s) until the queue's connection is ready again after Redis closed it. */
+  private async _connectionReady(): Promise<void> {
+    const c = this._clients[0];
+    if (c === undefined || c.status === "ready") return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, 5000);
+      function done(): void {
+        clearTimeout(t);
+        c!.off("ready", done);
+        resolve();
+      }
+      c.once("ready", done);
+    });
+  }
+
+  private _added(r: Rec): void {
+    r.sent = 2;
+    if (r.cancelRequested) void this._removeOrSignal(r, "cancel");
   }
 
   // ------------------------------------------------------------------ outcomes

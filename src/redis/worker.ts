@@ -38,7 +38,8 @@ import { moduleFunction } from "../executors/executor.js";
 import type { ThreadPoolExecutor } from "../executors/executors.js";
 import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
 import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
-import { UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
+import { longTimeout } from "../loop/long-timer.js";
+import { RedisJobError, UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -352,7 +353,7 @@ export class RedisWorker {
   private async _run(job: Job, signal: AbortSignal | undefined): Promise<JobResult> {
     const id = String(job.id);
     const bad = checkJobData(job.data);
-    if (bad !== null) throw new TypeError(`Malformed job ${id} on queue ${this.queueName}: ${bad}`);
+    if (bad !== null) throw new RedisJobError(`Malformed job ${id} on queue ${this.queueName}: ${bad}`);
     const d = job.data as JobData;
     const fn = this._allowed.get(d.m)?.get(d.f);
     if (fn === undefined) {
@@ -364,8 +365,13 @@ export class RedisWorker {
       );
     }
     if (this._cancelled.delete(id)) throw new CancelledError("the task was cancelled");
-    const args = decodeValue(d.a);
-    if (!Array.isArray(args)) throw new TypeError(`Malformed job ${id}: its arguments are not a list`);
+    let args: unknown;
+    try {
+      args = decodeValue(d.a);
+    } catch (e) {
+      throw new RedisJobError(`Malformed job ${id} (${d.m}.${d.f}) on queue ${this.queueName}: its arguments cannot be decoded (${e instanceof Error ? e.message : String(e)})`);
+    }
+    if (!Array.isArray(args)) throw new RedisJobError(`Malformed job ${id} (${d.m}.${d.f}) on queue ${this.queueName}: its arguments are not a list`);
 
     const ctx: JobContext = { seq: ++this._seq, controller: null, abortReason: undefined };
     let rejectAbort!: (e: unknown) => void;
@@ -382,7 +388,7 @@ export class RedisWorker {
     this._active.set(id, abort);
     const onSignal = (): void => abort(new CancelledError("the task was cancelled by its worker"));
     signal?.addEventListener("abort", onSignal);
-    const timer = d.t !== undefined ? setTimeout(() => abort(new TimeoutError(`the task ${d.m}.${d.f} timed out after ${d.t} ms`)), d.t) : null;
+    const timer = d.t !== undefined ? longTimeout(() => abort(new TimeoutError(`the task ${d.m}.${d.f} timed out after ${d.t} ms`)), d.t) : null;
     try {
       let running: PromiseLike<unknown>;
       if (this._pool !== null) {
@@ -400,7 +406,7 @@ export class RedisWorker {
       const v = await Promise.race([running, aborted]);
       return { v: WIRE_VERSION, r: encodeValue(v, `the result of ${d.m}.${d.f}`) };
     } finally {
-      if (timer !== null) clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener("abort", onSignal);
       this._active.delete(id);
     }

@@ -93,6 +93,8 @@ export interface RedisOptions {
   persist?: boolean;
   /** Serve TLS only (self-signed certificate made with openssl). */
   tls?: boolean;
+  /** Extra redis-server arguments (`["--proto-max-bulk-len", "1mb"]`). */
+  args?: string[];
 }
 
 /** A private redis-server. */
@@ -127,6 +129,7 @@ export class RedisServer {
       args.push("--port", "0", "--tls-port", String(this.port), "--tls-cert-file", this.caFile,
         "--tls-key-file", join(this.dir, "key.pem"), "--tls-ca-cert-file", this.caFile, "--tls-auth-clients", "no");
     } else args.push("--port", String(this.port));
+    if (this.options.args) args.push(...this.options.args);
     const p = track(spawn(redisServerPath()!, args, { stdio: ["ignore", "pipe", "pipe"] }));
     this.proc = p;
     await waitForOutput(p, /Ready to accept connections/, 10_000, "redis-server");

@@ -453,3 +453,154 @@ describe.skipIf(unavailable !== null)("RedisExecutor over TLS", { timeout: 60_00
     }
   });
 });
+
+describe.skipIf(unavailable !== null)("RedisExecutor faults (each guarantee of docs/redis-executor.md)", { timeout: 60_000 }, () => {
+  it("redis-server killed with SIGKILL and restarted with its append-only file: every job completes once", async () => {
+    const redis = new RedisServer({ persist: true });
+    await redis.start();
+    const log = join(redis.dir, "log.txt");
+    const w = await WorkerProcess.start(workerArgs(redis.url, "aof", "--concurrency", "2"));
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "aof" });
+        let settled = 0;
+        const futs = [ex.submit(sleepy, 1000, log, "a"), ex.submit(sleepy, 1000, log, "b"), ex.submit(add, 2, 2)];
+        for (const f of futs) f.addDoneCallback(() => settled++);
+        await until(() => readLog(log).length >= 2, 10_000, "jobs running");
+        await redis.stop("SIGKILL");
+        await redis.start();
+        expect(await gather(...futs)).toEqual(["slept 1000", "slept 1000", 4]);
+        await sleep(300);
+        expect(settled).toBe(3);
+      });
+    } finally {
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+
+  it("redis-server killed with SIGKILL without persistence: the futures of the lost jobs fail, naming the job", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "gone" });
+        const fut = ex.submit(add, 1, 2); // no worker: it waits in Redis, and is lost with it
+        await until(() => redis.cli("LLEN", "bull:gone:wait") === "1", 5000, "the job waiting in Redis");
+        await redis.stop("SIGKILL");
+        await redis.start();
+        await expect(fut).rejects.toThrow(RedisJobError);
+        await expect(fut).rejects.toThrow(/vanished from Redis/);
+      });
+    } finally {
+      await redis.dispose();
+    }
+  });
+
+  it("a stalled redis-server (SIGSTOP, then SIGCONT): the jobs wait and complete, none is lost or doubled", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    const w = await WorkerProcess.start(workerArgs(redis.url, "stall"));
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "stall" });
+        let settled = 0;
+        const first = ex.submit(add, 1, 1);
+        expect(await first).toBe(2);
+        redis.proc!.kill("SIGSTOP");
+        const futs = [ex.submit(add, 2, 2), ex.submit(echo, "x")];
+        for (const f of futs) f.addDoneCallback(() => settled++);
+        await sleep(1500);
+        expect(futs.every((f) => !f.done())).toBe(true);
+        redis.proc!.kill("SIGCONT");
+        expect(await gather(...futs)).toEqual([4, "x"]);
+        await sleep(200);
+        expect(settled).toBe(2);
+      });
+    } finally {
+      redis.proc?.kill("SIGCONT");
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+
+  it("a job Redis refuses (too large) fails alone, with an error naming it; its batch goes through", async () => {
+    const redis = new RedisServer({ args: ["--proto-max-bulk-len", "1mb"] });
+    await redis.start();
+    const w = await WorkerProcess.start(workerArgs(redis.url, "poison"));
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "poison" });
+        // one macrotask: one batch (addBulk)
+        const a = ex.submit(add, 1, 2);
+        const big = ex.submit(echo, "x".repeat(2 * 1024 * 1024));
+        const b = ex.submit(add, 3, 4);
+        const [ra, rbig, rb] = await gather(a, big, b, { returnExceptions: true });
+        expect(ra).toBe(3);
+        expect(rb).toBe(7);
+        expect(rbig).toBeInstanceOf(RedisJobError);
+        expect((rbig as Error).message).toMatch(/^Job \S+ \(tasks\.echo\) could not be added to the queue: /);
+      });
+    } finally {
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+
+  it("duplicated delivery (a stopped worker's job recovered by another, then the first resumes): one outcome", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    const log = join(redis.dir, "log.txt");
+    const w1 = await WorkerProcess.start(workerArgs(redis.url, "dup"));
+    let w2: WorkerProcess | null = null;
+    try {
+      await run(async () => {
+        await using ex = new RedisExecutor({ connection: redis.url, queue: "dup" });
+        let settled = 0;
+        const fut = ex.submit(sleepy, 1500, log, "d");
+        fut.addDoneCallback(() => settled++);
+        await until(() => readLog(log).some((l) => l === `start d ${w1.pid}`), 10_000, "the job on the first worker");
+        w1.proc.kill("SIGSTOP");
+        w2 = await WorkerProcess.start(workerArgs(redis.url, "dup"));
+        await until(() => readLog(log).some((l) => l === `start d ${w2!.pid}`), 20_000, "the job recovered by the second worker");
+        w1.proc.kill("SIGCONT");
+        expect(await fut).toBe("slept 1500");
+        await sleep(2000); // both workers have finished by now
+        expect(settled).toBe(1);
+        expect(fut.result()).toBe("slept 1500");
+      });
+    } finally {
+      w1.proc.kill("SIGCONT");
+      await (w2 as WorkerProcess | null)?.stop();
+      await w1.stop();
+      await redis.dispose();
+    }
+  });
+
+  it("a job whose arguments cannot be decoded fails with a RedisJobError naming it", async () => {
+    const redis = new RedisServer();
+    await redis.start();
+    const w = await WorkerProcess.start(workerArgs(redis.url, "garbage"));
+    try {
+      const c1 = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const c2 = new Redis(redis.url, { maxRetriesPerRequest: null });
+      const q = new Queue("garbage", { connection: c1 });
+      const events = new QueueEvents("garbage", { connection: c2 });
+      await events.waitUntilReady();
+      const job = await q.add("tasks.add", { v: 1, m: "tasks", f: "add", a: "bm90IHNlcmlhbGl6ZWQ=" });
+      const reason = await new Promise<string>((resolve) => {
+        events.on("failed", ({ jobId, failedReason }) => {
+          if (jobId === job.id) resolve(failedReason);
+        });
+      });
+      expect(reason).toMatch(/^RedisJobError: Malformed job \S+ \(tasks\.add\) on queue garbage: its arguments cannot be decoded/);
+      await events.close();
+      await q.close();
+      c1.disconnect();
+      c2.disconnect();
+    } finally {
+      await w.stop();
+      await redis.dispose();
+    }
+  });
+});

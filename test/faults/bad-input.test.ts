@@ -1,0 +1,165 @@
+/**
+ * Bad input and odd values get clear errors, at once, naming the argument; nothing half-made is left
+ * behind (issue: faults and bad input, round two). Each case failed on the earlier main: accepted, or a
+ * raw error from deep inside, or a pool left with a phantom worker.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import {
+  BrokenThreadPool,
+  EventLoop,
+  ProcessPoolExecutor,
+  ThreadPoolExecutor,
+  ensureFuture,
+  fromPromise,
+  gather,
+  newEventLoop,
+  run,
+  shield,
+  sleep,
+  waitFor,
+} from "../../src/index.js";
+import { MAX_NODE_TIMER, longTimeout } from "../../src/loop/long-timer.js";
+
+describe("options are checked where they are given", () => {
+  it("run(), newEventLoop(): booleans are booleans, a clock is a clock, unknown options are named", () => {
+    expect(() => newEventLoop({ virtualTime: "no" as never })).toThrow('Expected virtualTime to be a boolean, got "no" (string)');
+    expect(() => newEventLoop({ debug: 5 as never })).toThrow("Expected debug to be a boolean, got 5 (number)");
+    expect(() => newEventLoop({ clock: 5 as never })).toThrow("Expected clock to be a Clock (an object with now() and virtual), got 5 (number)");
+    expect(() => newEventLoop({ virtualtime: true } as never)).toThrow('Unknown option "virtualtime" of newEventLoop()/run()');
+  });
+
+  it("run() rejects bad options before running anything", async () => {
+    let ran = false;
+    await expect(run(async () => void (ran = true), { virtualTime: "yes" as never })).rejects.toThrow(
+      'Expected virtualTime to be a boolean, got "yes" (string)',
+    );
+    await expect(run(async () => void (ran = true), { handleSigint: 1 as never })).rejects.toThrow("Expected handleSigint to be a boolean, got 1 (number)");
+    expect(ran).toBe(false);
+  });
+
+  it("gather: returnExceptions is a boolean", async () => {
+    await run(async () => {
+      expect(() => gather(sleep(1), { returnExceptions: "yes" as never })).toThrow('Expected returnExceptions to be a boolean, got "yes" (string)');
+    });
+  });
+
+  it("ThreadPoolExecutor / ProcessPoolExecutor: env, execArgv and resourceLimits", () => {
+    expect(() => new ThreadPoolExecutor({ env: 5 as never })).toThrow("Expected env to be an object of strings or SHARE_ENV, got 5 (number)");
+    expect(() => new ThreadPoolExecutor({ env: { A: 1 } as never })).toThrow("Expected env.A to be a string, got 1 (number)");
+    expect(() => new ThreadPoolExecutor({ execArgv: [5] as never })).toThrow("Expected execArgv to be an array of strings, got an array (length 1)");
+    expect(() => new ThreadPoolExecutor({ resourceLimits: "x" as never })).toThrow('Expected resourceLimits to be an object, got "x" (string)');
+    expect(() => new ThreadPoolExecutor({ resourceLimits: { maxOldGenerationSizeMb: -1 } })).toThrow(
+      "Expected resourceLimits.maxOldGenerationSizeMb to be a positive number, got -1 (number)",
+    );
+    expect(() => new ProcessPoolExecutor({ env: Symbol("x") as never })).toThrow("SHARE_ENV is for thread pools only");
+  });
+});
+
+describe("a worker that cannot be started breaks the pool cleanly", () => {
+  it("execArgv Node refuses: the submit's future fails with BrokenThreadPool; no phantom worker; shutdown works", async () => {
+    await run(async () => {
+      const pool = new ThreadPoolExecutor({ maxWorkers: 2, execArgv: ["--bogus-flag"] });
+      const f = pool.submit(() => 1);
+      await expect(f).rejects.toBeInstanceOf(BrokenThreadPool);
+      await expect(f).rejects.toThrow(/^A worker could not be started .*: the thread pool is not usable anymore$/);
+      expect(pool.statistics()).toMatchObject({ workers: 0, busy: 0, queued: 0 });
+      expect(() => pool.submit(() => 2)).toThrow(BrokenThreadPool);
+      await pool.shutdown({ cancelFutures: true });
+      await pool.shutdown({ wait: true });
+    });
+  });
+});
+
+describe("error messages name the argument", () => {
+  it("ensureFuture, gather, shield, waitFor", async () => {
+    await run(async () => {
+      expect(() => ensureFuture(5 as never)).toThrow("Expected aw to be an asyncio-ts Future, a promise or a function, got 5 (number)");
+      expect(() => gather(sleep(1), 5 as never)).toThrow("Expected aws[1] to be an asyncio-ts Future, a promise or a function, got 5 (number)");
+      expect(() => shield(5 as never)).toThrow("Expected aw to be an asyncio-ts Future, a promise or a function, got 5 (number)");
+      await expect(waitFor(5 as never, 10)).rejects.toThrow("Expected aw to be an asyncio-ts Future, a promise or a function, got 5 (number)");
+    });
+  });
+
+  it("a Proxy argument is described, not allowed to throw its own error", async () => {
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error("trap!");
+        },
+        getPrototypeOf() {
+          throw new Error("trap!");
+        },
+      },
+    );
+    await run(async () => {
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+      let err: unknown;
+      try {
+        pool.submit((x: unknown) => x, proxy);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as Error).message).toMatch(/^Cannot send argument 1 of submit\(\) to a worker: an object \(whose properties cannot be read\) cannot be cloned/);
+    });
+  });
+});
+
+describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("longTimeout re-arms until the whole delay has passed", () => {
+    const armed: number[] = [];
+    const callbacks: Array<() => void> = [];
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
+      armed.push(ms);
+      callbacks.push(fn);
+      return { unref() {}, ref() {} } as never;
+    }) as never);
+    let now = 1_000_000;
+    vi.spyOn(Date, "now").mockImplementation(() => now);
+    let fired = 0;
+    longTimeout(() => fired++, 3 * MAX_NODE_TIMER);
+    expect(armed).toEqual([MAX_NODE_TIMER]);
+    now += MAX_NODE_TIMER;
+    callbacks[0]!();
+    expect(fired).toBe(0);
+    now += MAX_NODE_TIMER;
+    callbacks[1]!();
+    expect(fired).toBe(0);
+    now += MAX_NODE_TIMER;
+    callbacks[2]!();
+    expect(fired).toBe(1);
+    expect(armed).toEqual([MAX_NODE_TIMER, MAX_NODE_TIMER, MAX_NODE_TIMER]);
+  });
+
+  it("the loop does not wake every millisecond while its nearest timer is far away", async () => {
+    const loop = new EventLoop();
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    const t = loop.createTask(() => sleep(1e10));
+    const running = loop.runUntilComplete(async () => {
+      await sleep(0);
+      // 50 ms of real time with only the 1e10 ms timer pending (the old loop re-armed a 1 ms timer ~50 times)
+      await fromPromise(new Promise((r) => setTimeout(r, 50)));
+      return "ok";
+    });
+    expect(await running).toBe("ok");
+    const delays = spy.mock.calls.map((c) => c[1] as number);
+    expect(delays.filter((d) => d === 1).length).toBeLessThanOrEqual(1);
+    expect(delays.every((d) => d <= MAX_NODE_TIMER)).toBe(true);
+    t.cancel();
+    loop.close();
+  });
+
+  it("a task timeout of 30 days does not fire after a millisecond", async () => {
+    await run(async () => {
+      await using pool = new ThreadPoolExecutor({ maxWorkers: 1, taskTimeout: 30 * 86_400_000, cancelGrace: 1e10 });
+      expect(await pool.submitWith({ timeout: 1e10 }, (ms: number) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end);
+        return "done";
+      }, 20)).toBe("done");
+    });
+  });
+});
