@@ -94,7 +94,7 @@ if (!existsSync(join(ROOT, "dist", "src", "index.js"))) {
 }
 
 // Other builds may rewrite dist/ while a long run is going: measure a snapshot of it. Suites and their
-// child processes find it through ASYNCIO_BENCH_DIST (bench/lib/dist.mjs).
+// child processes find it through ASYNCIO_BENCH_DIST (read by bench/lib/*-cases.mjs).
 if (process.env.ASYNCIO_BENCH_DIST === undefined) {
   const snap = mkdtempSync(join(tmpdir(), "asyncio-ts-bench-"));
   cpSync(join(ROOT, "dist"), join(snap, "dist"), { recursive: true });

@@ -17,7 +17,11 @@
  */
 import { Mutex, Semaphore as AmSemaphore } from "async-mutex";
 import pLimit from "p-limit";
-import { Lock, Queue, Semaphore, createTask, gather, getRunningLoop, run, sleep } from "../../dist/src/index.js";
+import { pathToFileURL } from "node:url";
+
+/** The build to measure: the runner's snapshot of dist/ (see run.mjs), else dist/ itself. */
+const DIST = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
+const { Lock, Queue, Semaphore, createTask, gather, getRunningLoop, run, sleep } = await import(`${DIST}/src/index.js`);
 
 const [, , kase, peer, tasksArg, opsArg, roundsArg] = process.argv;
 const TASKS = Number(tasksArg);

@@ -196,8 +196,8 @@ export class EventLoop {
    * null when none.
    */
   private _alsoStepping: Task<unknown>[] | null = null;
-  /** Invariant: how many tasks of `_alsoStepping` still have `F_EAGER` set (their first step not over). */
-  private _nEager = 0;
+  /** @internal Invariant: how many tasks of `_alsoStepping` still have `F_EAGER` set (first step not over). */
+  _nEager = 0;
   /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
   private _deferred: unknown[] | null = null;
   /** Callbacks of the current iteration still to run. */
@@ -716,13 +716,6 @@ export class EventLoop {
       }
     }
     return false;
-  }
-
-  /** @internal true while eager first steps of tasks made from running work are in progress */
-  _eagerStepsRunning(): boolean {
-    if (this._nEager > 0) return true;
-    const t = this._stepping;
-    return t !== null && (t._flags & F_FIRST_STEP) !== 0;
   }
 
   /** A step of `t` ended: true when the driver may go on (no other step is awaited). */

@@ -48,8 +48,6 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
   _fut: Future<unknown> | null = null;
   /** @internal how this await is registered in its strand (`REG_*` of strand.ts) */
   _reg = REG_NONE;
-  /** @internal the task's step when an element was registered (see strand.ts) */
-  _step = 0;
   /** @internal the strand's live awaits, a doubly linked list (see `Strand._w`) */
   _wprev: Chain<unknown> | null = null;
   /** @internal */
@@ -63,7 +61,11 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
    * outcome). While PENDING, a `sleep(0)` wake-up keeps the value to deliver in `_value`.
    */
   private _state = PENDING;
-  private _value: unknown = undefined;
+  /**
+   * @internal the callbacks' outcome once run; before that, the value a `sleep(0)` resumption delivers,
+   * or, for an element registered in a strand, the task's step when it was registered (strand.ts)
+   */
+  _value: unknown = undefined;
   /** The real promise, once observed; then settled together with this chain. */
   private _observed: Observed<T> | null = null;
 

@@ -55,8 +55,11 @@ export type StrandLike = Task<unknown> | Strand;
  * a scope's body, and by the `before` hook for a reaction of a tagged promise; null between reactions.
  */
 let current: StrandLike | null = null;
-/** Invariant: the promise whose reaction runs right now (null in a direct call, or between reactions). */
-let currentPromise: object | null = null;
+/**
+ * Invariant: while task code runs, whether the promise whose reaction runs it has no parent (false in a
+ * first call); stale between reactions (see `onAfter`).
+ */
+let currentIsRoot = false;
 /** The tag on promises made by strand code. */
 const TAG: unique symbol = Symbol("asyncio-ts.strand");
 /** Set on tagged promises made without a parent (see the module comment). */
@@ -81,21 +84,28 @@ function onInit(promise: Promise<unknown>, parent: Promise<unknown> | undefined)
   const s = current;
   if (s === null) return;
   (promise as Tagged)[TAG] = s;
-  if (parent === undefined) (promise as Tagged)[ROOT] = true;
-  log[logN++] = promise;
-  log[logN++] = parent;
+  if (parent === undefined) {
+    (promise as Tagged)[ROOT] = true;
+    // Only an async function's promise (a root) can be handed to a combinator and taken over, and its
+    // work starts with it: a run logs from its first root on (most runs make none, and log nothing).
+    log[logN++] = promise;
+    log[logN++] = parent;
+  } else if (logN > 0) {
+    log[logN++] = promise;
+    log[logN++] = parent;
+  }
 }
 
 function onBefore(promise: Promise<unknown>): void {
   const t = (promise as Tagged)[TAG];
   current = t === undefined ? null : t;
-  currentPromise = promise;
-  logN = 0;
+  currentIsRoot = (promise as Tagged)[ROOT] === true;
 }
 
+// (`currentIsRoot` is read only by task code, which always runs in a reaction, a first call or a
+// scope's body: each sets it; so the end of a reaction need not clear it. A run's log starts empty.)
 function onAfter(): void {
   current = null;
-  currentPromise = null;
   logN = 0;
 }
 
@@ -120,7 +130,7 @@ function removeHooksIfUnused(): void {
   stopHooks();
   stopHooks = null;
   current = null;
-  currentPromise = null;
+  currentIsRoot = false;
   resetLog();
 }
 
@@ -178,15 +188,15 @@ export function runInStrand<A, R>(strand: StrandLike, body: (arg: A) => R, arg: 
  */
 export function runInTask<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
   const saved = current;
-  const savedPromise = currentPromise;
+  const savedRoot = currentIsRoot;
   current = task;
-  currentPromise = null;
+  currentIsRoot = false;
   logN = 0;
   try {
     return body(task);
   } finally {
     current = saved;
-    currentPromise = savedPromise;
+    currentIsRoot = savedRoot;
     logN = 0;
   }
 }
@@ -241,7 +251,7 @@ export function callerTask(): Task<unknown> | undefined {
  * @internal
  */
 export function inElementJob(): boolean {
-  return currentPromise !== null && (currentPromise as Tagged)[ROOT] === true;
+  return currentIsRoot;
 }
 
 /**

@@ -13,10 +13,11 @@
 import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
 import type { EventLoop } from "../loop/event-loop.js";
 import { getEventLoop } from "../loop/running.js";
-import { callerStrand, inElementJob } from "./current.js";
+import { callerStrand, inElementJob, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
+import type { Task } from "./task.js";
 
 const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
 
@@ -280,50 +281,66 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** Register an awaiter. @internal */
   _await(awaiter: Chain<unknown>): void {
+    // (small, so that the engine inlines it: the usual case is a pending future awaited by a task)
+    if (this._st !== ST_PENDING) {
+      this._awaitDone(awaiter);
+      return;
+    }
     // A plain callback run by the loop is not a task's code, whatever async context it runs in.
     const strand = callerStrand();
-    if (this._st !== ST_PENDING) {
-      // A done future does not suspend the awaiting task (as in CPython); continue in a microtask.
-      this._markRetrieved();
-      if ((this._st & ST_MASK) === ST_CANCELLED) {
-        const err = this._makeCancelledError();
-        soon(() => awaiter._deliver(false, err));
-      } else if ((this._st & ST_HAS_EXCEPTION) !== 0) {
-        const err = this._value;
-        soon(() => awaiter._deliver(false, err));
-      } else {
-        const v = this._value;
-        soon(() => awaiter._deliver(true, v));
+    if (strand !== null) {
+      const task = strand._task;
+      if (task._st === ST_PENDING) {
+        if (task._loop === this._loop && task._flags === 0 && this._loop._nEager === 0 && (task as unknown) !== this) {
+          task._suspendOn(strand, this, awaiter, inElementJob());
+        } else this._awaitByTask(strand, task, awaiter);
+        return;
       }
+    }
+    this._awaitOutside(awaiter);
+  }
+
+  /** A done future does not suspend the awaiting task (as in CPython); continue in a microtask. */
+  private _awaitDone(awaiter: Chain<unknown>): void {
+    this._markRetrieved();
+    if ((this._st & ST_MASK) === ST_CANCELLED) {
+      const err = this._makeCancelledError();
+      soon(() => awaiter._deliver(false, err));
+    } else if ((this._st & ST_HAS_EXCEPTION) !== 0) {
+      const err = this._value;
+      soon(() => awaiter._deliver(false, err));
+    } else {
+      const v = this._value;
+      soon(() => awaiter._deliver(true, v));
+    }
+  }
+
+  /** The rarer cases of an await by a task: itself, another loop, eager first steps in progress. */
+  private _awaitByTask(strand: StrandLike, task: Task<unknown>, awaiter: Chain<unknown>): void {
+    if ((task as unknown) === this) {
+      soon(() => awaiter._deliver(false, new RuntimeError("Task cannot await on itself")));
       return;
     }
-    const task = strand === null ? undefined : strand._task;
-    if (task !== undefined && !task.done()) {
-      if ((task as unknown) === this) {
-        soon(() => awaiter._deliver(false, new RuntimeError("Task cannot await on itself")));
-        return;
-      }
-      if (task._loop !== this._loop) {
-        soon(() =>
-          awaiter._deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)),
-        );
-        return;
-      }
-      if ((task._flags & F_FIRST_STEP) !== 0 || this._loop._eagerStepsRunning()) {
-        // Eager first steps of tasks made from running work are in progress: that work may finish this
-        // future within the microtasks still queued (CPython runs it all synchronously, and would find
-        // the future done). The loop decides once they have run (`EventLoop._deferAwait`).
-        this._loop._deferAwait(this, strand!, awaiter, inElementJob());
-        return;
-      }
-      task._suspendOn(strand!, this, awaiter, inElementJob());
+    if (task._loop !== this._loop) {
+      soon(() => awaiter._deliver(false, new RuntimeError(`Task ${task.getName()} got Future attached to a different loop`)));
       return;
     }
+    if ((task._flags & F_FIRST_STEP) !== 0 || this._loop._nEager > 0) {
+      // Eager first steps of tasks made from running work are in progress: that work may finish this
+      // future within the microtasks still queued (CPython runs it all synchronously, and would find
+      // the future done). The loop decides once they have run (`EventLoop._deferAwait`).
+      this._loop._deferAwait(this, strand, awaiter, inElementJob());
+      return;
+    }
+    task._suspendOn(strand, this, awaiter, inElementJob());
+  }
+
+  /** Not awaited by a task of ours: deliver through the loop. */
+  private _awaitOutside(awaiter: Chain<unknown>): void {
     if (this._loop.isClosed()) {
       soon(() => awaiter._deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
       return;
     }
-    // Not awaited by a task of ours: deliver through the loop.
     const cb = (f: Future<T>): void => f._deliverTo(awaiter);
     (cb as OutsideAwaiter)._outside = awaiter;
     this._pushCallback(cb);

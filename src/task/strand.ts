@@ -131,7 +131,7 @@ export function deliverCancel(s: StrandLike, msg: string | undefined): number {
   const step = s._task._stepNo;
   for (let c = s._w; c !== null; ) {
     const next = c._wnext;
-    if (c._reg !== REG_ELEM || c._step === step) {
+    if (c._reg !== REG_ELEM || c._value === step) {
       if (c._fut!.cancel(msg)) n++;
     }
     c = next;
@@ -269,7 +269,7 @@ function collect(s: StrandLike, out: Future<unknown>[]): void {
   const chains: Chain<unknown>[] = [];
   const step = s._task._stepNo;
   for (let c = s._w; c !== null; c = c._wnext) {
-    if (c._reg !== REG_ELEM || c._step === step) chains.push(c);
+    if (c._reg !== REG_ELEM || c._value === step) chains.push(c);
   }
   for (let i = chains.length - 1; i >= 0; i--) out.push(chains[i]!._fut!);
   if (s._kids !== null) for (const k of s._kids) collect(k, out);

@@ -439,7 +439,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     awaiter._fut = fut;
     if (elem) {
       awaiter._reg = REG_ELEM;
-      awaiter._step = this._stepNo;
+      awaiter._value = this._stepNo;
     } else awaiter._reg = REG_LIVE;
     linkAwait(s, awaiter);
     this._nreg++;
@@ -527,7 +527,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       awaiter._deliver(false, new CancelledError("cancel scope"));
       return;
     }
-    const m = takeMustCancel(awaiter._strand!);
+    const s = awaiter._strand!;
+    const m = s === this ? (this._mustCancel ? this._takeOwnMustCancel() : NO_CANCEL) : takeMustCancel(s);
     if (m !== NO_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
     else awaiter._deliver(true, value);
   }
@@ -543,7 +544,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const s = c._strand!;
     // An element of an earlier step (a losing Promise.race entry, strand.ts): the task's code may have
     // moved on, so its outcome starts no step.
-    const stale = reg === REG_ELEM && c._step !== this._stepNo;
+    const stale = reg === REG_ELEM && c._value !== this._stepNo;
     unlinkAwait(c);
     c._reg = REG_NONE;
     this._nreg--;
@@ -552,7 +553,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       return;
     }
     this._loop._beginStep(this);
-    const m = takeMustCancel(s);
+    const m = s === this ? (this._mustCancel ? this._takeOwnMustCancel() : NO_CANCEL) : takeMustCancel(s);
     if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
       // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
       // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
@@ -565,6 +566,14 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // resume code that suspends again. If the step has not ended within a few microtask hops, end it,
     // rather than leave the loop waiting for its macrotask watchdog.
     if (this._nreg > 0) this._loop._endStepIfIdle(this);
+  }
+
+  /** The pending cancellation of the root strand, consumed (see `takeMustCancel`). */
+  private _takeOwnMustCancel(): string | undefined {
+    this._mustCancel = false;
+    const m = this._pendingCancelMessage;
+    this._pendingCancelMessage = undefined;
+    return m;
   }
 
   /** @internal the futures this task is suspended on (diagnostics) */
