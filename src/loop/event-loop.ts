@@ -467,11 +467,12 @@ export class EventLoop {
    * Run until `stop()` is called. Resolves when the loop has stopped.
    */
   runForever(): Promise<void> {
-    this._checkClosed();
-    if (this._running) throw new RuntimeError("This event loop is already running");
+    // (a promise-returning function: refusals are rejections, docs/design.md)
+    if (this._closed) return Promise.reject(new RuntimeError("Event loop is closed"));
+    if (this._running) return Promise.reject(new RuntimeError("This event loop is already running"));
     const inTask = contextTask();
     if (inTask !== undefined && !inTask.done() && inTask._loop._running) {
-      throw new RuntimeError("Cannot run the event loop while another loop is running");
+      return Promise.reject(new RuntimeError("Cannot run the event loop while another loop is running"));
     }
     this._running = true;
     useHooks();

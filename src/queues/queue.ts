@@ -31,7 +31,6 @@ import {
   waitOn,
   type AbortOptions,
 } from "../sync/waiters.js";
-import { fulfilled } from "../task/settled.js";
 
 /**
  * What `Queue.statistics()` reports.
@@ -249,7 +248,7 @@ export class Queue<T> implements AsyncIterable<T> {
    * @example `const job = await q.get();`
    */
   get(options?: AbortOptions): Promise<T> {
-    if (options === undefined && this._size > 0) return fulfilled(this.getNowait());
+    if (options === undefined && this._size > 0) return Promise.resolve(this.getNowait());
     return this._getSlow(options);
   }
 

@@ -594,12 +594,13 @@ export class RedisExecutor implements Executor {
    * ```
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
+    // (a promise-returning function: bad input is a rejection, docs/design.md)
     if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+      return Promise.reject(new TypeError(`Expected options to be an object, got ${describe(options)}`));
     }
     const { wait = true, cancelFutures = false, timeout = Infinity } = options;
     if (typeof timeout !== "number" || !(timeout >= 0)) {
-      throw new RangeError(`Expected options.timeout to be a non-negative number of ms, got ${describe(timeout)}`);
+      return Promise.reject(new RangeError(`Expected options.timeout to be a non-negative number of ms, got ${describe(timeout)}`));
     }
     this._shutdown = true;
     const done = this._closed ?? (this._closed = this._shutdownImpl(cancelFutures, timeout));

@@ -1,8 +1,9 @@
 /**
- * Promises of ours that are fulfilled when they are made (an uncontended `acquire()`, a `put()` that did
- * not wait, a `get()` of an item that was there), marked so that the combinators see at once that they are
- * done: `waitFor(q.put(x), 0)` must report the put, not a timeout, and `waitFor(q.get(), 0)` must deliver
- * the item it took rather than drop it.
+ * The shared promises of ours that are fulfilled when they are made (what an uncontended `acquire()`
+ * or a `put()` that did not wait returns), marked so that the combinators see at once that they are done:
+ * `waitFor(q.put(x), 0)` must report the put, not a timeout. (A promise made per call, such as the one a
+ * `get()` of a waiting item returns, needs no mark: the combinator takes it over, and its work is done
+ * within its first step, see `task/adopt.ts`.)
  *
  * @module
  */

@@ -6,7 +6,14 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   BrokenThreadPool,
+  Event,
   EventLoop,
+  Lock,
+  Queue,
+  createTask,
+  taskGroup,
+  timeout,
+  wait,
   ProcessPoolExecutor,
   ThreadPoolExecutor,
   ensureFuture,
@@ -160,6 +167,30 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
         while (Date.now() < end);
         return "done";
       }, 20)).toBe("done");
+    });
+  });
+});
+
+describe("one rule for where bad input is reported (docs/design.md)", () => {
+  it("promise-returning functions reject; functions returning a future or nothing throw", async () => {
+    const loop = new EventLoop({ virtualTime: true });
+    loop.close();
+    await expect(loop.runForever()).rejects.toThrow("Event loop is closed");
+    await expect(run(5 as never)).rejects.toThrow("Expected main to be a function returning a promise, got 5 (number)");
+    await run(async () => {
+      await expect(timeout(-1, async () => 1)).rejects.toThrow(RangeError);
+      await expect(waitFor(sleep(1), -1)).rejects.toThrow(RangeError);
+      await expect(wait([])).rejects.toThrow(RangeError);
+      await expect(new Queue().put(1, 5 as never)).rejects.toThrow(TypeError);
+      await expect(new Queue().get(5 as never)).rejects.toThrow(TypeError);
+      await expect(new Lock().acquire(5 as never)).rejects.toThrow(TypeError);
+      await expect(new Event().wait(5 as never)).rejects.toThrow(TypeError);
+      await expect(taskGroup(5 as never)).rejects.toThrow(TypeError);
+      expect(() => sleep(-1)).toThrow(RangeError);
+      expect(() => createTask(5 as never)).toThrow(TypeError);
+      expect(() => gather(5 as never)).toThrow(TypeError);
+      expect(() => shield(5 as never)).toThrow(TypeError);
+      expect(() => ensureFuture(5 as never)).toThrow(TypeError);
     });
   });
 });

@@ -183,7 +183,7 @@ describe("misuse is a clear error", () => {
   it("running a running loop, closing a running loop, no running loop", async () => {
     await run(async () => {
       const loop = getRunningLoop();
-      expect(() => loop.runForever()).toThrow("This event loop is already running");
+      await expect(loop.runForever()).rejects.toThrow("This event loop is already running");
       await expect(loop.runUntilComplete(async () => 1)).rejects.toThrow("This event loop is already running");
       expect(() => loop.close()).toThrow("Cannot close a running event loop");
       const other = virtualLoop();
@@ -199,7 +199,7 @@ describe("misuse is a clear error", () => {
     loop.close();
     loop.close();
     expect(loop.isClosed()).toBe(true);
-    expect(() => loop.runForever()).toThrow("Event loop is closed");
+    await expect(loop.runForever()).rejects.toThrow("Event loop is closed");
   });
 
   it("bad loop options", () => {
