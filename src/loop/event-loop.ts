@@ -146,6 +146,7 @@ export function defaultExceptionHandler(context: ExceptionContext): void {
   const lines = [context.message];
   if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
   else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
+  else if (typeof context["name"] === "string") lines.push(`task: ${context["name"]}`);
   const exc = context.exception;
   if (exc !== undefined) {
     lines.push(exc instanceof Error ? (exc.stack ?? `${exc.name}: ${exc.message}`) : String(exc));

@@ -68,15 +68,18 @@ type Tagged = { [TAG]?: StrandLike; [ROOT]?: true };
 
 /**
  * Invariant: `log[0..logN)` holds, in creation order, pairs (promise, parent) of the promises tagged since
- * the current synchronous run began (a reaction, or a `runInStrand` body). Entries past `logN` are stale.
+ * the current synchronous run's first root promise (see `onInit`); every entry past `logN` is empty.
  */
 let log: unknown[] = [];
 let logN = 0;
 /** A log longer than this is dropped rather than kept for reuse (it holds its promises). */
 const LOG_KEEP = 4096;
 
+/** End the run's log: forget its promises (the log must not keep a finished task alive). */
 function resetLog(): void {
+  if (logN === 0) return;
   if (log.length > LOG_KEEP) log = [];
+  else log.fill(undefined, 0, logN);
   logN = 0;
 }
 
@@ -106,7 +109,7 @@ function onBefore(promise: Promise<unknown>): void {
 // scope's body: each sets it; so the end of a reaction need not clear it. A run's log starts empty.)
 function onAfter(): void {
   current = null;
-  logN = 0;
+  if (logN !== 0) resetLog();
 }
 
 let hookUsers = 0;
@@ -191,13 +194,13 @@ export function runInTask<R>(task: Task<unknown>, body: (task: Task<unknown>) =>
   const savedRoot = currentIsRoot;
   current = task;
   currentIsRoot = false;
-  logN = 0;
+  resetLog();
   try {
     return body(task);
   } finally {
     current = saved;
     currentIsRoot = savedRoot;
-    logN = 0;
+    resetLog();
   }
 }
 

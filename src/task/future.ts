@@ -178,8 +178,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _finishException(exception: unknown): void {
     this._value = exception;
     this._st = ST_FINISHED | ST_HAS_EXCEPTION | ST_LOG_TRACEBACK;
-    this._scheduleCallbacks();
+    // (noted before the callbacks are scheduled: a done-path callback may retrieve it at once)
     this._loop._noteUnretrieved(this);
+    this._scheduleCallbacks();
   }
 
   /**
