@@ -51,7 +51,7 @@
 import { CancelledError, DeadlockError, RuntimeError, checkBoolean, checkKnownOptions, describe } from "../errors.js";
 import { Future, type Runnable } from "../task/future.js";
 import type { Chain } from "../task/chain.js";
-import { F_EAGER, F_FIRST_STEP } from "../task/task-flags.js";
+import { F_EAGER } from "../task/task-flags.js";
 import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
 import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "../task/current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
