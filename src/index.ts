@@ -19,19 +19,20 @@ export {
   QueueShutDown,
   RuntimeError,
   TimeoutError,
-} from "./errors.js";
-export { EventLoop, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./loop/event-loop.js";
-export { Handle, TimerHandle } from "./loop/handles.js";
-export { getEventLoop, getRunningLoop, newEventLoop, setEventLoop } from "./loop/running.js";
-export { run, Runner, type RunOptions } from "./loop/runner.js";
-export { Future, isFuture, type FutureState } from "./task/future.js";
-export { Task, type TaskFunction, type TaskOptions } from "./task/task.js";
-export { currentTask } from "./task/current.js";
-export { createTask, allTasks } from "./task/api.js";
-export { ensureFuture, fromPromise, type AwaitableLike } from "./task/ensure-future.js";
+} from "./core/index.js";
+export { EventLoop, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./core/index.js";
+export { Handle, TimerHandle } from "./core/index.js";
+export { getRunningLoop } from "./core/index.js";
+export { getEventLoop, newEventLoop, setEventLoop } from "./runner/loops.js";
+export { run, Runner, type RunOptions } from "./runner/runner.js";
+export { Future, isFuture, type FutureState } from "./core/index.js";
+export { Task, type TaskFunction, type TaskOptions } from "./core/index.js";
+export { currentTask } from "./core/index.js";
+export { createTask, allTasks } from "./core/index.js";
+export { ensureFuture, fromPromise, type AwaitableLike } from "./core/index.js";
 export { sleep } from "./time/sleep.js";
 export { timeout, timeoutAt, Timeout, type TimeoutState } from "./time/timeout.js";
-export { CancelScope, moveOnAfter, moveOnAt, failAfter, type CancelScopeOptions } from "./time/cancel-scope.js";
+export { CancelScope, moveOnAfter, moveOnAt, failAfter, type CancelScopeOptions } from "./core/index.js";
 export { gather, gatherAll, GatheringFuture, type GatherOptions } from "./combinators/gather.js";
 export { shield } from "./combinators/shield.js";
 export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions } from "./combinators/wait.js";
@@ -39,8 +40,8 @@ export { waitFor } from "./combinators/wait-for.js";
 export { asCompleted } from "./combinators/as-completed.js";
 export { TaskGroup, taskGroup } from "./structured/task-group.js";
 // Synchronization primitives and queues (issue #3).
-export { WouldBlock } from "./errors.js";
-export { type AbortOptions } from "./sync/waiters.js";
+export { WouldBlock } from "./core/index.js";
+export { type AbortOptions } from "./sync/abort-signal.js";
 export { Hold } from "./sync/hold.js";
 export { Lock, type LockStatistics } from "./sync/lock.js";
 export { Event, type EventStatistics } from "./sync/event.js";
@@ -53,7 +54,7 @@ export { PriorityQueue, type PriorityQueueOptions } from "./queues/priority-queu
 export { LifoQueue } from "./queues/lifo-queue.js";
 
 // Executors (issue #4): thread and process pools, runInExecutor/toThread, the worker-side API.
-export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./errors.js";
+export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./core/index.js";
 export {
   moduleFunction,
   type Executor,

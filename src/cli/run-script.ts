@@ -18,14 +18,13 @@ import { existsSync, writeFileSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
-import { loopRegistry } from "../loop/running.js";
+import { type EventLoop, loopRegistry } from "../core/index.js";
 import { dumpTasks } from "../tracing/dump.js";
 import { instrumentNewLoops, type Instrument } from "../tracing/hooks.js";
 import { TraceRecorder } from "../tracing/recorder.js";
 import { toChromeTrace } from "../tracing/chrome.js";
 import { renderHtmlTimeline } from "../tracing/html.js";
 import { renderTerminalTimeline } from "../tracing/terminal.js";
-import type { EventLoop } from "../loop/event-loop.js";
 
 /** Options of `aio run`. */
 export interface RunScriptOptions {

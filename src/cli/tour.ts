@@ -15,11 +15,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { format } from "node:util";
-import { EventLoop } from "../loop/event-loop.js";
-import { run } from "../loop/runner.js";
-import { runningLoopOrNull, setEventLoop } from "../loop/running.js";
-import { allTasks } from "../task/api.js";
-import { currentTask } from "../task/current.js";
+import { allTasks, currentTask, EventLoop, runningLoopOrNull } from "../core/index.js";
+import { run } from "../runner/runner.js";
+import { setEventLoop } from "../runner/loops.js";
 import { wait } from "../combinators/wait.js";
 
 /** One cell of the seed notebook. */

@@ -3,12 +3,7 @@
  *
  * @module
  */
-import { TimeoutError, describe } from "../errors.js";
-import { checkDelay } from "../loop/event-loop.js";
-import type { TimerHandle } from "../loop/handles.js";
-import { getEventLoop } from "../loop/running.js";
-import { toFutures, type AwaitableLike } from "../task/ensure-future.js";
-import { Future } from "../task/future.js";
+import { type AwaitableLike, checkDelay, defaultLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
 
 /**
  * An async iterable over the given awaitables, yielding each one (the original task or future) as it
@@ -30,7 +25,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   }
   const timeout = options.timeout ?? null;
   if (timeout !== null) checkDelay(timeout, "timeout");
-  const loop = getEventLoop();
+  const loop = defaultLoop();
   const todo = new Set<Future<T>>();
   for (const f of toFutures([...new Set(aws)], loop)) todo.add(f);
   const done: Array<Future<T> | null> = [];

@@ -12,12 +12,7 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop } from "../loop/running.js";
-import { toFuture, type AwaitableLike, type Awaited2 } from "../task/ensure-future.js";
-import { Future } from "../task/future.js";
-import { markDonePath } from "../task/task.js";
+import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, Future, markDonePath, toFuture } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -32,6 +27,12 @@ export class GatheringFuture<T> extends Future<T> {
   constructor(children: Future<unknown>[], loop: EventLoop) {
     super({ loop });
     this._children = children;
+  }
+  /** @internal `gather(Task-2, Task-3)` */
+  override _describe(): string {
+    const c = this._children;
+    const names = c.slice(0, 3).map((f) => f._describe());
+    return `gather(${names.join(", ")}${c.length > 3 ? `, … ${c.length} in all` : ""})`;
   }
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
@@ -118,7 +119,7 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
     returnExceptions = checkBoolean(opts.returnExceptions, "returnExceptions") ?? false;
   }
   if (args.length === 0) {
-    const loop = getEventLoop();
+    const loop = defaultLoop();
     const outer = new GatheringFuture<unknown[]>([], loop);
     outer.setResult([]);
     return outer;

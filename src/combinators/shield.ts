@@ -3,9 +3,7 @@
  *
  * @module
  */
-import { ensureFuture, type AwaitableLike } from "../task/ensure-future.js";
-import type { Future } from "../task/future.js";
-import { markDonePath } from "../task/task.js";
+import { type AwaitableLike, ensureFuture, type Future, markDonePath } from "../core/index.js";
 
 /**
  * Await `aw` without letting a cancellation of the awaiting task cancel it: the awaiting task gets

@@ -11,17 +11,7 @@
  *
  * @module
  */
-import { CancelledError, TimeoutError, describe } from "../errors.js";
-import { checkDelay, type EventLoop } from "../loop/event-loop.js";
-import { getRunningLoop } from "../loop/running.js";
-import { adoptIntoStrand } from "../task/adopt.js";
-import { callerStrand } from "../task/current.js";
-import { ensureFuture, toFuture, type AwaitableLike } from "../task/ensure-future.js";
-import { isFuture, type Future } from "../task/future.js";
-import { Task, markDonePath } from "../task/task.js";
-import { F_CANCEL_AFTER } from "../task/task-flags.js";
-import { settledValue } from "../task/settled.js";
-import { Strand, closeStrand } from "../task/strand.js";
+import { adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, checkDelay, closeStrand, describe, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, settledValue, Strand, Task, TimeoutError, toFuture } from "../core/index.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**

@@ -4,12 +4,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import { checkDelay } from "../loop/event-loop.js";
-import type { TimerHandle } from "../loop/handles.js";
-import { getRunningLoop } from "../loop/running.js";
-import { toFutures, type AwaitableLike } from "../task/ensure-future.js";
-import { Future } from "../task/future.js";
+import { type AwaitableLike, checkDelay, describe, Future, getRunningLoop, type TimerHandle, toFutures } from "../core/index.js";
 
 /** Return as soon as any awaitable is done. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { BrokenProcessPool, BrokenThreadPool, describe } from "../errors.js";
-import { EventLoop } from "../loop/event-loop.js";
-import { getRunningLoop } from "../loop/running.js";
+import { BrokenProcessPool, BrokenThreadPool, describe, getRunningLoop } from "../core/index.js";
 import type { WorkerFunction } from "./executor.js";
 import { WorkerPool, defaultProcessWorkers, defaultThreadWorkers, type ExecutorFuture, type PoolOptions } from "./pool.js";
 import { processBackend } from "./process-backend.js";
@@ -98,7 +96,12 @@ export class ProcessPoolExecutor extends WorkerPool {
  * ```
  */
 export function toThread<A extends unknown[], R>(fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
-  return getRunningLoop().runInExecutor(null, fn, ...args) as ExecutorFuture<Awaited<R>>;
+  const loop = getRunningLoop();
+  // (a loop of the runner's has its factory; a bare kernel loop gets the same default here)
+  loop._defaultExecutorFactory ??= makeThreadPool;
+  return loop.runInExecutor(null, fn, ...args) as ExecutorFuture<Awaited<R>>;
 }
 
-EventLoop._defaultExecutorFactory = () => new ThreadPoolExecutor();
+function makeThreadPool(): ThreadPoolExecutor {
+  return new ThreadPoolExecutor();
+}

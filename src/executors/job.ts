@@ -4,12 +4,8 @@
  *
  * @module
  */
-import type { LongTimer } from "../loop/long-timer.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { contextTask } from "../task/current.js";
-import type { Chain } from "../task/chain.js";
-import { Future, type Awaiter } from "../task/future.js";
-import type { ExecutorJob } from "../tracing/hooks.js";
+import { type Awaiter, type Chain, contextTask, type EventLoop, Future, type LongTimer } from "../core/index.js";
+import type { ExecutorJob } from "../core/index.js";
 import type { FnSpec } from "./protocol.js";
 import type { WorkerPool, WorkerSlot } from "./pool.js";
 
@@ -32,7 +28,7 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
   /** @internal awaiters outside a running loop, delivered directly on completion */
   _direct: Awaiter[] | null = null;
   /** @internal what the future waits on, for `dumpTasks()` and traces */
-  _label: string | undefined = undefined;
+  override _label: string | undefined = undefined;
 
   /** @internal */
   constructor(loop: EventLoop, job: Job | null) {

@@ -33,11 +33,8 @@
  */
 import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
-import { BrokenWorkerError, RuntimeError, TimeoutError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop, runningLoopOrNull } from "../loop/running.js";
-import { currentTask } from "../task/current.js";
-import type { ExecutorJobOutcome } from "../tracing/hooks.js";
+import { BrokenWorkerError, currentTask, defaultLoop, describe, type EventLoop, longTimeout, type LongTimer, RuntimeError, TimeoutError } from "../core/index.js";
+import type { ExecutorJobOutcome } from "../core/index.js";
 import {
   CTL_ABORT,
   CTL_SLOTS,
@@ -59,7 +56,6 @@ import {
   type WorkerFunction,
 } from "./executor.js";
 import { workerEntryPath } from "./resolve.js";
-import { longTimeout, type LongTimer } from "../loop/long-timer.js";
 
 import type { Backend, BackendWorker, SpawnOptions } from "./backend.js";
 import { DONE, ExecutorFuture, Job, QUEUED, SENT } from "./job.js";
@@ -188,7 +184,7 @@ function checkSpawnOptions(options: PoolOptions, kind: "thread" | "process"): Sp
 }
 
 function currentLoop(): EventLoop {
-  return runningLoopOrNull() ?? getEventLoop();
+  return defaultLoop();
 }
 
 /**

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import * as errors from "../errors.js";
+import * as errors from "../core/errors.js";
 
 /** How a worker finds the function of a job. @internal */
 export type FnSpec =

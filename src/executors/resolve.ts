@@ -20,7 +20,7 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { RuntimeError } from "../errors.js";
+import { RuntimeError } from "../core/index.js";
 
 const TS_EXT = /\.(m|c)?ts$/;
 

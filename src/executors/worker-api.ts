@@ -17,7 +17,8 @@
  *
  * @module
  */
-import { CancelledError, TimeoutError, describe } from "../errors.js";
+import { CancelledError, TimeoutError } from "../core/errors.js";
+import { describe } from "../core/check.js";
 import { CTL_ABORT } from "./protocol.js";
 
 /** @internal the per-worker state shared by every copy of the library in a worker. */

@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import { checkFn } from "../sync/waiters.js";
+import { checkFn, describe } from "../core/index.js";
 import { Queue } from "./queue.js";
 
 /**
@@ -75,7 +74,7 @@ export class PriorityQueue<T> extends Queue<T> {
       throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     }
     if (options.compare !== undefined) {
-      checkFn("options.compare", options.compare);
+      checkFn(options.compare, "options.compare");
       this._compare = options.compare;
     }
   }

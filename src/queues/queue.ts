@@ -18,19 +18,11 @@
  *
  * @module
  */
-import { QueueEmpty, QueueFull, QueueShutDown, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
+import { checkCount, describe, type EventLoop, QueueEmpty, QueueFull, QueueShutDown } from "../core/index.js";
 import { Event } from "../sync/event.js";
-import {
-  RESOLVED_VOID,
-  WaiterQueue,
-  abortReason,
-  bindLoop,
-  checkCount,
-  readSignal,
-  waitOn,
-  type AbortOptions,
-} from "../sync/waiters.js";
+import { RESOLVED_VOID, WaiterQueue } from "../sync/wait-queue.js";
+import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
+import { bindLoop } from "../sync/loop-binding.js";
 
 /**
  * What `Queue.statistics()` reports.
@@ -117,9 +109,9 @@ export class Queue<T> implements AsyncIterable<T> {
   /** @internal items stored (each `_put` adds one, each `_get` removes one) */
   _size = 0;
   /** @internal tasks in get(); the waker unlinks the one it wakes */
-  readonly _getters = new WaiterQueue<void>();
+  readonly _getters = new WaiterQueue<void>(`${this.constructor.name}.get`);
   /** @internal tasks in put(); the waker unlinks the one it wakes */
-  readonly _putters = new WaiterQueue<void>();
+  readonly _putters = new WaiterQueue<void>(`${this.constructor.name}.put`);
   /** @internal items put and not yet marked done; >= 0 */
   _unfinishedTasks = 0;
   /** @internal set iff `_unfinishedTasks === 0` */
@@ -133,7 +125,7 @@ export class Queue<T> implements AsyncIterable<T> {
 
   /** @param maxsize the bound: a non-negative integer; 0 (the default) means unbounded */
   constructor(maxsize = 0) {
-    this._maxsize = checkCount("maxsize", maxsize);
+    this._maxsize = checkCount(maxsize, "maxsize");
     this._finished.set();
     this._init(maxsize);
   }
@@ -208,22 +200,32 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   /** @internal */
-  async _putSlow(item: T, options: AbortOptions | undefined): Promise<void> {
+  _putSlow(item: T, options: AbortOptions | undefined): Promise<void> {
+    return this._waitTurn(true, item, options) as Promise<void>;
+  }
+
+  /**
+   * @internal CPython's loop in `put` (`put`: true) or `get`: wait while the queue is full (empty), then
+   * put (get). A waiter woken but leaving (cancelled, aborted) passes its wake-up on, so that the free slot
+   * (the item) goes to the next waiter: nothing is lost, nobody is stranded.
+   */
+  async _waitTurn(put: boolean, item: T | undefined, options: AbortOptions | undefined): Promise<T | void> {
     const signal = readSignal(options);
-    while (this.full()) {
+    const waiters = put ? this._putters : this._getters;
+    while (put ? this.full() : this._size === 0) {
       if (this._isShutdown) throw new QueueShutDown();
-      const w = this._putters.park(bindLoop(this));
+      const w = waiters.park(bindLoop(this));
       try {
         await waitOn(w, signal);
       } catch (e) {
         w.cancel();
-        this._putters.remove(w);
-        // Woken by a get, but leaving: give the free slot's wake-up to the next putter.
-        if (!this.full() && !w.cancelled()) this._putters.popNext(undefined);
+        waiters.remove(w);
+        if (!(put ? this.full() : this._size === 0) && !w.cancelled()) waiters.popNext(undefined);
         throw abortReason(w, e);
       }
     }
-    this.putNowait(item);
+    if (put) this.putNowait(item as T);
+    else return this.getNowait();
   }
 
   /**
@@ -253,22 +255,8 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   /** @internal */
-  async _getSlow(options: AbortOptions | undefined): Promise<T> {
-    const signal = readSignal(options);
-    while (this._size === 0) {
-      if (this._isShutdown) throw new QueueShutDown();
-      const w = this._getters.park(bindLoop(this));
-      try {
-        await waitOn(w, signal);
-      } catch (e) {
-        w.cancel();
-        this._getters.remove(w);
-        // Woken by a put, but leaving: the item stays queued; wake the next getter to take it.
-        if (this._size > 0 && !w.cancelled()) this._getters.popNext(undefined);
-        throw abortReason(w, e);
-      }
-    }
-    return this.getNowait();
+  _getSlow(options: AbortOptions | undefined): Promise<T> {
+    return this._waitTurn(false, undefined, options) as Promise<T>;
   }
 
   /**

@@ -15,7 +15,7 @@
 import { readFileSync } from "node:fs";
 import type * as BullMQ from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
-import { describe } from "../errors.js";
+import { describe } from "../core/index.js";
 
 /** @internal */
 export interface Deps {

@@ -31,9 +31,8 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop } from "../loop/running.js";
+import { CancelledError, describe, type EventLoop, RuntimeError } from "../core/index.js";
+import { getEventLoop } from "../runner/loops.js";
 import { ExecutorFuture } from "../executors/pool.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
 import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";

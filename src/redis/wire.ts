@@ -31,7 +31,7 @@
 import { serialize, deserialize } from "node:v8";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { AsyncioError, describe } from "../errors.js";
+import { AsyncioError, describe } from "../core/index.js";
 import { deserializeError, serializeError, type SerializedError } from "../executors/protocol.js";
 
 /** Version of the job format. @internal */

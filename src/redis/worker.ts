@@ -32,13 +32,12 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, TimeoutError, describe } from "../errors.js";
+import { CancelledError, describe, longTimeout, TimeoutError } from "../core/index.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
 import { moduleFunction } from "../executors/executor.js";
 import type { ThreadPoolExecutor } from "../executors/executors.js";
 import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
 import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
-import { longTimeout } from "../loop/long-timer.js";
 import { RedisJobError, UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
 
 type Fn = (...args: unknown[]) => unknown;

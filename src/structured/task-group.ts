@@ -17,13 +17,7 @@
  *
  * @module
  */
-import { CancelledError, ExceptionGroup, RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getRunningLoop } from "../loop/running.js";
-import { callerStrand, currentTask } from "../task/current.js";
-import type { Future } from "../task/future.js";
-import { Strand, cancelStrand, closeStrand, openStrand, runBodyIn } from "../task/strand.js";
-import type { Task, TaskFunction, TaskOptions } from "../task/task.js";
+import { callerStrand, CancelledError, cancelStrand, closeStrand, currentTask, describe, type EventLoop, ExceptionGroup, type Future, getRunningLoop, openStrand, runBodyIn, RuntimeError, Strand, type Task, type TaskFunction, type TaskOptions } from "../core/index.js";
 
 let groupCounter = 0;
 

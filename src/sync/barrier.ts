@@ -11,9 +11,9 @@
  *
  * @module
  */
-import { BrokenBarrierError } from "../errors.js";
+import { BrokenBarrierError, checkCount } from "../core/index.js";
 import { Condition } from "./condition.js";
-import { checkCount, readSignal, type AbortOptions } from "./waiters.js";
+import { readSignal, type AbortOptions } from "./abort-signal.js";
 
 /**
  * A barrier's state, named as in CPython's `_BarrierState`.
@@ -60,7 +60,10 @@ export class Barrier {
 
   /** @param parties how many tasks must wait before all pass; a positive integer */
   constructor(parties: number) {
-    this._parties = checkCount("parties", parties, { min: 1 });
+    this._parties = checkCount(parties, "parties", { min: 1 });
+    // (a task blocked here waits in the barrier, whatever the barrier is built on)
+    this._cond._waiters._label = "Barrier.wait";
+    this._cond._lock._waiters._label = "Barrier.wait";
   }
 
   /**

@@ -16,20 +16,11 @@
  *
  * @module
  */
-import { RuntimeError, WouldBlock } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { currentTask } from "../task/current.js";
+import { checkCount, currentTask, type EventLoop, RuntimeError, WouldBlock } from "../core/index.js";
 import { Hold, acquireHold, runHolding } from "./hold.js";
-import {
-  RESOLVED_VOID,
-  WaiterQueue,
-  abortReason,
-  bindLoop,
-  checkCount,
-  readSignal,
-  waitOn,
-  type AbortOptions,
-} from "./waiters.js";
+import { RESOLVED_VOID, WaiterQueue } from "./wait-queue.js";
+import { abortReason, readSignal, waitOn, type AbortOptions } from "./abort-signal.js";
+import { bindLoop } from "./loop-binding.js";
 
 /**
  * What `CapacityLimiter.statistics()` reports (Trio's fields, in camelCase).
@@ -68,7 +59,7 @@ export class CapacityLimiter {
   /** @internal holders; invariant: size <= _total unless `totalTokens` was lowered since */
   readonly _borrowers = new Set<unknown>();
   /** @internal waiters (payload: borrower); one is unlinked when it is handed a token */
-  readonly _waiters = new WaiterQueue<true>();
+  readonly _waiters = new WaiterQueue<true>(`${this.constructor.name}.acquire`);
   /** @internal capacity; an integer >= 1 or Infinity */
   _total = 1;
   /** @internal the loop waiters are made on; bound on first wait */
@@ -88,7 +79,7 @@ export class CapacityLimiter {
   }
 
   set totalTokens(value: number) {
-    this._total = checkCount("totalTokens", value, { min: 1, infinity: true });
+    this._total = checkCount(value, "totalTokens", { min: 1, infinity: true });
     this._handOut();
   }
 

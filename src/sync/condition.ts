@@ -15,20 +15,12 @@
  *
  * @module
  */
-import { CancelledError, RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
+import { CancelledError, checkCount, checkFn, describe, type EventLoop, RuntimeError } from "../core/index.js";
 import { Hold, acquireHold, runHolding } from "./hold.js";
 import { Lock } from "./lock.js";
-import {
-  WaiterQueue,
-  abortReason,
-  bindLoop,
-  checkCount,
-  checkFn,
-  readSignal,
-  waitOn,
-  type AbortOptions,
-} from "./waiters.js";
+import { WaiterQueue } from "./wait-queue.js";
+import { abortReason, readSignal, waitOn, type AbortOptions } from "./abort-signal.js";
+import { bindLoop } from "./loop-binding.js";
 
 /**
  * What `Condition.statistics()` reports.
@@ -70,7 +62,7 @@ export class Condition {
   /** @internal the lock that wait() releases and re-acquires */
   readonly _lock: Lock;
   /** @internal tasks in wait(); notified ones stay linked until they run */
-  readonly _waiters = new WaiterQueue<boolean>();
+  readonly _waiters = new WaiterQueue<boolean>("Condition.wait");
   /** @internal the loop waiters are made on; bound on first wait */
   _loop: EventLoop | null = null;
 
@@ -167,7 +159,7 @@ export class Condition {
    * @example `const item = await cond.waitFor(() => queue.shift());`
    */
   async waitFor<R>(predicate: () => R, options?: AbortOptions): Promise<R> {
-    checkFn("predicate", predicate);
+    checkFn(predicate, "predicate");
     let result = predicate();
     while (!result) {
       await this.wait(options);
@@ -182,7 +174,7 @@ export class Condition {
    * @example `cond.notify(2); // the two oldest waiters`
    */
   notify(n = 1): void {
-    checkCount("n", n, { infinity: true });
+    checkCount(n, "n", { infinity: true });
     if (!this.locked()) throw new RuntimeError("cannot notify on un-acquired lock");
     this._notify(n);
   }

@@ -7,8 +7,10 @@
  *
  * @module
  */
-import type { EventLoop } from "../loop/event-loop.js";
-import { RESOLVED_TRUE, WaiterQueue, abortReason, bindLoop, readSignal, waitOn, type AbortOptions } from "./waiters.js";
+import type { EventLoop } from "../core/index.js";
+import { RESOLVED_TRUE, WaiterQueue } from "./wait-queue.js";
+import { abortReason, readSignal, waitOn, type AbortOptions } from "./abort-signal.js";
+import { bindLoop } from "./loop-binding.js";
 
 /**
  * What `Event.statistics()` reports.
@@ -40,7 +42,7 @@ export class Event {
   /** @internal the flag */
   _value = false;
   /** @internal tasks in `wait()`; woken ones stay linked until they run */
-  readonly _waiters = new WaiterQueue<true>();
+  readonly _waiters = new WaiterQueue<true>("Event.wait");
   /** @internal the loop waiters are made on; bound on first wait */
   _loop: EventLoop | null = null;
 

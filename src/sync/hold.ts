@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { checkFn } from "./waiters.js";
+import { checkFn } from "../core/index.js";
 
 /**
  * Something held (a lock, a semaphore permit, a capacity token) that is released once, when the
@@ -88,7 +88,7 @@ export async function runHolding<R>(
   acquire: () => PromiseLike<unknown>,
   release: () => void,
 ): Promise<R> {
-  checkFn("fn", fn);
+  checkFn(fn, "fn");
   await acquire();
   try {
     return await fn();

@@ -15,10 +15,10 @@
  *
  * @module
  */
-import { RuntimeError } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
+import { type EventLoop, RuntimeError } from "../core/index.js";
 import { Hold, acquireHold, runHolding } from "./hold.js";
-import { RESOLVED_TRUE, WaiterQueue, abortReason, signalOrRejection, type AbortOptions, type SettlingWaiter } from "./waiters.js";
+import { RESOLVED_TRUE, WaiterQueue, type SettlingWaiter } from "./wait-queue.js";
+import { abortReason, signalOrRejection, type AbortOptions } from "./abort-signal.js";
 
 /**
  * What `Lock.statistics()` reports.
@@ -55,7 +55,7 @@ export class Lock {
   /** @internal true from a successful acquire until the matching release */
   _locked = false;
   /** @internal tasks in `acquire()`; a woken waiter stays linked until it runs and unlinks itself */
-  readonly _waiters = new WaiterQueue<true>();
+  readonly _waiters = new WaiterQueue<true>(`${this.constructor.name}.acquire`);
   /** @internal the loop waiters are made on; bound on first wait */
   _loop: EventLoop | null = null;
 

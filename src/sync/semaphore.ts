@@ -16,17 +16,11 @@
  *
  * @module
  */
-import type { EventLoop } from "../loop/event-loop.js";
+import type { EventLoop } from "../core/index.js";
 import { Hold, acquireHold, runHolding } from "./hold.js";
-import {
-  RESOLVED_TRUE,
-  WaiterQueue,
-  abortReason,
-  checkCount,
-  signalOrRejection,
-  type AbortOptions,
-  type SettlingWaiter,
-} from "./waiters.js";
+import { RESOLVED_TRUE, WaiterQueue, type SettlingWaiter } from "./wait-queue.js";
+import { abortReason, signalOrRejection, type AbortOptions } from "./abort-signal.js";
+import { checkCount } from "../core/index.js";
 
 /**
  * What `Semaphore.statistics()` reports.
@@ -67,13 +61,13 @@ export class Semaphore {
   /** @internal free permits not promised to a woken waiter; >= 0 */
   _value: number;
   /** @internal tasks in `acquire()`; a woken waiter (promised a permit) stays linked until it runs */
-  readonly _waiters = new WaiterQueue<true>();
+  readonly _waiters = new WaiterQueue<true>(`${this.constructor.name}.acquire`);
   /** @internal the loop waiters are made on; bound on first wait */
   _loop: EventLoop | null = null;
 
   /** @param value the initial number of permits, a non-negative integer (default 1) */
   constructor(value = 1) {
-    this._value = checkCount("value", value);
+    this._value = checkCount(value, "value");
   }
 
   /**

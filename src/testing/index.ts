@@ -3,10 +3,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import { RealClock, VirtualClock, type Clock } from "../loop/clock.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getRunningLoop } from "../loop/running.js";
+import { type Clock, describe, type EventLoop, getRunningLoop, RealClock, VirtualClock } from "../core/index.js";
 import { sleep } from "../time/sleep.js";
 
 export { RealClock, VirtualClock, type Clock };

@@ -7,13 +7,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import { checkDelay, type EventLoop } from "../loop/event-loop.js";
-import type { TimerHandle } from "../loop/handles.js";
-import { getRunningLoop } from "../loop/running.js";
-import { callerStrand } from "../task/current.js";
-import { Future } from "../task/future.js";
-import { Chain } from "../task/chain.js";
+import { callerStrand, Chain, checkDelay, describe, type EventLoop, fmtTime, Future, getRunningLoop, type TimerHandle } from "../core/index.js";
 
 /**
  * A future completed by a timer; cancelling it cancels the timer one iteration later, when its awaiter
@@ -23,6 +17,11 @@ import { Chain } from "../task/chain.js";
  */
 class SleepFuture<T> extends Future<T> {
   _handle: TimerHandle | null = null;
+  /** @internal its timer knows the deadline; no timer: `sleep(Infinity)`, or already woken */
+  override _describe(): string {
+    const h = this._handle;
+    return h === null ? (this.done() ? "sleep" : "sleep forever") : `sleep until ${fmtTime(h._when)}`;
+  }
   override cancel(msg?: string): boolean {
     const h = this._handle;
     if (h === null || this.done()) return super.cancel(msg);

@@ -17,11 +17,7 @@
  *
  * @module
  */
-import { CancelledError, ExceptionGroup, RuntimeError, TimeoutError, describe } from "../errors.js";
-import type { TimerHandle, Handle } from "../loop/handles.js";
-import { getRunningLoop } from "../loop/running.js";
-import { callerStrand, currentTask } from "../task/current.js";
-import { Strand, cancelStrand, closeStrand, runBodyIn } from "../task/strand.js";
+import { callerStrand, CancelledError, cancelStrand, closeStrand, currentTask, describe, ExceptionGroup, getRunningLoop, type Handle, runBodyIn, RuntimeError, Strand, TimeoutError, type TimerHandle } from "../core/index.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
 export type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";

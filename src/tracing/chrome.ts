@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
+import { describe } from "../core/index.js";
 import type { Trace } from "./recorder.js";
 
 /** One event of the Chrome Trace Event format. */

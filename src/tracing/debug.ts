@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { EventLoop } from "../loop/event-loop.js";
+import type { EventLoop } from "../core/index.js";
 import { dumpTasks } from "./dump.js";
 import { fmtTime } from "./describe.js";
 

@@ -13,11 +13,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { loopRegistry, runningLoopOrNull } from "../loop/running.js";
-import { contextTask } from "../task/current.js";
-import type { Task } from "../task/task.js";
+import { contextTask, describe, type EventLoop, loopRegistry, runningLoopOrNull, type Task } from "../core/index.js";
 import { describeAwaited, fmtTime } from "./describe.js";
 
 /** What a live task is doing. */

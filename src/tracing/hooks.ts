@@ -8,8 +8,10 @@
  * hooks that the core does not call itself (`onTaskScheduled`, from `onFutureDone` and friends), so the
  * hot paths carry no extra call sites.
  *
- * `instrumentNewLoops(factory)` instruments every loop created afterwards (what `aio run --trace` uses):
- * the `EventLoop` constructor tests one field (`newLoopInstruments.list !== null`).
+ * The hook interface itself (`Tracer`, `ExecutorJob`) is the kernel's (`src/core/instruments.ts`); this
+ * module composes instruments into one tracer. `instrumentNewLoops(factory)` instruments every loop
+ * created afterwards (what `aio run --trace` uses), through the kernel's list of new-loop hooks (the
+ * `EventLoop` constructor tests one field).
  *
  * ## Where the hooks are called (for code outside `src/tracing`)
  * - Tasks and the loop (`src/loop/event-loop.ts`, `src/task/task.ts`, `src/task/future.ts`): created,
@@ -30,57 +32,10 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import type { Future } from "../task/future.js";
-import type { Task } from "../task/task.js";
+import { describe, type EventLoop, type Future, type Instrument, newLoopHooks, type Task, type Tracer } from "../core/index.js";
 
-/** An executor job as tracers see it; executors pass the same object to every hook of one job. */
-export interface ExecutorJob {
-  /** The loop whose future the job completes (its clock times the job). */
-  loop: EventLoop;
-  /** The executor's name, e.g. `ThreadPoolExecutor-1`. */
-  executor: string;
-  /** A number unique within the executor. */
-  id: number;
-  /** The function's name ("" when anonymous). */
-  fn: string;
-  /** The task that submitted the job, if one did. */
-  task: Task<unknown> | null;
-}
+export type { ExecutorJob, ExecutorJobOutcome, Instrument, Tracer } from "../core/index.js";
 
-/** How an executor job ended. */
-export type ExecutorJobOutcome = "ok" | "error" | "cancelled";
-
-/** Callbacks a tracer implements; an `Instrument` implements any subset. */
-export interface Tracer {
-  /** A task was created; its first step is scheduled. */
-  onTaskCreated(task: Task<unknown>): void;
-  /** The task finished, failed or was cancelled. */
-  onTaskDone(task: Task<unknown>): void;
-  onTaskCancelRequested(task: Task<unknown>, msg: string | undefined): void;
-  /** The task's next step was put on the ready queue (derived by `installTracer`; the core never calls it). */
-  onTaskScheduled(task: Task<unknown>): void;
-  onStepStart(task: Task<unknown>): void;
-  onStepEnd(task: Task<unknown>): void;
-  /** The task suspended on `awaited` (null: `sleep(0)`, one iteration). */
-  onTaskSuspended(task: Task<unknown>, awaited: Future<unknown> | null): void;
-  /** A future is done: the tasks suspended on it are scheduled. */
-  onFutureDone(future: Future<unknown>): void;
-  /** A step was left waiting on a foreign promise. */
-  onForeignAwait(task: Task<unknown>): void;
-  onIterationStart(loop: EventLoop): void;
-  onIterationEnd(loop: EventLoop): void;
-  /** An executor job was queued (see the module comment for the executors' calls). */
-  onExecutorJobQueued(job: ExecutorJob): void;
-  /** A worker started the job. */
-  onExecutorJobStarted(job: ExecutorJob, worker: string): void;
-  /** The job ended; `worker` is null when it was cancelled before it started. */
-  onExecutorJobFinished(job: ExecutorJob, worker: string | null, outcome: ExecutorJobOutcome): void;
-}
-
-/** A tracer with any subset of the hooks. */
-export type Instrument = Partial<Tracer>;
 
 const HOOKS: Array<keyof Tracer> = [
   "onTaskCreated",
@@ -191,12 +146,6 @@ export function installTracer(loop: EventLoop, ...instruments: Instrument[]): ()
 export type InstrumentFactory = (loop: EventLoop) => Instrument | Instrument[] | null | undefined;
 
 /**
- * @internal the factories applied to every new loop; null when there are none (the `EventLoop`
- * constructor tests this one field). Invariant: never an empty array.
- */
-export const newLoopInstruments: { list: InstrumentFactory[] | null } = { list: null };
-
-/**
  * Instrument every event loop created from now on (by `run()`, `newEventLoop()`, `new EventLoop()`),
  * e.g. to trace a program you did not write. Returns a function that stops instrumenting new loops
  * (loops already instrumented keep their instruments).
@@ -216,18 +165,14 @@ export function instrumentNewLoops(factory: InstrumentFactory): () => void {
   if (typeof factory !== "function") {
     throw new TypeError(`Expected factory to be a function returning an instrument, got ${describe(factory)}`);
   }
-  newLoopInstruments.list = [...(newLoopInstruments.list ?? []), factory];
-  return () => {
-    const rest = (newLoopInstruments.list ?? []).filter((f) => f !== factory);
-    newLoopInstruments.list = rest.length === 0 ? null : rest;
-  };
-}
-
-/** @internal called by the `EventLoop` constructor when `newLoopInstruments.list` is not null. */
-export function instrumentNewLoop(loop: EventLoop): void {
-  for (const factory of newLoopInstruments.list ?? []) {
+  const hook = (loop: EventLoop): void => {
     const made = factory(loop);
-    if (made === null || made === undefined) continue;
+    if (made === null || made === undefined) return;
     installTracer(loop, ...(Array.isArray(made) ? made : [made]));
-  }
+  };
+  newLoopHooks.list = [...(newLoopHooks.list ?? []), hook];
+  return () => {
+    const rest = (newLoopHooks.list ?? []).filter((f) => f !== hook);
+    newLoopHooks.list = rest.length === 0 ? null : rest;
+  };
 }

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
+import { describe } from "../core/index.js";
 import type { Trace, TaskTrace } from "./recorder.js";
 
 /** Options of `renderHtmlTimeline`. */

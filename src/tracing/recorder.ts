@@ -13,13 +13,8 @@
  * @module
  */
 import { format } from "node:util";
-import { describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { runningLoopOrNull } from "../loop/running.js";
-import { currentTask } from "../task/current.js";
-import type { Task } from "../task/task.js";
+import { currentTask, describe, type EventLoop, type Future, runningLoopOrNull, type Task } from "../core/index.js";
 import { describeAwaited, fmtTime } from "./describe.js";
-import type { Future } from "../task/future.js";
 import type { ExecutorJob, ExecutorJobOutcome, Instrument } from "./hooks.js";
 
 export { describeAwaited } from "./describe.js";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { describe } from "../errors.js";
+import { describe } from "../core/index.js";
 import type { Trace } from "./recorder.js";
 
 function fmt(ms: number): string {

@@ -14,7 +14,7 @@ import {
   setEventLoop,
   sleep,
 } from "../../src/index.js";
-import { captureHandler, loopsClosedAfterEach, rejection, runBriefly, virtualLoop } from "../task/helpers.js";
+import { captureHandler, loopsClosedAfterEach, rejection, runBriefly, virtualLoop } from "../core/helpers.js";
 
 const newLoop = loopsClosedAfterEach();
 

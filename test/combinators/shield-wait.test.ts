@@ -19,7 +19,7 @@ import {
   sleep,
   wait,
 } from "../../src/index.js";
-import { loopsClosedAfterEach, rejection, runBriefly } from "../task/helpers.js";
+import { loopsClosedAfterEach, rejection, runBriefly } from "../core/helpers.js";
 
 const newLoop = loopsClosedAfterEach();
 

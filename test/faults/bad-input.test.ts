@@ -25,7 +25,7 @@ import {
   sleep,
   waitFor,
 } from "../../src/index.js";
-import { MAX_NODE_TIMER, longTimeout } from "../../src/loop/long-timer.js";
+import { MAX_NODE_TIMER, longTimeout } from "../../src/core/long-timer.js";
 
 describe("options are checked where they are given", () => {
   it("run(), newEventLoop(): booleans are booleans, a clock is a clock, unknown options are named", () => {

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CancelledError, LifoQueue, PriorityQueue, Queue, createTask, gather, run, sleep, timeout } from "../../src/index.js";
-import { Waiter } from "../../src/sync/waiters.js";
+import { Waiter } from "../../src/sync/wait-queue.js";
 
 let doubleWakes = 0;
 const originalSetResult = Waiter.prototype.setResult;

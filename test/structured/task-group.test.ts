@@ -16,7 +16,7 @@ import {
   taskGroup,
   type Task,
 } from "../../src/index.js";
-import { rejection } from "../task/helpers.js";
+import { rejection } from "../core/helpers.js";
 
 const V = { virtualTime: true };
 

@@ -24,7 +24,7 @@ import {
   waitFor,
   type Task,
 } from "../../src/index.js";
-import { rejection } from "../task/helpers.js";
+import { rejection } from "../core/helpers.js";
 
 const V = { virtualTime: true };
 

@@ -18,7 +18,7 @@ import {
   sleep,
   timeout,
 } from "../../src/index.js";
-import { Waiter } from "../../src/sync/waiters.js";
+import { Waiter } from "../../src/sync/wait-queue.js";
 
 /** Counts wake-ups of waiters that were already done (must stay 0). */
 let doubleWakes = 0;

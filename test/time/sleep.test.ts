@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { CancelledError, createTask, getRunningLoop, run, sleep } from "../../src/index.js";
-import { rejection } from "../task/helpers.js";
+import { rejection } from "../core/helpers.js";
 
 const V = { virtualTime: true };
 

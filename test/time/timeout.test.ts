@@ -18,7 +18,7 @@ import {
   timeoutAt,
 } from "../../src/index.js";
 import type { VirtualClock } from "../../src/testing/index.js";
-import { rejection } from "../task/helpers.js";
+import { rejection } from "../core/helpers.js";
 
 const V = { virtualTime: true };
 

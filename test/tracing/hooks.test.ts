@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { EventLoop, createTask, getRunningLoop, newEventLoop, run, sleep, gather } from "../../src/index.js";
 import { installTracer, instrumentNewLoops, type Instrument } from "../../src/tracing/index.js";
-import { newLoopInstruments } from "../../src/tracing/hooks.js";
+import { newLoopHooks } from "../../src/core/instruments.js";
 
 afterEach(() => {
   delete process.env["ASYNCIO_TS_VIRTUAL_TIME"];
@@ -99,11 +99,11 @@ describe("instrumentNewLoops", () => {
   it("instruments every loop created while it is on, and only those", async () => {
     const names: string[] = [];
     const stop = instrumentNewLoops(() => ({ onTaskCreated: (t) => names.push(t.getName()) }));
-    expect(newLoopInstruments.list).not.toBeNull();
+    expect(newLoopHooks.list).not.toBeNull();
     await run(async () => {}, { virtualTime: true, name: "first" });
     await run(async () => {}, { virtualTime: true, name: "second" });
     stop();
-    expect(newLoopInstruments.list).toBeNull();
+    expect(newLoopHooks.list).toBeNull();
     await run(async () => {}, { virtualTime: true, name: "third" });
     expect(names).toEqual(["first", "second"]);
   });

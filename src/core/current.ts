@@ -40,7 +40,7 @@
  */
 import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import * as v8 from "node:v8";
-import type { EventLoop } from "../loop/event-loop.js";
+import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
 import type { Strand } from "./strand.js";
 

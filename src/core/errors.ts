@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { describe } from "./check.js";
 
 /** Base of the errors that asyncio-ts defines itself; not thrown directly. */
 export class AsyncioError extends Error {
@@ -204,48 +205,6 @@ export class BrokenProcessPool extends BrokenExecutor {}
  * ```
  */
 export class BrokenWorkerError extends AsyncioError {}
-
-/**
- * Describe a value for an error message: `-1 (number)`, `"x" (string)`, `null`, `[object Promise]`.
- * @internal
- */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  const t = typeof value;
-  if (t === "string") return `${JSON.stringify(value)} (string)`;
-  if (t === "function") return `a function (${(value as { name?: string }).name || "anonymous"})`;
-  if (t === "object") {
-    // (a Proxy may throw from any trap: describing the value must not throw the value's own error)
-    try {
-      if (value instanceof Promise) return "a Promise";
-      const ctor = (value as object).constructor?.name;
-      if (Array.isArray(value)) return `an array (length ${(value as unknown[]).length})`;
-      return typeof ctor === "string" && ctor !== "" ? `an object (${ctor})` : "an object";
-    } catch {
-      return "an object (whose properties cannot be read)";
-    }
-  }
-  if (t === "symbol") return `${(value as symbol).toString()} (symbol)`;
-  return `${String(value)} (${t})`;
-}
-
-/** `TypeError` unless `value` is undefined or a boolean: `name` is the option. @internal */
-export function checkBoolean(value: unknown, name: string): boolean | undefined {
-  if (value !== undefined && typeof value !== "boolean") {
-    throw new TypeError(`Expected ${name} to be a boolean, got ${describe(value)}`);
-  }
-  return value;
-}
-
-/** `TypeError` for a key of `options` that is not in `known` (`what` names the call). @internal */
-export function checkKnownOptions(options: object, known: readonly string[], what: string): void {
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) {
-      throw new TypeError(`Unknown option ${JSON.stringify(k)} of ${what} (known: ${known.join(", ")})`);
-    }
-  }
-}
 
 /**
  * A `...Nowait()` operation could not complete without waiting (Trio's `WouldBlock`), e.g.

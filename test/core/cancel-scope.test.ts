@@ -18,7 +18,7 @@ import {
   sleep,
   timeout,
 } from "../../src/index.js";
-import { rejection } from "../task/helpers.js";
+import { rejection } from "./helpers.js";
 
 const V = { virtualTime: true };
 const now = (): number => getRunningLoop().time();

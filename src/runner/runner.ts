@@ -11,12 +11,9 @@
  *
  * @module
  */
-import { CancelledError, DeadlockError, KeyboardInterrupt, RuntimeError, checkBoolean, describe } from "../errors.js";
+import { CancelledError, checkBoolean, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, KeyboardInterrupt, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { isMainThread } from "node:worker_threads";
-import type { Task, TaskFunction } from "../task/task.js";
-import { currentTask } from "../task/current.js";
-import { EventLoop, type EventLoopOptions } from "./event-loop.js";
-import { runningLoopOrNull } from "./running.js";
+import { equipLoop, newEventLoop } from "./loops.js";
 
 /** Options of `run()` and `Runner`. */
 export interface RunOptions extends EventLoopOptions {
@@ -25,7 +22,7 @@ export interface RunOptions extends EventLoopOptions {
    * second SIGINT kills the process as usual. Default true on the main thread. As in CPython.
    */
   handleSigint?: boolean;
-  /** Make the loop with this function instead of `new EventLoop(options)`. */
+  /** Make the loop with this function instead of `newEventLoop(options)`. */
   loopFactory?: () => EventLoop;
   /** Name of the main task. */
   name?: string;
@@ -140,7 +137,7 @@ export class Runner {
     if (this._state === "CLOSED") throw new RuntimeError("Runner is closed");
     if (this._state === "INITIALIZED") return;
     const { loopFactory, name: _name, handleSigint: _h, ...loopOptions } = this._options;
-    this._loop = loopFactory ? loopFactory() : new EventLoop(loopOptions);
+    this._loop = loopFactory ? equipLoop(loopFactory()) : newEventLoop(loopOptions);
     this._state = "INITIALIZED";
   }
 }

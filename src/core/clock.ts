@@ -9,6 +9,12 @@
  * @module
  */
 
+/** A loop time or duration for people: `2000 ms`, `1.5 ms`. @internal */
+export function fmtTime(ms: number): string {
+  if (!Number.isFinite(ms)) return String(ms);
+  return `${+ms.toFixed(Math.abs(ms) >= 100 ? 0 : 1)} ms`;
+}
+
 /** What the event loop needs from a clock. */
 export interface Clock {
   /** The current time in milliseconds. Never decreases. */

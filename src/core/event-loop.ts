@@ -48,23 +48,22 @@
  *
  * @module
  */
-import { CancelledError, DeadlockError, RuntimeError, checkBoolean, checkKnownOptions, describe } from "../errors.js";
-import { Future, type Runnable } from "../task/future.js";
-import type { Chain } from "../task/chain.js";
-import { F_EAGER } from "../task/task-flags.js";
-import { Task, type TaskFunction, type TaskOptions } from "../task/task.js";
-import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "../task/current.js";
+import { CancelledError, DeadlockError, RuntimeError } from "./errors.js";
+import { checkBoolean, checkKnownOptions, describe } from "./check.js";
+import { Future, type Runnable } from "./future.js";
+import type { Chain } from "./chain.js";
+import { F_EAGER } from "./task-flags.js";
+import { Task, type TaskFunction, type TaskOptions } from "./task.js";
+import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "./current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
-import { ensureFuture } from "../task/ensure-future.js";
-import { TaskSet } from "../task/task-set.js";
-import { soon } from "../task/microtask.js";
+import { ensureFuture } from "./ensure-future.js";
+import { TaskSet } from "./task-set.js";
+import { soon } from "./microtask.js";
 import { loopRegistry } from "./running.js";
-import { dumpTasks } from "../tracing/dump.js";
-import { instrumentNewLoop, newLoopInstruments, type Tracer } from "../tracing/hooks.js";
-import { startDebugMonitor, type DebugMonitor } from "../tracing/debug.js";
-import type { Executor, WorkerFunction } from "../executors/executor.js";
+import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
+import type { Executor, WorkerFunction } from "./executor.js";
 
 /** Options of `newEventLoop()` and `run()`. */
 export interface EventLoopOptions {
@@ -240,13 +239,18 @@ export class EventLoop {
   _yield0: PromiseLike<undefined> | null = null;
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
   _defaultExecutor: Executor | null = null;
-  /** @internal makes the default executor (a ThreadPoolExecutor; set by the executors module). */
-  static _defaultExecutorFactory: (() => Executor) | null = null;
+  /**
+   * @internal makes the default executor (a `ThreadPoolExecutor`): given by the runner to the loops it
+   * makes (`src/runner/loops.ts`); null on a bare kernel loop
+   */
+  _defaultExecutorFactory: (() => Executor) | null = null;
+  /** @internal task dumps and debug mode's monitor (instruments.ts); given by the runner, null on a bare loop */
+  _diagnostics: Diagnostics | null = null;
   private _stepStartedAt = 0;
   /** @internal in debug mode: how many steps began (the stall detector watches it) */
   _stepCount = 0;
   /** @internal in debug mode, while running: the blocked-loop / SIGUSR2 monitor */
-  private _debugMonitor: DebugMonitor | null = null;
+  private _debugMonitor: { stop(): void } | null = null;
   /** @internal */ _blockedThreshold: number;
   /** @internal see EventLoopOptions.deadlockTimeout */
   _deadlockTimeout: number;
@@ -290,7 +294,8 @@ export class EventLoop {
       throw new RangeError(`Expected holdTimeout to be a positive number of milliseconds, got ${describe(ht)}`);
     }
     this._holdTimeout = ht;
-    if (newLoopInstruments.list !== null) instrumentNewLoop(this);
+    const hooks = newLoopHooks.list;
+    if (hooks !== null) for (const h of hooks) h(this);
   }
 
   // ---------------------------------------------------------------- time
@@ -408,8 +413,13 @@ export class EventLoop {
     let ex = executor;
     if (ex === null) {
       if (this._defaultExecutor === null) {
-        const make = EventLoop._defaultExecutorFactory;
-        if (make === null) throw new RuntimeError("no default executor: import asyncio-ts from its entry point");
+        const make = this._defaultExecutorFactory;
+        if (make === null) {
+          throw new RuntimeError(
+            "This loop has no default executor: give it one with loop.setDefaultExecutor(new ThreadPoolExecutor()), " +
+              "or make loops with newEventLoop() or run(), which do",
+          );
+        }
         this._defaultExecutor = make();
       }
       ex = this._defaultExecutor;
@@ -480,7 +490,7 @@ export class EventLoop {
     watchProcessIdle();
     this._scope = newLoopScope();
     loopRegistry.running.add(this);
-    if (this._debug) this._debugMonitor = startDebugMonitor(this);
+    if (this._debug && this._diagnostics !== null) this._debugMonitor = this._diagnostics.startMonitor(this);
     return new Promise<void>((resolve) => {
       this._stopResolve = resolve;
       this._kick();
@@ -1039,7 +1049,7 @@ export class EventLoop {
   _reportDeadlock(reason: string): void {
     if (!this._running) return;
     if (this._deadlock === null && !this._deadlockReported) {
-      const text = dumpTasks({ loop: this, reason, print: false }).text.trimEnd();
+      const text = (this._diagnostics?.deadlockReport(this, reason) ?? this._plainTaskList(reason)).trimEnd();
       this._deadlock = new DeadlockError(text);
       this._deadlockReported = true;
       this.callExceptionHandler({ message: text });
@@ -1054,6 +1064,17 @@ export class EventLoop {
       message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,
     });
     this.stop();
+  }
+
+  /** The deadlock report of a loop without diagnostics (instruments.ts): the reason, then a line per task. */
+  private _plainTaskList(reason: string): string {
+    const lines = [reason];
+    for (const t of this._tasks) {
+      const w = t._waiters;
+      const what = w.length === 0 ? "not waiting on anything of asyncio-ts's" : `waiting on ${w.map((f) => f._describe()).join(", ")}`;
+      lines.push(`  ${t.getName()}: ${what}`);
+    }
+    return lines.join("\n") + "\n";
   }
 
   /** @internal the process is about to exit with this loop still running: nothing can wake it (running.ts) */
@@ -1173,5 +1194,3 @@ export function checkDelay(delay: unknown, name: string): asserts delay is numbe
     throw new RangeError(`Expected ${name} to be a non-negative number of milliseconds, got ${describe(delay)}`);
   }
 }
-
-loopRegistry.factory = (options) => new EventLoop(options);

@@ -10,9 +10,10 @@
  *
  * @module
  */
-import { CancelledError, InvalidStateError, RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop } from "../loop/running.js";
+import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
+import { describe } from "./check.js";
+import type { EventLoop } from "./event-loop.js";
+import { currentLoop } from "./running.js";
 import { callerStrand, inElementJob, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
@@ -80,6 +81,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal always false: see the prototype property below this class */
   declare readonly _cancelled: boolean;
   /**
+   * @internal what this future is, for `_describe()`, set where it is made (`"Lock.acquire"`, `"executor
+   * job 3 on ThreadPoolExecutor-1_0"`); undefined on the prototype (no field per future)
+   */
+  declare _label: string | undefined;
+  /**
    * @internal true for a future whose outcome must reach its reader through `then` (a primitive's
    * waiter that finishes the acquisition when the waiting code resumes); `ensureFuture` wraps such a
    * future in a task instead of handing it to combinators that read it directly. False on the prototype.
@@ -91,7 +97,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
    * @param loop (internal) the loop, passed directly by subclasses to save an options object
    */
   constructor(options: { loop?: EventLoop } = NO_OPTIONS, loop?: EventLoop) {
-    this._loop = loop ?? options.loop ?? getEventLoop();
+    this._loop = loop ?? options.loop ?? currentLoop("new Future()");
   }
 
   /** @internal the state, named as in CPython */
@@ -437,6 +443,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
+  /**
+   * @internal what a task waiting on this future waits on, in words, for task dumps, deadlock reports and
+   * timelines: `Lock.acquire`, `sleep until 2000 ms`, `Task-3`. Subclasses say what they are; a plain
+   * future says its class name.
+   */
+  _describe(): string {
+    return this._label ?? (this.constructor.name || "Future");
+  }
+
   /** @internal */
   _repr(): string {
     const state = this._state.toLowerCase();
@@ -455,6 +470,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 // A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
 Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });
 Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: false });
+Object.defineProperty(Future.prototype, "_label", { value: undefined, writable: true });
 
 type OutsideAwaiter = { _outside?: Awaiter };
 

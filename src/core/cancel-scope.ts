@@ -21,12 +21,13 @@
  *
  * @module
  */
-import { CancelledError, RuntimeError, TimeoutError, describe } from "../errors.js";
-import type { TimerHandle } from "../loop/handles.js";
-import { getRunningLoop } from "../loop/running.js";
-import { callerStrand, currentTask } from "../task/current.js";
-import { Strand, closeStrand, deliverCancel, hasShield, openStrand, runBodyIn } from "../task/strand.js";
-import type { Task } from "../task/task.js";
+import { CancelledError, RuntimeError, TimeoutError } from "./errors.js";
+import { describe } from "./check.js";
+import type { TimerHandle } from "./handles.js";
+import { getRunningLoop } from "./running.js";
+import { callerStrand, currentTask } from "./current.js";
+import { Strand, closeStrand, deliverCancel, hasShield, openStrand, runBodyIn } from "./strand.js";
+import type { Task } from "./task.js";
 
 /** Options of a cancel scope. */
 export interface CancelScopeOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { EventLoop } from "./event-loop.js";
-import type { Runnable } from "../task/future.js";
+import type { Runnable } from "./future.js";
 
 /**
  * A callback scheduled with `callSoon`. Cancelling it before it runs means it never runs.

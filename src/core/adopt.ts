@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { CancelledError } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
+import { CancelledError } from "./errors.js";
+import type { EventLoop } from "./event-loop.js";
 import { callerStrand, findRange, retagRange, runInStrand, strandOf, type StrandLike } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";

@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { EventLoop } from "../loop/event-loop.js";
-import { getRunningLoop } from "../loop/running.js";
+import type { EventLoop } from "./event-loop.js";
+import { getRunningLoop } from "./running.js";
 import type { Task, TaskFunction, TaskOptions } from "./task.js";
 
 /**

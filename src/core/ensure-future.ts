@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop } from "../loop/running.js";
+import { RuntimeError } from "./errors.js";
+import { describe } from "./check.js";
+import type { EventLoop } from "./event-loop.js";
+import { currentLoop } from "./running.js";
 import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
 import { adoptIntoTask } from "./adopt.js";
@@ -68,12 +69,12 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
   // next iteration, as CPython's coroutine.
   if (isAwaitOnly(aw)) {
     const fn = (): PromiseLike<T> => aw as PromiseLike<T>;
-    return isFuture ? Task._eager<T>(fn, aw._loop) : new Task<T>(fn, undefined, loop ?? getEventLoop());
+    return isFuture ? Task._eager<T>(fn, aw._loop) : new Task<T>(fn, undefined, loop ?? currentLoop("ensureFuture()"));
   }
   if (isFuture) return aw;
-  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? getEventLoop());
+  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? currentLoop("ensureFuture()"));
   if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
-    const l = loop ?? getEventLoop();
+    const l = loop ?? currentLoop("ensureFuture()");
     const settled = settledValue(aw);
     if (settled !== undefined) {
       // One of our own already-fulfilled promises (an uncontended acquire(), a put() that did not wait):
@@ -114,7 +115,7 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
   if (promise instanceof Future || isAwaitOnly(promise)) return ensureFuture(promise, loop);
-  return wrapPromise(promise, loop ?? getEventLoop());
+  return wrapPromise(promise, loop ?? currentLoop("fromPromise()"));
 }
 
 /**
@@ -157,7 +158,7 @@ class PromiseFuture<T> extends Future<T> {
     super(undefined, loop);
   }
   /** @internal what dumpTasks() prints for a task waiting on it */
-  get _label(): string {
+  override _describe(): string {
     const at = this._site?.stack?.split("\n").slice(1).find((l) => !l.includes("asyncio-ts") && !l.includes("/src/") && !l.includes("node:"));
     return at === undefined ? "a promise that is not asyncio-ts's" : `a foreign promise created ${at.trim()}`;
   }

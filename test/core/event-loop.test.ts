@@ -17,7 +17,7 @@ import {
   type ExceptionContext,
 } from "../../src/index.js";
 import { RealClock, VirtualClock, advanceClock, waitAllTasksBlocked } from "../../src/testing/index.js";
-import { rejection, runBriefly, virtualLoop } from "../task/helpers.js";
+import { rejection, runBriefly, virtualLoop } from "./helpers.js";
 
 const V = { virtualTime: true };
 

@@ -1,6 +1,6 @@
 /**
  * The one fair waiter queue that every primitive and queue parks its waiters on (in the spirit of Trio's
- * parking lot), plus the small helpers they share: loop binding and `AbortSignal` plumbing.
+ * parking lot).
  *
  * ## Approach
  * A waiter is a `Future` (made on the primitive's loop) that is also the node of an intrusive doubly
@@ -21,32 +21,27 @@
  *   can still be cancelled before it runs, so the primitives must see "woken, not yet running"; a done
  *   future is exactly that state and costs nothing extra.
  *
- * ## AbortSignal
- * Every wait takes `{ signal }`. An already aborted signal rejects at once with `signal.reason`
- * (`signal.throwIfAborted()`, as `fetch` does). A signal that aborts during the wait cancels the waiter
- * future, so the primitive runs exactly its cancellation path (passing a wake-up on, giving a permit
- * back); the wait then rejects with `signal.reason` rather than `CancelledError`. This is the same inside
- * and outside tasks: the task is not marked as cancelled (`cancelling()` stays 0), and outside code gets
- * the error it expects from an `AbortSignal`. An abort that comes after the waiter was woken is too late
- * and is ignored: the wait succeeds, as a late cancellation does in CPython.
+ *
+ * ## Labels
+ * A queue is made with the label of the wait it serves (`"Lock.acquire"`, `"Queue.get"`): every waiter
+ * parked on it carries it, and says it when asked what it is (`Future._describe()`), so task dumps and
+ * timelines name the primitive and method a task waits in.
+ *
+ * ## Two ways to wait (see also `docs/design.md`, "Building on the core")
+ * - `park(loop)` returns the waiter; the primitive awaits it inside an `async` method and runs CPython's
+ *   code after `await fut` there (Event, Condition, Queue, CapacityLimiter): simple, and right for any
+ *   wait whose after-code may itself await.
+ * - `waitSettling(owner, signal)` returns the waiter itself (or an abortable wait on it) to the caller,
+ *   and runs the owner's `_afterWait` when the outcome reaches the awaiting code: no async function per
+ *   wait (Lock and Semaphore `acquire`, the hot ones). The after-code must be synchronous.
+ *
+ * Loop binding is `loop-binding.ts`; `AbortSignal` plumbing is `abort-signal.ts`.
  *
  * @module
  */
-import { RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
-import { getEventLoop, loopRegistry, runningLoopOrNull } from "../loop/running.js";
-import { Future } from "../task/future.js";
-import { Chain } from "../task/chain.js";
-import { fulfilled } from "../task/settled.js";
-
-/**
- * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
- * @example `await lock.acquire({ signal: AbortSignal.timeout(500) });`
- */
-export interface AbortOptions {
-  /** Abandon the wait when this signal aborts: the wait rejects with `signal.reason`. */
-  signal?: AbortSignal | undefined;
-}
+import { Chain, type EventLoop, fulfilled, Future } from "../core/index.js";
+import { bindLoop } from "./loop-binding.js";
+import { waitWithSignal } from "./abort-signal.js";
 
 /**
  * A parked waiter: a future that is also a node of one `WaiterQueue`.
@@ -61,6 +56,8 @@ export class Waiter<T = unknown> extends Future<T> {
   _payload: unknown = undefined;
   /** @internal the signal that cancelled this waiter, if one did (then `cancelled()` is true) */
   _abortedBy: AbortSignal | null = null;
+  /** @internal the label of the queue it was parked on (see the module comment) */
+  override _label: string | undefined = undefined;
 }
 
 /**
@@ -129,6 +126,8 @@ class SettleChain<T> extends Chain<T> {
  * @internal
  */
 export class WaiterQueue<T = unknown> {
+  /** @internal what the waits on this queue are (`"Lock.acquire"`): every waiter parked here says it */
+  _label: string;
   /** @internal oldest linked waiter; null iff `_size === 0` */
   _head: Waiter<T> | null = null;
   /** @internal newest linked waiter; null iff `_size === 0` */
@@ -142,6 +141,11 @@ export class WaiterQueue<T = unknown> {
    * 100 tasks, 25 per release).
    */
   _cursor: Waiter<T> | null = null;
+
+  /** @param label the primitive and method whose waits this queue holds, e.g. `"Lock.acquire"` */
+  constructor(label: string) {
+    this._label = label;
+  }
 
   /** Number of linked waiters, including woken ones that have not run yet. */
   get size(): number {
@@ -180,6 +184,7 @@ export class WaiterQueue<T = unknown> {
   }
 
   private _link(w: Waiter<T>): void {
+    w._label = this._label;
     if (this._cursor === null) this._cursor = w;
     w._queue = this;
     const tail = this._tail;
@@ -287,114 +292,6 @@ export class WaiterQueue<T = unknown> {
 }
 
 /**
- * The loop a primitive's waiters are made on (CPython's `_LoopBoundMixin._get_loop`): the running loop,
- * bound on first use. Outside tasks and callbacks (code resumed by a plain promise): the bound loop, else
- * the only running loop, else `getEventLoop()`.
- * @internal
- */
-export function bindLoop(owner: { _loop: EventLoop | null }, what?: string): EventLoop {
-  const running = runningLoopOrNull();
-  const bound = owner._loop;
-  if (bound === null || bound.isClosed()) {
-    owner._loop = running ?? soleRunningLoop() ?? getEventLoop();
-    return owner._loop;
-  }
-  if (running !== null && running !== bound) {
-    // (the class name is looked up only here: `constructor.name` is not free on a hot path)
-    throw new RuntimeError(`${what ?? owner.constructor.name} is bound to a different event loop`);
-  }
-  return bound;
-}
-
-/**
- * The loop that is running, if exactly one is. Code resumed by a plain promise (outside any task or
- * callback) does not know its loop; while one loop runs, that is the one it means.
- */
-function soleRunningLoop(): EventLoop | null {
-  if (loopRegistry.running.size !== 1) return null;
-  for (const loop of loopRegistry.running) return loop;
-  return null;
-}
-
-/**
- * The signal of an options object, validated; throws `signal.reason` if it has already aborted.
- * @internal
- */
-export function readSignal(options: AbortOptions | undefined): AbortSignal | undefined {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-  }
-  const signal = options.signal;
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);
-  }
-  signal.throwIfAborted();
-  return signal;
-}
-
-/**
- * `readSignal` for a method that returns a promise: the signal, or the rejection to return instead of
- * throwing (as an async function would).
- * @internal
- */
-export function signalOrRejection(options: AbortOptions | undefined): AbortSignal | undefined | Promise<never> {
-  if (options === undefined) return undefined;
-  try {
-    return readSignal(options);
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
-
-/**
- * Await `w`, cancelling it if `signal` aborts first. The caller runs its cancellation path on the
- * resulting `CancelledError` and then throws `abortReason(w, err)`.
- * @internal
- */
-export async function waitWithSignal<T>(w: Waiter<T>, signal: AbortSignal): Promise<T> {
-  const onAbort = (): void => {
-    if (w.cancel()) w._abortedBy = signal;
-  };
-  signal.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await w;
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
-/** Await a waiter, with or without a signal. @internal */
-export function waitOn<T>(w: Waiter<T>, signal: AbortSignal | undefined): PromiseLike<T> {
-  return signal === undefined ? w : waitWithSignal(w, signal);
-}
-
-/** What a wait that failed with `err` should throw: the signal's reason if the signal ended it. @internal */
-export function abortReason(w: Waiter<unknown>, err: unknown): unknown {
-  return w._abortedBy !== null ? w._abortedBy.reason : err;
-}
-
-/**
- * Check a count argument: a non-negative integer (TypeError if not a number, RangeError otherwise).
- * @internal
- */
-export function checkCount(name: string, value: unknown, { min = 0, infinity = false } = {}): number {
-  if (typeof value !== "number") {
-    throw new TypeError(`Expected ${name} to be ${countWords(min, infinity)}, got ${describe(value)}`);
-  }
-  if (!(Number.isInteger(value) || (infinity && value === Infinity)) || value < min) {
-    throw new RangeError(`Expected ${name} to be ${countWords(min, infinity)}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-function countWords(min: number, infinity: boolean): string {
-  const base = min === 0 ? "a non-negative integer" : min === 1 ? "a positive integer" : `an integer >= ${min}`;
-  return infinity ? `${base} or Infinity` : base;
-}
-
-/**
  * A promise already fulfilled with `true`: what an uncontended `acquire()` returns (marked, so that
  * `waitFor(lock.acquire(), 0)` sees the lock taken, see `task/settled.ts`). @internal
  */
@@ -402,8 +299,3 @@ export const RESOLVED_TRUE: Promise<true> = fulfilled(true as const);
 
 /** A promise already fulfilled with `undefined` (marked likewise). @internal */
 export const RESOLVED_VOID: Promise<void> = fulfilled(undefined);
-
-/** Check a callback argument. @internal */
-export function checkFn(name: string, fn: unknown): void {
-  if (typeof fn !== "function") throw new TypeError(`Expected ${name} to be a function, got ${describe(fn)}`);
-}

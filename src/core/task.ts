@@ -12,8 +12,9 @@
  *
  * @module
  */
-import { CancelledError, RuntimeError, describe } from "../errors.js";
-import type { EventLoop } from "../loop/event-loop.js";
+import { CancelledError, RuntimeError } from "./errors.js";
+import { describe } from "./check.js";
+import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
@@ -579,6 +580,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal the futures this task is suspended on (diagnostics) */
   get _waiters(): readonly Future<unknown>[] {
     return this._nreg === 0 ? [] : pendingAwaits(this as Task<unknown>);
+  }
+
+  /** @internal a task waiting on this one waits on its name */
+  override _describe(): string {
+    return this.getName();
   }
 
   /** @internal */

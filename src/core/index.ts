@@ -1,0 +1,32 @@
+/**
+ * The kernel's face: everything the layers above it (time, sync, queues, combinators, structured,
+ * executors, tracing, runner, redis, testing, cli) may use, and nothing else. Code outside `src/core`
+ * imports the kernel through this module only (the layer test checks it, `test/architecture`). Names
+ * marked `@internal` are for those layers, not for users: `src/index.ts` re-exports the public ones.
+ *
+ * @module
+ */
+export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenThreadPool, BrokenWorkerError, CancelledError, DeadlockError, ExceptionGroup, InvalidStateError, KeyboardInterrupt, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock } from "./errors.js";
+export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe } from "./check.js";
+export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";
+export { soon } from "./microtask.js";
+export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
+export { callbackContext, callerStrand, callerTask, contextStrand, contextTask, currentTask, findRange, inElementJob, logEnd, newLoopScope, releaseHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, useHooks, type LoopScope, type StrandLike } from "./current.js";
+export { currentLoop, getRunningLoop, loopRegistry, runningLoopOrNull } from "./running.js";
+export { cancelStrand, closeStrand, deliverCancel, delivery, hasShield, levelCancelled, linkAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, runBodyIn, Strand, takeMustCancel, unlinkAwait, type LevelScope } from "./strand.js";
+export { Chain } from "./chain.js";
+export { Future, isFuture, ST_PENDING, type Awaiter, type DoneCallback, type FutureState, type Runnable } from "./future.js";
+export { F_AWAITED, F_CANCEL_AFTER, F_EAGER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
+export { markDonePath, settleTaskWith, Task, type TaskFunction, type TaskOptions } from "./task.js";
+export { TaskSet } from "./task-set.js";
+export { fulfilled, settledValue } from "./settled.js";
+export { _resetAdoptHint, AdoptedTask, adoptIntoStrand, adoptIntoTask } from "./adopt.js";
+export { ensureFuture, fromPromise, toFuture, toFutures, type AwaitableLike, type Awaited2 } from "./ensure-future.js";
+export { Handle, TimerHandle } from "./handles.js";
+export { TimerHeap } from "./timer-heap.js";
+export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutcome, type Instrument, type Tracer } from "./instruments.js";
+export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";
+export { checkDelay, defaultExceptionHandler, EventLoop, ForeignHold, timerDelay, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./event-loop.js";
+export { defaultLoop } from "./default-loop.js";
+export { allTasks, createTask } from "./task-api.js";
+export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";

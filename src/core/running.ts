@@ -1,0 +1,66 @@
+/**
+ * Which loop is running, and the process's current loop (CPython's `get_running_loop`, and the state
+ * behind `get_event_loop`/`set_event_loop`). This module only reads and records; loops are made above it
+ * (`default-loop.ts` in the kernel, `src/runner/loops.ts` for programs).
+ *
+ * @module
+ */
+import { RuntimeError } from "./errors.js";
+import { callbackContext, contextTask } from "./current.js";
+import type { EventLoop } from "./event-loop.js";
+
+/** @internal */
+export const loopRegistry = {
+  /** Invariant: the loops between the start of `runForever()` and the end of their last iteration. */
+  running: new Set<EventLoop>(),
+  /** Invariant: the process's current loop (`setEventLoop`, or made by `getEventLoop`), never a closed one. */
+  current: null as EventLoop | null,
+  closed(loop: EventLoop): void {
+    if (this.current === loop) this.current = null;
+  },
+};
+
+/**
+ * The loop running the current task or callback, or `null` (CPython's `_get_running_loop`).
+ * @internal
+ */
+export function runningLoopOrNull(): EventLoop | null {
+  if (callbackContext.loop !== null) return callbackContext.loop;
+  const t = contextTask();
+  if (t !== undefined && t._loop.isRunning()) return t._loop;
+  return null;
+}
+
+/**
+ * The loop running the current task or callback. Throws `RuntimeError` outside of one.
+ *
+ * @example
+ * ```ts
+ * import { run, getRunningLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const loop = getRunningLoop();
+ *   console.log(loop.isRunning()); // true
+ * });
+ * ```
+ */
+export function getRunningLoop(): EventLoop {
+  const loop = runningLoopOrNull();
+  if (loop === null) throw new RuntimeError("no running event loop");
+  return loop;
+}
+
+/**
+ * The running loop, else the process's current loop, else a `RuntimeError` (what `new Future()` and
+ * `ensureFuture()` use when given no loop: CPython 3.14's `get_event_loop()`, which no longer makes one).
+ * @internal
+ */
+export function currentLoop(what: string): EventLoop {
+  const loop = runningLoopOrNull() ?? loopRegistry.current;
+  if (loop === null) {
+    throw new RuntimeError(
+      `There is no current event loop for ${what}: call it inside run(async () => ...), ` +
+        "or pass the loop ({ loop }), or make one current first (getEventLoop(), setEventLoop(loop))",
+    );
+  }
+  return loop;
+}

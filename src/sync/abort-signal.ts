@@ -1,0 +1,83 @@
+/**
+ * `AbortSignal` for every wait of the primitives and queues (`{ signal }`).
+ *
+ * Every wait takes `{ signal }`. An already aborted signal rejects at once with `signal.reason`
+ * (`signal.throwIfAborted()`, as `fetch` does). A signal that aborts during the wait cancels the waiter
+ * future, so the primitive runs exactly its cancellation path (passing a wake-up on, giving a permit
+ * back); the wait then rejects with `signal.reason` rather than `CancelledError`. This is the same inside
+ * and outside tasks: the task is not marked as cancelled (`cancelling()` stays 0), and outside code gets
+ * the error it expects from an `AbortSignal`. An abort that comes after the waiter was woken is too late
+ * and is ignored: the wait succeeds, as a late cancellation does in CPython.
+ *
+ * @module
+ */
+import { describe } from "../core/index.js";
+import type { Waiter } from "./wait-queue.js";
+
+/**
+ * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
+ * @example `await lock.acquire({ signal: AbortSignal.timeout(500) });`
+ */
+export interface AbortOptions {
+  /** Abandon the wait when this signal aborts: the wait rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The signal of an options object, validated; throws `signal.reason` if it has already aborted.
+ * @internal
+ */
+export function readSignal(options: AbortOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  }
+  const signal = options.signal;
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) {
+    throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);
+  }
+  signal.throwIfAborted();
+  return signal;
+}
+
+/**
+ * `readSignal` for a method that returns a promise: the signal, or the rejection to return instead of
+ * throwing (as an async function would).
+ * @internal
+ */
+export function signalOrRejection(options: AbortOptions | undefined): AbortSignal | undefined | Promise<never> {
+  if (options === undefined) return undefined;
+  try {
+    return readSignal(options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * Await `w`, cancelling it if `signal` aborts first. The caller runs its cancellation path on the
+ * resulting `CancelledError` and then throws `abortReason(w, err)`.
+ * @internal
+ */
+export async function waitWithSignal<T>(w: Waiter<T>, signal: AbortSignal): Promise<T> {
+  const onAbort = (): void => {
+    if (w.cancel()) w._abortedBy = signal;
+  };
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await w;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Await a waiter, with or without a signal. @internal */
+export function waitOn<T>(w: Waiter<T>, signal: AbortSignal | undefined): PromiseLike<T> {
+  return signal === undefined ? w : waitWithSignal(w, signal);
+}
+
+/** What a wait that failed with `err` should throw: the signal's reason if the signal ended it. @internal */
+export function abortReason(w: Waiter<unknown>, err: unknown): unknown {
+  return w._abortedBy !== null ? w._abortedBy.reason : err;
+}
