@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, checkDelay, closeStrand, describe, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, settledValue, Strand, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**
@@ -31,10 +31,7 @@ import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
  */
 export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> {
   try {
-    if (ms !== null) {
-      if (typeof ms !== "number") throw new TypeError(`Expected ms to be a number or null, got ${describe(ms)}`);
-      checkDelay(ms, "ms");
-    }
+    checkMsOrNull(ms, "ms");
     if (ms !== null && ms <= 0) return waitForNow(toFuture(aw, undefined, null, -1));
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
     if (typeof aw === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
@@ -66,9 +63,10 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
   if (cur === null || cur._task.done()) return null;
   const loop = cur._task._loop;
   const t = new Timeout(ms === null ? null : loop.time() + ms);
-  const s = new Strand(cur);
+  const body = new ScopeBody(cur);
+  const s = body.strand;
   if (!adoptIntoStrand(promise, s, null)) {
-    closeStrand(s);
+    body.close();
     return null;
   }
   // Until the work awaits something of ours it may be foreign I/O: virtual time waits for it.
@@ -95,7 +93,7 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
       giveUp!(new CancelledError());
     });
   };
-  return runIn(t, () => work, s);
+  return runIn(t, () => work, body);
 }
 
 /** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */

@@ -28,7 +28,7 @@ import type { EventLoop } from "./event-loop.js";
 import { callerStrand, findRange, retagRange, runInStrand, strandOf, type StrandLike } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
-import { reparentStrand, type Strand } from "./strand.js";
+import { giveUpPendingCancel, reparentStrand, type Strand } from "./cancellation.js";
 
 /**
  * A task made from a promise whose work was already running.
@@ -46,9 +46,9 @@ export class AdoptedTask<T> extends Task<T> {
       this._loop.callSoon(() => {
         if (this.done() || (this._flags & F_AWAITED) !== 0 || this._nreg > 0) return;
         this._abandoned = true;
-        this._mustCancel = false;
+        const msg = giveUpPendingCancel(this as AdoptedTask<unknown>);
         this._releaseHold();
-        this._finishCancelled(this._pendingCancelMessage);
+        this._finishCancelled(msg);
       });
     }
     return r;

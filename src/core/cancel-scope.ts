@@ -13,8 +13,8 @@
  * `task.cancel()`): requests made meanwhile are held back and delivered when the scope exits, so shielded
  * work (a final save, a graceful close) is never orphaned the way `asyncio.shield`'s inner task can be.
  *
- * Approach: the body runs in a strand of its own (`task/strand.ts`), which travels with every promise
- * chain the body starts; the scope is that strand's `_level`, so each await made inside it checks whether
+ * Approach: the body runs in a strand of its own (a `ScopeBody`, `cancellation.ts`), which travels with
+ * every promise chain the body starts; the strand is level-triggered, so each await made inside it checks whether
  * the scope was cancelled, and `cancel()` delivers to the awaits pending inside it (all of them, in every
  * chain the body started). Rejected: a separate task per scope (changes `currentTask()` and costs a task
  * per scope); a stack of scopes in the task (the previous design: wrong once the body runs several chains).
@@ -22,12 +22,10 @@
  * @module
  */
 import { CancelledError, RuntimeError, TimeoutError } from "./errors.js";
-import { describe } from "./check.js";
-import type { TimerHandle } from "./handles.js";
+import { checkFn, checkMs, checkOptions, checkTime } from "./check.js";
 import { getRunningLoop } from "./running.js";
 import { callerStrand, currentTask } from "./current.js";
-import { Strand, closeStrand, deliverCancel, hasShield, openStrand, runBodyIn } from "./strand.js";
-import type { Task } from "./task.js";
+import { ScopeBody, runBodyIn } from "./cancellation.js";
 
 /** Options of a cancel scope. */
 export interface CancelScopeOptions {
@@ -57,22 +55,13 @@ export class CancelScope {
   /** True if the scope caught its own cancellation when it exited. */
   cancelledCaught = false;
   private _deadline: number;
-  /** Invariant: the strand the body runs in, from entry until exit; null otherwise. */
-  private _strand: Strand | null = null;
-  private _timer: TimerHandle | null = null;
-  /** @internal cancellation requests this scope made on its task (undone with uncancel() on exit) */
-  _requests = 0;
+  /** Invariant: the body's cancellation state (its strand, this scope's requests), from entry until exit; null otherwise. */
+  private _body: ScopeBody | null = null;
   private _entered = false;
 
   constructor(options: CancelScopeOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    const deadline = options.deadline ?? Infinity;
-    if (typeof deadline !== "number" || Number.isNaN(deadline)) {
-      throw new TypeError(`Expected deadline to be a number, got ${describe(deadline)}`);
-    }
-    this._deadline = deadline;
+    checkOptions(options);
+    this._deadline = checkTime(options.deadline ?? Infinity, "deadline");
     this._shieldFlag = Boolean(options.shield);
   }
 
@@ -82,7 +71,7 @@ export class CancelScope {
   }
   set shield(v: boolean) {
     this._shieldFlag = Boolean(v);
-    if (this._strand !== null) this._strand._shield = this._shieldFlag;
+    if (this._body !== null) this._body.strand._shield = this._shieldFlag;
   }
 
   /** The deadline (loop time, ms); `Infinity` for none. Setting it reschedules the scope. */
@@ -90,11 +79,8 @@ export class CancelScope {
     return this._deadline;
   }
   set deadline(when: number) {
-    if (typeof when !== "number" || Number.isNaN(when)) {
-      throw new TypeError(`Expected deadline to be a number, got ${describe(when)}`);
-    }
-    this._deadline = when;
-    if (this._strand !== null) this._arm();
+    this._deadline = checkTime(when, "deadline");
+    if (this._body !== null) this._arm(this._body);
   }
 
   /**
@@ -104,15 +90,10 @@ export class CancelScope {
   cancel(): void {
     if (this.cancelCalled) return;
     this.cancelCalled = true;
-    this._timer?.cancel();
-    this._timer = null;
-    const s = this._strand;
-    if (s === null || s._task.done()) return;
-    if (deliverCancel(openStrand(s), "cancel scope") > 0) {
-      this._requests++;
-      s._task._countCancel("cancel scope");
-    }
-    // Nothing pending: the next await inside sees the cancelled scope (the strand's level check).
+    const b = this._body;
+    if (b === null) return;
+    b.disarm();
+    b.cancelLevel();
   }
 
   /**
@@ -120,29 +101,30 @@ export class CancelScope {
    * caught its own cancellation.
    */
   async run<T>(body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
-    if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
+    checkFn(body, "body");
     if (this._entered) throw new RuntimeError("A CancelScope can be entered only once");
     const task = currentTask();
     if (task === null) throw new RuntimeError("CancelScope must be used inside a task");
     this._entered = true;
-    const s = new Strand(callerStrand()!);
-    s._level = this;
-    s._shield = this._shieldFlag;
-    this._strand = s;
+    const b = new ScopeBody(callerStrand()!, true, this._shieldFlag);
+    this._body = b;
     const entryCancelling = task.cancelling();
-    this._arm();
+    if (this.cancelCalled) b.cancelLevel();
+    else this._arm(b);
     let failed = false;
     let error: unknown;
     let result: T | undefined;
     try {
-      result = await runBodyIn(s, body, this);
+      result = await runBodyIn(b.strand, body, this);
     } catch (e) {
       failed = true;
       error = e;
     }
-    this._exit(s._task);
+    this._body = null;
+    b.close();
+    const after = b.takeBack();
     if (failed) {
-      if (error instanceof CancelledError && this.cancelCalled && task.cancelling() <= entryCancelling) {
+      if (error instanceof CancelledError && this.cancelCalled && after <= entryCancelling) {
         this.cancelledCaught = true;
         return undefined;
       }
@@ -151,28 +133,10 @@ export class CancelScope {
     return result;
   }
 
-  private _exit(task: Task<unknown>): void {
-    this._timer?.cancel();
-    this._timer = null;
-    closeStrand(this._strand!);
-    this._strand = null;
-    for (; this._requests > 0; this._requests--) task.uncancel();
-    if (this._shieldFlag && task._deferredCancels !== null && !hasShield(task)) {
-      const held = task._deferredCancels;
-      task._deferredCancels = null;
-      for (const msg of held) task._requestCancel(msg);
-    }
+  private _arm(b: ScopeBody): void {
+    if (this.cancelCalled) return;
+    b.setDeadline(getRunningLoop(), this._deadline, () => this.cancel(), "now");
   }
-
-  private _arm(): void {
-    this._timer?.cancel();
-    this._timer = null;
-    if (this.cancelCalled || this._deadline === Infinity) return;
-    const loop = getRunningLoop();
-    if (this._deadline <= loop.time()) this.cancel();
-    else this._timer = loop.callAt(this._deadline, () => this.cancel());
-  }
-
 }
 
 /**
@@ -220,8 +184,5 @@ export async function failAfter<T>(ms: number, body: (scope: CancelScope) => Pro
 }
 
 function relativeDeadline(ms: number): number {
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
-    throw new RangeError(`Expected ms to be a non-negative number of milliseconds, got ${describe(ms)}`);
-  }
-  return getRunningLoop().time() + ms;
+  return getRunningLoop().time() + checkMs(ms, "ms");
 }

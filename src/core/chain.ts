@@ -21,7 +21,7 @@
 import { soon } from "./microtask.js";
 import type { Future, Runnable } from "./future.js";
 import type { StrandLike } from "./current.js";
-import { REG_NONE } from "./strand.js";
+import { REG_NONE } from "./cancellation.js";
 
 const PENDING = 0;
 const FULFILLED = 1;

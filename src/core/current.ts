@@ -42,7 +42,7 @@ import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import * as v8 from "node:v8";
 import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
-import type { Strand } from "./strand.js";
+import type { Strand } from "./cancellation.js";
 
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };

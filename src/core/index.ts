@@ -13,7 +13,7 @@ export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
 export { callbackContext, callerStrand, callerTask, contextStrand, contextTask, currentTask, findRange, inElementJob, logEnd, newLoopScope, releaseHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, useHooks, type LoopScope, type StrandLike } from "./current.js";
 export { currentLoop, getRunningLoop, loopRegistry, runningLoopOrNull } from "./running.js";
-export { cancelStrand, closeStrand, deliverCancel, delivery, hasShield, levelCancelled, linkAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, runBodyIn, Strand, takeMustCancel, unlinkAwait, type LevelScope } from "./strand.js";
+export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelTask, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasShield, levelCancelled, linkAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, runBodyIn, ScopeBody, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
 export { Chain } from "./chain.js";
 export { Future, isFuture, ST_PENDING, type Awaiter, type DoneCallback, type FutureState, type Runnable } from "./future.js";
 export { F_AWAITED, F_CANCEL_AFTER, F_EAGER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";

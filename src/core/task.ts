@@ -16,27 +16,29 @@ import { CancelledError, RuntimeError } from "./errors.js";
 import { describe } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
-import { Future, ST_CANCELLED, ST_FINISHED, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
+import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_AWAITED, F_CANCEL_AFTER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
 import {
+  CANCEL_SCOPE_MESSAGE,
   NO_CANCEL,
   REG_ELEM,
   REG_LIVE,
   REG_NONE,
   REG_YIELD_CANCEL,
-  delivery,
-  deliverCancel,
+  cancelOnSuspend,
+  cancelTask,
   levelCancelled,
   linkAwait,
-  noteRegistration,
   openStrand,
   pendingAwaits,
-  takeMustCancel,
+  takeCancel,
+  takeRootCancel,
+  uncancelTask,
   unlinkAwait,
   type LevelScope,
   type Strand,
-} from "./strand.js";
+} from "./cancellation.js";
 
 let taskCounter = 0;
 
@@ -231,40 +233,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    */
   override cancel(msg?: string): boolean {
     this._markRetrieved(); // as Future.cancel: the caller has dealt with this task's outcome
-    if (this._state !== "PENDING") return false;
+    if (this._st !== ST_PENDING) return false;
     if (msg !== undefined && typeof msg !== "string") {
       throw new TypeError(`Expected msg to be a string, got ${describe(msg)}`);
     }
-    delivery.skippedShield = false;
-    const n = deliverCancel(this as Task<unknown>, msg);
-    if (n === 0 && delivery.skippedShield) {
-      // Everything pending is inside a shielding cancel scope: the request is held back until it exits.
-      (this._deferredCancels ??= []).push(msg);
-      return true;
-    }
-    this._countCancel(msg);
-    if (n === 0) this._setMustCancel(msg);
+    cancelTask(this as Task<unknown>, msg);
     return true;
-  }
-
-  /** Cancel without looking at shields (a shielding scope exits with held-back requests). @internal */
-  _requestCancel(msg: string | undefined): boolean {
-    if (this._state !== "PENDING") return false;
-    this._countCancel(msg);
-    if (deliverCancel(this as Task<unknown>, msg) === 0) this._setMustCancel(msg);
-    return true;
-  }
-
-  /** @internal one more outstanding request: counted, the signal aborted, the tracer told */
-  _countCancel(msg: string | undefined): void {
-    this._numCancelsRequested++;
-    this._abort?.abort(new CancelledError(msg ?? ""));
-    this._loop._tracer?.onTaskCancelRequested(this, msg);
-  }
-
-  private _setMustCancel(msg: string | undefined): void {
-    this._mustCancel = true;
-    this._pendingCancelMessage = msg;
   }
 
   /** How many cancellation requests are outstanding (CPython's `cancelling()`). */
@@ -278,11 +252,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * was not yet delivered is dropped (Python 3.13).
    */
   uncancel(): number {
-    if (this._numCancelsRequested > 0) {
-      this._numCancelsRequested--;
-      if (this._numCancelsRequested === 0) this._mustCancel = false;
-    }
-    return this._numCancelsRequested;
+    return uncancelTask(this as Task<unknown>);
   }
 
   /**
@@ -300,7 +270,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   get signal(): AbortSignal {
     if (this._abort === null) {
       this._abort = new AbortController();
-      if (this._numCancelsRequested > 0 || this._state === "CANCELLED") {
+      if (this._numCancelsRequested > 0 || (this._st & ST_MASK) === ST_CANCELLED) {
         this._abort.abort(new CancelledError(this._pendingCancelMessage ?? this._cancelMessage ?? ""));
       }
     }
@@ -336,8 +306,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       // CPython throws CancelledError(msg) into the coroutine, which raises it at once: the task ends
       // as if its function had raised it (see _fail).
       this._fn = null;
-      this._mustCancel = false;
-      this._finishCancelled(new CancelledError(this._pendingCancelMessage ?? ""));
+      this._finishCancelled(new CancelledError((takeRootCancel(this as Task<unknown>) as string | undefined) ?? ""));
       return;
     }
     this._loop._beginStep(this);
@@ -355,8 +324,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (this._st === ST_PENDING) {
       if (this._mustCancel) {
         // Cancelled during its last step: CPython ends such a task cancelled.
-        this._mustCancel = false;
-        this._finishCancelled(this._pendingCancelMessage);
+        this._finishCancelled(takeRootCancel(this as Task<unknown>) as string | undefined);
       } else {
         this._value = value;
         this._st = ST_FINISHED;
@@ -452,17 +420,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       if ((f & F_HOLDING) !== 0) this._releaseHold();
       if ((f & F_FIRST_STEP) !== 0) this._endFirstStep();
     }
-    if (s === this) {
-      if (this._mustCancel && fut.cancel(this._pendingCancelMessage)) {
-        this._mustCancel = false;
-        this._pendingCancelMessage = undefined;
-      }
-    } else {
-      noteRegistration(s as Strand);
-      const m = takeMustCancel(s);
-      if (m !== NO_CANCEL) fut.cancel(m);
-      else if (levelCancelled(s)) fut.cancel("cancel scope");
-    }
+    if (s !== this || this._mustCancel) cancelOnSuspend(this as Task<unknown>, s, fut);
     this._loop._stepSuspended(this);
   }
 
@@ -518,18 +476,18 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
 
   /** The step after `sleep(0)`. @internal */
   _resumeAfterYield(awaiter: Chain<unknown>, value: unknown): void {
-    if (this._state !== "PENDING") {
+    if (this._st !== ST_PENDING) {
       awaiter._deliver(true, value);
       return;
     }
     this._loop._beginStep(this);
     if (awaiter._reg === REG_YIELD_CANCEL) {
       awaiter._reg = REG_NONE;
-      awaiter._deliver(false, new CancelledError("cancel scope"));
+      awaiter._deliver(false, new CancelledError(CANCEL_SCOPE_MESSAGE));
       return;
     }
     const s = awaiter._strand!;
-    const m = s === this ? (this._mustCancel ? this._takeOwnMustCancel() : NO_CANCEL) : takeMustCancel(s);
+    const m = takeCancel(this as Task<unknown>, s);
     if (m !== NO_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
     else awaiter._deliver(true, value);
   }
@@ -554,7 +512,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       return;
     }
     this._loop._beginStep(this);
-    const m = s === this ? (this._mustCancel ? this._takeOwnMustCancel() : NO_CANCEL) : takeMustCancel(s);
+    const m = takeCancel(this as Task<unknown>, s);
     if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
       // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
       // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
@@ -567,14 +525,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // resume code that suspends again. If the step has not ended within a few microtask hops, end it,
     // rather than leave the loop waiting for its macrotask watchdog.
     if (this._nreg > 0) this._loop._endStepIfIdle(this);
-  }
-
-  /** The pending cancellation of the root strand, consumed (see `takeMustCancel`). */
-  private _takeOwnMustCancel(): string | undefined {
-    this._mustCancel = false;
-    const m = this._pendingCancelMessage;
-    this._pendingCancelMessage = undefined;
-    return m;
   }
 
   /** @internal the futures this task is suspended on (diagnostics) */
@@ -590,7 +540,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal */
   override _repr(): string {
     // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
-    const state = this._state === "PENDING" && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
+    const state = this._st === ST_PENDING && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
     return `<Task ${state} name='${this.getName()}'>`;
   }
 }

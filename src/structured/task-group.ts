@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, cancelStrand, closeStrand, currentTask, describe, type EventLoop, ExceptionGroup, type Future, getRunningLoop, openStrand, runBodyIn, RuntimeError, Strand, type Task, type TaskFunction, type TaskOptions } from "../core/index.js";
+import { callerStrand, CancelledError, currentTask, describe, type EventLoop, ExceptionGroup, type Future, getRunningLoop, runBodyIn, RuntimeError, ScopeBody, type Task, type TaskFunction, type TaskOptions } from "../core/index.js";
 
 let groupCounter = 0;
 
@@ -43,8 +43,8 @@ export class TaskGroup {
   private _aborting = false;
   private _loop: EventLoop | null = null;
   private _parentTask: Task<unknown> | null = null;
-  /** Invariant: the strand the body and the exit wait run in, from entry until the exit ends. */
-  private _strand: Strand | null = null;
+  /** Invariant: the body's cancellation state (the strand the body and the exit wait run in), from entry until the exit ends. */
+  private _body: ScopeBody | null = null;
   private _parentCancelRequested = false;
   /** Invariant: the group's children that are not done yet. */
   private readonly _tasks = new Set<Task<unknown>>();
@@ -69,7 +69,8 @@ export class TaskGroup {
   /** Run `body(group)` in the current task and wait for every task of the group. */
   async run<R>(body: (tg: TaskGroup) => PromiseLike<R> | R): Promise<R> {
     if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
-    const s = this._enter();
+    const b = this._enter();
+    const s = b.strand;
     let failed = false;
     let error: unknown;
     let result: R | undefined;
@@ -82,23 +83,23 @@ export class TaskGroup {
     try {
       await runBodyIn(s, exitGroup, [this, failed, error] as const);
     } finally {
-      closeStrand(s);
+      b.close();
     }
     return result as R;
   }
 
-  private _enter(): Strand {
+  private _enter(): ScopeBody {
     if (this._entered) throw new RuntimeError(`${this} has already been entered`);
     this._loop = getRunningLoop();
     this._parentTask = currentTask();
     if (this._parentTask === null) throw new RuntimeError(`${this} cannot determine the parent task`);
     this._entered = true;
-    return (this._strand = new Strand(callerStrand()!));
+    return (this._body = new ScopeBody(callerStrand()!));
   }
 
   /** What CPython's `self._parent_task.cancel()` does here: cancel the group's strand. */
   private _cancelParent(): void {
-    cancelStrand(this._strand!, undefined);
+    this._body!.cancel(undefined);
   }
 
   /** @internal */
@@ -124,10 +125,11 @@ export class TaskGroup {
       }
       this._onCompletedFut = null;
     }
-    const parent = this._strand!._task;
+    const body = this._body!;
+    const parent = body.task;
     if (this._parentCancelRequested) {
       // We cancelled the parent ourselves: take that request back.
-      if (parent.uncancel() === 0) propagateCancellation = undefined;
+      if (body.takeBack() === 0) propagateCancellation = undefined;
     }
     if (propagateCancellation !== undefined && this._errors.length === 0) {
       this._parentTask = null;
@@ -138,11 +140,7 @@ export class TaskGroup {
       if (parent.cancelling() > 0) {
         // Cancelled from outside too: keep the request count stable for the code above us (CPython's
         // uncancel() then cancel(): the next await after the group raises).
-        parent.uncancel();
-        parent._countCancel(undefined);
-        const after = openStrand(this._strand!._sparent);
-        after._mustCancel = true;
-        after._pendingCancelMessage = undefined;
+        body.recancelAfter();
       }
       const errors = this._errors;
       this._errors = [];
@@ -166,7 +164,7 @@ export class TaskGroup {
     const exc = task.exception();
     if (!task._hasException) return;
     this._errors.push(exc);
-    const parent = this._strand === null ? null : this._strand._task;
+    const parent = this._body === null ? null : this._body.task;
     if (parent === null || parent.done() || this._parentTask === null) {
       this._loop!.callExceptionHandler({
         message: `Task ${task._repr()} has errored out but its parent task is already completed`,

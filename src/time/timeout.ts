@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, cancelStrand, closeStrand, currentTask, describe, ExceptionGroup, getRunningLoop, type Handle, runBodyIn, RuntimeError, Strand, TimeoutError, type TimerHandle } from "../core/index.js";
+import { callerStrand, CancelledError, checkFn, checkMsOrNull, checkTime, currentTask, ExceptionGroup, getRunningLoop, runBodyIn, RuntimeError, ScopeBody, type Strand, TimeoutError } from "../core/index.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
 export type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";
@@ -28,19 +28,15 @@ export type TimeoutState = "created" | "active" | "expiring" | "expired" | "fini
 export class Timeout {
   private _state: TimeoutState = "created";
   private _when: number | null;
-  private _handle: TimerHandle | Handle | null = null;
-  /** Invariant: the strand the body runs in, from entry until exit; null otherwise. */
-  private _strand: Strand | null = null;
+  /** Invariant: the body's cancellation state (its strand, the deadline's timer), from entry until exit; null otherwise. */
+  private _body: ScopeBody | null = null;
   private _cancelling = 0;
   /** @internal called when the deadline passes, after the body was cancelled (waitFor) */
   _onExpire: (() => void) | null = null;
 
   /** @param when an absolute loop time in ms, or null for no deadline */
   constructor(when: number | null) {
-    if (when !== null && (typeof when !== "number" || Number.isNaN(when))) {
-      throw new TypeError(`Expected when to be a number or null, got ${describe(when)}`);
-    }
-    this._when = when;
+    this._when = when === null ? null : checkTime(when, "when");
   }
 
   /** The deadline (loop time, ms), or null. */
@@ -59,16 +55,8 @@ export class Timeout {
       if (this._state === "created") throw new RuntimeError("Timeout has not been entered");
       throw new RuntimeError(`Cannot change state of ${this._state} Timeout`);
     }
-    if (when !== null && (typeof when !== "number" || Number.isNaN(when))) {
-      throw new TypeError(`Expected when to be a number or null, got ${describe(when)}`);
-    }
-    this._when = when;
-    this._handle?.cancel();
-    if (when === null) this._handle = null;
-    else {
-      const loop = getRunningLoop();
-      this._handle = when <= loop.time() ? loop.callSoon(() => this._onTimeout()) : loop.callAt(when, () => this._onTimeout());
-    }
+    this._when = when === null ? null : checkTime(when, "when");
+    this._body!.setDeadline(getRunningLoop(), this._when ?? Infinity, () => this._onTimeout(), "soon");
   }
 
   /** True once the deadline passed (the scope is expiring or expired). */
@@ -77,31 +65,30 @@ export class Timeout {
   }
 
   /**
-   * @internal enter the scope in the current task; the body will run in `strand` (a new strand of the
+   * @internal enter the scope in the current task; the body will run in `body`'s strand (a new one of the
    * caller's, unless waitFor made one already and moved work into it)
    */
-  _enter(strand?: Strand): Strand {
+  _enter(body?: ScopeBody): Strand {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
     this._state = "active";
-    const s = strand ?? new Strand(callerStrand()!);
-    this._strand = s;
+    const b = body ?? new ScopeBody(callerStrand()!);
+    this._body = b;
     this._cancelling = task.cancelling();
     this.reschedule(this._when);
-    return s;
+    return b.strand;
   }
 
   /** @internal returns the error to throw (or undefined to rethrow nothing / the same). */
   _exit(failed: boolean, error: unknown): unknown {
-    this._handle?.cancel();
-    this._handle = null;
-    const s = this._strand!;
-    closeStrand(s);
-    this._strand = null;
+    const b = this._body!;
+    this._body = null;
+    b.close();
+    const after = b.takeBack();
     if (this._state === "expiring") {
       this._state = "expired";
-      if (s._task.uncancel() <= this._cancelling && failed) {
+      if (after <= this._cancelling && failed) {
         if (error instanceof CancelledError) return new TimeoutError("", { cause: error });
         if (error instanceof ExceptionGroup) {
           for (const e of error.exceptions) addTimeoutContext(e);
@@ -114,9 +101,8 @@ export class Timeout {
   }
 
   private _onTimeout(): void {
-    cancelStrand(this._strand!, undefined);
+    this._body!.cancel(undefined);
     this._state = "expiring";
-    this._handle = null;
     this._onExpire?.();
   }
 
@@ -135,9 +121,9 @@ function addTimeoutContext(e: unknown): void {
 }
 
 /** @internal run `body` under `t` (in `strand` when given: see waitFor) */
-export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike<T> | T, strand?: Strand): Promise<T> {
-  if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
-  const s = t._enter(strand);
+export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike<T> | T, scope?: ScopeBody): Promise<T> {
+  checkFn(body, "body");
+  const s = t._enter(scope);
   let result: T;
   try {
     result = await runBodyIn(s, body, t);
@@ -165,12 +151,10 @@ export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike
  * ```
  */
 export function timeout<T>(ms: number | null, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
-  if (ms !== null && (typeof ms !== "number" || Number.isNaN(ms) || ms < 0)) {
-    return Promise.reject(new RangeError(`Expected ms to be a non-negative number or null, got ${describe(ms)}`));
-  }
   let t: Timeout;
   try {
-    t = new Timeout(ms === null ? null : getRunningLoop().time() + ms);
+    const d = checkMsOrNull(ms, "ms");
+    t = new Timeout(d === null ? null : getRunningLoop().time() + d);
   } catch (e) {
     return Promise.reject(e);
   }

@@ -250,7 +250,7 @@ describe("waitFor (test_waitfor AsyncioWaitForTest)", () => {
 
   it("bad arguments are clear errors", async () => {
     await run(async () => {
-      await expect(waitFor(sleep(1), "10" as never)).rejects.toThrow('Expected ms to be a number or null, got "10" (string)');
+      await expect(waitFor(sleep(1), "10" as never)).rejects.toThrow('Expected ms to be a non-negative number of milliseconds or null, got "10" (string)');
       await expect(waitFor(42 as never, 10)).rejects.toThrow(TypeError);
     }, V);
   });

@@ -162,7 +162,7 @@ describe("timeout (test_timeouts TimeoutTests)", () => {
       expect(cm!.expired()).toBe(true);
       expect(cm!.when()).toBe(now - 11);
       await expect(timeout(-11, () => sleep(0))).rejects.toThrow(RangeError);
-      await expect(timeout(-11, () => sleep(0))).rejects.toThrow("Expected ms to be a non-negative number or null, got -11 (number)");
+      await expect(timeout(-11, () => sleep(0))).rejects.toThrow("Expected ms to be a non-negative number of milliseconds or null, got -11 (number)");
       await expect(timeout(NaN, () => sleep(0))).rejects.toThrow(RangeError);
       await expect(timeoutAt(NaN, () => sleep(0))).rejects.toThrow(TypeError);
     }, V);

@@ -1,5 +1,14 @@
 /**
- * Strands: the regions of one task's code that cancellation addresses (Trio's `CancelStatus`).
+ * Cancellation, in one place: the regions of a task's code that it addresses (strands, Trio's
+ * `CancelStatus`), a task's cancel state (CPython's `cancel()`, `uncancel()`, `cancelling()`, the pending
+ * `_must_cancel` and its message, requests held back by a shield), and the scopes that cancel their own
+ * body (`ScopeBody`: the one shape of `Timeout`, `TaskGroup` and `CancelScope`).
+ *
+ * ## One owner
+ * The state lives on the task and strand objects (`_numCancelsRequested`, `_mustCancel`,
+ * `_pendingCancelMessage`, `_deferredCancels`: no extra object per task), and this module is the only
+ * one that writes it (the layer test, `test/architecture`, checks that). `Task.cancel()` and
+ * `Task.uncancel()` call in here; scopes hold a `ScopeBody`.
  *
  * ## Approach
  * A task's code is not one chain of awaits. `gather(a(), b())`, `Promise.all([a(), b()])` and an array of
@@ -27,6 +36,8 @@
  * reaches it, and shielding it protects it.
  *
  * ## Rejected alternatives
+ * - Counters kept by each scope on its own (the first design: `Timeout`, `CancelScope` and `TaskGroup`
+ *   each wrote the task's count and pending message their way): three subtly different uncancel rules.
  * - One await per task (the previous design): the other chains' awaits were not cancelled, and a step
  *   that woke one of them was taken for a stale wake-up.
  * - Cancelling every await of the task for every request (no strands): a timeout around one chain would
@@ -35,7 +46,9 @@
  *
  * @module
  */
+import { CancelledError } from "./errors.js";
 import type { Chain } from "./chain.js";
+import type { EventLoop } from "./event-loop.js";
 import type { Future } from "./future.js";
 import type { Task } from "./task.js";
 import { runInStrand, type StrandLike } from "./current.js";
@@ -43,7 +56,7 @@ import { runInStrand, type StrandLike } from "./current.js";
 /** What a Trio-style cancel scope shows its strand: whether it was cancelled, and its request count. @internal */
 export interface LevelScope {
   cancelCalled: boolean;
-  _requests: number;
+  requests: number;
 }
 
 /** `Chain._reg`: not registered. @internal */
@@ -179,8 +192,8 @@ export function levelCancelled(s: StrandLike): boolean {
   for (let x: StrandLike | null = s; x !== null; x = x._sparent) {
     const l = x._level;
     if (l !== null && l.cancelCalled) {
-      l._requests++;
-      s._task._numCancelsRequested++;
+      l.requests++;
+      countCancel(s._task, CANCEL_SCOPE_MESSAGE);
       return true;
     }
     if (x._shield) break;
@@ -288,22 +301,6 @@ async function awaitBody<A, R>(x: [(arg: A) => PromiseLike<R> | R, A]): Promise<
   return await x[0](x[1]);
 }
 
-/**
- * Cancel strand `s` on behalf of a scope (a timeout, a task group): one more request on the task, and
- * `CancelledError` at every await pending in the strand, or at the next one made there.
- * @internal
- */
-export function cancelStrand(s: Strand, msg: string | undefined): void {
-  const task = s._task;
-  if (task.done()) return;
-  task._countCancel(msg);
-  if (deliverCancel(openStrand(s), msg) === 0) {
-    const o = openStrand(s);
-    o._mustCancel = true;
-    o._pendingCancelMessage = msg;
-  }
-}
-
 /** True if a shielding strand is open anywhere in `task`'s tree. @internal */
 export function hasShield(task: Task<unknown>): boolean {
   return anyShield(task._kids);
@@ -313,4 +310,234 @@ function anyShield(kids: Strand[] | null): boolean {
   if (kids === null) return false;
   for (const k of kids) if (k._shield || anyShield(k._kids)) return true;
   return false;
+}
+
+// ---------------------------------------------------------------- the task's cancel state
+
+/** The message of the `CancelledError` that a Trio-style `CancelScope` delivers. @internal */
+export const CANCEL_SCOPE_MESSAGE = "cancel scope";
+
+/**
+ * `task.cancel(msg)` (CPython's `Task.cancel`), once the task is known to be pending: `CancelledError` at
+ * every await pending in the task outside shielding scopes, or, if there is none, at the next await made
+ * in its root (`_mustCancel`). If everything pending is inside a shielding `CancelScope`, the request is
+ * held back until that scope exits (`closeScope`).
+ * @internal
+ */
+export function cancelTask(task: Task<unknown>, msg: string | undefined): void {
+  delivery.skippedShield = false;
+  const n = deliverCancel(task, msg);
+  if (n === 0 && delivery.skippedShield) {
+    (task._deferredCancels ??= []).push(msg);
+    return;
+  }
+  countCancel(task, msg);
+  if (n === 0) setMustCancel(task, msg);
+}
+
+/** `cancelTask` without looking at shields (held-back requests, released when a shield exits). */
+function requestCancel(task: Task<unknown>, msg: string | undefined): void {
+  if (task.done()) return;
+  countCancel(task, msg);
+  if (deliverCancel(task, msg) === 0) setMustCancel(task, msg);
+}
+
+/** One more outstanding request on `task`: counted, its signal aborted, the tracer told. */
+function countCancel(task: Task<unknown>, msg: string | undefined): void {
+  task._numCancelsRequested++;
+  task._abort?.abort(new CancelledError(msg ?? ""));
+  task._loop._tracer?.onTaskCancelRequested(task, msg);
+}
+
+/** The next await made in `s` (or below it) raises `CancelledError(msg)` (CPython's `_must_cancel`). */
+function setMustCancel(s: StrandLike, msg: string | undefined): void {
+  s._mustCancel = true;
+  s._pendingCancelMessage = msg;
+}
+
+/**
+ * `task.uncancel()` (CPython 3.13): one request fewer; at 0, a request not yet delivered is dropped.
+ * @internal
+ */
+export function uncancelTask(task: Task<unknown>): number {
+  if (task._numCancelsRequested > 0) {
+    task._numCancelsRequested--;
+    if (task._numCancelsRequested === 0) task._mustCancel = false;
+  }
+  return task._numCancelsRequested;
+}
+
+/**
+ * The cancellation pending for an await in `s`, consumed: its message, or `NO_CANCEL` (the root's own
+ * flag is tested first: the usual case, one field).
+ * @internal
+ */
+export function takeCancel(task: Task<unknown>, s: StrandLike): string | undefined | typeof NO_CANCEL {
+  if (s === task) {
+    if (!task._mustCancel) return NO_CANCEL;
+    task._mustCancel = false;
+    const m = task._pendingCancelMessage;
+    task._pendingCancelMessage = undefined;
+    return m;
+  }
+  return takeMustCancel(s);
+}
+
+/**
+ * `task`'s code in strand `s` has just suspended on `fut`: a cancellation waiting for that await is
+ * delivered to it now (the root's `_mustCancel`, a scope's, a cancelled Trio scope around it).
+ * @internal
+ */
+export function cancelOnSuspend(task: Task<unknown>, s: StrandLike, fut: Future<unknown>): void {
+  if (s === task) {
+    if (task._mustCancel && fut.cancel(task._pendingCancelMessage)) {
+      task._mustCancel = false;
+      task._pendingCancelMessage = undefined;
+    }
+    return;
+  }
+  noteRegistration(s as Strand);
+  const m = takeMustCancel(s);
+  if (m !== NO_CANCEL) fut.cancel(m);
+  else if (levelCancelled(s)) fut.cancel(CANCEL_SCOPE_MESSAGE);
+}
+
+/**
+ * The cancellation a task's first step or last step finds pending (cancelled before it started, or
+ * during its last step): consumed; its message, or `NO_CANCEL`.
+ * @internal
+ */
+export function takeRootCancel(task: Task<unknown>): string | undefined | typeof NO_CANCEL {
+  return takeCancel(task, task);
+}
+
+// ---------------------------------------------------------------- scopes: a body that cancels itself
+
+/**
+ * The body of a scope that can cancel it (`Timeout`, `CancelScope`, a `TaskGroup`): a strand of the
+ * current task that covers exactly the promise chains started inside the body, and the cancellation
+ * requests the scope made on the task, taken back when it exits. The "deadline -> cancel my body -> take
+ * my requests back" shape of CPython's `Timeout` and `TaskGroup`, and of Trio's `CancelScope`.
+ * @internal
+ */
+export class ScopeBody implements LevelScope {
+  /** Invariant: the body's strand; closed by `close()`. */
+  readonly strand: Strand;
+  /** Invariant: the requests this scope made on its task and has not taken back. */
+  requests = 0;
+  /** Set by `cancelLevel()`: a level-triggered scope stays cancelled. */
+  cancelCalled = false;
+  /** Invariant: the timer of the scope's deadline while one is armed, else null. */
+  private _timer: { cancel(): void } | null = null;
+
+  /**
+   * @param parent the strand whose code enters the scope
+   * @param level a Trio scope (level-triggered: every await made in the body while it is cancelled fails)
+   * @param shield cancellation from outside the body does not enter it
+   */
+  constructor(parent: StrandLike, level = false, shield = false) {
+    const s = new Strand(parent);
+    if (level) s._level = this;
+    s._shield = shield;
+    this.strand = s;
+  }
+
+  /**
+   * Call `fire()` at loop time `when` (`Infinity`: never); a deadline already past fires at once
+   * (`pastNow` "now", Trio) or on the next iteration ("soon", CPython's `Timeout.reschedule`). Replaces
+   * the deadline armed before.
+   */
+  setDeadline(loop: EventLoop, when: number, fire: () => void, pastNow: "now" | "soon"): void {
+    this.disarm();
+    if (when === Infinity) return;
+    if (when <= loop.time()) {
+      if (pastNow === "now") fire();
+      else this._timer = loop.callSoon(fire);
+    } else this._timer = loop.callAt(when, fire);
+  }
+
+  /** Forget the deadline. */
+  disarm(): void {
+    if (this._timer !== null) {
+      this._timer.cancel();
+      this._timer = null;
+    }
+  }
+
+  /** The task whose code the body is. */
+  get task(): Task<unknown> {
+    return this.strand._task;
+  }
+
+  /**
+   * asyncio's cancel (Timeout, TaskGroup): one request on the task, `CancelledError` at every await
+   * pending in the body, or, if none, at the next one made there.
+   */
+  cancel(msg: string | undefined): void {
+    const task = this.strand._task;
+    if (task.done()) return;
+    this.requests++;
+    countCancel(task, msg);
+    const o = openStrand(this.strand);
+    if (deliverCancel(o, msg) === 0) setMustCancel(o, msg);
+  }
+
+  /**
+   * Trio's cancel (CancelScope, level-triggered): `CancelledError` at every await pending in the body,
+   * one request if any was; the awaits made later in the body fail as they are made (`levelCancelled`,
+   * which counts them on the scope).
+   */
+  cancelLevel(): void {
+    this.cancelCalled = true;
+    const task = this.strand._task;
+    if (task.done()) return;
+    if (deliverCancel(openStrand(this.strand), CANCEL_SCOPE_MESSAGE) > 0) {
+      this.requests++;
+      countCancel(task, CANCEL_SCOPE_MESSAGE);
+    }
+  }
+
+  /** Take back the requests this scope made (`uncancel()` each); returns the task's `cancelling()` after. */
+  takeBack(): number {
+    const task = this.strand._task;
+    for (; this.requests > 0; this.requests--) uncancelTask(task);
+    return task._numCancelsRequested;
+  }
+
+  /**
+   * The scope exits: its strand closes (chains still running move to the enclosing strand), and if it
+   * shielded the last shield of its task, the requests held back meanwhile are made now.
+   */
+  close(): void {
+    this.disarm();
+    const s = this.strand;
+    closeStrand(s);
+    const task = s._task;
+    if (s._shield && task._deferredCancels !== null && !hasShield(task)) {
+      const held = task._deferredCancels;
+      task._deferredCancels = null;
+      for (const msg of held) requestCancel(task, msg);
+    }
+  }
+
+  /**
+   * CPython's `uncancel()` then `cancel()` at a TaskGroup's exit when the task was cancelled from outside
+   * too: the request count stays as it is, and the next await after the scope raises.
+   */
+  recancelAfter(): void {
+    const task = this.strand._task;
+    uncancelTask(task);
+    countCancel(task, undefined);
+    setMustCancel(openStrand(this.strand._sparent), undefined);
+  }
+}
+
+/**
+ * An adopted task (adopt.ts) whose cancellation found nothing of ours to deliver to gives its work up:
+ * the pending request is consumed (the task ends cancelled with its message).
+ * @internal
+ */
+export function giveUpPendingCancel(task: Task<unknown>): string | undefined {
+  task._mustCancel = false;
+  return task._pendingCancelMessage;
 }
