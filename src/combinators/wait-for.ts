@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**
@@ -40,6 +40,9 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
       if (settled !== undefined) return Promise.resolve(settled.value as T);
       if (aw instanceof Promise) {
         const inline = inlineUnderTimeout(aw as Promise<T>, ms);
+        if (inline !== null) return inline;
+      } else if (aw instanceof Chain) {
+        const inline = inlineChainUnderTimeout(aw as Chain<T>, ms);
         if (inline !== null) return inline;
       } else if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) {
         // our awaitable (a contended acquire()): awaited in the timeout's strand, as CPython's coroutine
@@ -96,6 +99,24 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
   return runIn(t, () => work, body);
 }
 
+/**
+ * The chain of `fut.then(cb)` that the caller's code made (`waitFor(lock.acquire().then(f), ms)`): its
+ * await moves into the timeout's strand, so the deadline cancels the future it waits on (the primitive
+ * passes a wake-up on, nothing is taken), as CPython's `wait_for` of a coroutine `f(await fut)`; null if
+ * it is not such a chain.
+ */
+function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise<T> | null {
+  const cur = callerStrand();
+  if (cur === null || cur._task.done()) return null;
+  const t = new Timeout(ms === null ? null : cur._task._loop.time() + ms);
+  const body = new ScopeBody(cur);
+  if (!adoptChainIntoStrand(chain as Chain<unknown>, body.strand)) {
+    body.close();
+    return null;
+  }
+  return runIn(t, () => chain.then(), body);
+}
+
 /** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */
 async function waitForNow<T>(fut: Future<T>): Promise<T> {
   if (fut.done()) return fut.result();
@@ -121,7 +142,9 @@ async function cancelAndWait(fut: Future<unknown>, loop: EventLoop): Promise<voi
     // A task made from running work is cancelled once its first (eager) step ends: CPython's eager
     // task has run up to its first suspension before wait_for cancels it.
     if (fut instanceof Task) fut._cancelAfterFirstStep();
-    else fut.cancel();
+    // (a gather or shield of work taken over: cancelled once that work's first step is over, when
+    // CPython's eager tasks would have run theirs)
+    else loop._whenEagerStepsEnd(() => void fut.cancel());
     await waiter;
   } finally {
     fut.removeDoneCallback(cb);

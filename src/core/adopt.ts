@@ -25,10 +25,11 @@
  */
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
-import { callerStrand, findRange, retagRange, runInStrand, strandOf, type StrandLike } from "./current.js";
+import { callerStrand, findWork, retagRange, runInStrand, strandOf, TAKEN, type StrandLike, type Taken, type Work } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
-import { giveUpPendingCancel, reparentStrand, type Strand } from "./cancellation.js";
+import { giveUpPendingCancel, moveAwait, REG_LIVE, reparentStrand, type Strand } from "./cancellation.js";
+import type { Chain } from "./chain.js";
 
 /**
  * A task made from a promise whose work was already running.
@@ -72,17 +73,23 @@ let hint = 0;
 
 /**
  * The caller's strand, if `promise` was made by that strand's task in the current run: then its work can
- * be taken over. Returns the strand the promise's work runs in (`from`) and its log range.
+ * be taken over. Returns the strand the promise's work runs in (`from`) and where in the log it lies.
  */
-function adoptable(promise: object, limit: object | null): { from: StrandLike; range: [number, number] } | null {
+function adoptable(promise: object, limit: object | null): { from: StrandLike; work: Work } | null {
   const cur = callerStrand();
   if (cur === null) return null;
   const from = strandOf(promise);
   if (from === undefined || from._task !== cur._task || from._task.done()) return null;
-  const range = findRange(promise, hint, limit) ?? (hint > 0 ? findRange(promise, 0, limit) : null);
-  if (range === null) return null;
-  hint = range[1];
-  return { from, range };
+  const work = findWork(promise, hint, limit);
+  if (work === null) return null;
+  hint = work.at + 2;
+  return { from, work };
+}
+
+/** Re-tag every range of `work` from `from` to `to`. */
+function retagWork(work: Work, from: StrandLike, to: StrandLike, reparent: (s: Strand) => void): void {
+  const r = work.ranges;
+  for (let i = 0; i < r.length; i += 2) retagRange(r[i]!, r[i + 1]!, from, to, reparent);
 }
 
 /**
@@ -98,7 +105,7 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: ob
   if (a === null || a.from._task._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
   task._flags = F_FIRST_STEP;
-  retagRange(a.range[0], a.range[1], a.from, task, (k: Strand) => reparentStrand(k, task));
+  retagWork(a.work, a.from, task, (k: Strand) => reparentStrand(k, task));
   task._holdClock();
   loop._beginAdoptedStep(task);
   runInStrand(task, settleTaskWith, promise as Promise<unknown>);
@@ -106,8 +113,52 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: ob
   return task;
 }
 
-const ADOPTED: unique symbol = Symbol("asyncio-ts.adopted");
-type Marked = { [ADOPTED]?: Task<unknown> };
+/**
+ * The chain of `fut.then(cb)` that the calling task's code made (inside a task, `then` counts as awaiting:
+ * the chain is registered in the caller's strand) and hands to a combinator (`gather(lock.acquire().then(
+ * f))`): if it is still waiting, a task takes it over, as CPython's task would run `f(await fut)`: its
+ * registration moves to the task, so cancelling the task reaches the future, and the task ends with the
+ * chain's outcome. Null if `chain` is not such a chain.
+ * @internal
+ */
+export function adoptChainIntoTask<T>(chain: Chain<T>, loop: EventLoop): Task<T> | null {
+  const prev = (chain as Marked)[ADOPTED];
+  if (prev !== undefined) return prev._loop === loop ? (prev as Task<T>) : null;
+  const to = adoptableChain(chain);
+  if (to === null || to._loop !== loop) return null;
+  const task = new AdoptedTask<T>(null, undefined, loop, true);
+  moveAwait(chain as Chain<unknown>, task as Task<unknown>);
+  runInStrand(task as Task<unknown>, settleWithChain, chain as Chain<unknown>);
+  (chain as Marked)[ADOPTED] = task;
+  return task;
+}
+
+/** The task of the caller, if `chain` is a live await that the caller's task registered; else null. */
+function adoptableChain(chain: Chain<unknown>): Task<unknown> | null {
+  const cur = callerStrand();
+  if (cur === null || chain._reg !== REG_LIVE || chain._strand === null) return null;
+  const task = chain._strand._task;
+  return task === cur._task && !task.done() ? task : null;
+}
+
+function settleWithChain(chain: Chain<unknown>): void {
+  settleTaskWith(chain.then());
+}
+
+/**
+ * Move the chain of `fut.then(cb)` that the caller's task made into strand `to` of the same task (waitFor),
+ * if it is such a chain; returns whether it was.
+ * @internal
+ */
+export function adoptChainIntoStrand(chain: Chain<unknown>, to: Strand): boolean {
+  const task = adoptableChain(chain);
+  if (task === null || to._task !== task) return false;
+  moveAwait(chain, to);
+  return true;
+}
+
+const ADOPTED: typeof TAKEN = TAKEN;
+type Marked = Taken;
 
 /**
  * Move `promise`'s work into strand `to` of the same task (waitFor), if it can be taken over; returns
@@ -117,7 +168,7 @@ type Marked = { [ADOPTED]?: Task<unknown> };
 export function adoptIntoStrand(promise: object, to: Strand, limit: object | null): boolean {
   const a = adoptable(promise, limit);
   if (a === null) return false;
-  retagRange(a.range[0], a.range[1], a.from, to, (k: Strand) => {
+  retagWork(a.work, a.from, to, (k: Strand) => {
     if (k !== to) reparentStrand(k, to);
   });
   return true;

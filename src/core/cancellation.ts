@@ -131,6 +131,22 @@ export function unlinkAwait(c: Chain<unknown>): void {
   c._wprev = c._wnext = null;
 }
 
+/**
+ * Move a registered await (a chain of `fut.then(cb)` that the task's code made and handed to a combinator)
+ * from its strand to `to`, a strand of another task or of the same one: cancelling `to` now reaches it.
+ * @internal
+ */
+export function moveAwait(c: Chain<unknown>, to: StrandLike): void {
+  const from = c._strand!;
+  unlinkAwait(c);
+  if (from._task !== to._task) {
+    from._task._nreg--;
+    to._task._nreg++;
+  }
+  c._strand = to;
+  linkAwait(to, c);
+}
+
 /** Set by `deliverCancel` when it skipped a shielding strand. @internal */
 export const delivery = { skippedShield: false };
 
@@ -142,12 +158,22 @@ export const delivery = { skippedShield: false };
 export function deliverCancel(s: StrandLike, msg: string | undefined): number {
   let n = 0;
   const step = s._task._stepNo;
-  for (let c = s._w; c !== null; ) {
-    const next = c._wnext;
-    if (c._reg !== REG_ELEM || c._value === step) {
-      if (c._fut!.cancel(msg)) n++;
+  const head = s._w;
+  if (head !== null && head._wnext === null) {
+    if (head._reg !== REG_ELEM || head._value === step) {
+      if (head._fut!.cancel(msg)) n++;
     }
-    c = next;
+  } else if (head !== null) {
+    // Oldest first (the list is newest first): the chains see CancelledError in the order they
+    // suspended, as CPython's gather cancels its children in argument order.
+    const chains: Chain<unknown>[] = [];
+    for (let c: Chain<unknown> | null = head; c !== null; c = c._wnext) chains.push(c);
+    for (let i = chains.length - 1; i >= 0; i--) {
+      const c = chains[i]!;
+      if (c._reg !== REG_ELEM || c._value === step) {
+        if (c._fut!.cancel(msg)) n++;
+      }
+    }
   }
   const kids = s._kids;
   if (kids !== null) {
@@ -530,6 +556,15 @@ export class ScopeBody implements LevelScope {
     countCancel(task, undefined);
     setMustCancel(openStrand(this.strand._sparent), undefined);
   }
+}
+
+/**
+ * Cancel the code still running in a done task (run()'s shutdown): `CancelledError` at every await of it
+ * pending, or at the next one it makes.
+ * @internal
+ */
+export function cancelOrphanCode(task: Task<unknown>): void {
+  if (deliverCancel(task, undefined) === 0) setMustCancel(task, undefined);
 }
 
 /**

@@ -15,7 +15,7 @@
  * The same hooks keep, for the synchronous run in progress, the list of promises made and their parents
  * (`log`): a combinator handed a promise that this run made (`gather(a(), b())`) can take over exactly
  * the work that promise's async function started, by re-tagging the promises of its synchronous part
- * (`adoptRange`). V8 gives an async function's `await` of a thenable a wrapper promise whose parent is the
+ * (`findWork`, `retagRange`). V8 gives an async function's `await` of a thenable a wrapper promise whose parent is the
  * function's own promise (measured on Node 20 and 24): that marks where the function's synchronous part
  * ended. A reaction of a promise that has no parent (what `Promise.all`/`race`, `Promise.resolve` and
  * `new Promise` make around a thenable) is flagged (`ROOT`): an await registered from one is an element
@@ -266,30 +266,95 @@ export function strandOf(promise: object): StrandLike | undefined {
 }
 
 /**
- * Where, in the current run's log, the synchronous part of the async function that made `promise` lies:
- * `[start, end)` as log indices (pairs), or null if this run did not make `promise`. The part starts at
- * the promise and ends at the first promise whose parent is it (the wrapper of the function's first
- * `await` of a thenable, with the throwaway promise right after it; or a consumer's `then` on it), else at
- * `limit` (the next promise handed to the same combinator) or the end of the log.
+ * The index of `promise` in the current run's log, searched from `near` onwards, then before it; -1 if this
+ * run did not make it.
+ */
+function indexOfPromise(promise: object, near: number): number {
+  const from = near < logN ? near - (near & 1) : 0;
+  for (let i = from; i < logN; i += 2) if (log[i] === promise) return i;
+  for (let i = from - 2; i >= 0; i -= 2) if (log[i] === promise) return i;
+  return -1;
+}
+
+/**
+ * Where the synchronous part of the async function whose promise is at `at` ends: at the first promise
+ * whose parent is it (the wrapper of the function's first `await` of a thenable, with the throwaway promise
+ * right after it; or a consumer's `then` on it), else at `bound`.
+ */
+function rootEnd(at: number, bound: number): number {
+  const promise = log[at];
+  for (let j = at + 2; j < bound; j += 2) {
+    if (log[j + 1] === promise) return j + 2 < bound && log[j + 3] === log[j] ? j + 4 : j + 2;
+  }
+  return bound;
+}
+
+/** True if `p` is one of the log's promises in `[from, to)`. */
+function loggedIn(p: unknown, from: number, to: number): boolean {
+  for (let k = to - 2; k >= from; k -= 2) if (log[k] === p) return true;
+  return false;
+}
+
+/**
+ * The work behind the promise at `at`, as ranges of the log (flat pairs `[start, end, ...]` pushed on
+ * `out`): its own entries (the synchronous part of its async function; a derived promise is itself only),
+ * and, for every entry whose parent this run made before them (`a().then(f)`: `a()`; `Promise.all([a(),
+ * b()])`: the subscriptions to `a()` and `b()`), the work behind that parent. Returns the earliest start.
+ */
+function collectWork(at: number, bound: number, out: number[], depth: number): number {
+  const end = log[at + 1] !== undefined ? at + 2 : rootEnd(at, bound);
+  out.push(at, end);
+  let start = at;
+  if (depth > 16) return start;
+  for (let k = at; k < end; k += 2) {
+    const parent = log[k + 1];
+    if (parent === undefined || loggedIn(parent, at, k)) continue;
+    // (a promise another combinator argument already took over: the entry is that taker's subscription)
+    if ((parent as Taken)[TAKEN] !== undefined) continue;
+    const j = indexOfPromise(parent as object, at - 2);
+    if (j < 0 || j >= at || covered(out, j)) continue;
+    start = Math.min(start, collectWork(j, at, out, depth + 1));
+  }
+  return start;
+}
+
+function covered(ranges: number[], i: number): boolean {
+  for (let r = 0; r < ranges.length; r += 2) if (i >= ranges[r]! && i < ranges[r + 1]!) return true;
+  return false;
+}
+
+/** Set on a promise whose work a task took over (adopt.ts): the task. @internal */
+export const TAKEN: unique symbol = Symbol("asyncio-ts.taken");
+/** @internal */
+export type Taken = { [TAKEN]?: Task<unknown> };
+
+/** What `findWork` returns: the ranges (flat pairs), the promise's own index, the earliest start. @internal */
+export interface Work {
+  ranges: number[];
+  at: number;
+  start: number;
+}
+
+/**
+ * Where, in the current run's log, the work behind `promise` lies (see `collectWork`), or null if this
+ * run did not make `promise`. `limit`: the next promise handed to the same combinator; no range of this
+ * one reaches the start of that one's work. `near`: where to start looking.
  * @internal
  */
-export function findRange(promise: object, from: number, limit: object | null): [number, number] | null {
-  let i = from;
-  for (; i < logN; i += 2) if (log[i] === promise) break;
-  if (i >= logN) return null;
-  let end = logN;
-  for (let j = i + 2; j < logN; j += 2) {
-    if (log[j] === limit) {
-      end = j;
-      break;
-    }
-    if (log[j + 1] === promise) {
-      // the function's first await of a thenable: the wrapper, and the throwaway promise made from it
-      end = j + 2 < logN && log[j + 3] === log[j] ? j + 4 : j + 2;
-      break;
+export function findWork(promise: object, near: number, limit: object | null): Work | null {
+  const at = indexOfPromise(promise, near);
+  if (at < 0) return null;
+  let bound = logN;
+  if (limit !== null) {
+    const la = indexOfPromise(limit, at);
+    if (la > at) {
+      const next: number[] = [];
+      bound = Math.max(at + 2, collectWork(la, logN, next, 0));
     }
   }
-  return [i, end];
+  const ranges: number[] = [];
+  const start = collectWork(at, bound, ranges, 0);
+  return { ranges, at, start };
 }
 
 /**
@@ -307,7 +372,7 @@ export function retagRange(start: number, end: number, from: StrandLike, to: Str
   }
 }
 
-/** @internal the index just past the current run's log (a later `findRange` may start there) */
+/** @internal the index just past the current run's log (a later `findWork` may start there) */
 export function logEnd(): number {
   return logN;
 }

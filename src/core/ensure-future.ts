@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { RuntimeError } from "./errors.js";
+import { CancelledError, RuntimeError } from "./errors.js";
 import { describe } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
 import { currentLoop } from "./running.js";
 import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
-import { adoptIntoTask } from "./adopt.js";
+import { adoptChainIntoTask, adoptIntoTask } from "./adopt.js";
+import { Chain } from "./chain.js";
 import { strandOf } from "./current.js";
 import { settledValue } from "./settled.js";
 
@@ -86,8 +87,11 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
     if (aw instanceof Promise) {
       const t = adoptIntoTask(aw as Promise<T>, l, limit);
       if (t !== null) return t;
+    } else if (aw instanceof Chain) {
+      const t = adoptChainIntoTask(aw as Chain<T>, l);
+      if (t !== null) return t;
     }
-    return wrapPromise(aw as PromiseLike<T>, l);
+    return wrapPromise(aw as PromiseLike<T>, l, holdsClock(aw, l));
   }
   const what = index < 0 ? "aw" : `aws[${index}]`;
   throw new TypeError(`Expected ${what} to be an asyncio-ts Future, a promise or a function, got ${describe(aw)}`);
@@ -115,23 +119,23 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
     throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   }
   if (promise instanceof Future || isAwaitOnly(promise)) return ensureFuture(promise, loop);
-  return wrapPromise(promise, loop ?? currentLoop("fromPromise()"));
+  return wrapPromise(promise, loop ?? currentLoop("fromPromise()"), true);
 }
 
 /**
  * The future of a promise whose work cannot be taken over: it holds virtual time while pending (for at
  * most `holdTimeout`), since the loop cannot see what it waits for. @internal
  */
-function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop): Future<T> {
+function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop, hold: boolean): Future<T> {
   const fut = new PromiseFuture<T>(l);
-  // (a promise a task's code made in an earlier step may be asyncio-ts work: its failure after it was
-  // given up is reported)
-  const ours = strandOf(promise) !== undefined;
+  const s = strandOf(promise);
   fut._site = {};
   Error.captureStackTrace(fut._site, wrapPromise);
-  const hold = l._holdForeign();
-  fut._pushCallback(() => hold._release());
-  fut._hold = hold;
+  if (hold) {
+    const hold = l._holdForeign();
+    fut._pushCallback(() => hold._release());
+    fut._hold = hold;
+  }
   promise.then(
     (v) => {
       fut._hold?._release();
@@ -139,13 +143,29 @@ function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop): Future<T> {
     },
     (e) => {
       fut._hold?._release();
-      if (!fut.done() && !l.isClosed()) fut.setException(e);
-      else if (ours && fut.cancelled() && !(e instanceof Error && e.name === "CancelledError") && !l.isClosed()) {
+      if (!fut.done() && !l.isClosed()) {
+        // work of ours that was cancelled: the future is cancelled (not failed with a CancelledError
+        // that nobody would retrieve), as CPython's future of a cancelled coroutine
+        if (e instanceof CancelledError) fut.cancel(e.message === "" ? undefined : e.message);
+        else fut.setException(e);
+      } else if (s !== undefined && fut.cancelled() && !(e instanceof CancelledError) && !l.isClosed()) {
         l.callExceptionHandler({ message: "A promise given up when its future was cancelled failed later", exception: e });
       }
     },
   );
   return fut;
+}
+
+/**
+ * Whether waiting for a promise that could not be taken over holds virtual time. A promise that a live
+ * task of this loop made (in an earlier step: `const p = a(); await x; await gather(p)`) while that task
+ * has awaits of ours pending is that task's work, blocked on them: virtual time is driven by them, as by
+ * the task's other code. Anything else may be foreign I/O: the clock waits for it (for at most
+ * `holdTimeout`). `fromPromise` always holds: it says the promise is foreign.
+ */
+function holdsClock(promise: object, l: EventLoop): boolean {
+  const s = strandOf(promise);
+  return s === undefined || s._task._loop !== l || s._task.done() || s._task._nreg === 0;
 }
 
 /** The future of `fromPromise`: knows where a foreign promise was wrapped (for `dumpTasks`). @internal */

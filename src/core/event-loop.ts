@@ -63,6 +63,7 @@ import { TaskSet } from "./task-set.js";
 import { soon } from "./microtask.js";
 import { loopRegistry } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
+import { cancelOrphanCode } from "./cancellation.js";
 import type { Executor, WorkerFunction } from "./executor.js";
 
 /** Options of `newEventLoop()` and `run()`. */
@@ -198,6 +199,12 @@ export class EventLoop {
   private _alsoStepping: Task<unknown>[] | null = null;
   /** @internal Invariant: how many tasks of `_alsoStepping` still have `F_EAGER` set (first step not over). */
   _nEager = 0;
+  /** Invariant: done tasks whose code still awaits something of ours (`Task._suspendOrphan`); null until the first. */
+  private _orphans: Set<Task<unknown>> | null = null;
+  /** Invariant: while shutdown waits for that code (`_cancelOrphans`), the future it waits on; else null. */
+  private _orphansDone: Future<void> | null = null;
+  /** Invariant: callbacks waiting for the eager first steps in progress to end (`_whenEagerStepsEnd`); null when none. */
+  private _afterEager: Array<() => void> | null = null;
   /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
   private _deferred: unknown[] | null = null;
   /** Callbacks of the current iteration still to run. */
@@ -658,7 +665,50 @@ export class EventLoop {
   /** @internal */
   _taskDone(t: Task<unknown>): void {
     this._tasks.delete(t);
+    if (t._nreg > 0) this._noteOrphan(t);
     this._tracer?.onTaskDone(t);
+  }
+
+  /** @internal done task `t` has code still running, suspended on awaits of ours (`Task._suspendOrphan`) */
+  _noteOrphan(t: Task<unknown>): void {
+    (this._orphans ??= new Set()).add(t);
+  }
+
+  /** @internal the last await of done task `t`'s code woke: its chains may have ended */
+  _orphanSettled(t: Task<unknown>): void {
+    const o = this._orphans;
+    if (o === null) return;
+    o.delete(t);
+    // (looked at a macrotask later, once the woken code's microtasks have run: it may await again)
+    if (o.size === 0 && this._orphansDone !== null && !this._closed) setImmediate(this._checkOrphans);
+  }
+
+  private readonly _checkOrphans = (): void => {
+    const w = this._orphansDone;
+    if (w !== null && (this._orphans === null || this._orphans.size === 0)) {
+      this._orphansDone = null;
+      if (!w.done()) w.setResult(undefined);
+    }
+  };
+
+  /** @internal true if done tasks have code still waiting on something of ours */
+  _hasOrphans(): boolean {
+    return this._orphans !== null && this._orphans.size > 0;
+  }
+
+  /**
+   * @internal run()'s shutdown: cancel the code still running in done tasks (their pending awaits get
+   * `CancelledError`, as CPython's shutdown cancels eager tasks), and return a future done when none of it
+   * waits on anything of ours any more; null if there is none
+   */
+  _cancelOrphans(): Future<void> | null {
+    const o = this._orphans;
+    if (o === null || o.size === 0) return null;
+    for (const t of [...o]) cancelOrphanCode(t);
+    this._orphansDone ??= this.createFuture<void>();
+    const w = this._orphansDone;
+    if (o.size === 0) setImmediate(this._checkOrphans);
+    return w;
   }
 
   /** @internal a task step begins: the driver waits for it to end. */
@@ -688,6 +738,29 @@ export class EventLoop {
       (this._alsoStepping ??= []).push(t);
     }
     this._tracer?.onStepStart(t);
+  }
+
+  /**
+   * @internal call `cb` once the eager first steps in progress have ended (now if none is): what CPython
+   * would do after `create_task` returned an eager task, such as cancelling a `gather` of eager tasks
+   * (`waitFor(gather(op()), 0)`), must not land in the middle of their work
+   */
+  _whenEagerStepsEnd(cb: () => void): void {
+    if (this._nEager === 0) cb();
+    else (this._afterEager ??= []).push(cb);
+  }
+
+  private _runAfterEager(): void {
+    const list = this._afterEager;
+    if (list === null) return;
+    this._afterEager = null;
+    for (const cb of list) {
+      try {
+        cb();
+      } catch (exception) {
+        this.callExceptionHandler({ message: "Exception in a callback run after eager steps", exception });
+      }
+    }
   }
 
   /**
@@ -742,6 +815,7 @@ export class EventLoop {
       this._tracer?.onStepEnd(t);
       if (--this._nEager === 0) {
         this._alsoStepping = null;
+        this._runAfterEager();
         return this._stepping === null;
       }
       return false;
@@ -875,6 +949,7 @@ export class EventLoop {
           a._endFirstStep();
         }
       }
+      this._runAfterEager();
     } else if (this._driving) {
       return;
     }

@@ -303,6 +303,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
         } else this._awaitByTask(strand, task, awaiter);
         return;
       }
+      if (task._loop === this._loop && this._loop.isRunning()) {
+        // code of a done task still running (a chain it started and did not wait for): registered, so
+        // that run()'s shutdown can cancel it and wait for it, as CPython's eager task would be
+        task._suspendOrphan(strand, this, awaiter);
+        return;
+      }
     }
     this._awaitOutside(awaiter);
   }

@@ -424,6 +424,22 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._stepSuspended(this);
   }
 
+  /**
+   * Code of this task, which is done, awaits a pending future (an orphan chain: one it started and did
+   * not wait for): registered as its awaits were, without steps (nobody waits for its steps); the loop
+   * knows the task has such chains (`_orphans`). @internal
+   */
+  _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
+    if (s._closed) s = openStrand(s);
+    awaiter._strand = s;
+    awaiter._fut = fut;
+    awaiter._reg = REG_LIVE;
+    linkAwait(s, awaiter);
+    if (this._nreg++ === 0) this._loop._noteOrphan(this as Task<unknown>);
+    fut._pushCallback(awaiter);
+    cancelOnSuspend(this as Task<unknown>, s, fut);
+  }
+
   /** @internal hold virtual time until this task's work awaits something of ours (adopt.ts) */
   _holdClock(): void {
     this._flags |= F_HOLDING;
@@ -508,6 +524,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     c._reg = REG_NONE;
     this._nreg--;
     if (stale || this._st !== ST_PENDING) {
+      if (this._nreg === 0 && this._st !== ST_PENDING) this._loop._orphanSettled(this as Task<unknown>);
       fut._deliverTo(awaiter);
       return;
     }

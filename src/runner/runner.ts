@@ -142,11 +142,41 @@ export class Runner {
   }
 }
 
+/**
+ * Cancel the code still running in done tasks and run the loop until none of it waits on anything of
+ * ours. Such code is a promise chain nobody awaits: the `CancelledError` it ends with would reach Node as
+ * an unhandled rejection and end the process, where CPython's shutdown quietly ends its eager task. So
+ * while it ends, a `CancelledError` nobody handled is expected and dropped; any other unhandled rejection
+ * is reported through the loop's exception handler ("unhandled rejection during run() shutdown"), as
+ * CPython reports the errors of the tasks it cancels at shutdown. Tasks that end while being cancelled
+ * may leave such code behind: looked at again until none is left.
+ */
+async function cancelOrphans(loop: EventLoop): Promise<void> {
+  const onUnhandled = (reason: unknown): void => {
+    if (reason instanceof CancelledError) return;
+    loop.callExceptionHandler({ message: "unhandled rejection during run() shutdown", exception: reason });
+  };
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    for (let orphans = loop._cancelOrphans(), rounds = 0; orphans !== null && rounds < 100; rounds++) {
+      await loop.runUntilComplete(orphans);
+      orphans = loop._cancelOrphans();
+    }
+    // (Node reports unhandled rejections once the microtasks have drained: a macrotask later, all are in)
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+}
+
 /** Cancel every pending task of `loop` and run the loop until they are all done. @internal */
 export async function cancelAllTasks(loop: EventLoop): Promise<void> {
   const toCancel: Task<unknown>[] = [...loop._tasks];
-  if (toCancel.length === 0) return;
   for (const t of toCancel) t.cancel();
+  // The code still running in done tasks (chains they started and did not wait for) is cancelled too,
+  // and waited for, as CPython's shutdown cancels and waits for eager tasks.
+  if (loop._hasOrphans()) await cancelOrphans(loop);
+  if (toCancel.length === 0) return;
   // (not gather(...toCancel): a call with 150,000 arguments overflows the stack)
   let left = toCancel.length;
   const allDone = loop.createFuture<void>();
@@ -155,6 +185,7 @@ export async function cancelAllTasks(loop: EventLoop): Promise<void> {
   };
   for (const t of toCancel) t.addDoneCallback(onDone);
   await loop.runUntilComplete(allDone);
+  if (loop._hasOrphans()) await cancelOrphans(loop);
   for (const t of toCancel) {
     if (t.cancelled()) continue;
     const exc = t.exception();
