@@ -65,7 +65,8 @@ export {
   type SubmitOptions,
   type ExecutorStatistics,
 } from "./executors/executor.js";
-export { ExecutorFuture, type PoolOptions } from "./executors/pool.js";
+export { ExecutorFuture } from "./executors/executor-future.js";
+export type { PoolOptions } from "./executors/pool.js";
 export {
   ThreadPoolExecutor,
   ProcessPoolExecutor,

@@ -5,9 +5,10 @@
  *
  * @module
  */
-import { BrokenProcessPool, BrokenThreadPool, describe, getRunningLoop } from "../core/index.js";
+import { BrokenProcessPool, BrokenThreadPool, checkOptions, checkString, getRunningLoop } from "../core/index.js";
 import type { WorkerFunction } from "./executor.js";
-import { WorkerPool, defaultProcessWorkers, defaultThreadWorkers, type ExecutorFuture, type PoolOptions } from "./pool.js";
+import type { ExecutorFuture } from "./executor-future.js";
+import { WorkerPool, defaultProcessWorkers, defaultThreadWorkers, type PoolOptions } from "./pool.js";
 import { processBackend } from "./process-backend.js";
 import { threadBackend } from "./thread-backend.js";
 
@@ -23,14 +24,9 @@ export interface ProcessPoolExecutorOptions extends PoolOptions {
   namePrefix?: string;
 }
 
+/** A name prefix option: a string; undefined or "" for the default. */
 function checkPrefix(v: unknown, name: string): string | undefined {
-  if (v === undefined || v === "") return undefined;
-  if (typeof v !== "string") throw new TypeError(`Expected ${name} to be a string, got ${describe(v)}`);
-  return v;
-}
-
-function checkOptions(options: unknown): void {
-  if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  return checkString(v, name) || undefined;
 }
 
 /**

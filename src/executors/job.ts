@@ -1,106 +1,61 @@
 /**
- * A submitted task (`Job`) and its future (`ExecutorFuture`): the pool's unit of work, and what the
- * caller awaits. Cancelling the future cancels the job through its pool.
+ * A task submitted to a thread or process pool (`Job`): the pool's unit of work, from `submit` until the
+ * pool is finished with it. Its future (`executor-future.ts`) is what the caller awaits; cancelling the
+ * future tells the pool (`WorkerPool._cancelJob`), which reads the job's state to decide what to do.
+ *
+ * A job moves through three states ({@link JobState}): queued in the pool, sent to a worker, done. A
+ * job sent to a worker that died before starting it goes back to the queue; nothing else moves it back.
  *
  * @module
  */
-import { type Awaiter, type Chain, contextTask, type EventLoop, Future, type LongTimer } from "../core/index.js";
-import type { ExecutorJob } from "../core/index.js";
+import type { ExecutorJob, LongTimer } from "../core/index.js";
+import type { ExecutorFuture } from "./executor-future.js";
 import type { FnSpec } from "./protocol.js";
-import type { WorkerPool, WorkerSlot } from "./pool.js";
+import type { WorkerSlot } from "./worker-slot.js";
 
 /**
- * The future of a task submitted to an executor: an asyncio-ts `Future` whose cancellation cancels the
- * task (removes it if queued, aborts it if running), and which can also be awaited with no running loop.
- *
- * @example
- * ```ts
- * import { ThreadPoolExecutor, sleepSync } from "asyncio-ts";
- * await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
- * const fut = pool.submit((ms: number) => { sleepSync(ms); return "late"; }, 10_000);
- * fut.cancel(); // aborts the sleep; the worker is reused
- * console.log(fut.cancelled()); // true
- * ```
+ * Where a job is. @internal
+ * - `"queued"`: in the pool's queue (`WorkerPool._queue`), counted by `_queued`; not sent to any worker.
+ * - `"sent"`: sent to `worker`, in its `inflight` list, until the worker reports it (done, failed or
+ *   skipped) or dies. It may have started (`startedOn`) or still wait in the worker's pipeline.
+ * - `"done"`: the pool is finished with it (reported, removed while queued, failed with the pool, or its
+ *   worker died while running it); a done job is skipped wherever it is still listed.
  */
-export class ExecutorFuture<T = unknown> extends Future<T> {
-  /** @internal the job; null once the pool is done with it (or for shutdown futures) */
-  _job: Job | null;
-  /** @internal awaiters outside a running loop, delivered directly on completion */
-  _direct: Awaiter[] | null = null;
-  /** @internal what the future waits on, for `dumpTasks()` and traces */
-  override _label: string | undefined = undefined;
-
-  /** @internal */
-  constructor(loop: EventLoop, job: Job | null) {
-    super({ loop });
-    this._job = job;
-  }
-
-  override cancel(msg?: string): boolean {
-    if (!super.cancel(msg)) return false;
-    const job = this._job;
-    if (job !== null) job.pool._onCancel(job);
-    this._flushDirect();
-    return true;
-  }
-
-  override setResult(result: T): void {
-    super.setResult(result);
-    this._flushDirect();
-  }
-
-  override setException(exception: unknown): void {
-    super.setException(exception);
-    this._flushDirect();
-  }
-
-  /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
-  override _await(awaiter: Chain<unknown>): void {
-    if (this._state === "PENDING" && !this._loop.isRunning()) {
-      const task = contextTask();
-      if (task === undefined || task.done()) {
-        (this._direct ??= []).push(awaiter);
-        return;
-      }
-    }
-    super._await(awaiter);
-  }
-
-  private _flushDirect(): void {
-    const d = this._direct;
-    if (d === null) return;
-    this._direct = null;
-    for (const awaiter of d) queueMicrotask(() => this._deliverTo(awaiter));
-  }
-}
-
-/** Job states. @internal */
-export const QUEUED = 0;
-/** @internal */
-export const SENT = 1;
-/** @internal */
-export const DONE = 2;
+export type JobState = "queued" | "sent" | "done";
 
 /** A submitted task. @internal */
 export class Job {
-  /** QUEUED (in the pool's queue), SENT (owned by `worker`), DONE (the pool is finished with it). */
-  state = QUEUED;
-  worker: WorkerSlot | null = null;
-  /** Per-worker sequence number, set when sent. */
+  /** Invariant: see {@link JobState}. */
+  state: JobState = "queued";
+  /** Invariant: the worker the job was sent to while `"sent"` (and after, once done there); null until sent, and again when requeued. */
+  worker: WorkerSlot<Job> | null = null;
+  /**
+   * Invariant: the worker that reported starting the job (its `"start"` message, sent only for jobs
+   * with `JobFlags.ReportStart`: a timeout or a tracer); null before that, and for a job requeued
+   * after its worker died (such a job never started).
+   */
+  startedOn: WorkerSlot<Job> | null = null;
+  /** Invariant: the job's number on `worker` (per-worker sequence), set when sent; 0 before. */
   seq = 0;
+  /** Invariant: `performance.now()` when the job was sent (times the worker's pace); 0 before. */
   sentAt = 0;
+  /** Invariant: the job's timeout, armed from its start report until it settles or times out; else null. */
   timer: LongTimer | null = null;
   /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
   held = true;
+  /** Invariant: the job's future, set right after construction (the future names the job as its `_job`). */
   future!: ExecutorFuture<unknown>;
   /** The tracer's view of the job, when the loop had a tracer at submission; null once reported finished. */
   trace: ExecutorJob | null = null;
   constructor(
-    readonly pool: WorkerPool,
+    /** The pool's id of the function (the workers cache its definition under it). */
     readonly fnId: number,
     readonly spec: FnSpec,
+    /** The arguments (or, for a chunk of `map`, the list of argument lists). */
     readonly payload: unknown,
+    /** `JobFlags` sent with the job. */
     readonly flags: number,
+    /** Ms from the job's start before it times out; `Infinity`: never. */
     readonly timeout: number,
   ) {}
 }

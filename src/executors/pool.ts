@@ -12,16 +12,18 @@
  *   (about 2 ms of work in flight, at most {@link SLOT_RING}), so tiny tasks stream in batches while
  *   slow ones (the seed's 1 s tasks, 20 ms CPU tasks) go one at a time, as in CPython, and never wait
  *   behind another worker's backlog.
- * - Cancelling a queued job removes it. Cancelling a job sent to a thread but not started wins a
- *   compare-and-swap on its slot (see `worker-entry.ts`): it never runs. Cancelling a running job
- *   cancels the future at once, aborts the job's signal (and wakes `sleepSync`), and terminates the
- *   worker if the job has not returned after `cancelGrace` ms; a new worker replaces it on demand.
+ * - Cancelling a job's future tells the pool (`_cancelJob`, the future's owner hook, see
+ *   `executor-future.ts`), which acts on the job's state (`job.ts`). Cancelling a queued job removes it.
+ *   Cancelling a job sent to a thread but not started wins a compare-and-swap on its slot (see
+ *   `worker-entry.ts`): it never runs. Cancelling a running job cancels the future at once, aborts the
+ *   job's signal (and wakes `sleepSync`), and terminates the worker if the job has not returned after
+ *   `cancelGrace` ms (the worker's abort state, `worker-slot.ts`); a new worker replaces it on demand.
  * - Per-task timeouts start when the worker reports the job's start, not at submission.
  * - A worker that dies (uncaught error, `process.exit`, out of memory, killed) fails only the job it
  *   was running, with `BrokenWorkerError` naming the cause; the jobs pipelined behind it go back to the
  *   front of the queue. Only a failing initializer breaks the pool (as in CPython).
  * - Every future settles: each path that drops a job (result, error, cancel, timeout, crash, shutdown)
- *   goes through `_settle`/`_cancelled`, which also release the loop's virtual-time hold.
+ *   goes through `_settle` or `_cancelJob`, which also release the loop's virtual-time hold (`_release`).
  * - Idle workers are `unref`'d: a forgotten pool never keeps the process alive; `shutdown` waits for
  *   the workers, and terminates any that does not exit within a second after being asked.
  *
@@ -33,9 +35,23 @@
  */
 import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
-import { BrokenWorkerError, currentTask, defaultLoop, describe, type EventLoop, longTimeout, type LongTimer, RuntimeError, TimeoutError } from "../core/index.js";
+import {
+  BrokenWorkerError,
+  checkCount,
+  checkMs,
+  checkOptions,
+  currentTask,
+  defaultLoop,
+  describe,
+  type EventLoop,
+  longTimeout,
+  type LongTimer,
+  RuntimeError,
+  TimeoutError,
+} from "../core/index.js";
 import type { ExecutorJobOutcome } from "../core/index.js";
 import {
+  AbortCode,
   CTL_ABORT,
   CTL_SLOTS,
   JobFlags,
@@ -57,42 +73,13 @@ import {
 } from "./executor.js";
 import { workerEntryPath } from "./resolve.js";
 
-import type { Backend, BackendWorker, SpawnOptions } from "./backend.js";
-import { DONE, ExecutorFuture, Job, QUEUED, SENT } from "./job.js";
+import type { Backend, SpawnOptions } from "./backend.js";
+import { ExecutorFuture, type JobOwner } from "./executor-future.js";
+import { Job } from "./job.js";
+import { WorkerSlot } from "./worker-slot.js";
 
-export type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
-export { ExecutorFuture, Job } from "./job.js";
-
-/** A live worker. @internal */
-export class WorkerSlot {
-  bw!: BackendWorker;
-  ready = false;
-  /** Invariant: set once the pool asked it to exit or terminated it: its exit is not a crash. */
-  expectedExit = false;
-  dead = false;
-  /** Jobs sent and not yet reported, in order: `inflight[ihead..]`. */
-  inflight: Job[] = [];
-  ihead = 0;
-  seq = 0;
-  /** Function ids this worker has the definition of. */
-  known = new Set<number>();
-  /** EWMA of the time per job (ms); -1 until measured. */
-  avg = -1;
-  lastResultAt = 0;
-  /** The running job being aborted, and the timer that kills the worker if it does not return. */
-  aborting: Job | null = null;
-  killTimer: LongTimer | null = null;
-  lastError: unknown = undefined;
-  initError: unknown = undefined;
-  refd = true;
-  constructor(
-    readonly name: string,
-    readonly index: number,
-  ) {}
-  get load(): number {
-    return this.inflight.length - this.ihead;
-  }
-}
+/** A worker of the pool. */
+type Slot = WorkerSlot<Job>;
 
 // ------------------------------------------------------------------ the pool
 
@@ -118,13 +105,6 @@ export interface PoolOptions {
 
 const EXIT_GRACE_MS = 1000;
 const MAX_DEPTH = SLOT_RING;
-
-function checkMs(v: unknown, name: string, allowInfinity: boolean): number {
-  if (typeof v !== "number" || Number.isNaN(v) || v < 0 || (!allowInfinity && !Number.isFinite(v))) {
-    throw new RangeError(`Expected ${name} to be a non-negative number${allowInfinity ? " (or Infinity)" : ""}, got ${describe(v)}`);
-  }
-  return v;
-}
 
 /** Throw a clear error if `payload` cannot be structured-cloned. Primitive lists pass for free. */
 function checkCloneable(args: readonly unknown[], what: string): void {
@@ -183,15 +163,11 @@ function checkSpawnOptions(options: PoolOptions, kind: "thread" | "process"): Sp
   return { resourceLimits, env, execArgv };
 }
 
-function currentLoop(): EventLoop {
-  return defaultLoop();
-}
-
 /**
  * The backend-agnostic pool behind `ThreadPoolExecutor` and `ProcessPoolExecutor`.
  * @internal use the two public classes
  */
-export class WorkerPool implements Executor {
+export class WorkerPool implements Executor, JobOwner<Job> {
   /** @internal */ readonly _backend: Backend;
   /** @internal */ readonly _maxWorkers: number;
   /** @internal */ readonly _prefix: string;
@@ -205,7 +181,7 @@ export class WorkerPool implements Executor {
   private _qhead = 0;
   private _queued = 0;
   /** Live workers (not yet exited). */
-  private _workers: WorkerSlot[] = [];
+  private _workers: Slot[] = [];
   private _spawned = 0;
   /** Function ids by content (source text, or module URL and export name); ids are never reused. */
   private _fnIds = new Map<string, number>();
@@ -231,19 +207,15 @@ export class WorkerPool implements Executor {
   ) {
     this._backend = backend;
     this._brokenClass = brokenClass;
-    const max = options.maxWorkers ?? defaultMax;
-    if (typeof max !== "number" || !Number.isInteger(max) || max <= 0) {
-      throw new RangeError(`Expected maxWorkers to be a positive integer, got ${describe(max)}`);
-    }
-    this._maxWorkers = max;
+    this._maxWorkers = checkCount(options.maxWorkers ?? defaultMax, "maxWorkers", { min: 1 });
     this._prefix = prefix;
     this._initializer = options.initializer == null ? null : fnSpecOf(options.initializer, "initializer");
     const initargs = options.initargs ?? [];
     if (!Array.isArray(initargs)) throw new TypeError(`Expected initargs to be an array, got ${describe(initargs)}`);
     checkCloneable(initargs, "initargs");
     this._initargs = initargs;
-    this._taskTimeout = checkMs(options.taskTimeout ?? Infinity, "taskTimeout", true);
-    this._cancelGrace = checkMs(options.cancelGrace ?? 1000, "cancelGrace", false);
+    this._taskTimeout = checkMs(options.taskTimeout ?? Infinity, "taskTimeout");
+    this._cancelGrace = checkMs(options.cancelGrace ?? 1000, "cancelGrace", { finite: true });
     this._spawnOptions = checkSpawnOptions(options, backend.kind);
     workerEntryPath(); // fail now, clearly, if the build is missing
   }
@@ -273,10 +245,7 @@ export class WorkerPool implements Executor {
    * ```
    */
   submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    const timeout = checkMs(options.timeout ?? this._taskTimeout, "timeout", true);
+    const timeout = checkMs(checkOptions(options).timeout ?? this._taskTimeout, "timeout");
     return this._submit(null, fn, args, timeout, 0, "submitWith()") as ExecutorFuture<Awaited<R>>;
   }
 
@@ -301,11 +270,7 @@ export class WorkerPool implements Executor {
     if (iterable === null || typeof (iterable as Iterable<T>)[Symbol.iterator] !== "function") {
       throw new TypeError(`Expected iterable to be an iterable, got ${describe(iterable)}`);
     }
-    if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    const chunksize = options.chunksize ?? 1;
-    if (typeof chunksize !== "number" || !Number.isInteger(chunksize) || chunksize < 1) {
-      throw new RangeError(`Expected chunksize to be a positive integer, got ${describe(chunksize)}`);
-    }
+    const chunksize = checkCount(checkOptions(options).chunksize ?? 1, "chunksize", { min: 1 });
     const items = Array.from(iterable);
     const futs: ExecutorFuture<unknown>[] = [];
     try {
@@ -351,17 +316,17 @@ export class WorkerPool implements Executor {
    * ```
    */
   shutdown(options: ShutdownOptions = {}): ExecutorFuture<void> {
-    if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+    checkOptions(options);
     const wait = options.wait ?? true;
     const cancelFutures = options.cancelFutures ?? false;
-    const timeout = checkMs(options.timeout ?? Infinity, "timeout", true);
-    const fut = new ExecutorFuture<void>(currentLoop(), null);
+    const timeout = checkMs(options.timeout ?? Infinity, "timeout");
+    const fut = new ExecutorFuture<void>(defaultLoop(), null, null);
     fut._label = `shutdown of ${this._prefix}`;
     this._shutdown = true;
     if (cancelFutures) {
       for (let i = this._qhead; i < this._queue.length; i++) {
         const j = this._queue[i]!;
-        if (j.state === QUEUED) j.future.cancel();
+        if (j.state === "queued") j.future.cancel();
       }
     }
     if (timeout !== Infinity && this._forceTimer === null) {
@@ -416,10 +381,10 @@ export class WorkerPool implements Executor {
       this._specIds.set(spec, fnId);
     }
     checkCloneable(payload, what);
-    const l = loop ?? currentLoop();
+    const l = loop ?? defaultLoop();
     const tracer = l._tracer;
-    const job = new Job(this, fnId, spec, payload, timeout !== Infinity || tracer !== null ? flags | JobFlags.ReportStart : flags, timeout);
-    const fut = new ExecutorFuture<unknown>(l, job);
+    const job = new Job(fnId, spec, payload, timeout !== Infinity || tracer !== null ? flags | JobFlags.ReportStart : flags, timeout);
+    const fut = new ExecutorFuture<unknown>(l, this, job);
     job.future = fut;
     if (tracer !== null) {
       job.trace = { loop: l, executor: this._prefix, id: ++this._traceIds, fn: spec.name === "anonymous" ? "" : spec.name, task: currentTask() };
@@ -453,7 +418,7 @@ export class WorkerPool implements Executor {
 
   private _spawn(): void {
     const index = this._spawned++;
-    const w = new WorkerSlot(`${this._prefix}_${index}`, index);
+    const w: Slot = new WorkerSlot(`${this._prefix}_${index}`);
     const init: WorkerInit = { name: w.name, control: null, initializer: this._initializer, initargs: this._initargs };
     try {
       w.bw = this._backend.spawn(init, this._spawnOptions, {
@@ -472,7 +437,7 @@ export class WorkerPool implements Executor {
     this._workers.push(w);
   }
 
-  private _depth(w: WorkerSlot): number {
+  private _depth(w: Slot): number {
     if (!this._backend.pipelining || w.avg < 0) return 1;
     const d = Math.round(2 / Math.max(w.avg, 1e-4));
     return d < 1 ? 1 : d > MAX_DEPTH ? MAX_DEPTH : d;
@@ -481,7 +446,7 @@ export class WorkerPool implements Executor {
   /** Send queued jobs to ready workers: idle ones first, then fill pipelines, spreading evenly. */
   private _dispatch(): void {
     while (this._queued > 0) {
-      const avail: WorkerSlot[] = [];
+      const avail: Slot[] = [];
       for (const w of this._workers) if (w.ready && !w.expectedExit && w.load < this._depth(w)) avail.push(w);
       if (avail.length === 0) break;
       avail.sort((a, b) => a.load - b.load);
@@ -497,7 +462,7 @@ export class WorkerPool implements Executor {
   private _nextQueued(): Job | null {
     while (this._qhead < this._queue.length) {
       const j = this._queue[this._qhead++]!;
-      if (j.state === QUEUED) {
+      if (j.state === "queued") {
         if (this._qhead > 1024 && this._qhead * 2 > this._queue.length) {
           this._queue = this._queue.slice(this._qhead);
           this._qhead = 0;
@@ -510,7 +475,7 @@ export class WorkerPool implements Executor {
     return null;
   }
 
-  private _sendTo(w: WorkerSlot, n: number): void {
+  private _sendTo(w: Slot, n: number): void {
     const jobs: unknown[] = [];
     const batch: Job[] = [];
     let defs: Array<[number, FnSpec]> | undefined;
@@ -520,7 +485,7 @@ export class WorkerPool implements Executor {
       const j = this._nextQueued();
       if (j === null) break;
       this._queued--;
-      j.state = SENT;
+      j.state = "sent";
       j.worker = w;
       j.seq = ++w.seq;
       j.sentAt = now;
@@ -541,13 +506,13 @@ export class WorkerPool implements Executor {
       w.inflight.length -= batch.length;
       for (const j of batch) {
         if (defs !== undefined) w.known.delete(j.fnId);
-        j.state = DONE;
+        j.state = "done";
         this._settle(j, false, new TypeError(`Cannot send the task to worker ${w.name}: ${(e as Error).message}`));
       }
     }
   }
 
-  private _updateRef(w: WorkerSlot): void {
+  private _updateRef(w: Slot): void {
     const want = w.load > 0 || w.expectedExit || (!w.ready && this._queued > 0) || this._shutdownWaiters.length > 0;
     if (want !== w.refd && !w.dead) {
       w.refd = want;
@@ -558,15 +523,15 @@ export class WorkerPool implements Executor {
 
   // -------------------------------------------------------------- completion
 
-  /** Complete a job's future (if still pending) and release its hold. */
+  /** Report the job's end to the tracer, once (a job cancelled before it started ends on no worker). */
   private _traceEnd(j: Job, outcome: ExecutorJobOutcome): void {
     const t = j.trace;
     if (t === null) return;
     j.trace = null;
-    const started = j.future._label !== undefined && !j.future._label.endsWith(` on ${this._prefix}`);
-    j.future._loop._tracer?.onExecutorJobFinished(t, started ? j.worker?.name ?? null : null, outcome);
+    j.future._loop._tracer?.onExecutorJobFinished(t, j.startedOn?.name ?? null, outcome);
   }
 
+  /** Complete a job's future (if still pending) and release its hold. */
   private _settle(j: Job, ok: boolean, value: unknown): void {
     this._traceEnd(j, ok ? "ok" : "error");
     if (j.timer !== null) {
@@ -581,7 +546,8 @@ export class WorkerPool implements Executor {
         if (ok) f.setResult(value);
         else f.setException(value);
       } catch {
-        // the loop was closed under the future: nobody can be waiting on it through the loop
+        // The loop was closed under the future (setResult/setException throw then): nobody can be
+        // waiting on it through that loop any more, and the hold is released below all the same.
       }
     }
     this._release(j);
@@ -590,13 +556,11 @@ export class WorkerPool implements Executor {
   private _release(j: Job): void {
     if (j.held) {
       j.held = false;
-      try {
-        j.future._loop._release();
-      } catch {}
+      j.future._loop._release(); // (never throws, even on a closed loop: a counter, and a kick if running)
     }
   }
 
-  private _onMessage(w: WorkerSlot, m: FromWorker): void {
+  private _onMessage(w: Slot, m: FromWorker): void {
     switch (m.t) {
       case "results":
         this._onResults(w, m.r);
@@ -608,6 +572,7 @@ export class WorkerPool implements Executor {
         for (let i = w.ihead; i < w.inflight.length; i++) {
           const j = w.inflight[i]!;
           if (j.seq === m.seq) {
+            j.startedOn = w;
             if (j.trace !== null) {
               j.future._label = `executor job ${j.trace.id} on ${w.name}`;
               j.future._loop._tracer?.onExecutorJobStarted(j.trace, w.name);
@@ -626,8 +591,7 @@ export class WorkerPool implements Executor {
         this._checkShutdownDone();
         break;
       case "initFailed":
-        w.initError = deserializeError(m.error);
-        this._breakPool(w.initError);
+        this._breakPool(deserializeError(m.error));
         w.expectedExit = true;
         w.bw.terminate();
         break;
@@ -637,7 +601,7 @@ export class WorkerPool implements Executor {
     }
   }
 
-  private _onResults(w: WorkerSlot, r: unknown[]): void {
+  private _onResults(w: Slot, r: unknown[]): void {
     const now = performance.now();
     const count = r.length / 3;
     const first = w.inflight[w.ihead];
@@ -655,12 +619,12 @@ export class WorkerPool implements Executor {
       } else {
         w.inflight[w.ihead++] = undefined as unknown as Job;
       }
-      j.state = DONE;
-      if (w.aborting === j) {
-        w.aborting = null;
-        if (w.killTimer !== null) {
-          w.killTimer.clear();
-          w.killTimer = null;
+      j.state = "done";
+      if (w.abortingJob === j) {
+        w.abortingJob = null;
+        if (w.abortKillTimer !== null) {
+          w.abortKillTimer.clear();
+          w.abortKillTimer = null;
         }
       }
       if (kind === ResultKind.Ok) this._settle(j, true, r[i + 2]);
@@ -685,18 +649,18 @@ export class WorkerPool implements Executor {
 
   // -------------------------------------------------------------- cancellation and timeouts
 
-  /** The job's future was cancelled. @internal */
-  _onCancel(j: Job): void {
+  /** The job's future was cancelled (`JobOwner`): drop it if queued or not started, abort it if running. @internal */
+  _cancelJob(j: Job): void {
     this._stats.cancelled++;
     this._traceEnd(j, "cancelled");
-    if (j.state === QUEUED) {
-      j.state = DONE;
+    if (j.state === "queued") {
+      j.state = "done";
       this._queued--;
       this._release(j);
       this._checkShutdownDone();
       return;
     }
-    if (j.state !== SENT) return;
+    if (j.state !== "sent") return;
     const w = j.worker!;
     const ctl = w.bw.control;
     if (ctl !== null && Atomics.compareExchange(ctl, CTL_SLOTS + (j.seq % SLOT_RING), j.seq, 0) === j.seq) {
@@ -704,19 +668,19 @@ export class WorkerPool implements Executor {
       return;
     }
     this._release(j);
-    this._abortRunning(w, j, 1);
+    this._abortRunning(w, j, AbortCode.Cancel);
   }
 
   private _onTimeout(j: Job): void {
     j.timer = null;
-    if (j.future.done() || j.state !== SENT) return;
+    if (j.future.done() || j.state !== "sent") return;
     const w = j.worker!;
     this._settle(j, false, new TimeoutError(`The task timed out after ${j.timeout} ms on ${w.name}`));
-    this._abortRunning(w, j, 2);
+    this._abortRunning(w, j, AbortCode.Timeout);
   }
 
   /** Abort the running job `j` of `w`; terminate `w` if it has not returned after the grace period. */
-  private _abortRunning(w: WorkerSlot, j: Job, code: number): void {
+  private _abortRunning(w: Slot, j: Job, code: AbortCode): void {
     if (w.dead) return;
     const ctl = w.bw.control;
     if (ctl !== null) {
@@ -726,12 +690,15 @@ export class WorkerPool implements Executor {
     }
     try {
       w.bw.post({ t: "abort", seq: j.seq, code });
-    } catch {}
-    w.aborting = j;
-    w.killTimer?.clear();
-    w.killTimer = longTimeout(() => {
-      w.killTimer = null;
-      if (w.aborting === j && !w.dead) {
+    } catch {
+      // The channel is closing (the worker is exiting): the kill timer below ends the job regardless,
+      // and the exit handler settles what is left.
+    }
+    w.abortingJob = j;
+    w.abortKillTimer?.clear();
+    w.abortKillTimer = longTimeout(() => {
+      w.abortKillTimer = null;
+      if (w.abortingJob === j && !w.dead) {
         w.expectedExit = true;
         w.bw.terminate();
       }
@@ -740,11 +707,13 @@ export class WorkerPool implements Executor {
 
   // -------------------------------------------------------------- worker death
 
-  private _onExit(w: WorkerSlot, code: number | null, signal: string | null, hint?: "oom"): void {
+  private _onExit(w: Slot, code: number | null, signal: string | null, hint?: "oom"): void {
     if (w.dead) return;
     w.dead = true;
-    w.killTimer?.clear();
-    w.killTimer = null;
+    w.abortKillTimer?.clear();
+    w.abortKillTimer = null;
+    w.exitKillTimer?.clear();
+    w.exitKillTimer = null;
     this._workers = this._workers.filter((x) => x !== w);
     const expected = w.expectedExit;
     const cause = w.lastError;
@@ -756,8 +725,8 @@ export class WorkerPool implements Executor {
     const ctl = w.bw.control;
     for (let i = w.ihead; i < w.inflight.length; i++) {
       const j = w.inflight[i]!;
-      if (j.state !== SENT) continue;
-      j.state = DONE;
+      if (j.state !== "sent") continue;
+      j.state = "done";
       if (j.future.done()) {
         this._release(j);
         continue;
@@ -767,8 +736,9 @@ export class WorkerPool implements Executor {
         const err = new BrokenWorkerError(`Worker ${w.name} ${reason} while running this task`, cause === undefined ? undefined : { cause });
         this._settle(j, false, err);
       } else {
-        j.state = QUEUED;
+        j.state = "queued";
         j.worker = null;
+        j.startedOn = null;
         requeue.push(j);
       }
     }
@@ -778,7 +748,7 @@ export class WorkerPool implements Executor {
     if (requeue.length > 0) {
       if (this._broken !== null) {
         for (const j of requeue) {
-          j.state = DONE;
+          j.state = "done";
           this._settle(j, false, new this._brokenClass(this._broken.message, { cause: this._broken.cause }));
         }
       } else {
@@ -797,8 +767,8 @@ export class WorkerPool implements Executor {
     this._broken = new this._brokenClass(`${what[0]!.toUpperCase()}${what.slice(1)}: the ${kind} pool is not usable anymore`, { cause });
     for (let i = this._qhead; i < this._queue.length; i++) {
       const j = this._queue[i]!;
-      if (j.state !== QUEUED) continue;
-      j.state = DONE;
+      if (j.state !== "queued") continue;
+      j.state = "done";
       this._queued--;
       this._settle(j, false, new this._brokenClass(this._broken.message, { cause }));
     }
@@ -811,15 +781,18 @@ export class WorkerPool implements Executor {
 
   // -------------------------------------------------------------- shutdown
 
-  private _askExit(w: WorkerSlot): void {
+  private _askExit(w: Slot): void {
     if (w.expectedExit || w.dead) return;
     w.expectedExit = true;
     this._updateRef(w);
     try {
       w.bw.post({ t: "exit" });
-    } catch {}
-    w.killTimer = longTimeout(() => {
-      w.killTimer = null;
+    } catch {
+      // The channel is already closing: the worker is on its way out, and the timer below terminates
+      // it if it lingers.
+    }
+    w.exitKillTimer = longTimeout(() => {
+      w.exitKillTimer = null;
       if (!w.dead) w.bw.terminate();
     }, EXIT_GRACE_MS);
   }
@@ -838,7 +811,10 @@ export class WorkerPool implements Executor {
     for (const f of waiters) {
       try {
         if (!f.done()) f.setResult(undefined);
-      } catch {}
+      } catch {
+        // The waiter's loop was closed: nobody can await it there any more; the other waiters still
+        // get their result.
+      }
     }
   }
 
@@ -847,18 +823,21 @@ export class WorkerPool implements Executor {
     this._forceTimer = null;
     for (let i = this._qhead; i < this._queue.length; i++) {
       const j = this._queue[i]!;
-      if (j.state === QUEUED) j.future.cancel("the executor was shut down");
+      if (j.state === "queued") j.future.cancel("the executor was shut down");
     }
     for (const w of [...this._workers]) {
       for (let i = w.ihead; i < w.inflight.length; i++) {
         const j = w.inflight[i]!;
-        if (j.state === SENT && !j.future.done()) {
+        if (j.state === "sent" && !j.future.done()) {
           this._stats.cancelled++;
           this._traceEnd(j, "cancelled");
-          j.future._job = null; // cancel the future only: the worker is terminated below
+          j.future._owner = null; // cancel the future only: the worker is terminated below
           try {
             j.future.cancel("the executor was shut down");
-          } catch {}
+          } catch {
+            // The future's loop was closed: nobody can await it there any more; the job is still
+            // counted, reported and released.
+          }
           this._release(j);
         }
       }
@@ -868,7 +847,7 @@ export class WorkerPool implements Executor {
   }
 }
 
-function describeExit(w: WorkerSlot, code: number | null, signal: string | null, hint: "oom" | undefined, limited: boolean): string {
+function describeExit(w: Slot, code: number | null, signal: string | null, hint: "oom" | undefined, limited: boolean): string {
   const e = w.lastError as { code?: unknown; name?: unknown; message?: unknown } | undefined;
   if (hint === "oom" || (e !== undefined && e !== null && e.code === "ERR_WORKER_OUT_OF_MEMORY")) {
     return `ran out of memory${limited ? " (resourceLimits)" : ""}`;

@@ -11,7 +11,7 @@
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
-import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./pool.js";
+import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
 
 /**
  * Live worker processes. A child busy in a synchronous loop never sees its IPC channel close, so when
@@ -33,7 +33,10 @@ function track(c: ChildProcess): void {
       for (const ch of liveChildren) {
         try {
           ch.kill("SIGKILL");
-        } catch {}
+        } catch {
+          // The child is already gone (or cannot be signalled): this process is exiting, so there is
+          // nothing else to try, and the other children must still be killed.
+        }
       }
     });
   }
@@ -48,7 +51,7 @@ function track(c: ChildProcess): void {
  */
 const GUARD_SOURCE = `
 const pids = new Set(); let buf = "";
-const killAll = () => { for (const p of pids) { try { process.kill(p, "SIGKILL"); } catch {} } process.exit(0); };
+const killAll = () => { for (const p of pids) { try { process.kill(p, "SIGKILL"); } catch { /* already exited: nothing to kill */ } } process.exit(0); };
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (d) => {
   buf += d;
@@ -75,6 +78,8 @@ function orphanGuard(): Guard | null {
     g.unref();
     const input = g.stdin!;
     (input as unknown as { unref?: () => void }).unref?.();
+    // A write to a guard that died fails with EPIPE: its exit handler below forgets it (the next
+    // worker starts a new one), so the error itself needs no handling.
     input.on("error", () => {});
     g.on("exit", () => {
       guard = undefined; // made again for the next worker

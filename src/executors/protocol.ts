@@ -43,10 +43,20 @@ export const ResultKind = {
   Skipped: 2,
 } as const;
 
+/** Why the pool aborts a running job: the `code` of an `abort` message, and control word `CTL_ABORT + 1`. @internal */
+export const AbortCode = {
+  /** The caller cancelled the job's future: the task sees a `CancelledError`. */
+  Cancel: 1,
+  /** The job ran past its timeout: the task sees a `TimeoutError`. */
+  Timeout: 2,
+} as const;
+/** @internal */
+export type AbortCode = (typeof AbortCode)[keyof typeof AbortCode];
+
 /** Messages from the pool to a worker. @internal */
 export type ToWorker =
   | { t: "jobs"; defs?: Array<[number, FnSpec]>; jobs: unknown[] }
-  | { t: "abort"; seq: number; code: number }
+  | { t: "abort"; seq: number; code: AbortCode }
   | { t: "exit" };
 
 /** Messages from a worker to the pool. @internal */
@@ -96,6 +106,7 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
     try {
       return { e: 0, value: structuredClone(err) };
     } catch {
+      // not cloneable: the value's text is what can cross
       return { e: 0, value: String(err) };
     }
   }
@@ -120,7 +131,8 @@ export function serializeError(err: unknown, depth = 0): SerializedError {
       props[k] = structuredClone((e as unknown as Record<string, unknown>)[k]);
       any = true;
     } catch {
-      // not cloneable: dropped
+      // Not cloneable: the property is dropped; the error still crosses with its class, message,
+      // stack and the properties that can.
     }
   }
   if (any) out.props = props;

@@ -36,6 +36,8 @@ export function compiledTwin(tsPath: string): string | null {
         try {
           if (statSync(cand).mtimeMs + 1 >= statSync(tsPath).mtimeMs) return cand;
         } catch {
+          // A file vanished between existsSync and stat (a rebuild): take the compiled twin; if it is
+          // gone too, importing it fails with a clear "cannot find module".
           return cand;
         }
         return null; // stale: let the loader compile the source

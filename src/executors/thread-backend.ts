@@ -8,7 +8,7 @@
 import { SHARE_ENV, Worker } from "node:worker_threads";
 import { CTL_SLOTS, SLOT_RING, type FromWorker, type ToWorker, type WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
-import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./pool.js";
+import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
 
 class ThreadWorker implements BackendWorker {
   readonly control: Int32Array;

@@ -19,7 +19,7 @@
  */
 import { CancelledError, TimeoutError } from "../core/errors.js";
 import { describe } from "../core/check.js";
-import { CTL_ABORT } from "./protocol.js";
+import { AbortCode, CTL_ABORT } from "./protocol.js";
 
 /** @internal the per-worker state shared by every copy of the library in a worker. */
 export interface WorkerState {
@@ -46,10 +46,9 @@ export function setWorkerState(state: WorkerState): void {
   (globalThis as Record<symbol, unknown>)[KEY] = state;
 }
 
-/** The abort reason written in control word 1 by the pool: 1 cancel, 2 timeout, 3 shutdown. @internal */
+/** The abort reason of an `AbortCode` (control word `CTL_ABORT + 1`, or an `abort` message). @internal */
 export function abortReasonFromCode(code: number): Error {
-  if (code === 2) return new TimeoutError("the task timed out");
-  if (code === 3) return new CancelledError("the executor is shutting down");
+  if (code === AbortCode.Timeout) return new TimeoutError("the task timed out");
   return new CancelledError("the task was cancelled");
 }
 

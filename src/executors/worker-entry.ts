@@ -261,7 +261,10 @@ if (isChild) {
   process.on("uncaughtException", (err) => {
     try {
       post({ t: "fatal", error: serializeError(err) });
-    } catch {}
+    } catch {
+      // The channel to the pool is gone: the exit below is all the pool will see (it reports the exit
+      // code); nothing else can be done from here.
+    }
     process.exit(70);
   });
   process.on("message", function first(m: unknown) {

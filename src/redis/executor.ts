@@ -31,9 +31,9 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, describe, type EventLoop, RuntimeError } from "../core/index.js";
+import { CancelledError, checkMs, checkOptions, describe, type EventLoop, RuntimeError } from "../core/index.js";
 import { getEventLoop } from "../runner/loops.js";
-import { ExecutorFuture } from "../executors/pool.js";
+import { ExecutorFuture, type JobOwner } from "../executors/executor-future.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
 import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
 import {
@@ -79,37 +79,28 @@ export interface RedisExecutorStatistics {
   cancelled: number;
 }
 
-/** A job in flight. Invariant: in `_inflight` from `submit` until its outcome is known or it was removed. */
-interface Rec {
+/**
+ * How far a job got towards Redis. @internal
+ * - `"unsent"`: submitted, waiting in `_toAdd` for the next flush (a job cancelled now is simply forgotten);
+ * - `"adding"`: in a flush, its `add` on the way to Redis (a cancel waits for the add to finish);
+ * - `"added"`: in the queue in Redis: a worker may hold it (a cancel removes it, or tells the worker).
+ */
+type RecState = "unsent" | "adding" | "added";
+
+/** A job in flight. Invariant: in `_inflight` from `submit` until its outcome is known or it was removed. @internal */
+export interface Rec {
   id: string;
   name: string;
   data: JobData;
-  fut: RedisFuture<unknown>;
+  /** The job's future; its `_owner` is the executor (cancelling it calls `_cancelJob`) until the job settles. */
+  fut: ExecutorFuture<unknown>;
   loop: EventLoop;
   /** True while the loop's clock is held for this job. */
   held: boolean;
-  /** 0 not sent, 1 being added, 2 in Redis. */
-  sent: 0 | 1 | 2;
+  /** See {@link RecState}; only moves forward. */
+  state: RecState;
   /** The caller cancelled; the worker has been (or will be, once added) told. */
   cancelRequested: boolean;
-}
-
-/**
- * A future whose cancellation reaches the job. An `ExecutorFuture` (the pools' future type, which can
- * also be awaited with no running loop) without a pool job.
- */
-class RedisFuture<T> extends ExecutorFuture<T> {
-  /** @internal */ _onCancel: (() => void) | null = null;
-
-  override cancel(msg?: string): boolean {
-    const ok = super.cancel(msg);
-    if (ok && this._onCancel !== null) {
-      const f = this._onCancel;
-      this._onCancel = null;
-      f();
-    }
-    return ok;
-  }
 }
 
 /** The error of a job that could not be added to the queue: it names the job, and keeps Redis's error. */
@@ -144,7 +135,7 @@ let executorCounter = 0;
  * });
  * ```
  */
-export class RedisExecutor implements Executor {
+export class RedisExecutor implements Executor, JobOwner<Rec> {
   readonly queueName: string;
   private readonly _url: string;
   private readonly _connOptions: Record<string, unknown>;
@@ -181,9 +172,7 @@ export class RedisExecutor implements Executor {
   private readonly _stats = { completed: 0, failed: 0, cancelled: 0 };
 
   constructor(options: RedisExecutorOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
+    checkOptions(options);
     const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
     if (typeof options.queue !== "string" || options.queue.length === 0 || options.queue.includes(":")) {
       throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(options.queue)}`);
@@ -192,9 +181,8 @@ export class RedisExecutor implements Executor {
     if (typeof prefix !== "string" || prefix.length === 0) {
       throw new TypeError(`Expected options.prefix to be a non-empty string, got ${describe(prefix)}`);
     }
-    if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout");
-    const loss = options.connectionLossTimeout ?? 30_000;
-    checkMs(loss, "options.connectionLossTimeout");
+    if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout", { positive: true });
+    const loss = checkMs(options.connectionLossTimeout ?? 30_000, "options.connectionLossTimeout", { positive: true });
     const keep = options.keepFinishedJobs ?? 600;
     if (typeof keep !== "number" || !(keep >= 0)) {
       throw new RangeError(`Expected options.keepFinishedJobs to be a non-negative number of seconds, got ${describe(keep)}`);
@@ -207,6 +195,7 @@ export class RedisExecutor implements Executor {
     this._lossTimeout = loss;
     this._keep = keep;
     this._armLossTimer();
+    // (observed through _ready, the futures and shutdown(): this only keeps it from being unhandled)
     this._fatalPromise.catch(() => {});
     this._ready = Promise.race([this._start(), this._fatalPromise]);
     // A missing dependency surfaces through the futures and shutdown(); never as an unhandled rejection.
@@ -226,6 +215,7 @@ export class RedisExecutor implements Executor {
     qc.on("ready", () => this._onReady());
     qc.on("close", () => this._onClose());
     this._queue = new bullmq.Queue(this.queueName, { connection: qc, prefix: this._prefix });
+    // (connection errors also come as events: loss is tracked through close/ready, fatal ones by onError)
     this._queue.on("error", () => {});
     await this._queue.waitUntilReady();
     if (this._clients.length === 0) throw new RuntimeError("the executor was shut down while connecting");
@@ -234,7 +224,7 @@ export class RedisExecutor implements Executor {
     const last = (await qc.xrevrange(eventsKey, "+", "-", "COUNT", 1)) as Array<[string, string[]]>;
     const lastEventId = last.length > 0 ? last[0]![0] : "0-0";
     this._events = new bullmq.QueueEvents(this.queueName, { connection: mk(), prefix: this._prefix, lastEventId });
-    this._events.on("error", () => {});
+    this._events.on("error", () => {}); // (as the queue's: see above)
     this._events.on("completed", ({ jobId, returnvalue }) => this._onCompleted(jobId, returnvalue));
     this._events.on("failed", ({ jobId, failedReason }) => this._onFailed(jobId, failedReason));
     await this._events.waitUntilReady();
@@ -275,11 +265,9 @@ export class RedisExecutor implements Executor {
    * ```
    */
   submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout");
-    return this._submit(fn, args, options.timeout ?? this._timeout);
+    const timeout = checkOptions(options).timeout;
+    if (timeout !== undefined) checkMs(timeout, "options.timeout", { positive: true });
+    return this._submit(fn, args, timeout ?? this._timeout);
   }
 
   private _submit<R>(fn: unknown, args: unknown[], timeout: number | undefined): ExecutorFuture<Awaited<R>> {
@@ -296,12 +284,12 @@ export class RedisExecutor implements Executor {
     const data: JobData = { v: WIRE_VERSION, m, f: fn.name, a };
     if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
     const loop = getEventLoop();
-    const fut = new RedisFuture<Awaited<R>>(loop, null);
     const id = `${this._idBase}-${(++this._seq).toString(36)}`;
-    const rec: Rec = { id, name: label, data, fut: fut as RedisFuture<unknown>, loop, held: true, sent: 0, cancelRequested: false };
+    const fut = new ExecutorFuture<Awaited<R>>(loop, this, null);
+    const rec: Rec = { id, name: label, data, fut: fut as ExecutorFuture<unknown>, loop, held: true, state: "unsent", cancelRequested: false };
+    fut._job = rec;
     loop._hold();
     if (!this._connected) this._armLossTimer();
-    fut._onCancel = () => this._cancelJob(rec);
     this._inflight.set(id, rec);
     if (this._fatal !== null) {
       this._settle(rec, false, this._fatal);
@@ -321,7 +309,7 @@ export class RedisExecutor implements Executor {
     const batch = this._toAdd.filter((r) => !r.cancelRequested);
     this._toAdd = [];
     if (batch.length === 0) return;
-    for (const r of batch) r.sent = 1;
+    for (const r of batch) r.state = "adding";
     try {
       await this._ready;
       if (this._queue === null) throw new RuntimeError("the executor was shut down before the jobs were sent");
@@ -376,7 +364,7 @@ export class RedisExecutor implements Executor {
   }
 
   private _added(r: Rec): void {
-    r.sent = 2;
+    r.state = "added";
     if (r.cancelRequested) void this._removeOrSignal(r, "cancel");
   }
 
@@ -406,7 +394,7 @@ export class RedisExecutor implements Executor {
     if (!this._inflight.delete(rec.id)) return;
     const fut = rec.fut;
     if (!fut.done()) {
-      fut._onCancel = null;
+      fut._owner = null; // settled here: a cancel below (or later) must not call back into _cancelJob
       if (ok) this._stats.completed++;
       else if (value instanceof CancelledError) this._stats.cancelled++;
       else this._stats.failed++;
@@ -433,17 +421,17 @@ export class RedisExecutor implements Executor {
 
   // ------------------------------------------------------------------ cancellation
 
-  /** The caller cancelled the future: remove the waiting job, or tell the worker running it. */
-  private _cancelJob(rec: Rec): void {
+  /** The caller cancelled the future (`JobOwner`): remove the waiting job, or tell the worker running it. @internal */
+  _cancelJob(rec: Rec): void {
     rec.cancelRequested = true;
     this._stats.cancelled++;
     this._releaseHold(rec);
-    if (rec.sent === 0) {
+    if (rec.state === "unsent") {
       // never sent: forget it (the flush skips it)
       this._forget(rec);
       return;
     }
-    if (rec.sent === 1) return; // the flush removes or signals it once the job is in Redis
+    if (rec.state === "adding") return; // the flush removes or signals it once the job is in Redis
     void this._removeOrSignal(rec, "cancel");
   }
 
@@ -467,7 +455,7 @@ export class RedisExecutor implements Executor {
   private _forget(rec: Rec): void {
     if (!rec.fut.done()) {
       this._stats.cancelled++;
-      rec.fut._onCancel = null;
+      rec.fut._owner = null; // cancelled here, not by the caller: no _cancelJob
       rec.fut.cancel();
     }
     this._settle(rec, false, new CancelledError());
@@ -517,7 +505,7 @@ export class RedisExecutor implements Executor {
     const q = this._queue;
     if (q === null) return;
     for (const rec of [...this._inflight.values()]) {
-      if (rec.sent !== 2 || !this._inflight.has(rec.id)) continue;
+      if (rec.state !== "added" || !this._inflight.has(rec.id)) continue;
       try {
         const state = await q.getJobState(rec.id);
         if (!this._inflight.has(rec.id)) continue;
@@ -594,16 +582,20 @@ export class RedisExecutor implements Executor {
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     // (a promise-returning function: bad input is a rejection, docs/design.md)
-    if (options === null || typeof options !== "object") {
-      return Promise.reject(new TypeError(`Expected options to be an object, got ${describe(options)}`));
-    }
-    const { wait = true, cancelFutures = false, timeout = Infinity } = options;
-    if (typeof timeout !== "number" || !(timeout >= 0)) {
-      return Promise.reject(new RangeError(`Expected options.timeout to be a non-negative number of ms, got ${describe(timeout)}`));
+    let wait: boolean;
+    let cancelFutures: boolean;
+    let timeout: number;
+    try {
+      ({ wait = true, cancelFutures = false } = checkOptions(options));
+      timeout = options.timeout === undefined ? Infinity : checkMs(options.timeout, "options.timeout");
+    } catch (e) {
+      return Promise.reject(e);
     }
     this._shutdown = true;
     const done = this._closed ?? (this._closed = this._shutdownImpl(cancelFutures, timeout));
     if (!wait) {
+      // Nobody awaits a background shutdown: the futures carry the jobs' outcomes, and closing the
+      // connections is best effort (they are dropped in the end regardless).
       done.catch(() => {});
       return Promise.resolve();
     }
@@ -611,7 +603,8 @@ export class RedisExecutor implements Executor {
   }
 
   private async _shutdownImpl(cancelFutures: boolean, timeout: number): Promise<void> {
-    // Wait for start-up, unless it cannot finish (no connection) and nothing is left to send.
+    // Wait for start-up, unless it cannot finish (no connection) and nothing is left to send. A failed
+    // start-up has already failed the futures (through the flush); there is nothing more to do with it.
     await Promise.race([this._ready.catch(() => {}), this._untilDrained()]);
     // Let a scheduled flush send what was submitted.
     await new Promise<void>((r) => setImmediate(r));
@@ -619,7 +612,7 @@ export class RedisExecutor implements Executor {
     if (cancelFutures) {
       await Promise.all(
         [...this._inflight.values()].map(async (rec) => {
-          if (rec.sent === 2 && !rec.cancelRequested && this._queue !== null) {
+          if (rec.state === "added" && !rec.cancelRequested && this._queue !== null) {
             try {
               if ((await this._queue.remove(rec.id)) === 1) this._forget(rec);
             } catch {
@@ -650,6 +643,7 @@ export class RedisExecutor implements Executor {
     this._lossTimer = null;
     // Without a connection BullMQ's graceful close would wait for one: drop the connections first.
     if (!this._connected || this._fatal !== null) for (const c of this._clients) c.disconnect();
+    // Closing is best effort: whatever fails here, the connections are dropped below.
     const closing: Array<Promise<unknown>> = [];
     if (this._events !== null) closing.push(this._events.close().catch(() => {}));
     if (this._queue !== null) closing.push(this._queue.close().catch(() => {}));
@@ -673,8 +667,4 @@ export class RedisExecutor implements Executor {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
   }
-}
-
-function checkMs(v: unknown, name: string): void {
-  if (typeof v !== "number" || !(v > 0)) throw new RangeError(`Expected ${name} to be a positive number of ms, got ${describe(v)}`);
 }

@@ -136,6 +136,7 @@ export function encodeFailure(err: unknown): string {
   try {
     payload = serialize(s).toString("base64");
   } catch {
+    // Some part of the error cannot be serialized (a property holding a function): send its text only.
     payload = serialize({ e: 1, className: "Error", name: s.name, message: s.message, stack: s.stack }).toString("base64");
   }
   return `${head}${ERROR_MARK}${payload}`;
@@ -174,6 +175,7 @@ export function moduleNameOf(url: string): string {
   try {
     file = url.startsWith("file:") ? basename(fileURLToPath(url)) : basename(url);
   } catch {
+    // not a valid file: URL (a worker's own name for it): its last segment names it all the same
     file = basename(url);
   }
   return file.replace(EXT, "");

@@ -32,7 +32,7 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, describe, longTimeout, TimeoutError } from "../core/index.js";
+import { CancelledError, checkCount, checkMs, checkOptions, describe, longTimeout, TimeoutError } from "../core/index.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
 import { moduleFunction } from "../executors/executor.js";
 import type { ThreadPoolExecutor } from "../executors/executors.js";
@@ -174,9 +174,7 @@ export class RedisWorker {
    * ```
    */
   static async start(options: RedisWorkerOptions): Promise<RedisWorker> {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
+    checkOptions(options);
     const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
     const queue = options.queue;
     if (typeof queue !== "string" || queue.length === 0 || queue.includes(":")) {
@@ -185,22 +183,13 @@ export class RedisWorker {
     if (!Array.isArray(options.modules) || options.modules.length === 0) {
       throw new TypeError(`Expected options.modules to be a non-empty list of module paths, got ${describe(options.modules)}`);
     }
-    const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0) {
-      throw new RangeError(`Expected options.threads to be a non-negative integer, got ${describe(threads)}`);
-    }
-    const concurrency = options.concurrency ?? Math.max(1, threads);
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new RangeError(`Expected options.concurrency to be a positive integer, got ${describe(concurrency)}`);
-    }
+    const threads = checkCount(options.threads ?? 0, "options.threads");
+    const concurrency = checkCount(options.concurrency ?? Math.max(1, threads), "options.concurrency", { min: 1 });
     for (const k of ["lockDuration", "stalledInterval"] as const) {
       const v = options[k];
-      if (v !== undefined && (typeof v !== "number" || !(v > 0))) throw new RangeError(`Expected options.${k} to be a positive number of ms, got ${describe(v)}`);
+      if (v !== undefined) checkMs(v, `options.${k}`, { positive: true });
     }
-    const maxStalled = options.maxStalledCount ?? 1;
-    if (!Number.isInteger(maxStalled) || maxStalled < 0) {
-      throw new RangeError(`Expected options.maxStalledCount to be a non-negative integer, got ${describe(maxStalled)}`);
-    }
+    const maxStalled = checkCount(options.maxStalledCount ?? 1, "options.maxStalledCount");
     const prefix = options.prefix ?? "bull";
     const name = options.name ?? `RedisWorker-${queue}-${process.pid}`;
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
@@ -218,7 +207,7 @@ export class RedisWorker {
     const fatal = new Promise<never>((_r, rej) => {
       rejectFatal = rej;
     });
-    fatal.catch(() => {});
+    fatal.catch(() => {}); // (observed by the race below: this only keeps it from being unhandled)
     // bad credentials or an unverifiable certificate: retrying cannot help
     const onError = (e: unknown): void => {
       if (isFatalConnectionError(e)) rejectFatal(new Error(`Redis at ${redactUrl(url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`));
@@ -271,7 +260,7 @@ export class RedisWorker {
       maxStalledCount: maxStalled,
       autorun: true,
     });
-    worker.on("error", () => {});
+    worker.on("error", () => {}); // (connection errors: loss is logged through close/ready, fatal ones end start())
     w._worker = worker;
     await worker.waitUntilReady();
     const mods = [...w._allowed].map(([m, fns]) => `${m} (${[...fns.keys()].join(", ")})`).join("; ");
@@ -322,7 +311,7 @@ export class RedisWorker {
     try {
       ({ id, reason } = JSON.parse(msg) as { id?: unknown; reason?: unknown });
     } catch {
-      return;
+      return; // not a message of ours (another publisher on the channel): nothing to cancel
     }
     if (typeof id !== "string") return;
     const err = new CancelledError(reason === "shutdown" ? "the executor is shutting down" : "the task was cancelled");
@@ -377,7 +366,7 @@ export class RedisWorker {
     const aborted = new Promise<never>((_r, rej) => {
       rejectAbort = rej;
     });
-    aborted.catch(() => {});
+    aborted.catch(() => {}); // (raced against the task below; an abort after the race is over has no reader)
     const abort = (reason: unknown): void => {
       if (ctx.abortReason !== undefined) return;
       ctx.abortReason = reason;
@@ -444,12 +433,13 @@ export class RedisWorker {
       const connected = this._clients.length > 0 && this._clients.every((c) => c.status === "ready");
       if (!connected) {
         for (const c of this._clients) c.disconnect();
-        this._worker?.close(true).catch(() => {});
+        this._worker?.close(true).catch(() => {}); // (not awaited: without a connection it cannot finish cleanly)
       } else {
         try {
           await this._worker?.close(options.force === true);
         } catch {
-          // closing anyway
+          // Closing anyway: the connections are dropped below, and a job left unfinished is recovered
+          // as stalled by another worker.
         }
       }
       await this._pool?.shutdown({ wait: true, cancelFutures: true, timeout: options.force === true ? 0 : Infinity });

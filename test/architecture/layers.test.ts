@@ -32,6 +32,16 @@ describe("layers", () => {
     expect(RANKS["core"]!).toBeLessThan(RANKS["sync"]!);
   });
 
+  it("the executors' modules have no import circle, type-only imports included", () => {
+    const mine = (m: string): boolean => m.startsWith("src/executors/") || m.startsWith("src/redis/");
+    const edges = modules()
+      .filter(mine)
+      .flatMap(importsOf)
+      .filter((e) => mine(e.to))
+      .map((e) => ({ ...e, typeOnly: false }));
+    expect(runtimeCycles(edges)).toEqual([]);
+  });
+
   it("reads type-only imports as such", () => {
     const kernel = importsOf("src/core/task.ts");
     expect(kernel.find((e) => e.to === "src/core/event-loop.ts")?.typeOnly).toBe(true);

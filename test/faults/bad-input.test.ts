@@ -60,6 +60,24 @@ describe("options are checked where they are given", () => {
     );
     expect(() => new ProcessPoolExecutor({ env: Symbol("x") as never })).toThrow("SHARE_ENV is for thread pools only");
   });
+
+  it("ThreadPoolExecutor / ProcessPoolExecutor: durations, counts and options objects, in the one wording", async () => {
+    expect(() => new ThreadPoolExecutor({ taskTimeout: -1 })).toThrow("Expected taskTimeout to be a non-negative number of milliseconds, got -1 (number)");
+    expect(() => new ThreadPoolExecutor({ cancelGrace: Infinity })).toThrow("Expected cancelGrace to be a finite non-negative number of milliseconds, got Infinity (number)");
+    expect(() => new ThreadPoolExecutor({ cancelGrace: "1" as never })).toThrow(TypeError);
+    expect(() => new ProcessPoolExecutor({ maxWorkers: 1.5 })).toThrow("Expected maxWorkers to be a positive integer, got 1.5 (number)");
+    expect(() => new ThreadPoolExecutor(5 as never)).toThrow("Expected options to be an object, got 5 (number)");
+    expect(() => new ThreadPoolExecutor({ threadNamePrefix: 5 as never })).toThrow("Expected threadNamePrefix to be a string, got 5 (number)");
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    try {
+      expect(() => pool.submitWith({ timeout: NaN }, () => 1)).toThrow("Expected timeout to be a non-negative number of milliseconds, got NaN (number)");
+      expect(() => pool.submitWith(null as never, () => 1)).toThrow("Expected options to be an object, got null");
+      expect(() => pool.map((x: number) => x, [1], { chunksize: 0 })).toThrow("Expected chunksize to be a positive integer, got 0 (number)");
+      expect(() => pool.shutdown({ timeout: -5 })).toThrow("Expected timeout to be a non-negative number of milliseconds, got -5 (number)");
+    } finally {
+      await pool.shutdown();
+    }
+  });
 });
 
 describe("a worker that cannot be started breaks the pool cleanly", () => {

@@ -120,7 +120,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       expect(() => ex.submit(echo, () => 1)).toThrow(TypeError);
       expect(() => ex.submit(echo, () => 1)).toThrow(/Cannot send the arguments of tasks.echo through Redis: .*could not be cloned/);
       expect(() => ex.submit(echo, Symbol("s"))).toThrow(TypeError);
-      expect(() => ex.submitWith({ timeout: -1 }, echo, 1)).toThrow(/Expected options.timeout to be a positive number of ms, got -1/);
+      expect(() => ex.submitWith({ timeout: -1 }, echo, 1)).toThrow("Expected options.timeout to be a positive number of milliseconds, got -1 (number)");
     });
     expect(() => new RedisExecutor({ connection: "http://x", queue: "q" })).toThrow(/redis:\/\/ or rediss:\/\/ URL/);
     expect(() => new RedisExecutor({ connection: redis.url, queue: "" })).toThrow(/options.queue/);
