@@ -32,7 +32,17 @@ import {
 } from "../../src/index.js";
 
 /** How the caller hands the operation to a combinator with a deadline. */
-const FORMS = ["waitFor-value", "waitFor-fn", "timeout", "wait-then-cancel", "gather-cancelled", "shield"] as const;
+const FORMS = [
+  "waitFor-value",
+  "waitFor-fn",
+  "timeout",
+  "wait-then-cancel",
+  "gather-cancelled",
+  "shield",
+  "waitFor-gather",
+  "waitFor-then",
+  "gather-then-cancelled",
+] as const;
 type Form = (typeof FORMS)[number];
 
 type Outcome<T> = { ok: true; value: T } | { ok: false };
@@ -61,6 +71,23 @@ async function attempt<T>(form: Form, op: () => PromiseLike<T>, d: number): Prom
     }
     case "gather-cancelled": {
       const g = gather(op());
+      const timer = getRunningLoop().callLater(d, () => g.cancel());
+      try {
+        return { ok: true, value: (await g)[0] as T };
+      } catch (e) {
+        return missed(e);
+      } finally {
+        timer.cancel();
+      }
+    }
+    case "waitFor-gather":
+      // (the eager step of the gathered operation may finish it: with d = 0 the result still counts)
+      return waitFor(gather(op()), d).then(([value]) => ({ ok: true, value: value as T }), missed);
+    case "waitFor-then":
+      // a promise derived from the operation (`q.get().then(f)`, `lock.acquire().then(f)`)
+      return waitFor(op().then((v) => v), d).then((value) => ({ ok: true, value }), missed);
+    case "gather-then-cancelled": {
+      const g = gather(op().then((v) => v));
       const timer = getRunningLoop().callLater(d, () => g.cancel());
       try {
         return { ok: true, value: (await g)[0] as T };

@@ -1,0 +1,227 @@
+"""Python twins of test/core/in-task-forms.test.ts: the promise forms that a called async function
+takes on its way to a combinator (`a().then(f)`, `Promise.all([a(), b()])`, `fut.then(cb)`, a promise made
+in an earlier step, a call nobody awaits), each beside the asyncio program it stands for. A JavaScript
+call runs the function up to its first await at once, so the twins start coroutines as eager tasks
+(`E(...)`, CPython 3.12+), and `p.then(f)` is `then(p, f)`, a coroutine `f(await p)`. Run with CPython
+3.13 on a virtual clock, with asyncio.run's shutdown (leftover tasks cancelled and waited for):
+
+    PYENV_VERSION=3.13.0 python3 test/core/twins/in_task_forms.py > test/core/twins/in_task_forms.golden.json
+
+Each line is "<loop time in ms> <text>".
+"""
+import asyncio
+import json
+import sys
+
+OUT = []
+
+
+class VirtualLoop(asyncio.SelectorEventLoop):
+    """A loop whose clock jumps to the next timer instead of sleeping."""
+
+    def __init__(self):
+        super().__init__()
+        self._vtime = 0.0
+
+    def time(self):
+        return self._vtime
+
+    def _run_once(self):
+        if not self._ready and self._scheduled:
+            live = [h._when for h in self._scheduled if not h._cancelled]
+            if live and min(live) > self._vtime:
+                self._vtime = min(live)
+        super()._run_once()
+
+
+def p(text):
+    OUT.append(f"{round(asyncio.get_running_loop().time() * 1000)} {text}")
+
+
+def E(coro):
+    return asyncio.Task(coro, loop=asyncio.get_running_loop(), eager_start=True)
+
+
+async def then(aw, f):
+    return f(await aw)
+
+
+def name(e):
+    return type(e).__name__
+
+
+async def w(n, ms, cl=10):
+    try:
+        await asyncio.sleep(ms / 1000)
+        p(f"{n} done")
+        return n
+    except asyncio.CancelledError:
+        p(f"{n} caught CancelledError")
+        raise
+    finally:
+        await asyncio.sleep(cl / 1000)
+        p(f"{n} cleanup end")
+
+
+async def waitfor_zero_of_gather():
+    asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
+    q = asyncio.Queue()
+
+    async def get_one():
+        return await q.get()
+
+    async def attempt(label, aw):
+        try:
+            p(f"{label} -> {await aw}")
+        except BaseException as e:
+            p(f"{label} threw {name(e)}")
+
+    q.put_nowait("i1")
+    await attempt("gather(q.get())", asyncio.wait_for(asyncio.gather(q.get()), 0))
+    p(f"qsize {q.qsize()}")
+    q.put_nowait("i2")
+    await attempt("gather(getOne())", asyncio.wait_for(asyncio.gather(get_one()), 0))
+    p(f"qsize {q.qsize()}")
+    q.put_nowait("i3")
+    await attempt("shield(getOne())", asyncio.wait_for(asyncio.shield(get_one()), 0))
+    p(f"qsize {q.qsize()}")
+    lock = asyncio.Lock()
+
+    async def take():
+        await lock.acquire()
+        return "held"
+
+    await attempt("gather(take())", asyncio.wait_for(asyncio.gather(take()), 0))
+    p(f"locked {lock.locked()}")
+
+
+async def derived_by_value():
+    q = asyncio.Queue()
+    try:
+        p(f"got {await asyncio.wait_for(then(q.get(), str.upper), 0.05)}")
+    except TimeoutError:
+        p("get TimeoutError")
+    q.put_nowait("item")
+    await asyncio.sleep(0.01)
+    p(f"qsize {q.qsize()}")
+    lock = asyncio.Lock()
+    await lock.acquire()
+
+    async def release_later():
+        await asyncio.sleep(0.06)
+        lock.release()
+
+    rel = E(release_later())
+    try:
+        await asyncio.wait_for(then(lock.acquire(), lambda _: "held"), 0.05)
+    except TimeoutError:
+        p("acquire TimeoutError")
+    await rel
+    await asyncio.sleep(0.01)
+    p(f"locked {lock.locked()}")
+
+
+async def derived_cleanup():
+    try:
+        await asyncio.wait_for(then(w("a", 100, 20), lambda x: x + "!"), 0.05)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+    holder = {}
+
+    async def shielded():
+        holder["inner"] = E(then(w("s", 100, 20), lambda x: x + "!"))
+        await asyncio.shield(holder["inner"])
+
+    t = E(shielded())
+    await asyncio.sleep(0.05)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("task CancelledError")
+    p(f"inner {await holder['inner']}")
+
+    async def gathering():
+        await asyncio.gather(E(then(w("g", 100, 20), lambda x: x + "!")))
+
+    t = E(gathering())
+    await asyncio.sleep(0.05)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("gather CancelledError")
+
+
+async def promise_all_under_waitfor():
+    try:
+        await asyncio.wait_for(asyncio.gather(E(w("a", 100, 20)), E(w("b", 100, 10))), 0.05)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+
+
+async def earlier_step_gather():
+    for i in range(3):
+        ps = [E(w("a", 100, 0)), E(w("b", 200, 0))]
+        await asyncio.sleep(0.01)
+        p(f"round {i} {','.join(await asyncio.gather(*ps))}")
+
+
+async def cancel_order():
+    async def body():
+        await asyncio.gather(E(w("a", 100, 0)), E(w("b", 100, 0)), E(w("c", 100, 0)))
+
+    t = asyncio.create_task(body())
+    await asyncio.sleep(0.01)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("task CancelledError")
+
+
+async def shutdown_floating():
+    E(w("b", 100))
+    await asyncio.sleep(0.01)
+    p("main returns")
+
+
+async def shutdown_race_loser():
+    ts = [E(w("a", 10, 5)), E(w("b", 100, 5))]
+    done, _ = await asyncio.wait(ts, return_when=asyncio.FIRST_COMPLETED)
+    p(f"main got {next(iter(done)).result()}")
+
+
+PROGRAMS = {
+    "waitfor-zero-of-gather": waitfor_zero_of_gather,
+    "derived-by-value": derived_by_value,
+    "derived-cleanup": derived_cleanup,
+    "promise-all-under-waitfor": promise_all_under_waitfor,
+    "earlier-step-gather": earlier_step_gather,
+    "cancel-order": cancel_order,
+    "shutdown-floating": shutdown_floating,
+    "shutdown-race-loser": shutdown_race_loser,
+}
+
+
+def run(prog):
+    """asyncio.run on the virtual loop: main, then every leftover task cancelled and waited for."""
+    loop = VirtualLoop()
+    try:
+        loop.run_until_complete(prog())
+        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in left:
+            t.cancel()
+        if left:
+            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    finally:
+        loop.close()
+
+
+result = {}
+for key, prog in PROGRAMS.items():
+    OUT.clear()
+    run(prog)
+    result[key] = list(OUT)
+json.dump(result, sys.stdout, indent=1)
+print()
