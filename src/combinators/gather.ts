@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, Future, markDonePath, toFuture } from "../core/index.js";
+import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, Future, markDonePath, toFuture } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -43,14 +43,27 @@ export class GatheringFuture<T> extends Future<T> {
   }
 }
 
+const ARG_OTHER = 0;
+const ARG_FUTURE = 1;
+const ARG_PROMISE = 2;
+const ARG_UNREADABLE = 3;
+
+/** What an argument of gather is; a Proxy whose traps throw is unreadable (never its own error). */
+function argKind(arg: unknown): number {
+  try {
+    return arg instanceof Future ? ARG_FUTURE : arg instanceof Promise ? ARG_PROMISE : ARG_OTHER;
+  } catch {
+    return ARG_UNREADABLE;
+  }
+}
+
 function isOptions(x: unknown): x is GatherOptions {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    !(x instanceof Future) &&
-    typeof (x as { then?: unknown }).then !== "function" &&
-    Object.getPrototypeOf(x) === Object.prototype
-  );
+  if (kindOf(x, Future) !== "other" || typeof x !== "object" || x === null) return false;
+  try {
+    return Object.getPrototypeOf(x) === Object.prototype;
+  } catch {
+    return false; // (a Proxy: toFuture says it is no awaitable)
+  }
 }
 
 type Results<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaited2<A[K]> };
@@ -173,12 +186,12 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
   // computed when there are promises after the first argument only.
   let limits: Array<object | null> | null = null;
   for (let i = 1; i < n; i++) {
-    if (args[i] instanceof Promise) {
+    if (argKind(args[i]) === ARG_PROMISE) {
       limits = new Array<object | null>(n);
       let nextPromise: object | null = null;
       for (let j = n - 1; j >= 0; j--) {
         limits[j] = nextPromise;
-        if (args[j] instanceof Promise) nextPromise = args[j] as object;
+        if (argKind(args[j]) === ARG_PROMISE) nextPromise = args[j] as object;
       }
       break;
     }
@@ -186,15 +199,17 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
   for (let i = 0; i < n; i++) {
     const arg = args[i];
     let fut: Future<unknown>;
-    if (arg instanceof Future && !arg.done()) {
-      if (arg._lastCallbackIs(onChildDone)) {
-        children[i] = arg;
+    const kind = argKind(arg);
+    if (kind === ARG_UNREADABLE) toFuture(arg as AwaitableLike<unknown>, loop, null, i); // (throws the TypeError naming it)
+    if (kind === ARG_FUTURE && !(arg as Future<unknown>).done()) {
+      if ((arg as Future<unknown>)._lastCallbackIs(onChildDone)) {
+        children[i] = arg as Future<unknown>;
         continue;
       }
-      fut = toFuture(arg, loop, null, i);
-    } else if (arg instanceof Promise) {
+      fut = toFuture(arg as Future<unknown>, loop, null, i);
+    } else if (kind === ARG_PROMISE) {
       // a promise given twice becomes the same task (adopt.ts), seen here by its last callback
-      fut = toFuture(arg, loop, limits === null ? null : limits[i]!, i);
+      fut = toFuture(arg as Promise<unknown>, loop, limits === null ? null : limits[i]!, i);
       if (!fut.done() && fut._lastCallbackIs(onChildDone)) {
         children[i] = fut;
         continue;

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, type Future, getRunningLoop, isFuture, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**
@@ -32,10 +32,11 @@ import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> {
   try {
     checkMsOrNull(ms, "ms");
-    if (ms !== null && ms <= 0) return waitForNow(toFuture(aw, undefined, null, -1));
+    const kind = kindOf(aw, Future);
+    if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, null, -1));
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
-    if (typeof aw === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
-    if (aw !== null && typeof aw === "object" && !isFuture(aw)) {
+    if (kind === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
+    if (kind === "thenable") {
       const settled = settledValue(aw);
       if (settled !== undefined) return Promise.resolve(settled.value as T);
       if (aw instanceof Promise) {

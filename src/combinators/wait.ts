@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { type AwaitableLike, checkDelay, describe, Future, getRunningLoop, type TimerHandle, toFutures } from "../core/index.js";
+import { type AwaitableLike, checkMs, checkOptions, describe, Future, getRunningLoop, kindOf, type TimerHandle, toFutures } from "../core/index.js";
+
+/** The options of `wait()`. */
+const WAIT_OPTIONS = ["timeout", "returnWhen"] as const;
 
 /** Return as soon as any awaitable is done. */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
@@ -45,14 +48,11 @@ export function wait<T>(
   // (not an async function: the promises in `aws` are taken over before any promise of ours is made,
   // see task/adopt.ts)
   try {
-    if (aws instanceof Future || typeof aws === "function" || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
+    if (kindOf(aws, Future) !== "other" || typeof aws !== "object" || aws === null || !(Symbol.iterator in aws)) {
       throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);
     }
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    const { timeout = null, returnWhen = ALL_COMPLETED } = options;
-    if (timeout !== null) checkDelay(timeout, "timeout");
+    const { timeout = null, returnWhen = ALL_COMPLETED } = checkOptions(options, WAIT_OPTIONS, "wait()");
+    if (timeout !== null) checkMs(timeout, "timeout");
     if (returnWhen !== FIRST_COMPLETED && returnWhen !== FIRST_EXCEPTION && returnWhen !== ALL_COMPLETED) {
       throw new RangeError(`Expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
     }

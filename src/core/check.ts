@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { types } from "node:util";
 
 /**
  * Describe a value for an error message: `-1 (number)`, `"x" (string)`, `null`, `[object Promise]`.
@@ -19,7 +20,13 @@ export function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   const t = typeof value;
   if (t === "string") return `${JSON.stringify(value)} (string)`;
-  if (t === "function") return `a function (${(value as { name?: string }).name || "anonymous"})`;
+  if (t === "function") {
+    try {
+      return `a function (${(value as { name?: string }).name || "anonymous"})`;
+    } catch {
+      return "a function (whose properties cannot be read)";
+    }
+  }
   if (t === "object") {
     // (a Proxy may throw from any trap: describing the value must not throw the value's own error)
     try {
@@ -61,6 +68,14 @@ export function checkOptions<O extends object>(options: O | undefined, known?: r
   if (options === undefined) return EMPTY as O;
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
+  }
+  if (types.isProxy(options)) {
+    // (read once, here: a Proxy whose traps throw must not throw its own error from deep inside a call)
+    try {
+      options = { ...options };
+    } catch {
+      throw new TypeError(`Expected options to be an object whose properties can be read, got ${describe(options)}`);
+    }
   }
   if (known !== undefined) checkKnownOptions(options, known, what ?? "this call");
   return options;
@@ -129,4 +144,23 @@ export function checkFn(value: unknown, name: string): asserts value is (...args
 export function checkString(value: unknown, name: string): string | undefined {
   if (value !== undefined && typeof value !== "string") throw new TypeError(`Expected ${name} to be a string, got ${describe(value)}`);
   return value;
+}
+
+/**
+ * How a value given where an awaitable, a function or options are expected reads: `"future"` (one of
+ * `futureClass`), `"function"`, `"thenable"` (an object with a `then` method), `"other"`, or
+ * `"unreadable"` (an object whose prototype or `then` throws when read: a Proxy with throwing traps, a
+ * revoked Proxy). Never throws: the argument's own error must not escape from a check (it would not say
+ * which argument was wrong).
+ * @internal
+ */
+export function kindOf(value: unknown, futureClass?: abstract new (...a: any[]) => unknown): "future" | "function" | "thenable" | "other" | "unreadable" {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return "other";
+  try {
+    if (futureClass !== undefined && value instanceof futureClass) return "future";
+    if (typeof value === "function") return "function";
+    return typeof (value as { then?: unknown }).then === "function" ? "thenable" : "other";
+  } catch {
+    return "unreadable";
+  }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { CancelledError, RuntimeError } from "./errors.js";
-import { describe } from "./check.js";
+import { describe, kindOf } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
 import { currentLoop } from "./running.js";
 import { Future } from "./future.js";
@@ -57,8 +57,13 @@ export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<
  * @internal
  */
 export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: object | null, index: number): Future<T> {
-  const isFuture = aw instanceof Future;
-  if (isFuture && loop !== undefined && aw._loop !== loop) {
+  const kind = kindOf(aw, Future);
+  if (kind === "unreadable" || kind === "other") {
+    const what = index < 0 ? "aw" : `aws[${index}]`;
+    throw new TypeError(`Expected ${what} to be an asyncio-ts Future, a promise or a function, got ${describe(aw)}`);
+  }
+  const isFuture = kind === "future";
+  if (isFuture && loop !== undefined && (aw as Future<T>)._loop !== loop) {
     throw new RuntimeError("The future belongs to a different loop than the one specified as the loop argument");
   }
   // An awaitable of ours that only the awaiting code may `then` (it acts on the task that awaits):
@@ -70,31 +75,31 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
   // next iteration, as CPython's coroutine.
   if (isAwaitOnly(aw)) {
     const fn = (): PromiseLike<T> => aw as PromiseLike<T>;
-    return isFuture ? Task._eager<T>(fn, aw._loop) : new Task<T>(fn, undefined, loop ?? currentLoop("ensureFuture()"));
+    return isFuture ? Task._eager<T>(fn, (aw as Future<T>)._loop) : new Task<T>(fn, undefined, loop ?? currentLoop("ensureFuture()"));
   }
-  if (isFuture) return aw;
-  if (typeof aw === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? currentLoop("ensureFuture()"));
-  if (aw !== null && typeof aw === "object" && typeof (aw as PromiseLike<T>).then === "function") {
-    const l = loop ?? currentLoop("ensureFuture()");
-    const settled = settledValue(aw);
-    if (settled !== undefined) {
-      // One of our own already-fulfilled promises (an uncontended acquire(), a put() that did not wait):
-      // done now, so a combinator sees at once that nothing is pending.
-      const f = new Future<T>(undefined, l);
-      f.setResult(settled.value as T);
-      return f;
-    }
-    if (aw instanceof Promise) {
-      const t = adoptIntoTask(aw as Promise<T>, l, limit);
-      if (t !== null) return t;
-    } else if (aw instanceof Chain) {
-      const t = adoptChainIntoTask(aw as Chain<T>, l);
-      if (t !== null) return t;
-    }
-    return wrapPromise(aw as PromiseLike<T>, l, holdsClock(aw, l));
+  if (isFuture) return aw as Future<T>;
+  if (kind === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? currentLoop("ensureFuture()"));
+  return thenableToFuture(aw as PromiseLike<T>, loop ?? currentLoop("ensureFuture()"), limit);
+}
+
+/** A promise or another thenable, as a future (see `toFuture`). */
+function thenableToFuture<T>(aw: PromiseLike<T>, l: EventLoop, limit: object | null): Future<T> {
+  const settled = settledValue(aw);
+  if (settled !== undefined) {
+    // One of our own already-fulfilled promises (an uncontended acquire(), a put() that did not wait):
+    // done now, so a combinator sees at once that nothing is pending.
+    const f = new Future<T>(undefined, l);
+    f.setResult(settled.value as T);
+    return f;
   }
-  const what = index < 0 ? "aw" : `aws[${index}]`;
-  throw new TypeError(`Expected ${what} to be an asyncio-ts Future, a promise or a function, got ${describe(aw)}`);
+  if (aw instanceof Promise) {
+    const t = adoptIntoTask(aw as Promise<T>, l, limit);
+    if (t !== null) return t;
+  } else if (aw instanceof Chain) {
+    const t = adoptChainIntoTask(aw as Chain<T>, l);
+    if (t !== null) return t;
+  }
+  return wrapPromise(aw, l, holdsClock(aw, l));
 }
 
 /**
@@ -115,9 +120,8 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
  * ```
  */
 export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Future<T> {
-  if (promise === null || typeof promise !== "object" || typeof (promise as PromiseLike<T>).then !== "function") {
-    throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
-  }
+  const kind = kindOf(promise, Future);
+  if (kind !== "future" && kind !== "thenable") throw new TypeError(`Expected promise to be a promise, got ${describe(promise)}`);
   if (promise instanceof Future || isAwaitOnly(promise)) return ensureFuture(promise, loop);
   return wrapPromise(promise, loop ?? currentLoop("fromPromise()"), true);
 }
@@ -184,6 +188,15 @@ class PromiseFuture<T> extends Future<T> {
   }
 }
 
+/** `x instanceof Promise`, false for a Proxy whose prototype cannot be read (toFuture then names it). */
+function isPromise(x: unknown): boolean {
+  try {
+    return x instanceof Promise;
+  } catch {
+    return false;
+  }
+}
+
 /** True for `sleep(0)`'s awaitable and a contended acquire's waiter (their `_awaitOnly` flag). */
 function isAwaitOnly(aw: unknown): boolean {
   return aw !== null && typeof aw === "object" && (aw as { _awaitOnly?: boolean })._awaitOnly === true;
@@ -201,7 +214,7 @@ export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop |
   const limits = new Array<object | null>(n);
   for (let i = n - 1; i >= 0; i--) {
     limits[i] = next;
-    if (aws[i] instanceof Promise) next = aws[i] as object;
+    if (isPromise(aws[i])) next = aws[i] as object;
   }
   for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
   return out;

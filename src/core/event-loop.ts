@@ -49,7 +49,7 @@
  * @module
  */
 import { CancelledError, DeadlockError, RuntimeError } from "./errors.js";
-import { checkBoolean, checkKnownOptions, describe } from "./check.js";
+import { checkBoolean, checkMs, checkOptions, describe, kindOf } from "./check.js";
 import { Future, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_EAGER } from "./task-flags.js";
@@ -64,6 +64,7 @@ import { soon } from "./microtask.js";
 import { loopRegistry } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
 import { cancelOrphanCode } from "./cancellation.js";
+import { longTimeout, type LongTimer } from "./long-timer.js";
 import type { Executor, WorkerFunction } from "./executor.js";
 
 /** Options of `newEventLoop()` and `run()`. */
@@ -120,8 +121,31 @@ export interface ExceptionContext {
 /** A loop's exception handler. */
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
 
-/** The keys of `EventLoopOptions` (anything else is a mistake). */
-const LOOP_OPTIONS = ["virtualTime", "clock", "debug", "slowCallbackDuration", "blockedThreshold", "deadlockTimeout", "holdTimeout"] as const;
+/**
+ * Check a loop's options (`newEventLoop()`, `run()`, `Runner`): every key one of `known`, every value of
+ * its type and range; the environment's defaults applied. Throws a `TypeError` or `RangeError` naming the
+ * option.
+ * @internal
+ */
+export function checkLoopOptions(options: EventLoopOptions, known: readonly string[], what: string): Required<Omit<EventLoopOptions, "clock">> & { clock: Clock | undefined } {
+  const o = checkOptions(options, known, what);
+  const clock = o.clock;
+  if (clock !== undefined && (kindOf(clock) !== "other" || clock === null || typeof clock !== "object" || typeof clock.now !== "function")) {
+    throw new TypeError(`Expected clock to be a Clock (an object with now() and virtual), got ${describe(clock)}`);
+  }
+  return {
+    virtualTime: checkBoolean(o.virtualTime, "virtualTime") ?? process.env["ASYNCIO_TS_VIRTUAL_TIME"] === "1",
+    clock,
+    debug: checkBoolean(o.debug, "debug") ?? process.env["ASYNCIO_TS_DEBUG"] === "1",
+    slowCallbackDuration: checkMs(o.slowCallbackDuration ?? 100, "slowCallbackDuration"),
+    blockedThreshold: checkMs(o.blockedThreshold ?? 1000, "blockedThreshold", { positive: true }),
+    deadlockTimeout: checkMs(o.deadlockTimeout ?? 1000, "deadlockTimeout", { positive: true }),
+    holdTimeout: checkMs(o.holdTimeout ?? 1000, "holdTimeout", { positive: true }),
+  };
+}
+
+/** The keys of `EventLoopOptions` (anything else is a mistake). @internal */
+export const LOOP_OPTIONS = ["virtualTime", "clock", "debug", "slowCallbackDuration", "blockedThreshold", "deadlockTimeout", "holdTimeout"] as const;
 
 /** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
 const TURN_BUDGET = 256;
@@ -228,7 +252,7 @@ export class EventLoop {
   _foreignHolds = 0;
   /** @internal see EventLoopOptions.holdTimeout */
   _holdTimeout: number;
-  private _holdTimer: ReturnType<typeof setTimeout> | null = null;
+  private _holdTimer: LongTimer | null = null;
   /** Set when the hold timer found the loop idle: the next jump goes over the foreign holds. */
   private _jumpOverHolds = false;
   /** @internal set when the loop found itself deadlocked: what `runUntilComplete` throws */
@@ -261,7 +285,7 @@ export class EventLoop {
   /** @internal */ _blockedThreshold: number;
   /** @internal see EventLoopOptions.deadlockTimeout */
   _deadlockTimeout: number;
-  private _deadlockTimer: ReturnType<typeof setTimeout> | null = null;
+  private _deadlockTimer: LongTimer | null = null;
   /** Iterations completed since the loop was made (progress, for the deadlock check). */
   private _iterations = 0;
   private readonly _tick = (): void => this._onTick();
@@ -270,40 +294,17 @@ export class EventLoop {
   private readonly _driveBound = (): void => this._driveLoop(this._driveFromTick);
 
   constructor(options: EventLoopOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    checkKnownOptions(options, LOOP_OPTIONS, "newEventLoop()/run()");
-    const virtualTime = checkBoolean(options.virtualTime, "virtualTime") ?? process.env["ASYNCIO_TS_VIRTUAL_TIME"] === "1";
-    const clock = options.clock;
-    if (clock !== undefined && (clock === null || typeof clock !== "object" || typeof clock.now !== "function")) {
-      throw new TypeError(`Expected clock to be a Clock (an object with now() and virtual), got ${describe(clock)}`);
-    }
-    this._clock = clock ?? (virtualTime ? new VirtualClock() : new RealClock());
-    this._debug = checkBoolean(options.debug, "debug") ?? process.env["ASYNCIO_TS_DEBUG"] === "1";
-    const scd = options.slowCallbackDuration ?? 100;
-    if (typeof scd !== "number" || !(scd >= 0)) {
-      throw new RangeError(`Expected slowCallbackDuration to be a non-negative number, got ${describe(scd)}`);
-    }
-    this._slowCallbackDuration = scd;
-    const bt = options.blockedThreshold ?? 1000;
-    if (typeof bt !== "number" || !(bt > 0)) {
-      throw new RangeError(`Expected blockedThreshold to be a positive number, got ${describe(bt)}`);
-    }
-    this._blockedThreshold = bt;
-    const dt = options.deadlockTimeout ?? 1000;
-    if (typeof dt !== "number" || !(dt > 0)) {
-      throw new RangeError(`Expected deadlockTimeout to be a positive number of milliseconds, got ${describe(dt)}`);
-    }
-    this._deadlockTimeout = dt;
-    const ht = options.holdTimeout ?? 1000;
-    if (typeof ht !== "number" || !(ht > 0)) {
-      throw new RangeError(`Expected holdTimeout to be a positive number of milliseconds, got ${describe(ht)}`);
-    }
-    this._holdTimeout = ht;
+    const o = checkLoopOptions(options, LOOP_OPTIONS, "newEventLoop()/run()");
+    this._clock = o.clock ?? (o.virtualTime ? new VirtualClock() : new RealClock());
+    this._debug = o.debug;
+    this._slowCallbackDuration = o.slowCallbackDuration;
+    this._blockedThreshold = o.blockedThreshold;
+    this._deadlockTimeout = o.deadlockTimeout;
+    this._holdTimeout = o.holdTimeout;
     const hooks = newLoopHooks.list;
     if (hooks !== null) for (const h of hooks) h(this);
   }
+
 
   // ---------------------------------------------------------------- time
 
@@ -463,9 +464,6 @@ export class EventLoop {
    */
   createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
     return new Task<T>(fn, options, this);
   }
 
@@ -1103,7 +1101,7 @@ export class EventLoop {
   private _armHoldTimer(): void {
     if (this._holdTimer !== null || this._holdTimeout === Infinity) return;
     const mark = this._iterations;
-    this._holdTimer = setTimeout(() => {
+    this._holdTimer = longTimeout(() => {
       this._holdTimer = null;
       if (!this._running || this._foreignHolds === 0) return;
       if (mark !== this._iterations || !this._isIdle()) {
@@ -1112,7 +1110,7 @@ export class EventLoop {
       }
       this._jumpOverHolds = true;
       this._kick();
-    }, timerDelay(this._holdTimeout));
+    }, this._holdTimeout);
   }
 
   /**
@@ -1164,7 +1162,7 @@ export class EventLoop {
   private _armDeadlockCheck(): void {
     if (this._deadlockTimer !== null || this._deadlockTimeout === Infinity) return;
     const mark = this._iterations;
-    this._deadlockTimer = setTimeout(() => {
+    this._deadlockTimer = longTimeout(() => {
       this._deadlockTimer = null;
       if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0) return;
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
@@ -1172,16 +1170,16 @@ export class EventLoop {
         `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +
           "timer pending and no external work in flight, so nothing could wake them. Cancelling them.",
       );
-    }, timerDelay(this._deadlockTimeout));
+    }, this._deadlockTimeout);
   }
 
   private _finishStop(): void {
     if (this._deadlockTimer !== null) {
-      clearTimeout(this._deadlockTimer);
+      this._deadlockTimer.clear();
       this._deadlockTimer = null;
     }
     if (this._holdTimer !== null) {
-      clearTimeout(this._holdTimer);
+      this._holdTimer.clear();
       this._holdTimer = null;
     }
     this._stopping = false;

@@ -7,7 +7,7 @@
  * @module
  */
 export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenThreadPool, BrokenWorkerError, CancelledError, DeadlockError, ExceptionGroup, InvalidStateError, KeyboardInterrupt, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock } from "./errors.js";
-export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe } from "./check.js";
+export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe, kindOf } from "./check.js";
 export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";
 export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
@@ -26,7 +26,7 @@ export { Handle, TimerHandle } from "./handles.js";
 export { TimerHeap } from "./timer-heap.js";
 export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutcome, type Instrument, type Tracer } from "./instruments.js";
 export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";
-export { checkDelay, defaultExceptionHandler, EventLoop, ForeignHold, timerDelay, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./event-loop.js";
+export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, LOOP_OPTIONS, timerDelay, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./event-loop.js";
 export { defaultLoop } from "./default-loop.js";
 export { allTasks, createTask } from "./task-api.js";
 export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";

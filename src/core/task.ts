@@ -13,7 +13,7 @@
  * @module
  */
 import { CancelledError, RuntimeError } from "./errors.js";
-import { describe } from "./check.js";
+import { checkOptions, checkString, describe, kindOf } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
@@ -45,6 +45,9 @@ let taskCounter = 0;
 
 /** What `createTask` accepts: a function that returns a promise (or a value). */
 export type TaskFunction<T> = () => PromiseLike<T> | T;
+
+/** The keys of `TaskOptions`. */
+const TASK_OPTIONS = ["name"];
 
 /** Options of `createTask`. */
 export interface TaskOptions {
@@ -174,7 +177,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   constructor(fn: TaskFunction<T> | null, options: TaskOptions | undefined, loop: EventLoop, adopted = false) {
     super(undefined, loop);
     if (typeof fn !== "function" && !adopted) {
-      if (fn !== null && typeof fn === "object" && typeof (fn as { then?: unknown }).then === "function") {
+      if (kindOf(fn) === "thenable") {
         throw new TypeError(
           "createTask() takes a function returning a promise, not a promise (a promise is already running " +
             "and cannot be scheduled): write createTask(() => work()) instead of createTask(work()), or " +
@@ -183,10 +186,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
       throw new TypeError(`Expected fn to be a function returning a promise, got ${describe(fn)}`);
     }
-    const name = options === undefined ? undefined : options.name;
-    if (name !== undefined && typeof name !== "string") {
-      throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
-    }
+    const name = options === undefined ? undefined : checkString(checkOptions(options, TASK_OPTIONS, "createTask()").name, "name");
     this._fn = fn;
     this._name = name ?? ++taskCounter;
     const parent = callerStrand();

@@ -19,7 +19,8 @@ export interface SpawnOptions {
 export interface WorkerEvents {
   message(m: FromWorker): void;
   error(e: unknown): void;
-  exit(code: number | null, signal: string | null, hint?: "oom"): void;
+  /** `detail`: what the worker said last on its own (a process's last line of stderr), when it said it */
+  exit(code: number | null, signal: string | null, hint?: "oom", detail?: string): void;
 }
 
 /** One worker as the backend sees it. @internal */

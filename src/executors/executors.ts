@@ -8,7 +8,7 @@
 import { BrokenProcessPool, BrokenThreadPool, checkOptions, checkString, getRunningLoop } from "../core/index.js";
 import type { WorkerFunction } from "./executor.js";
 import type { ExecutorFuture } from "./executor-future.js";
-import { WorkerPool, defaultProcessWorkers, defaultThreadWorkers, type PoolOptions } from "./pool.js";
+import { POOL_OPTIONS, WorkerPool, defaultProcessWorkers, defaultThreadWorkers, type PoolOptions } from "./pool.js";
 import { processBackend } from "./process-backend.js";
 import { threadBackend } from "./thread-backend.js";
 
@@ -51,7 +51,7 @@ function checkPrefix(v: unknown, name: string): string | undefined {
 export class ThreadPoolExecutor extends WorkerPool {
   private static _counter = 0;
   constructor(options: ThreadPoolExecutorOptions = {}) {
-    checkOptions(options);
+    checkOptions(options, [...POOL_OPTIONS, "threadNamePrefix"], "ThreadPoolExecutor");
     const prefix = checkPrefix(options.threadNamePrefix, "threadNamePrefix") ?? `ThreadPoolExecutor-${ThreadPoolExecutor._counter++}`;
     super(threadBackend, options, prefix, defaultThreadWorkers(), BrokenThreadPool);
   }
@@ -72,7 +72,7 @@ export class ThreadPoolExecutor extends WorkerPool {
 export class ProcessPoolExecutor extends WorkerPool {
   private static _counter = 0;
   constructor(options: ProcessPoolExecutorOptions = {}) {
-    checkOptions(options);
+    checkOptions(options, [...POOL_OPTIONS, "namePrefix"], "ProcessPoolExecutor");
     const prefix = checkPrefix(options.namePrefix, "namePrefix") ?? `ProcessPoolExecutor-${ProcessPoolExecutor._counter++}`;
     super(processBackend, options, prefix, defaultProcessWorkers(), BrokenProcessPool);
   }

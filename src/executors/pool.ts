@@ -37,6 +37,7 @@ import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
 import {
   BrokenWorkerError,
+  checkBoolean,
   checkCount,
   checkMs,
   checkOptions,
@@ -82,6 +83,12 @@ import { WorkerSlot } from "./worker-slot.js";
 type Slot = WorkerSlot<Job>;
 
 // ------------------------------------------------------------------ the pool
+
+/** The keys of `ShutdownOptions`. @internal */
+export const SHUTDOWN_OPTIONS = ["wait", "cancelFutures", "timeout"] as const;
+
+/** The keys of `PoolOptions`. @internal */
+export const POOL_OPTIONS = ["maxWorkers", "initializer", "initargs", "resourceLimits", "taskTimeout", "cancelGrace", "execArgv", "env"] as const;
 
 /** Options shared by `ThreadPoolExecutor` and `ProcessPoolExecutor`. */
 export interface PoolOptions {
@@ -158,6 +165,10 @@ function checkSpawnOptions(options: PoolOptions, kind: "thread" | "process"): Sp
     for (const [k, v] of Object.entries(resourceLimits)) {
       if (!known.includes(k)) throw new TypeError(`Unknown resourceLimits option ${JSON.stringify(k)} (known: ${known.join(", ")})`);
       if (typeof v !== "number" || !(v > 0)) throw new RangeError(`Expected resourceLimits.${k} to be a positive number, got ${describe(v)}`);
+      // (below about 0.2 MB V8 aborts the whole process, this one included, when the worker starts)
+      if (k === "stackSizeMb" && v < 1) {
+        throw new RangeError(`Expected resourceLimits.stackSizeMb to be at least 1 (MB; Node's default is 4): a smaller stack cannot run a worker, got ${describe(v)}`);
+      }
     }
   }
   return { resourceLimits, env, execArgv };
@@ -245,7 +256,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
    * ```
    */
   submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
-    const timeout = checkMs(checkOptions(options).timeout ?? this._taskTimeout, "timeout");
+    const timeout = checkMs(checkOptions(options, ["timeout"], "submitWith()").timeout ?? this._taskTimeout, "timeout");
     return this._submit(null, fn, args, timeout, 0, "submitWith()") as ExecutorFuture<Awaited<R>>;
   }
 
@@ -270,7 +281,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     if (iterable === null || typeof (iterable as Iterable<T>)[Symbol.iterator] !== "function") {
       throw new TypeError(`Expected iterable to be an iterable, got ${describe(iterable)}`);
     }
-    const chunksize = checkCount(checkOptions(options).chunksize ?? 1, "chunksize", { min: 1 });
+    const chunksize = checkCount(checkOptions(options, ["chunksize"], "map()").chunksize ?? 1, "chunksize", { min: 1 });
     const items = Array.from(iterable);
     const futs: ExecutorFuture<unknown>[] = [];
     try {
@@ -316,12 +327,17 @@ export class WorkerPool implements Executor, JobOwner<Job> {
    * ```
    */
   shutdown(options: ShutdownOptions = {}): ExecutorFuture<void> {
-    checkOptions(options);
-    const wait = options.wait ?? true;
-    const cancelFutures = options.cancelFutures ?? false;
+    checkOptions(options, SHUTDOWN_OPTIONS, "shutdown()");
+    const wait = checkBoolean(options.wait, "wait") ?? true;
+    const cancelFutures = checkBoolean(options.cancelFutures, "cancelFutures") ?? false;
     const timeout = checkMs(options.timeout ?? Infinity, "timeout");
     const fut = new ExecutorFuture<void>(defaultLoop(), null, null);
     fut._label = `shutdown of ${this._prefix}`;
+    // Workers leave in real time: virtual time must not jump over the wait (a timeout around it would
+    // fire at once).
+    const loop = fut._loop;
+    loop._hold();
+    fut.addDoneCallback(() => loop._release());
     this._shutdown = true;
     if (cancelFutures) {
       for (let i = this._qhead; i < this._queue.length; i++) {
@@ -426,7 +442,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
         error: (e) => {
           w.lastError ??= e;
         },
-        exit: (code, signal, hint) => this._onExit(w, code, signal, hint),
+        exit: (code, signal, hint, detail) => this._onExit(w, code, signal, hint, detail),
       });
     } catch (e) {
       // The worker could not even be created (an option Node refuses): nothing will ever run here. The
@@ -707,7 +723,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
 
   // -------------------------------------------------------------- worker death
 
-  private _onExit(w: Slot, code: number | null, signal: string | null, hint?: "oom"): void {
+  private _onExit(w: Slot, code: number | null, signal: string | null, hint?: "oom", detail?: string): void {
     if (w.dead) return;
     w.dead = true;
     w.abortKillTimer?.clear();
@@ -719,7 +735,9 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     const cause = w.lastError;
     const reason = describeExit(w, code, signal, hint, this._spawnOptions.resourceLimits !== undefined);
     if (!w.ready && !expected && this._broken === null) {
-      this._breakPool(cause ?? new Error(`worker ${w.name} ${reason} while starting`), `a worker ${reason} while starting`);
+      // (what the process printed before it died says why it could not start: "bad option: --x")
+      const said = detail === undefined || cause !== undefined ? "" : ` (it said: ${detail})`;
+      this._breakPool(cause ?? new Error(`worker ${w.name} ${reason} while starting${said}`), `a worker ${reason} while starting${said}`);
     }
     const requeue: Job[] = [];
     const ctl = w.bw.control;

@@ -70,6 +70,8 @@ interface Guard {
   remove(pid: number): void;
 }
 let guard: Guard | null | undefined;
+/** Guards made again after one died (bounded: a guard that cannot live must not be made for ever). */
+let guardRespawns = 0;
 
 function orphanGuard(): Guard | null {
   if (guard !== undefined) return guard;
@@ -82,12 +84,19 @@ function orphanGuard(): Guard | null {
     // worker starts a new one), so the error itself needs no handling.
     input.on("error", () => {});
     g.on("exit", () => {
-      guard = undefined; // made again for the next worker
+      // The guard died (killed by someone): a new one takes over the workers still alive, so that they
+      // do not lose their protection; at most one new guard per death, none if the spawn fails.
+      if (guard !== g_) return;
+      guard = undefined;
+      if (liveChildren.size === 0 || guardRespawns++ >= 5) return;
+      const next = orphanGuard();
+      if (next !== null) for (const ch of liveChildren) if (ch.pid !== undefined) next.add(ch.pid);
     });
     const send = (line: string): void => {
       if (!input.destroyed) input.write(line);
     };
-    guard = { add: (pid) => send(`+ ${pid}\n`), remove: (pid) => send(`- ${pid}\n`) };
+    const g_: Guard = { add: (pid) => send(`+ ${pid}\n`), remove: (pid) => send(`- ${pid}\n`) };
+    guard = g_;
   } catch {
     guard = null; // cannot start one here: the exit hook still covers a normal exit
   }
@@ -117,10 +126,17 @@ class ProcessWorker implements BackendWorker {
       this._stderrTail = (this._stderrTail + d.toString("utf8")).slice(-4096);
     });
     this._c.on("message", (m) => events.message(m as FromWorker));
-    this._c.on("error", (e) => events.error(e));
+    this._c.on("error", (e) => {
+      // A child that died at once (a flag Node refuses) makes our first send fail with EPIPE: its exit,
+      // with what it printed, says why; the broken pipe would only hide that.
+      const code = (e as { code?: unknown }).code;
+      if (code === "EPIPE" || code === "ERR_IPC_CHANNEL_CLOSED") return;
+      events.error(e);
+    });
     this._c.on("exit", (code, signal) => {
       const tail = this._stderrTail;
-      events.exit(code, signal, /heap out of memory|Allocation failed/i.test(tail) ? "oom" : undefined);
+      const last = tail.trimEnd().split("\n").pop()?.trim().slice(0, 300);
+      events.exit(code, signal, /heap out of memory|Allocation failed/i.test(tail) ? "oom" : undefined, last === "" ? undefined : last);
     });
     this._c.send({ t: "init", init });
   }

@@ -31,7 +31,7 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, checkMs, checkOptions, describe, type EventLoop, RuntimeError } from "../core/index.js";
+import { CancelledError, checkBoolean, checkMs, checkOptions, describe, type EventLoop, longTimeout, type LongTimer, RuntimeError } from "../core/index.js";
 import { getEventLoop } from "../runner/loops.js";
 import { ExecutorFuture, type JobOwner } from "../executors/executor-future.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
@@ -165,14 +165,14 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
   private _clients: Redis[] = [];
   /** Invariant: true while the command connection is up (after its first `ready`, until a `close`). */
   private _connected = false;
-  private _lossTimer: ReturnType<typeof setTimeout> | null = null;
+  private _lossTimer: LongTimer | null = null;
   private _lostOnce = false;
   /** Resolvers of `shutdown()`'s wait for an empty `_inflight`. */
   private _drainWaiters: Array<() => void> = [];
   private readonly _stats = { completed: 0, failed: 0, cancelled: 0 };
 
   constructor(options: RedisExecutorOptions) {
-    checkOptions(options);
+    checkOptions(options, ["connection", "queue", "prefix", "timeout", "connectionLossTimeout", "keepFinishedJobs"], "RedisExecutor");
     const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
     if (typeof options.queue !== "string" || options.queue.length === 0 || options.queue.includes(":")) {
       throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(options.queue)}`);
@@ -265,7 +265,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
    * ```
    */
   submitWith<A extends unknown[], R>(options: SubmitOptions, fn: WorkerFunction<A, R>, ...args: A): ExecutorFuture<Awaited<R>> {
-    const timeout = checkOptions(options).timeout;
+    const timeout = checkOptions(options, ["timeout"], "submitWith()").timeout;
     if (timeout !== undefined) checkMs(timeout, "options.timeout", { positive: true });
     return this._submit(fn, args, timeout ?? this._timeout);
   }
@@ -465,14 +465,18 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
 
   private _armLossTimer(): void {
     if (this._lossTimer !== null || this._closed !== null) return;
-    this._lossTimer = setTimeout(() => {
-      this._lossTimer = null;
-      const err = new RedisConnectionError(
-        `Lost the connection to Redis at ${redactUrl(this._url)} for more than ${this._lossTimeout} ms; the job's outcome is unknown`,
-      );
-      for (const rec of [...this._inflight.values()]) this._settle(rec, false, err);
-    }, this._lossTimeout);
-    this._lossTimer.unref?.();
+    // (a timer of any length: a Node timer fires a delay above 2**31-1 ms after 1 ms)
+    this._lossTimer = longTimeout(
+      () => {
+        this._lossTimer = null;
+        const err = new RedisConnectionError(
+          `Lost the connection to Redis at ${redactUrl(this._url)} for more than ${this._lossTimeout} ms; the job's outcome is unknown`,
+        );
+        for (const rec of [...this._inflight.values()]) this._settle(rec, false, err);
+      },
+      this._lossTimeout,
+      true,
+    );
   }
 
   private _onFatal(e: unknown): void {
@@ -494,7 +498,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
   private _onReady(): void {
     this._connected = true;
     if (this._lossTimer !== null) {
-      clearTimeout(this._lossTimer);
+      this._lossTimer.clear();
       this._lossTimer = null;
     }
     if (this._lostOnce) void this._reconcile();
@@ -586,7 +590,9 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     let cancelFutures: boolean;
     let timeout: number;
     try {
-      ({ wait = true, cancelFutures = false } = checkOptions(options));
+      const o = checkOptions(options, ["wait", "cancelFutures", "timeout"], "shutdown()");
+      wait = checkBoolean(o.wait, "wait") ?? true;
+      cancelFutures = checkBoolean(o.cancelFutures, "cancelFutures") ?? false;
       timeout = options.timeout === undefined ? Infinity : checkMs(options.timeout, "options.timeout");
     } catch (e) {
       return Promise.reject(e);
@@ -623,14 +629,14 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
       );
     }
     if (this._inflight.size > 0) {
-      let timer: ReturnType<typeof setTimeout> | null = null;
+      let timer: LongTimer | null = null;
       await Promise.race([
         this._untilDrained(),
         new Promise<void>((resolve) => {
-          if (timeout !== Infinity) timer = setTimeout(resolve, timeout);
+          timer = longTimeout(resolve, timeout);
         }),
       ]);
-      if (timer !== null) clearTimeout(timer);
+      (timer as LongTimer | null)?.clear();
     }
     if (this._inflight.size > 0) {
       // Timed out: cancel what remains on the workers, and the futures here.
@@ -639,7 +645,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
         this._settle(rec, false, new CancelledError("the executor was shut down before the job finished"));
       }
     }
-    if (this._lossTimer !== null) clearTimeout(this._lossTimer);
+    if (this._lossTimer !== null) this._lossTimer.clear();
     this._lossTimer = null;
     // Without a connection BullMQ's graceful close would wait for one: drop the connections first.
     if (!this._connected || this._fatal !== null) for (const c of this._clients) c.disconnect();

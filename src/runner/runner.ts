@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, KeyboardInterrupt, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, KeyboardInterrupt, kindOf, LOOP_OPTIONS, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { isMainThread } from "node:worker_threads";
 import { equipLoop, newEventLoop } from "./loops.js";
 
@@ -27,6 +27,9 @@ export interface RunOptions extends EventLoopOptions {
   /** Name of the main task. */
   name?: string;
 }
+
+/** The keys of `RunOptions`. */
+const RUN_OPTIONS = [...LOOP_OPTIONS, "handleSigint", "loopFactory", "name"] as const;
 
 type RunnerState = "CREATED" | "INITIALIZED" | "CLOSED";
 
@@ -47,17 +50,13 @@ export class Runner {
   private readonly _options: RunOptions;
 
   constructor(options: RunOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-    }
-    checkBoolean(options.handleSigint, "handleSigint");
-    if (options.loopFactory !== undefined && typeof options.loopFactory !== "function") {
-      throw new TypeError(`Expected loopFactory to be a function, got ${describe(options.loopFactory)}`);
-    }
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new TypeError(`Expected name to be a string, got ${describe(options.name)}`);
-    }
-    this._options = options;
+    // (checked here, every option, not when the loop is made: a mistake shows where it is written)
+    const o = checkOptions(options, RUN_OPTIONS, "run()/Runner");
+    checkLoopOptions(o, RUN_OPTIONS, "run()/Runner");
+    checkBoolean(o.handleSigint, "handleSigint");
+    if (o.loopFactory !== undefined) checkFn(o.loopFactory, "loopFactory");
+    checkString(o.name, "name");
+    this._options = o;
   }
 
   /** The runner's loop (created on first use). */
@@ -69,7 +68,7 @@ export class Runner {
   /** Run `main` as a task on the runner's loop and return its result. */
   async run<T>(main: TaskFunction<T>, options: { name?: string } = {}): Promise<T> {
     if (typeof main !== "function") {
-      if (main !== null && typeof main === "object" && typeof (main as { then?: unknown }).then === "function") {
+      if (kindOf(main) === "thenable") {
         throw new TypeError("run() takes a function returning a promise, not a promise: write run(() => main())");
       }
       throw new TypeError(`Expected main to be a function returning a promise, got ${describe(main)}`);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { describe } from "../core/index.js";
+import { checkOptions, describe } from "../core/index.js";
 import type { Waiter } from "./wait-queue.js";
 
 /**
@@ -29,10 +29,7 @@ export interface AbortOptions {
  */
 export function readSignal(options: AbortOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
-  }
-  const signal = options.signal;
+  const signal = checkOptions(options).signal;
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) {
     throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);

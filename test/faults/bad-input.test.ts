@@ -5,7 +5,9 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  BrokenProcessPool,
   BrokenThreadPool,
+  Runner,
   Event,
   EventLoop,
   Lock,
@@ -74,9 +76,30 @@ describe("options are checked where they are given", () => {
       expect(() => pool.submitWith(null as never, () => 1)).toThrow("Expected options to be an object, got null");
       expect(() => pool.map((x: number) => x, [1], { chunksize: 0 })).toThrow("Expected chunksize to be a positive integer, got 0 (number)");
       expect(() => pool.shutdown({ timeout: -5 })).toThrow("Expected timeout to be a non-negative number of milliseconds, got -5 (number)");
+      // unknown options are named, booleans are booleans (a "no" used to mean yes)
+      expect(() => pool.submitWith({ timeout: 5, bogus: 1 } as never, () => 1)).toThrow('Unknown option "bogus" of submitWith() (known: timeout)');
+      expect(() => pool.shutdown({ wait: "no" } as never)).toThrow('Expected wait to be a boolean, got "no" (string)');
+      expect(() => pool.shutdown({ cancelFutures: 1 } as never)).toThrow("Expected cancelFutures to be a boolean, got 1 (number)");
     } finally {
       await pool.shutdown();
     }
+    expect(() => new ThreadPoolExecutor({ bogusOption: 1 } as never)).toThrow(/^Unknown option "bogusOption" of ThreadPoolExecutor \(known: maxWorkers, /);
+    expect(() => new ProcessPoolExecutor({ threadNamePrefix: "x" } as never)).toThrow(/^Unknown option "threadNamePrefix" of ProcessPoolExecutor/);
+    // (a stack below 1 MB used to abort this whole process when the worker started)
+    expect(() => new ThreadPoolExecutor({ resourceLimits: { stackSizeMb: 0.1 } })).toThrow(/^Expected resourceLimits.stackSizeMb to be at least 1 \(MB/);
+  });
+
+  it("Runner checks every option when it is made, not when it first runs", () => {
+    expect(() => new Runner({ debug: "x" } as never)).toThrow('Expected debug to be a boolean, got "x" (string)');
+    expect(() => new Runner({ deadlockTimeout: -1 })).toThrow("Expected deadlockTimeout to be a positive number of milliseconds, got -1 (number)");
+    expect(() => new Runner({ bogus: 1 } as never)).toThrow(/^Unknown option "bogus" of run\(\)\/Runner \(known: virtualTime, .*handleSigint, loopFactory, name\)/);
+  });
+
+  it("createTask: an unknown option is named, not ignored", async () => {
+    await run(async () => {
+      expect(() => createTask(async () => 1, { nme: "x" } as never)).toThrow(/^Unknown option "nme" of createTask\(\)/);
+      expect(() => createTask(async () => 1, { name: 5 } as never)).toThrow("Expected name to be a string, got 5 (number)");
+    });
   });
 });
 
@@ -92,6 +115,33 @@ describe("a worker that cannot be started breaks the pool cleanly", () => {
       await pool.shutdown({ cancelFutures: true });
       await pool.shutdown({ wait: true });
     });
+  });
+
+  it("a process Node refuses to start: BrokenProcessPool says what Node said, not a broken pipe", async () => {
+    await run(async () => {
+      const pool = new ProcessPoolExecutor({ maxWorkers: 1, execArgv: ["--bogus-flag"] });
+      const f = pool.submit(() => 1);
+      await expect(f).rejects.toBeInstanceOf(BrokenProcessPool);
+      await expect(f).rejects.toThrow(/while starting \(it said: .*bad option: --bogus-flag\)/);
+      await pool.shutdown();
+    });
+  });
+});
+
+describe("virtual time waits for what happens in real time", () => {
+  it("an executor's shutdown: a timeout around it does not fire at once", async () => {
+    for (const make of [() => new ThreadPoolExecutor({ maxWorkers: 1 }), () => new ProcessPoolExecutor({ maxWorkers: 1 })]) {
+      await run(
+        async () => {
+          const pool = make();
+          expect(await pool.submit(() => 21 * 2)).toBe(42);
+          // (the workers leave in real time: before the fix the clock jumped 15 s at once)
+          await waitFor(pool.shutdown({ wait: true }), 15_000);
+          expect(pool.statistics().workers).toBe(0);
+        },
+        { virtualTime: true },
+      );
+    }
   });
 });
 
@@ -128,6 +178,48 @@ describe("error messages name the argument", () => {
       expect(err).toBeInstanceOf(TypeError);
       expect((err as Error).message).toMatch(/^Cannot send argument 1 of submit\(\) to a worker: an object \(whose properties cannot be read\) cannot be cloned/);
     });
+  });
+
+  it("a Proxy in the place of an awaitable, a function or options is a TypeError naming the argument", async () => {
+    const trap = (): never => {
+      throw new Error("trap!");
+    };
+    const object = new Proxy({}, { get: trap, getPrototypeOf: trap, ownKeys: trap });
+    const fn = new Proxy(function named() {}, { get: trap, getPrototypeOf: trap });
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const revoked = revocable.proxy;
+    const errorOf = async (f: () => unknown): Promise<unknown> => {
+      try {
+        await f();
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    };
+    await run(async () => {
+      for (const bad of [object, revoked]) {
+        const calls: Array<[string, () => unknown, RegExp]> = [
+          ["ensureFuture", () => ensureFuture(bad as never), /^Expected aw to be an asyncio-ts Future, a promise or a function, got an object/],
+          ["shield", () => shield(bad as never), /^Expected aw to be an asyncio-ts Future, a promise or a function, got an object/],
+          ["gather", () => gather(sleep(1), bad as never), /^Expected aws\[1\] to be an asyncio-ts Future, a promise or a function, got an object/],
+          ["waitFor", () => waitFor(bad as never, 10), /^Expected aw to be an asyncio-ts Future, a promise or a function, got an object/],
+          ["wait", () => wait([bad as never]), /^Expected aws\[0\] to be an asyncio-ts Future, a promise or a function, got an object/],
+          ["fromPromise", () => fromPromise(bad as never), /^Expected promise to be a promise, got an object/],
+          ["createTask", () => createTask(bad as never), /^Expected fn to be a function returning a promise, got an object/],
+          ["lock.acquire", () => new Lock().acquire(bad as never), /^Expected options to be an object whose properties can be read/],
+        ];
+        for (const [what, call, message] of calls) {
+          const err = await errorOf(call);
+          expect(err, what).toBeInstanceOf(TypeError);
+          expect((err as Error).message, what).toMatch(message);
+        }
+      }
+      // a function Proxy: described without reading its name
+      expect(() => sleep(fn as never)).toThrow(/got a function \(whose properties cannot be read\)/);
+    });
+    await expect(run(object as never)).rejects.toThrow(/^Expected main to be a function returning a promise, got an object/);
+    await expect(run(async () => 1, object as never)).rejects.toThrow(/^Expected options to be an object whose properties can be read/);
   });
 });
 
@@ -174,6 +266,38 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
     expect(delays.filter((d) => d === 1).length).toBeLessThanOrEqual(1);
     expect(delays.every((d) => d <= MAX_NODE_TIMER)).toBe(true);
     t.cancel();
+    loop.close();
+  });
+
+  it("the loop's deadlock timeout of more than 24.8 days is whole, not capped", async () => {
+    // (it used to be armed with Node's 2**31-1 ms cap: a 3e9 ms deadlockTimeout came after 24.8 days)
+    const long: Array<() => void> = [];
+    const real = globalThis.setTimeout;
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
+      if (ms > 60_000) {
+        long.push(fn);
+        return { unref() {}, ref() {} } as never;
+      }
+      return real(fn, ms);
+    }) as never);
+    let now = 1_000_000;
+    vi.spyOn(Date, "now").mockImplementation(() => now);
+    const loop = new EventLoop({ virtualTime: true, deadlockTimeout: 3e9 });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message));
+    const ev = new Event();
+    const main = loop.runUntilComplete(() => ev.wait());
+    for (let i = 0; i < 5 && long.length === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(long).toHaveLength(1);
+    now += MAX_NODE_TIMER; // 24.8 days later: not yet 3e9 ms
+    long[0]!();
+    expect(reports).toEqual([]);
+    expect(long).toHaveLength(2); // armed again for the rest
+    now += 3e9 - MAX_NODE_TIMER;
+    long[1]!();
+    expect(reports.join("\n")).toMatch(/deadlock on virtual time/);
+    ev.set();
+    await main.catch(() => undefined);
     loop.close();
   });
 

@@ -3,8 +3,8 @@
  * sees its IPC channel close) is killed when the parent is killed with SIGKILL (the orphan guard,
  * `src/executors/process-backend.ts`). Bounded waits, no timing asserted.
  */
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -28,7 +28,70 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pids of `ppid`'s children whose command line contains `marker` (Linux: ps and /proc). */
+function childrenWith(ppid: number, marker: string): number[] {
+  let out = "";
+  try {
+    out = execFileSync("ps", ["-o", "pid=", "--ppid", String(ppid)], { encoding: "utf8" });
+  } catch {
+    return []; // (ps exits 1 when there is no child)
+  }
+  return out
+    .split("\n")
+    .map((l) => Number(l.trim()))
+    .filter((pid) => pid > 0)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
+      } catch {
+        return false;
+      }
+    });
+}
+
+async function startParent(): Promise<{ p: ReturnType<typeof spawn>; pids: number[] }> {
+  const p = spawn(process.execPath, ["--input-type=module", "-e", parent], { stdio: ["ignore", "pipe", "inherit"] });
+  const pids = await new Promise<number[]>((resolve, reject) => {
+    let out = "";
+    p.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /pids ([\d,]+)/.exec(out);
+      if (m) resolve(m[1]!.split(",").map(Number));
+    });
+    p.once("exit", () => reject(new Error(`the parent exited early: ${out}`)));
+  });
+  return { p, pids };
+}
+
+async function expectAllDie(pids: number[]): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (pids.some(alive) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  const left = pids.filter(alive);
+  for (const pid of left) process.kill(pid, "SIGKILL");
+  expect(left).toEqual([]);
+}
+
 describe("orphans", () => {
+  it("a guard that was killed is replaced, and the workers it guarded still die with their parent", async () => {
+    expect(existsSync(dist), "build first (npm test does)").toBe(true);
+    const { p, pids } = await startParent();
+    const GUARD = "process.stdin.on"; // (a piece of the guard's source, on its command line)
+    let guards = childrenWith(p.pid!, GUARD);
+    expect(guards.length).toBe(1);
+    process.kill(guards[0]!, "SIGKILL");
+    const end = Date.now() + 10_000;
+    const first = guards[0]!;
+    while (Date.now() < end) {
+      guards = childrenWith(p.pid!, GUARD).filter((g) => g !== first);
+      if (guards.length > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(guards.length, "a new guard").toBe(1);
+    await new Promise((r) => setTimeout(r, 200)); // (the new guard has read the pids)
+    p.kill("SIGKILL");
+    await expectAllDie(pids);
+  }, 30_000);
+
   it("process-pool workers busy in a blocking job die with a parent killed by SIGKILL", async () => {
     expect(existsSync(dist), "build first (npm test does)").toBe(true);
     const p = spawn(process.execPath, ["--input-type=module", "-e", parent], { stdio: ["ignore", "pipe", "inherit"] });

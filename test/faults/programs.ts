@@ -119,7 +119,8 @@ function delay(r: () => number): number {
 
 /**
  * Run the program of `seed` (virtual time); `executors`: also drive a thread or process pool with
- * faulty jobs (real workers, so slower).
+ * faulty jobs (real workers, so slower). One program in 25 is a crowd (20 to 60 producers and consumers
+ * on one queue). The scale and real-clock programs are separate (`runScaleProgram`, `runRealClockProgram`).
  */
 export async function runProgram(seed: number, executors = false): Promise<ProgramReport> {
   const r = prng(seed);
@@ -161,8 +162,10 @@ export async function runProgram(seed: number, executors = false): Promise<Progr
       if (parts.includes("queue")) {
         const q = new Queue<number>(Math.floor(r() * 3));
         let next = 0;
-        const producers = 1 + Math.floor(r() * 4);
-        const consumers = 1 + Math.floor(r() * 4);
+        const crowd = r() < 0.04;
+        if (crowd) fault("crowd");
+        const producers = crowd ? 20 + Math.floor(r() * 40) : 1 + Math.floor(r() * 4);
+        const consumers = crowd ? 20 + Math.floor(r() * 40) : 1 + Math.floor(r() * 4);
         for (let i = 0; i < producers; i++) {
           const n = 1 + Math.floor(r() * 4);
           const plan = Array.from({ length: n }, () => ({ d: delay(r), form: pick(FORMS), t: delay(r) }));
@@ -298,16 +301,20 @@ export async function runProgram(seed: number, executors = false): Promise<Progr
 
       if (executors) await executorFaults(r, pick, made, violations, fault);
 
-      // wait for every actor; none may hang (the huge sleeps are cancelled at the end by run())
+      // wait for every actor; none may hang (a hang is a deadlock report: a violation)
       const results = await gather(...actors, { returnExceptions: true });
       for (const x of results) {
         if (x instanceof Error && !(x instanceof CancelledError)) violations.push(`an actor failed: ${x.name}: ${x.message}`);
       }
+      // Every future the program made has settled by now, before run()'s shutdown could cancel it: the
+      // actors awaited all of them (their tasks, executor jobs), and nothing may be left hanging.
+      const pending = made.filter((f) => !f.done());
+      if (pending.length > 0) violations.push(`${pending.length} futures not settled when the program ended`);
     },
     { virtualTime: true, deadlockTimeout: 5000, holdTimeout: 5000 },
-  );
+  ).catch((e: unknown) => violations.push(`run() failed: ${e instanceof Error ? `${e.name}: ${e.message.split("\n")[0]}` : String(e)}`));
 
-  // after run(): every future settled, no task left
+  // after run(): no task left behind
   const pending = made.filter((f) => !f.done());
   if (pending.length > 0) violations.push(`${pending.length} futures never settled`);
   const sortNum = (a: number, b: number): number => a - b;
@@ -328,9 +335,17 @@ async function executorFaults(
   fault: (k: string) => void,
 ): Promise<void> {
   const processes = r() < 0.25;
+  // one pool in eight cannot start its workers (a flag Node refuses): every job must fail, none hang
+  const spawnFailure = r() < 0.125;
+  if (spawnFailure) fault("worker spawn failure");
   const pool = processes
-    ? new ProcessPoolExecutor({ maxWorkers: 2, cancelGrace: 50 })
-    : new ThreadPoolExecutor({ maxWorkers: 2, cancelGrace: 50, resourceLimits: { maxOldGenerationSizeMb: 32 } });
+    ? new ProcessPoolExecutor({ maxWorkers: 2, cancelGrace: 50, execArgv: spawnFailure ? ["--no-such-flag"] : ["--max-old-space-size=24"] })
+    : new ThreadPoolExecutor({
+        maxWorkers: 2,
+        cancelGrace: 50,
+        resourceLimits: { maxOldGenerationSizeMb: 32 },
+        ...(spawnFailure ? { execArgv: ["--no-such-flag"] } : {}),
+      });
   const kinds = ["ok", "throw", "exit", "oom", "kill", "spin", "cancel", "timeout"] as const;
   const jobs = 3 + Math.floor(r() * 6);
   const futs: Future<unknown>[] = [];
@@ -339,14 +354,21 @@ async function executorFaults(
   for (let i = 0; i < jobs; i++) {
     const k = pick(kinds);
     if (k !== "ok") fault(`worker ${k}`);
+    if (pool.statistics().workers === 0 && spawnFailure && i > 0) {
+      // a broken pool refuses new jobs at once (CPython's BrokenThreadPool at submit)
+      try {
+        pool.submit((x: number) => x, i);
+        violations.push("executor: a broken pool accepted a job");
+      } catch (e) {
+        if (!(e instanceof Error && e.name.startsWith("Broken"))) violations.push(`executor: a broken pool refused a job with ${String(e)}`);
+      }
+      continue;
+    }
     let f: Future<unknown>;
     if (k === "ok") f = pool.submit((x: number) => x * 2, i);
     else if (k === "throw") f = pool.submit(() => { throw new RangeError("job failed"); });
     else if (k === "exit") f = pool.submit(() => process.exit(3));
-    else if (k === "oom") {
-      if (processes) f = pool.submit(() => { throw new RangeError("no OOM on processes here (slow)"); });
-      else f = pool.submit(() => { const a: unknown[] = []; for (;;) a.push(new Array(1e5).fill(1)); });
-    } else if (k === "kill") f = processes ? pool.submit(() => process.kill(process.pid, "SIGKILL")) : pool.submit(() => process.exit(9));
+    else if (k === "oom") f = pool.submit(() => { const a: unknown[] = []; for (;;) a.push(new Array(1e5).fill(1)); }); else if (k === "kill") f = processes ? pool.submit(() => process.kill(process.pid, "SIGKILL")) : pool.submit(() => process.exit(9));
     else if (k === "spin") f = pool.submitWith({ timeout: 30 }, () => { for (;;); });
     else if (k === "timeout") f = pool.submitWith({ timeout: 20 }, (ms: number) => { const e = Date.now() + ms; while (Date.now() < e); return 1; }, 200);
     else {
@@ -359,7 +381,7 @@ async function executorFaults(
     futs.push(f);
     made.push(f);
   }
-  if (processes) {
+  if (processes && !spawnFailure) {
     try {
       const f = pool.submit(() => process.pid);
       futs.push(f);
@@ -370,7 +392,11 @@ async function executorFaults(
       /* a broken pool fails it: fine */
     }
   }
-  await gather(...futs, { returnExceptions: true });
+  const outcomes = await gather(...futs, { returnExceptions: true });
+  if (spawnFailure) {
+    const ok = outcomes.filter((x) => !(x instanceof Error));
+    if (ok.length > 0) violations.push(`executor: a pool whose workers cannot start completed ${ok.length} jobs`);
+  }
   const st = pool.statistics();
   if (st.completed + st.failed + st.cancelled !== submitted) {
     violations.push(`executor: ${submitted} submitted, but completed ${st.completed} + failed ${st.failed} + cancelled ${st.cancelled}`);
@@ -391,4 +417,102 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A scale program: 100,000 tasks (a tenth of them cancelled at random times, a tenth blocked on one
+ * queue that is shut down), then `run()` returns with a thousand of them still sleeping: every task must
+ * have settled after `run()`, every `finally` block run, nothing reported.
+ */
+export async function runScaleProgram(seed: number, n = 100_000): Promise<ProgramReport> {
+  const r = prng(seed);
+  const violations: string[] = [];
+  const faults: Record<string, number> = { scale: 1 };
+  const made: Future<unknown>[] = [];
+  let finallies = 0;
+  let leftAsleep = 0;
+  await run(
+    async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_l, ctx) => violations.push(`reported: ${ctx.message}`));
+      const q = new Queue<number>();
+      for (let i = 0; i < n; i++) {
+        const kind = r();
+        const ms = Math.floor(r() * 50);
+        const t = createTask(async () => {
+          try {
+            if (kind < 0.1) await q.get().catch((e: unknown) => {
+              if (!(e instanceof QueueShutDown)) throw e;
+            });
+            else if (kind < 0.11) {
+              leftAsleep++;
+              await sleep(1e12);
+            } else await sleep(ms);
+          } finally {
+            finallies++;
+          }
+        });
+        made.push(t);
+        if (r() < 0.1) {
+          loop.callLater(Math.floor(r() * 60), () => t.cancel());
+          faults["cancel"] = (faults["cancel"] ?? 0) + 1;
+        }
+      }
+      await sleep(100);
+      q.shutdown();
+      await sleep(1);
+    },
+    { virtualTime: true },
+  ).catch((e: unknown) => violations.push(`run() failed: ${String(e)}`));
+  const pending = made.filter((f) => !f.done()).length;
+  if (pending > 0) violations.push(`scale: ${pending} of ${n} tasks never settled`);
+  if (finallies !== n) violations.push(`scale: ${finallies} of ${n} finally blocks ran`);
+  if (leftAsleep === 0) violations.push("scale: no task was left for run() to cancel (the program is not testing shutdown)");
+  return { seed, violations, faults, tasks: n };
+}
+
+/**
+ * A real-clock program: delays beyond what a Node timer holds (2**31 ms and more) in sleeps, timeouts
+ * and waitFor, which must neither fire early (Node fires such a timer after 1 ms) nor keep the program
+ * alive once cancelled; short real delays around them decide.
+ */
+export async function runRealClockProgram(seed: number): Promise<ProgramReport> {
+  const r = prng(seed);
+  const violations: string[] = [];
+  const faults: Record<string, number> = { "huge delay, real clock": 0 };
+  const huge = (): number => [2 ** 31, 2 ** 31 + 5, 3e9, 1e10, 1e12][Math.floor(r() * 5)]!;
+  let tasks = 0;
+  await run(async () => {
+    const loop = getRunningLoop();
+    loop.setExceptionHandler((_l, ctx) => violations.push(`reported: ${ctx.message}`));
+    const jobs: Array<Promise<void>> = [];
+    const n = 3 + Math.floor(r() * 5);
+    for (let i = 0; i < n; i++) {
+      faults["huge delay, real clock"]!++;
+      tasks++;
+      const d = huge();
+      const how = Math.floor(r() * 3);
+      jobs.push(
+        (async () => {
+          const t0 = loop.time();
+          try {
+            if (how === 0) await timeout(d, () => sleep(5, "short"));
+            else if (how === 1) await waitFor(sleep(5, "short"), d);
+            else {
+              const t = createTask(() => sleep(d));
+              loop.callLater(5, () => t.cancel());
+              await t.then(
+                () => violations.push(`real clock: sleep(${d}) ended after ${loop.time() - t0} ms`),
+                () => undefined,
+              );
+            }
+          } catch (e) {
+            violations.push(`real clock: a ${d} ms deadline fired after ${Math.round(loop.time() - t0)} ms (${String(e)})`);
+          }
+        })(),
+      );
+    }
+    await Promise.all(jobs);
+  }).catch((e: unknown) => violations.push(`run() failed: ${String(e)}`));
+  return { seed, violations, faults, tasks };
 }

@@ -272,6 +272,20 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
     expect(readLog(log).some((l) => l.startsWith("start s3"))).toBe(false);
   });
 
+  it("delays longer than a Node timer holds: shutdown({ timeout }) and connectionLossTimeout are whole", async () => {
+    // (both used Node's timer directly: a delay above 2**31-1 ms fired after 1 ms)
+    const log = logFile();
+    await run(async () => {
+      const ex = executor("main", { connectionLossTimeout: 2 ** 31 });
+      expect(await ex.submit(add, 1, 2)).toBe(3);
+      const job = ex.submit(sleepy, 300, log, "long-shutdown");
+      await until(() => readLog(log).some((l) => l.startsWith("start long-shutdown")), 10_000, "the job running");
+      await ex.shutdown({ timeout: 3e9 });
+      expect(job.cancelled()).toBe(false);
+      expect(await job).toBe("slept 300");
+    });
+  });
+
   it("runs jobs on a worker's thread pool (--threads): blocking tasks time out and cancel", async () => {
     const w = await WorkerProcess.start(workerArgs(redis.url, "threads", "--threads", "2", "--name", "tw"));
     try {

@@ -137,6 +137,6 @@ describe("process-wide defaults", () => {
   });
 
   it("rejects a bad blockedThreshold, naming it", () => {
-    expect(() => new EventLoop({ blockedThreshold: 0 })).toThrow(/Expected blockedThreshold to be a positive number, got 0 \(number\)/);
+    expect(() => new EventLoop({ blockedThreshold: 0 })).toThrow(/Expected blockedThreshold to be a positive number of milliseconds, got 0 \(number\)/);
   });
 });
