@@ -1,7 +1,7 @@
 /**
  * What task identity would cost code that has nothing to do with asyncio-ts: await-heavy plain async
  * functions (100,000 of them, each awaiting two inner async functions), run in child processes with
- * nothing installed, with the lean promise hooks of `src/task/current.ts` installed (what the hooks
+ * nothing installed, with the lean promise hooks of `src/core/current.ts` installed (what the hooks
  * mechanism does on Node 20; the frames mechanism installs nothing), and with AsyncLocalStorage enabled
  * (one `run` at start-up, the first design).
  *

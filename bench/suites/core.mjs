@@ -75,7 +75,7 @@ export default async function core(ctx) {
 
   // ------------------------------------------------------------ gather of coroutine promises
   // `await gather(a(), b(), ...)`, the literal translation of asyncio.gather(a(), b()): each promise
-  // becomes a task that owns its async function's work (src/task/adopt.ts). Against Promise.all of the
+  // becomes a task that owns its async function's work (src/core/adopt.ts). Against Promise.all of the
   // same promises in the same kind of task.
   const coroPeers = [
     ["rawInTask", "Promise.all of N called async fns, in a task"],

@@ -7,12 +7,12 @@
  * `returnExceptions`, appear as a `CancelledError` in the results).
  *
  * `gather(a(), b())`, the literal translation of `asyncio.gather(a(), b())`, makes each promise a task
- * that owns its async function's work (`task/adopt.ts`), as CPython wraps each coroutine in a task: the
+ * that owns its async function's work (`core/adopt.ts`), as CPython wraps each coroutine in a task: the
  * gather's cancellation reaches the awaits inside them.
  *
  * @module
  */
-import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, Future, markDonePath, toFuture } from "../core/index.js";
+import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, markArguments, unmarkArguments, Future, markDonePath, toFuture } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -28,6 +28,11 @@ export class GatheringFuture<T> extends Future<T> {
     super({ loop });
     this._children = children;
   }
+  /** @internal */
+  override _mayFinishSoon(): boolean {
+    return !this.done() && this._children.some((c) => !c.done() && c._mayFinishSoon());
+  }
+
   /** @internal `gather(Task-2, Task-3)` */
   override _describe(): string {
     const c = this._children;
@@ -196,39 +201,44 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
       break;
     }
   }
-  for (let i = 0; i < n; i++) {
-    const arg = args[i];
-    let fut: Future<unknown>;
-    const kind = argKind(arg);
-    if (kind === ARG_UNREADABLE) toFuture(arg as AwaitableLike<unknown>, loop, null, i); // (throws the TypeError naming it)
-    if (kind === ARG_FUTURE && !(arg as Future<unknown>).done()) {
-      if ((arg as Future<unknown>)._lastCallbackIs(onChildDone)) {
-        children[i] = arg as Future<unknown>;
-        continue;
+  if (limits !== null) markArguments(args);
+  try {
+    for (let i = 0; i < n; i++) {
+      const arg = args[i];
+      let fut: Future<unknown>;
+      const kind = argKind(arg);
+      if (kind === ARG_UNREADABLE) toFuture(arg as AwaitableLike<unknown>, loop, null, i); // (throws the TypeError naming it)
+      if (kind === ARG_FUTURE && !(arg as Future<unknown>).done()) {
+        if ((arg as Future<unknown>)._lastCallbackIs(onChildDone)) {
+          children[i] = arg as Future<unknown>;
+          continue;
+        }
+        fut = toFuture(arg as Future<unknown>, loop, null, i);
+      } else if (kind === ARG_PROMISE) {
+        // a promise given twice becomes the same task (adopt.ts), seen here by its last callback
+        fut = toFuture(arg as Promise<unknown>, loop, limits === null ? null : limits[i]!, i);
+        if (!fut.done() && fut._lastCallbackIs(onChildDone)) {
+          children[i] = fut;
+          continue;
+        }
+      } else {
+        others ??= new Map();
+        const seen = others.get(arg);
+        if (seen !== undefined) {
+          children[i] = seen;
+          continue;
+        }
+        fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, i);
+        others.set(arg, fut);
       }
-      fut = toFuture(arg as Future<unknown>, loop, null, i);
-    } else if (kind === ARG_PROMISE) {
-      // a promise given twice becomes the same task (adopt.ts), seen here by its last callback
-      fut = toFuture(arg as Promise<unknown>, loop, limits === null ? null : limits[i]!, i);
-      if (!fut.done() && fut._lastCallbackIs(onChildDone)) {
-        children[i] = fut;
-        continue;
-      }
-    } else {
-      others ??= new Map();
-      const seen = others.get(arg);
-      if (seen !== undefined) {
-        children[i] = seen;
-        continue;
-      }
-      fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, i);
-      others.set(arg, fut);
+      loop ??= fut._loop;
+      nfuts++;
+      if (fut.done()) (doneFuts ??= []).push(fut);
+      else fut._pushCallback(onChildDone);
+      children[i] = fut;
     }
-    loop ??= fut._loop;
-    nfuts++;
-    if (fut.done()) (doneFuts ??= []).push(fut);
-    else fut._pushCallback(onChildDone);
-    children[i] = fut;
+  } finally {
+    if (limits !== null) unmarkArguments(args);
   }
   outer = new GatheringFuture<unknown[]>(children, loop!);
   if (doneFuts !== null) for (const f of doneFuts) onChildDone(f);

@@ -3,7 +3,25 @@
  *
  * @module
  */
-import { type AwaitableLike, ensureFuture, type Future, markDonePath } from "../core/index.js";
+import { type AwaitableLike, ensureFuture, type EventLoop, Future, markDonePath } from "../core/index.js";
+
+/** The future `shield` returns: says what it shields. */
+class ShieldFuture<T> extends Future<T> {
+  constructor(
+    private readonly _inner: Future<T>,
+    loop: EventLoop,
+  ) {
+    super(undefined, loop);
+  }
+  /** @internal */
+  override _mayFinishSoon(): boolean {
+    return !this.done() && !this._inner.done() && this._inner._mayFinishSoon();
+  }
+  /** @internal `shield(Task-3)` */
+  override _describe(): string {
+    return `shield(${this._inner._describe()})`;
+  }
+}
 
 /**
  * Await `aw` without letting a cancellation of the awaiting task cancel it: the awaiting task gets
@@ -26,7 +44,7 @@ export function shield<T>(aw: AwaitableLike<T>): Future<T> {
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
   const loop = inner._loop;
-  const outer = loop.createFuture<T>();
+  const outer = new ShieldFuture<T>(inner, loop);
   const onInnerDone = markDonePath((f: Future<T>): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // mark retrieved

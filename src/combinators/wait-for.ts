@@ -4,7 +4,7 @@
  *
  * What CPython awaits inline (a coroutine) runs inline here: a function is called under the timeout; the
  * promise of an async function that the caller just called (`waitFor(fetchIt(), 500)`) has its work moved
- * into the timeout's strand (`task/adopt.ts`), so the timeout cancels the awaits inside it and waits for
+ * into the timeout's strand (`core/adopt.ts`), so the timeout cancels the awaits inside it and waits for
  * its cleanup; our own awaitables (`q.get()`, `lock.acquire()`) are awaited in that strand directly, so a
  * wake-up that races the deadline is passed on by the primitive (CPython's code shape), never lost.
  * Futures and tasks are cancelled on expiry and awaited, as in CPython.
@@ -73,31 +73,12 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
     body.close();
     return null;
   }
-  // Until the work awaits something of ours it may be foreign I/O: virtual time waits for it.
-  s._holdLoop = loop._holdForeign();
-  let giveUp: ((e: unknown) => void) | null = null;
-  let givenUp = false;
-  const work = new Promise<T>((resolve, reject) => {
-    giveUp = reject;
-    promise.then(resolve, (e: unknown) => {
-      if (givenUp && !(e instanceof CancelledError)) {
-        loop.callExceptionHandler({ message: "Work given up by waitFor() when it timed out failed later", exception: e });
-      }
-      reject(e);
-    });
-  });
-  // On expiry the strand's cancellation reaches the work's awaits; work that never awaited anything of
-  // ours may be foreign and cannot be interrupted: it is given up one iteration later (as CPython gives
-  // up a plain future), and runs on unobserved.
-  t._onExpire = () => {
-    if (s._regs > 0) return;
-    loop.callSoon(() => {
-      if (s._regs > 0 || s._closed) return;
-      givenUp = true;
-      giveUp!(new CancelledError());
-    });
-  };
-  return runIn(t, () => work, body);
+  // Until the work awaits something of ours it may be foreign I/O: virtual time waits for it (unless an
+  // await of ours moved in with it: a `fut.then(cb)` chain). On expiry the strand's cancellation reaches
+  // the work's awaits; work awaiting nothing of ours (foreign) is given up one iteration later (as CPython
+  // gives up a plain future) and runs on unobserved (ScopeBody).
+  if (s._regs === 0) s._holdLoop = loop._holdForeign();
+  return runIn(t, () => promise, body);
 }
 
 /**
@@ -121,7 +102,15 @@ function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise
 /** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */
 async function waitForNow<T>(fut: Future<T>): Promise<T> {
   if (fut.done()) return fut.result();
-  await cancelAndWait(fut, getRunningLoop());
+  const loop = getRunningLoop();
+  // A promise nothing could take over (`lock.acquire().then(f)` on a free lock, in a step that has made
+  // no async function's promise yet) may settle within the microtasks of this step, where CPython's eager
+  // task would have finished synchronously: it gets them before the deadline of 0 decides.
+  if (fut._mayFinishSoon()) {
+    await microtasksDrained(loop);
+    if (fut.done()) return fut.result();
+  }
+  await cancelAndWait(fut, loop);
   // A task made from running work that finished within its first step was done, in CPython, when
   // wait_for looked: its outcome is returned as it is, not taken for this timeout's cancellation.
   if (fut instanceof Task && (fut._flags & F_CANCEL_AFTER) !== 0) return fut.result();
@@ -131,6 +120,17 @@ async function waitForNow<T>(fut: Future<T>): Promise<T> {
     if (exc instanceof CancelledError) throw new TimeoutError("", { cause: exc });
     throw exc;
   }
+}
+
+/** A future done once the microtasks queued now have run (a macrotask later); virtual time waits for it. */
+function microtasksDrained(loop: EventLoop): Future<void> {
+  const f = loop.createFuture<void>();
+  loop._hold();
+  setImmediate(() => {
+    loop._release();
+    if (!f.done()) f.setResult(undefined);
+  });
+  return f;
 }
 
 async function cancelAndWait(fut: Future<unknown>, loop: EventLoop): Promise<void> {

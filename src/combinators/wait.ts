@@ -46,7 +46,7 @@ export function wait<T>(
   options: WaitOptions = {},
 ): Promise<[Set<Future<T>>, Set<Future<T>>]> {
   // (not an async function: the promises in `aws` are taken over before any promise of ours is made,
-  // see task/adopt.ts)
+  // see core/adopt.ts)
   try {
     if (kindOf(aws, Future) !== "other" || typeof aws !== "object" || aws === null || !(Symbol.iterator in aws)) {
       throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);

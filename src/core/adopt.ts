@@ -23,13 +23,14 @@
  *
  * @module
  */
+import { types } from "node:util";
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
-import { callerStrand, findWork, retagRange, runInStrand, strandOf, TAKEN, type StrandLike, type Taken, type Work } from "./current.js";
+import { callerStrand, findWork, loggedAt, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, type StrandLike, type Taken, type Work } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
 import { giveUpPendingCancel, moveAwait, REG_LIVE, reparentStrand, type Strand } from "./cancellation.js";
-import type { Chain } from "./chain.js";
+import { CHAIN_OF, type Chain } from "./chain.js";
 
 /**
  * A task made from a promise whose work was already running.
@@ -39,9 +40,18 @@ export class AdoptedTask<T> extends Task<T> {
   /** @internal set when a cancellation gave the work up (see the module comment) */
   _abandoned = false;
 
+  /** @internal the promises this work was derived from, which other tasks took over (see `adoptIntoTask`) */
+  _sources: object[] | null = null;
+
   override cancel(msg?: string): boolean {
     const r = super.cancel(msg);
-    if (r && this._mustCancel && (this._flags & F_AWAITED) === 0 && this._nreg === 0) {
+    if (r && this._sources !== null) {
+      for (const p of this._sources) {
+        const t = (p as Taken)[TAKEN];
+        if (t !== undefined && t !== PENDING_TAKE) t.cancel(msg);
+      }
+    }
+    if (r && this._sources === null && this._mustCancel && (this._flags & F_AWAITED) === 0 && this._nreg === 0) {
       // Nothing of ours pending, and never was: give it up one iteration later (its first await of ours,
       // made in this run's microtasks, may still come and take the cancellation).
       this._loop.callSoon(() => {
@@ -86,10 +96,19 @@ function adoptable(promise: object, limit: object | null): { from: StrandLike; w
   return { from, work };
 }
 
-/** Re-tag every range of `work` from `from` to `to`. */
+/**
+ * Re-tag every range of `work` from `from` to `to`; the await of a `fut.then(cb)` chain whose promise is
+ * part of the work (`lock.acquire().then(f).then(g)`) moves along.
+ */
 function retagWork(work: Work, from: StrandLike, to: StrandLike, reparent: (s: Strand) => void): void {
   const r = work.ranges;
-  for (let i = 0; i < r.length; i += 2) retagRange(r[i]!, r[i + 1]!, from, to, reparent);
+  for (let i = 0; i < r.length; i += 2) {
+    retagRange(r[i]!, r[i + 1]!, from, to, reparent);
+    for (let k = r[i]!; k < r[i + 1]!; k += 2) {
+      const c = (loggedAt(k) as { [CHAIN_OF]?: Chain<unknown> })[CHAIN_OF];
+      if (c !== undefined && c._reg === REG_LIVE && c._strand !== null && c._strand._task === from._task && c._strand !== to) moveAwait(c, to);
+    }
+  }
 }
 
 /**
@@ -100,13 +119,17 @@ function retagWork(work: Work, from: StrandLike, to: StrandLike, reparent: (s: S
 export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: object | null): Task<T> | null {
   // the same promise handed over again is the same task (gather(p, p), ensureFuture(p) twice)
   const prev = (promise as Marked)[ADOPTED];
-  if (prev !== undefined) return prev._loop === loop ? (prev as Task<T>) : null;
+  if (prev !== undefined && prev !== PENDING_TAKE) return prev._loop === loop ? (prev as Task<T>) : null;
   const a = adoptable(promise, limit);
   if (a === null || a.from._task._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
   task._flags = F_FIRST_STEP;
   retagWork(a.work, a.from, task, (k: Strand) => reparentStrand(k, task));
-  task._holdClock();
+  // Work derived from promises other tasks took over (`gather(a, a.then(f))`) waits for those tasks: they
+  // drive virtual time, and cancelling this one cancels them, as cancelling a task that awaits a task
+  // does in CPython. Other work may be foreign until it awaits something of ours: it holds the clock.
+  if (a.work.sources.length > 0) task._sources = a.work.sources;
+  else if ((task._flags & F_AWAITED) === 0) task._holdClock(); // (unless an await of ours moved in)
   loop._beginAdoptedStep(task);
   runInStrand(task, settleTaskWith, promise as Promise<unknown>);
   (promise as Marked)[ADOPTED] = task;
@@ -123,7 +146,7 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: ob
  */
 export function adoptChainIntoTask<T>(chain: Chain<T>, loop: EventLoop): Task<T> | null {
   const prev = (chain as Marked)[ADOPTED];
-  if (prev !== undefined) return prev._loop === loop ? (prev as Task<T>) : null;
+  if (prev !== undefined && prev !== PENDING_TAKE) return prev._loop === loop ? (prev as Task<T>) : null;
   const to = adoptableChain(chain);
   if (to === null || to._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
@@ -172,6 +195,38 @@ export function adoptIntoStrand(promise: object, to: Strand, limit: object | nul
     if (k !== to) reparentStrand(k, to);
   });
   return true;
+}
+
+/**
+ * A scope's body returned `r`: the promises that it awaits which this synchronous run made before the
+ * scope began (`const a = w(); await timeout(20, async () => await a)`, `timeout(20, () => g)`) are work
+ * of the enclosing strand, and become the scope's (`to`'s), as CPython's `async with timeout(): await t`
+ * cancels the task `t` it awaits. Work the body made itself is in `to` already.
+ * @internal
+ */
+export function takeSourcesInto(r: unknown, to: Strand): void {
+  if (!types.isPromise(r)) return;
+  const from = to._sparent;
+  const work = findWork(r as object, hint, null);
+  if (work === null) return;
+  retagWork(work, from, to, (k: Strand) => {
+    if (k !== to) reparentStrand(k, to);
+  });
+}
+
+/**
+ * A combinator is about to take over `promises` one by one: until each is taken, it is no earlier
+ * argument's work (`gather(b.then(f), b)`: `b` becomes a task of its own, which the first waits for).
+ * `unmarkArguments` clears the marks of those that could not be taken over.
+ * @internal
+ */
+export function markArguments(promises: readonly unknown[]): void {
+  for (const p of promises) if (types.isPromise(p) && (p as Marked)[ADOPTED] === undefined) (p as Marked)[ADOPTED] = PENDING_TAKE;
+}
+
+/** @internal see `markArguments` */
+export function unmarkArguments(promises: readonly unknown[]): void {
+  for (const p of promises) if (types.isPromise(p) && (p as Marked)[ADOPTED] === PENDING_TAKE) delete (p as Marked)[ADOPTED];
 }
 
 /** @internal reset between tests of the log (the hint is only a starting point for searches) */

@@ -25,7 +25,7 @@ import { CancelledError, RuntimeError, TimeoutError } from "./errors.js";
 import { checkFn, checkMs, checkOptions, checkTime } from "./check.js";
 import { getRunningLoop } from "./running.js";
 import { callerStrand, currentTask } from "./current.js";
-import { ScopeBody, runBodyIn } from "./cancellation.js";
+import { ScopeBody } from "./scope-body.js";
 
 /** Options of a cancel scope. */
 export interface CancelScopeOptions {
@@ -115,7 +115,7 @@ export class CancelScope {
     let error: unknown;
     let result: T | undefined;
     try {
-      result = await runBodyIn(b.strand, body, this);
+      result = await b.runBody(body, this, "a CancelScope");
     } catch (e) {
       failed = true;
       error = e;

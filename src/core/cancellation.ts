@@ -1,8 +1,9 @@
 /**
  * Cancellation, in one place: the regions of a task's code that it addresses (strands, Trio's
  * `CancelStatus`), a task's cancel state (CPython's `cancel()`, `uncancel()`, `cancelling()`, the pending
- * `_must_cancel` and its message, requests held back by a shield), and the scopes that cancel their own
- * body (`ScopeBody`: the one shape of `Timeout`, `TaskGroup` and `CancelScope`).
+ * `_must_cancel` and its message, requests held back by a shield), and what a scope that cancels its own
+ * body does to its task (`cancelScopeEdge`, `cancelScopeLevel`, `closeScope`; the scope itself, the one
+ * shape of `Timeout`, `TaskGroup` and `CancelScope`, is `ScopeBody` in `scope-body.ts`).
  *
  * ## One owner
  * The state lives on the task and strand objects (`_numCancelsRequested`, `_mustCancel`,
@@ -47,11 +48,11 @@
  * @module
  */
 import { CancelledError } from "./errors.js";
+import { F_AWAITED } from "./task-flags.js";
 import type { Chain } from "./chain.js";
-import type { EventLoop } from "./event-loop.js";
 import type { Future } from "./future.js";
 import type { Task } from "./task.js";
-import { runInStrand, type StrandLike } from "./current.js";
+import type { StrandLike } from "./current.js";
 
 /** What a Trio-style cancel scope shows its strand: whether it was cancelled, and its request count. @internal */
 export interface LevelScope {
@@ -145,6 +146,12 @@ export function moveAwait(c: Chain<unknown>, to: StrandLike): void {
   }
   c._strand = to;
   linkAwait(to, c);
+  // (as an await made there: it ends a hold on virtual time that waited for the work's first await)
+  if (to !== to._task) noteRegistration(to as Strand);
+  else {
+    to._task._flags |= F_AWAITED;
+    to._task._releaseHold();
+  }
 }
 
 /** Set by `deliverCancel` when it skipped a shielding strand. @internal */
@@ -314,18 +321,6 @@ function collect(s: StrandLike, out: Future<unknown>[]): void {
   if (s._kids !== null) for (const k of s._kids) collect(k, out);
 }
 
-/**
- * Run `body(arg)` as the code of strand `s` and await what it returns there: the body's awaits, and the
- * await of its result (a future it returns, such as `gather(...)`), are made in `s`.
- * @internal
- */
-export function runBodyIn<A, R>(s: Strand, body: (arg: A) => PromiseLike<R> | R, arg: A): Promise<R> {
-  return runInStrand(s, awaitBody as (x: [typeof body, A]) => Promise<R>, [body, arg]);
-}
-
-async function awaitBody<A, R>(x: [(arg: A) => PromiseLike<R> | R, A]): Promise<R> {
-  return await x[0](x[1]);
-}
 
 /** True if a shielding strand is open anywhere in `task`'s tree. @internal */
 export function hasShield(task: Task<unknown>): boolean {
@@ -437,125 +432,71 @@ export function takeRootCancel(task: Task<unknown>): string | undefined | typeof
   return takeCancel(task, task);
 }
 
-// ---------------------------------------------------------------- scopes: a body that cancels itself
+// ---------------------------------------------------------------- scopes (used by ScopeBody, scope-body.ts)
 
 /**
- * The body of a scope that can cancel it (`Timeout`, `CancelScope`, a `TaskGroup`): a strand of the
- * current task that covers exactly the promise chains started inside the body, and the cancellation
- * requests the scope made on the task, taken back when it exits. The "deadline -> cancel my body -> take
- * my requests back" shape of CPython's `Timeout` and `TaskGroup`, and of Trio's `CancelScope`.
+ * asyncio's cancel of a scope's body (Timeout, TaskGroup): one request on the task, `CancelledError` at
+ * every await pending in the body's strand, or, if none, at the next one made there. Returns how many
+ * awaits were cancelled (0 if the task is done).
  * @internal
  */
-export class ScopeBody implements LevelScope {
-  /** Invariant: the body's strand; closed by `close()`. */
-  readonly strand: Strand;
-  /** Invariant: the requests this scope made on its task and has not taken back. */
-  requests = 0;
-  /** Set by `cancelLevel()`: a level-triggered scope stays cancelled. */
-  cancelCalled = false;
-  /** Invariant: the timer of the scope's deadline while one is armed, else null. */
-  private _timer: { cancel(): void } | null = null;
+export function cancelScopeEdge(s: Strand, msg: string | undefined): number {
+  const task = s._task;
+  if (task.done()) return 0;
+  countCancel(task, msg);
+  const o = openStrand(s);
+  const n = deliverCancel(o, msg);
+  if (n === 0) setMustCancel(o, msg);
+  return n;
+}
 
-  /**
-   * @param parent the strand whose code enters the scope
-   * @param level a Trio scope (level-triggered: every await made in the body while it is cancelled fails)
-   * @param shield cancellation from outside the body does not enter it
-   */
-  constructor(parent: StrandLike, level = false, shield = false) {
-    const s = new Strand(parent);
-    if (level) s._level = this;
-    s._shield = shield;
-    this.strand = s;
-  }
+/**
+ * Trio's cancel of a scope's body (CancelScope, level-triggered): `CancelledError` at every await
+ * pending in it, one request on the task if any was; the awaits made later fail as they are made
+ * (`levelCancelled`). Returns how many awaits were cancelled.
+ * @internal
+ */
+export function cancelScopeLevel(s: Strand): number {
+  const task = s._task;
+  if (task.done()) return 0;
+  const n = deliverCancel(openStrand(s), CANCEL_SCOPE_MESSAGE);
+  if (n > 0) countCancel(task, CANCEL_SCOPE_MESSAGE);
+  return n;
+}
 
-  /**
-   * Call `fire()` at loop time `when` (`Infinity`: never); a deadline already past fires at once
-   * (`pastNow` "now", Trio) or on the next iteration ("soon", CPython's `Timeout.reschedule`). Replaces
-   * the deadline armed before.
-   */
-  setDeadline(loop: EventLoop, when: number, fire: () => void, pastNow: "now" | "soon"): void {
-    this.disarm();
-    if (when === Infinity) return;
-    if (when <= loop.time()) {
-      if (pastNow === "now") fire();
-      else this._timer = loop.callSoon(fire);
-    } else this._timer = loop.callAt(when, fire);
+/**
+ * A scope exits: its strand closes (chains still running move to the enclosing strand), and if it
+ * shielded the last shield of its task, the requests held back meanwhile are made now.
+ * @internal
+ */
+export function closeScope(s: Strand): void {
+  closeStrand(s);
+  const task = s._task;
+  if (s._shield && task._deferredCancels !== null && !hasShield(task)) {
+    const held = task._deferredCancels;
+    task._deferredCancels = null;
+    for (const msg of held) requestCancel(task, msg);
   }
+}
 
-  /** Forget the deadline. */
-  disarm(): void {
-    if (this._timer !== null) {
-      this._timer.cancel();
-      this._timer = null;
-    }
-  }
+/**
+ * CPython's `uncancel()` then `cancel()` at a TaskGroup's exit when the task was cancelled from outside
+ * too: the request count stays as it is, and the next await after the scope raises.
+ * @internal
+ */
+export function recancelAfterScope(s: Strand): void {
+  const task = s._task;
+  uncancelTask(task);
+  countCancel(task, undefined);
+  setMustCancel(openStrand(s._sparent), undefined);
+}
 
-  /** The task whose code the body is. */
-  get task(): Task<unknown> {
-    return this.strand._task;
-  }
-
-  /**
-   * asyncio's cancel (Timeout, TaskGroup): one request on the task, `CancelledError` at every await
-   * pending in the body, or, if none, at the next one made there.
-   */
-  cancel(msg: string | undefined): void {
-    const task = this.strand._task;
-    if (task.done()) return;
-    this.requests++;
-    countCancel(task, msg);
-    const o = openStrand(this.strand);
-    if (deliverCancel(o, msg) === 0) setMustCancel(o, msg);
-  }
-
-  /**
-   * Trio's cancel (CancelScope, level-triggered): `CancelledError` at every await pending in the body,
-   * one request if any was; the awaits made later in the body fail as they are made (`levelCancelled`,
-   * which counts them on the scope).
-   */
-  cancelLevel(): void {
-    this.cancelCalled = true;
-    const task = this.strand._task;
-    if (task.done()) return;
-    if (deliverCancel(openStrand(this.strand), CANCEL_SCOPE_MESSAGE) > 0) {
-      this.requests++;
-      countCancel(task, CANCEL_SCOPE_MESSAGE);
-    }
-  }
-
-  /** Take back the requests this scope made (`uncancel()` each); returns the task's `cancelling()` after. */
-  takeBack(): number {
-    const task = this.strand._task;
-    for (; this.requests > 0; this.requests--) uncancelTask(task);
-    return task._numCancelsRequested;
-  }
-
-  /**
-   * The scope exits: its strand closes (chains still running move to the enclosing strand), and if it
-   * shielded the last shield of its task, the requests held back meanwhile are made now.
-   */
-  close(): void {
-    this.disarm();
-    const s = this.strand;
-    closeStrand(s);
-    const task = s._task;
-    if (s._shield && task._deferredCancels !== null && !hasShield(task)) {
-      const held = task._deferredCancels;
-      task._deferredCancels = null;
-      for (const msg of held) requestCancel(task, msg);
-    }
-  }
-
-  /**
-   * CPython's `uncancel()` then `cancel()` at a TaskGroup's exit when the task was cancelled from outside
-   * too: the request count stays as it is, and the next await after the scope raises.
-   */
-  recancelAfter(): void {
-    const task = this.strand._task;
-    uncancelTask(task);
-    countCancel(task, undefined);
-    setMustCancel(openStrand(this.strand._sparent), undefined);
-  }
+/** True if an await of ours is pending in `s` or a strand below it. @internal */
+export function hasPendingAwaits(s: StrandLike): boolean {
+  if (s._w !== null) return true;
+  const kids = s._kids;
+  if (kids !== null) for (const k of kids) if (hasPendingAwaits(k)) return true;
+  return false;
 }
 
 /**

@@ -21,7 +21,23 @@
 import { soon } from "./microtask.js";
 import type { Future, Runnable } from "./future.js";
 import type { StrandLike } from "./current.js";
-import { REG_NONE } from "./cancellation.js";
+import { REG_LIVE, REG_NONE, moveAwait } from "./cancellation.js";
+import { contextStrand } from "./current.js";
+
+/** Set on the promise of an observed chain: the chain (its await may have to move with the promise). @internal */
+export const CHAIN_OF: unique symbol = Symbol("asyncio-ts.chainOf");
+
+/**
+ * The chain of `fut.then(cb)` is registered as an await of the strand whose code made it (inside a task,
+ * `then` counts as awaiting). When other code observes it (awaits it, or a combinator's work does:
+ * `Promise.all([lock.acquire().then(f)])`), that code is what waits for it: the await moves to that
+ * code's strand, so that cancelling it reaches the future.
+ */
+function claimAwait(c: Chain<unknown>): void {
+  const cur = contextStrand();
+  if (cur === null || cur === c._strand || c._strand === null || cur._task._loop !== c._strand._task._loop || cur._task.done()) return;
+  moveAwait(c, cur);
+}
 
 const PENDING = 0;
 const FULFILLED = 1;
@@ -141,6 +157,7 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
 
   private materialize(): Promise<T> {
     let obs = this._observed;
+    if (this._reg === REG_LIVE) claimAwait(this as Chain<unknown>);
     if (obs === null) {
       let resolve!: (v: unknown) => void;
       let reject!: (e: unknown) => void;
@@ -149,6 +166,8 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
         reject = rej;
       });
       obs = this._observed = { promise, resolve, reject };
+      // (a combinator that takes over work holding this promise moves the await along: adopt.ts)
+      (promise as { [CHAIN_OF]?: Chain<unknown> })[CHAIN_OF] = this as Chain<unknown>;
       if (this._state === FULFILLED) resolve(this._value);
       else if (this._state === REJECTED) reject(this._value);
     }

@@ -299,21 +299,32 @@ function loggedIn(p: unknown, from: number, to: number): boolean {
  * The work behind the promise at `at`, as ranges of the log (flat pairs `[start, end, ...]` pushed on
  * `out`): its own entries (the synchronous part of its async function; a derived promise is itself only),
  * and, for every entry whose parent this run made before them (`a().then(f)`: `a()`; `Promise.all([a(),
- * b()])`: the subscriptions to `a()` and `b()`), the work behind that parent. Returns the earliest start.
+ * b()])`: the subscriptions to `a()` and `b()`), the work behind that parent, as far back as the chain of
+ * parents goes (iteratively: a chain of a thousand `then`s is followed). Parents at or before `floor` are
+ * not followed (they are the work of an earlier argument of the same call). Returns the earliest start.
  */
-function collectWork(at: number, bound: number, out: number[], depth: number): number {
-  const end = log[at + 1] !== undefined ? at + 2 : rootEnd(at, bound);
-  out.push(at, end);
+function collectWork(at: number, bound: number, out: number[], floor: number, sources: object[] | null = null): number {
   let start = at;
-  if (depth > 16) return start;
-  for (let k = at; k < end; k += 2) {
-    const parent = log[k + 1];
-    if (parent === undefined || loggedIn(parent, at, k)) continue;
-    // (a promise another combinator argument already took over: the entry is that taker's subscription)
-    if ((parent as Taken)[TAKEN] !== undefined) continue;
-    const j = indexOfPromise(parent as object, at - 2);
-    if (j < 0 || j >= at || covered(out, j)) continue;
-    start = Math.min(start, collectWork(j, at, out, depth + 1));
+  const todo: number[] = [at, bound];
+  while (todo.length > 0) {
+    const b = todo.pop()!;
+    const a = todo.pop()!;
+    const end = log[a + 1] !== undefined ? a + 2 : rootEnd(a, b);
+    out.push(a, end);
+    if (a < start) start = a;
+    for (let k = a; k < end; k += 2) {
+      const parent = log[k + 1];
+      if (parent === undefined || loggedIn(parent, a, k)) continue;
+      // (a promise another combinator argument already took over: its work is that task's, which this
+      // work waits for: `gather(a, a.then(f))`)
+      if ((parent as Taken)[TAKEN] !== undefined) {
+        if (sources !== null && !sources.includes(parent as object)) sources.push(parent as object);
+        continue;
+      }
+      const j = indexOfPromise(parent as object, a - 2);
+      if (j < 0 || j >= a || j <= floor || covered(out, j)) continue;
+      todo.push(j, a);
+    }
   }
   return start;
 }
@@ -323,16 +334,24 @@ function covered(ranges: number[], i: number): boolean {
   return false;
 }
 
-/** Set on a promise whose work a task took over (adopt.ts): the task. @internal */
+/**
+ * Set on a promise whose work a task took over (adopt.ts): the task; or `PENDING_TAKE` while a combinator
+ * takes over its arguments one by one (an argument not taken yet is no other argument's work).
+ * @internal
+ */
 export const TAKEN: unique symbol = Symbol("asyncio-ts.taken");
 /** @internal */
-export type Taken = { [TAKEN]?: Task<unknown> };
+export const PENDING_TAKE: unique symbol = Symbol("asyncio-ts.pendingTake");
+/** @internal */
+export type Taken = { [TAKEN]?: Task<unknown> | typeof PENDING_TAKE };
 
 /** What `findWork` returns: the ranges (flat pairs), the promise's own index, the earliest start. @internal */
 export interface Work {
   ranges: number[];
   at: number;
   start: number;
+  /** promises this work was derived from that tasks took over (or will: `PENDING_TAKE`): it waits for them */
+  sources: object[];
 }
 
 /**
@@ -348,13 +367,16 @@ export function findWork(promise: object, near: number, limit: object | null): W
   if (limit !== null) {
     const la = indexOfPromise(limit, at);
     if (la > at) {
+      // the next argument's work begins where its earliest source does, but not before this promise: a
+      // source at or before it (`gather(a, a.then(f))`) is this argument's work
       const next: number[] = [];
-      bound = Math.max(at + 2, collectWork(la, logN, next, 0));
+      bound = Math.max(at + 2, collectWork(la, logN, next, at));
     }
   }
   const ranges: number[] = [];
-  const start = collectWork(at, bound, ranges, 0);
-  return { ranges, at, start };
+  const sources: object[] = [];
+  const start = collectWork(at, bound, ranges, -1, sources);
+  return { ranges, at, start, sources };
 }
 
 /**
@@ -370,6 +392,11 @@ export function retagRange(start: number, end: number, from: StrandLike, to: Str
     if (t === from) p[TAG] = to;
     else if (t !== undefined && t !== to && t._sparent === from) reparent(t as Strand);
   }
+}
+
+/** @internal the promise at index `i` of the current run's log (an even index below `logEnd()`) */
+export function loggedAt(i: number): object {
+  return log[i] as object;
 }
 
 /** @internal the index just past the current run's log (a later `findWork` may start there) */

@@ -12,7 +12,7 @@ import type { EventLoop } from "./event-loop.js";
 import { currentLoop } from "./running.js";
 import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
-import { adoptChainIntoTask, adoptIntoTask } from "./adopt.js";
+import { adoptChainIntoTask, adoptIntoTask, markArguments, unmarkArguments } from "./adopt.js";
 import { Chain } from "./chain.js";
 import { strandOf } from "./current.js";
 import { settledValue } from "./settled.js";
@@ -172,6 +172,11 @@ function holdsClock(promise: object, l: EventLoop): boolean {
   return s === undefined || s._task._loop !== l || s._task.done() || s._task._nreg === 0;
 }
 
+/** @internal true for the future of a wrapped promise (`fromPromise`, or a promise nothing could take over) */
+export function isWrappedPromise(f: Future<unknown>): boolean {
+  return f instanceof PromiseFuture;
+}
+
 /** The future of `fromPromise`: knows where a foreign promise was wrapped (for `dumpTasks`). @internal */
 class PromiseFuture<T> extends Future<T> {
   /** @internal the stack where a foreign promise was wrapped */
@@ -181,6 +186,11 @@ class PromiseFuture<T> extends Future<T> {
   constructor(loop: EventLoop) {
     super(undefined, loop);
   }
+  /** @internal the promise may settle in the microtasks already queued */
+  override _mayFinishSoon(): boolean {
+    return !this.done();
+  }
+
   /** @internal what dumpTasks() prints for a task waiting on it */
   override _describe(): string {
     const at = this._site?.stack?.split("\n").slice(1).find((l) => !l.includes("asyncio-ts") && !l.includes("/src/") && !l.includes("node:"));
@@ -212,10 +222,23 @@ export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop |
   const out = new Array<Future<T>>(n);
   let next: object | null = null;
   const limits = new Array<object | null>(n);
+  let promises = 0;
   for (let i = n - 1; i >= 0; i--) {
     limits[i] = next;
-    if (isPromise(aws[i])) next = aws[i] as object;
+    if (isPromise(aws[i])) {
+      next = aws[i] as object;
+      promises++;
+    }
   }
-  for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
+  if (promises < 2) {
+    for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
+    return out;
+  }
+  markArguments(aws);
+  try {
+    for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
+  } finally {
+    unmarkArguments(aws);
+  }
   return out;
 }

@@ -25,7 +25,7 @@
  * a watchdog: when it fires while a step is still in progress, the microtask queue has drained, so the
  * task is blocked on something foreign; the loop lets it go and continues with the next callback. The
  * task's code resumes later in a microtask and still knows which task it belongs to (its identity travels
- * with its code, see `task/current.ts`), so its next await of our futures is attributed and cancellable.
+ * with its code, see `core/current.ts`), so its next await of our futures is attributed and cancellable.
  *
  * Virtual time: when nothing is ready, the clock jumps to the next timer, but only from a fresh tick
  * (no microtask pending) and only while no external work holds the clock (`_hold`, used by executors and
@@ -41,7 +41,7 @@
  * - Continuing the driver synchronously inside the `then` call that suspended a step: saves a microtask
  *   per step (~12% on the contended-semaphore benchmark), but a task that calls `fut.then(cb)` without
  *   awaiting would see callbacks and other tasks' first steps run in the middle of its code (a test in
- *   `test/task/ordering.test.ts` pins this down).
+ *   `test/core/ordering.test.ts` pins this down).
  * - A growable array for the ready queue: with 100,000 entries it lives in the old generation, and every
  *   push of a young entry pays a write barrier and a remembered-set slot that each scavenge visits (half
  *   the time of the spawn benchmark on Node 24).

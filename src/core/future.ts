@@ -450,6 +450,15 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /**
+   * @internal true if this future may be finished by microtasks already queued (the work of a promise
+   * that nothing could take over: `PromiseFuture`, and combinators of it), which `waitFor(x, 0)` lets run
+   * before it decides, as CPython's eager task would have finished synchronously
+   */
+  _mayFinishSoon(): boolean {
+    return false;
+  }
+
+  /**
    * @internal what a task waiting on this future waits on, in words, for task dumps, deadlock reports and
    * timelines: `Lock.acquire`, `sleep until 2000 ms`, `Task-3`. Subclasses say what they are; a plain
    * future says its class name.

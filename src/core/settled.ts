@@ -3,7 +3,7 @@
  * or a `put()` that did not wait returns), marked so that the combinators see at once that they are done:
  * `waitFor(q.put(x), 0)` must report the put, not a timeout. (A promise made per call, such as the one a
  * `get()` of a waiting item returns, needs no mark: the combinator takes it over, and its work is done
- * within its first step, see `task/adopt.ts`.)
+ * within its first step, see `core/adopt.ts`.)
  *
  * @module
  */

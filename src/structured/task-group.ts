@@ -7,7 +7,7 @@
  * CPython's message. A cancellation of the parent from outside propagates as `CancelledError` once the
  * children have finished.
  *
- * The body and the wait for the children run in a strand of their own (`task/strand.ts`): where CPython
+ * The body and the wait for the children run in a strand of their own (`core/cancellation.ts`): where CPython
  * cancels the parent task when a child fails, the group cancels that strand, which is every chain the
  * body started and nothing else of the parent task; the request is counted on the parent task.
  *

@@ -293,7 +293,7 @@ export class WaiterQueue<T = unknown> {
 
 /**
  * A promise already fulfilled with `true`: what an uncontended `acquire()` returns (marked, so that
- * `waitFor(lock.acquire(), 0)` sees the lock taken, see `task/settled.ts`). @internal
+ * `waitFor(lock.acquire(), 0)` sees the lock taken, see `core/settled.ts`). @internal
  */
 export const RESOLVED_TRUE: Promise<true> = fulfilled(true as const);
 

@@ -13,7 +13,7 @@ import { callerStrand, Chain, checkDelay, describe, type EventLoop, fmtTime, Fut
  * A future completed by a timer; cancelling it cancels the timer one iteration later, when its awaiter
  * wakes up, as CPython's `sleep` does in its `finally` (the moment matters: the loop drops cancelled
  * timers at the start of an iteration, and that shapes the order of timers with equal deadlines, see
- * `loop/timer-heap.ts`). @internal
+ * `core/timer-heap.ts`). @internal
  */
 class SleepFuture<T> extends Future<T> {
   _handle: TimerHandle | null = null;

@@ -7,7 +7,7 @@
  * entry), the scope turns it into `TimeoutError`. So an outer timeout or an outer `cancel()` is never
  * mistaken for this one, and with nested equal deadlines only the outermost raises.
  *
- * The body runs in a strand of its own (`task/strand.ts`): on expiry the scope cancels the awaits pending
+ * The body runs in a strand of its own (`core/cancellation.ts`): on expiry the scope cancels the awaits pending
  * in the body, in every promise chain the body started (`timeout(75, () => gather(a(), b()))`), and not
  * the task's other chains; the request is counted on the task (`cancelling()`), as CPython's
  * `task.cancel()` is.
@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, checkFn, checkMsOrNull, checkTime, currentTask, ExceptionGroup, getRunningLoop, runBodyIn, RuntimeError, ScopeBody, type Strand, TimeoutError } from "../core/index.js";
+import { callerStrand, CancelledError, checkFn, checkMsOrNull, checkTime, currentTask, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
 export type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";
@@ -68,7 +68,7 @@ export class Timeout {
    * @internal enter the scope in the current task; the body will run in `body`'s strand (a new one of the
    * caller's, unless waitFor made one already and moved work into it)
    */
-  _enter(body?: ScopeBody): Strand {
+  _enter(body?: ScopeBody): ScopeBody {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
     if (task === null) throw new RuntimeError("Timeout should be used inside a task");
@@ -77,7 +77,7 @@ export class Timeout {
     this._body = b;
     this._cancelling = task.cancelling();
     this.reschedule(this._when);
-    return b.strand;
+    return b;
   }
 
   /** @internal returns the error to throw (or undefined to rethrow nothing / the same). */
@@ -123,10 +123,10 @@ function addTimeoutContext(e: unknown): void {
 /** @internal run `body` under `t` (in `strand` when given: see waitFor) */
 export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike<T> | T, scope?: ScopeBody): Promise<T> {
   checkFn(body, "body");
-  const s = t._enter(scope);
+  const b = t._enter(scope);
   let result: T;
   try {
-    result = await runBodyIn(s, body, t);
+    result = await b.runBody(body, t, "a timeout");
   } catch (e) {
     throw t._exit(true, e);
   }

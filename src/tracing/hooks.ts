@@ -14,7 +14,7 @@
  * `EventLoop` constructor tests one field).
  *
  * ## Where the hooks are called (for code outside `src/tracing`)
- * - Tasks and the loop (`src/loop/event-loop.ts`, `src/task/task.ts`, `src/task/future.ts`): created,
+ * - Tasks and the loop (`src/core/event-loop.ts`, `src/core/task.ts`, `src/core/future.ts`): created,
  *   step start/end, suspended on a future, future done (which schedules the waiting tasks), done,
  *   cancel requested, iteration start/end, a step left on a foreign promise.
  * - Executors (`src/executors`) report each job on the loop of the future they return:

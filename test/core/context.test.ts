@@ -1,5 +1,5 @@
 /**
- * How task identity travels with task code (src/task/current.ts): lean promise hooks, on every Node
+ * How task identity travels with task code (src/core/current.ts): lean promise hooks, on every Node
  * (the suite runs on Node 20 and on Node 24). Also in a child process, where nothing else is loaded.
  */
 import { spawnSync } from "node:child_process";

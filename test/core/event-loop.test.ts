@@ -75,7 +75,7 @@ describe("scheduling", () => {
       await sleep(30);
     }, V);
     // CPython 3.13 prints x, a, c, b: popping x and a reshapes its heap (heapq is not stable), so c,
-    // scheduled after b for the same time, fires first (see src/loop/timer-heap.ts).
+    // scheduled after b for the same time, fires first (see src/core/timer-heap.ts).
     expect(got).toEqual(["x", "a@10", "c@20", "b@20"]);
   });
 

@@ -1,7 +1,7 @@
-"""Python twins of test/task/in-task.test.ts: each program is the literal asyncio version of the
+"""Python twins of test/core/in-task.test.ts: each program is the literal asyncio version of the
 TypeScript one (coroutines passed to the combinators). Run with CPython 3.13 on a virtual clock:
 
-    PYENV_VERSION=3.13.0 python3 test/task/twins/in_task.py > test/task/twins/in_task.golden.json
+    PYENV_VERSION=3.13.0 python3 test/core/twins/in_task.py > test/core/twins/in_task.golden.json
 
 Each line is "<loop time in ms> <text>"; the clock jumps to the next timer when nothing is ready,
 as asyncio-ts's virtual time does.

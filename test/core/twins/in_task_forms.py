@@ -192,7 +192,107 @@ async def shutdown_race_loser():
     p(f"main got {next(iter(done)).result()}")
 
 
+async def fin(aw, h):
+    try:
+        return await aw
+    finally:
+        h()
+
+
+async def deep(aw, n):
+    for _ in range(n):
+        aw = then(aw, lambda x: x)
+    return await aw
+
+
+async def gather_source_and_derived():
+    a = E(w("a", 100))
+    try:
+        await asyncio.wait_for(asyncio.gather(a, E(then(a, lambda x: x + "!"))), 0.05)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+    await asyncio.sleep(0.2)
+    b = E(w("b", 100))
+    p(f"gather {','.join(await asyncio.gather(b, E(then(b, lambda x: x + '!'))))}")
+    c = E(w("c", 100))
+    try:
+        await asyncio.wait_for(asyncio.gather(E(then(c, lambda x: x + "!")), c), 0.05)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+
+
+async def deep_then():
+    for n in (3, 40):
+        try:
+            await asyncio.wait_for(deep(w(f"a{n}", 100), n), 0.05)
+        except TimeoutError:
+            p(f"{n} levels TimeoutError")
+
+
+async def chain_of_chain():
+    forms = [
+        ("then-then", lambda l: then(then(l.acquire(), lambda _: "held"), lambda x: x)),
+        ("then-finally", lambda l: fin(then(l.acquire(), lambda _: "held"), lambda: None)),
+        ("all-of-then", lambda l: asyncio.gather(E(then(l.acquire(), lambda _: "held")))),
+        ("async-wrapper", lambda l: E(then(l.acquire(), lambda _: "held"))),
+        ("gather-then-then", lambda l: asyncio.gather(E(then(then(l.acquire(), lambda _: "held"), lambda x: x)))),
+    ]
+    for k, f in forms:
+        lock = asyncio.Lock()
+        await lock.acquire()
+        try:
+            r = await asyncio.wait_for(f(lock), 0.05)
+        except TimeoutError:
+            r = "TimeoutError"
+        lock.release()
+        await asyncio.sleep(0.001)
+        p(f"{k}: {r}; locked {lock.locked()}")
+
+
+async def waitfor_zero_free_lock():
+    await asyncio.sleep(0.001)
+    for k, wrap in (("plain", lambda x: x), ("gather", lambda x: asyncio.gather(x)), ("shield", lambda x: asyncio.shield(x))):
+        lock = asyncio.Lock()
+        try:
+            r = await asyncio.wait_for(wrap(E(then(lock.acquire(), lambda _: "held"))), 0)
+            r = f"-> {r if isinstance(r, str) else r[0]}"
+        except TimeoutError:
+            r = "TimeoutError"
+        await asyncio.sleep(0.001)
+        p(f"{k}: {r}; locked {lock.locked()}")
+
+
+async def scope_awaits_earlier():
+    a = E(w("a", 100))
+    try:
+        async with asyncio.timeout(0.02):
+            await a
+    except TimeoutError:
+        p("1 TimeoutError")
+    b = E(w("b", 100))
+    try:
+        async with asyncio.timeout(0.02):
+            await b
+    except TimeoutError:
+        p("2 TimeoutError")
+    q = asyncio.Queue()
+    g = E(q.get())
+    try:
+        async with asyncio.timeout(0.02):
+            await g
+    except TimeoutError:
+        p("3 TimeoutError")
+    q.put_nowait("item")
+    await asyncio.sleep(0.001)
+    p(f"qsize {q.qsize()}")
+
+
 PROGRAMS = {
+    "gather-source-and-derived": gather_source_and_derived,
+    "deep-then": deep_then,
+    "chain-of-chain": chain_of_chain,
+    "waitfor-zero-free-lock": waitfor_zero_free_lock,
+    "scope-awaits-earlier": scope_awaits_earlier,
     "waitfor-zero-of-gather": waitfor_zero_of_gather,
     "derived-by-value": derived_by_value,
     "derived-cleanup": derived_cleanup,
