@@ -491,6 +491,15 @@ export function recancelAfterScope(s: Strand): void {
   setMustCancel(openStrand(s._sparent), undefined);
 }
 
+/** True if a cancellation waits for the next await made in `s` (a `_mustCancel` at or above it). @internal */
+export function cancelPending(s: StrandLike): boolean {
+  for (let x: StrandLike | null = s; x !== null; x = x._sparent) {
+    if (x._mustCancel) return true;
+    if (x._shield) break;
+  }
+  return false;
+}
+
 /** True if an await of ours is pending in `s` or a strand below it. @internal */
 export function hasPendingAwaits(s: StrandLike): boolean {
   if (s._w !== null) return true;

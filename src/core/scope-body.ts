@@ -24,6 +24,7 @@ import { takeSourcesInto } from "./adopt.js";
 import {
   Strand,
   cancelScopeEdge,
+  cancelPending,
   cancelScopeLevel,
   closeScope,
   hasPendingAwaits,
@@ -132,12 +133,17 @@ export class ScopeBody implements LevelScope {
    * After a cancellation that found nothing of ours pending in the body: one iteration later, if still
    * nothing is, stop waiting for the body (it awaits what cannot be interrupted; see the module comment).
    */
-  private _giveUpIfStuck(): void {
+  private _giveUpIfStuck(level: boolean): void {
     if (this._giveUp === null) return;
     const loop = this.strand._task._loop;
+    const s = this.strand;
+    // Stuck: since the cancellation, the body made no await of ours (its count of registrations is the
+    // same) and, for an asyncio scope, did not take the cancellation waiting for its next await (a body
+    // woken by a future done just before the deadline takes it, and goes on: not stuck).
+    const regs = s._regs;
     loop.callSoon(() => {
-      const s = this.strand;
-      if (this._giveUp === null || s._closed || s._task.done() || hasPendingAwaits(s)) return;
+      if (this._giveUp === null || s._closed || s._task.done() || hasPendingAwaits(s) || s._regs !== regs) return;
+      if (!level && !cancelPending(s)) return;
       this._givenUp = true;
       const giveUp = this._giveUp;
       this._giveUp = null;
@@ -152,7 +158,7 @@ export class ScopeBody implements LevelScope {
   cancel(msg: string | undefined): void {
     if (this.strand._task.done()) return;
     this.requests++;
-    if (cancelScopeEdge(this.strand, msg) === 0) this._giveUpIfStuck();
+    if (cancelScopeEdge(this.strand, msg) === 0) this._giveUpIfStuck(false);
   }
 
   /**
@@ -164,7 +170,7 @@ export class ScopeBody implements LevelScope {
     this.cancelCalled = true;
     if (this.strand._task.done()) return;
     if (cancelScopeLevel(this.strand) > 0) this.requests++;
-    else this._giveUpIfStuck();
+    else this._giveUpIfStuck(true);
   }
 
   /** Take back the requests this scope made (`uncancel()` each); returns the task's `cancelling()` after. */

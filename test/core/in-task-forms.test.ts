@@ -255,6 +255,24 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     await sleep(c.u(1));
     c.p(`qsize ${q.qsize()}`);
   },
+  "timeout-tie-swallowed": async (c) => {
+    // (the body's sleep ends at the deadline: it takes the cancellation, swallows it and goes on with a
+    // sleep(0); the timeout must not take it for a body stuck on something foreign: fuzz seed co/40693)
+    const body = async (): Promise<string> => {
+      try {
+        await sleep(c.u(250));
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        c.p("body caught CancelledError");
+      }
+      await sleep(0);
+      c.p("body after");
+      await sleep(c.u(100));
+      return "body";
+    };
+    await sleep(c.u(250));
+    c.p(`waitFor -> ${await waitFor(body(), c.u(250))}`);
+  },
   "cancel-order": async (c) => {
     const w = wFn(c);
     const t = createTask(() => Promise.all([w("a", 100, 0), w("b", 100, 0), w("c", 100, 0)]));

@@ -287,7 +287,23 @@ async def scope_awaits_earlier():
     p(f"qsize {q.qsize()}")
 
 
+async def timeout_tie_swallowed():
+    async def body():
+        try:
+            await asyncio.sleep(0.25)
+        except asyncio.CancelledError:
+            p("body caught CancelledError")
+        await asyncio.sleep(0)
+        p("body after")
+        await asyncio.sleep(0.1)
+        return "body"
+
+    await asyncio.sleep(0.25)
+    p(f"waitFor -> {await asyncio.wait_for(E(body()), 0.25)}")
+
+
 PROGRAMS = {
+    "timeout-tie-swallowed": timeout_tie_swallowed,
     "gather-source-and-derived": gather_source_and_derived,
     "deep-then": deep_then,
     "chain-of-chain": chain_of_chain,
