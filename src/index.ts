@@ -20,7 +20,7 @@ export {
   RuntimeError,
   TimeoutError,
 } from "./core/index.js";
-export { EventLoop, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./core/index.js";
+export { EventLoop, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory, type CallOptions } from "./core/index.js";
 export { Handle, TimerHandle } from "./core/index.js";
 export { getRunningLoop } from "./core/index.js";
 export { getEventLoop, newEventLoop, setEventLoop } from "./runner/loops.js";
@@ -29,6 +29,8 @@ export { Future, isFuture, type FutureState } from "./core/index.js";
 export { Task, type TaskFunction, type TaskOptions } from "./core/index.js";
 export { currentTask } from "./core/index.js";
 export { createTask, allTasks } from "./core/index.js";
+export { ContextVar, Context, Token, copyContext } from "./core/index.js";
+export { eagerTaskFactory, createEagerTaskFactory, type TaskConstructor } from "./core/index.js";
 export { ensureFuture, fromPromise, type AwaitableLike } from "./core/index.js";
 export { sleep } from "./time/sleep.js";
 export { timeout, timeoutAt, Timeout, type TimeoutState } from "./time/timeout.js";

@@ -45,7 +45,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   };
   for (const f of todo) f.addDoneCallback(onCompletion);
   if (todo.size > 0 && timeout !== null) {
-    timeoutHandle = loop.callLater(timeout, () => {
+    timeoutHandle = loop._at(loop.time() + timeout, () => {
       for (const f of todo) {
         f.removeDoneCallback(onCompletion);
         push(null);

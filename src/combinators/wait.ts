@@ -74,7 +74,7 @@ async function waitFor_<T>(
   const waiter = loop.createFuture<void>();
   let timeoutHandle: TimerHandle | null = null;
   if (timeout !== null) {
-    timeoutHandle = loop.callLater(timeout, () => {
+    timeoutHandle = loop._at(loop.time() + timeout, () => {
       if (!waiter.done()) waiter.setResult();
     });
   }

@@ -54,7 +54,7 @@ export class AdoptedTask<T> extends Task<T> {
     if (r && this._sources === null && this._mustCancel && (this._flags & F_AWAITED) === 0 && this._nreg === 0) {
       // Nothing of ours pending, and never was: give it up one iteration later (its first await of ours,
       // made in this run's microtasks, may still come and take the cancellation).
-      this._loop.callSoon(() => {
+      this._loop._soon(() => {
         if (this.done() || (this._flags & F_AWAITED) !== 0 || this._nreg > 0) return;
         this._abandoned = true;
         const msg = giveUpPendingCancel(this as AdoptedTask<unknown>);

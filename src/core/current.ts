@@ -43,6 +43,7 @@ import * as v8 from "node:v8";
 import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
 import type { Strand } from "./cancellation.js";
+import { runInContext } from "./context.js";
 
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };
@@ -214,7 +215,7 @@ export function runOutsideTasks(scope: LoopScope, body: () => void): void {
   current = null;
   try {
     if (scope === null) body();
-    else scope.runInAsyncScope(body);
+    else runInContext(scope, body, undefined); // (the method as it was: our own scope trips no tripwire)
   } finally {
     current = saved;
   }

@@ -78,7 +78,8 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
     return isFuture ? Task._eager<T>(fn, (aw as Future<T>)._loop) : new Task<T>(fn, undefined, loop ?? currentLoop("ensureFuture()"));
   }
   if (isFuture) return aw as Future<T>;
-  if (kind === "function") return new Task<T>(aw as TaskFunction<T>, undefined, loop ?? currentLoop("ensureFuture()"));
+  // (through the loop's task factory, as CPython's ensure_future calls loop.create_task)
+  if (kind === "function") return (loop ?? currentLoop("ensureFuture()")).createTask(aw as TaskFunction<T>);
   return thenableToFuture(aw as PromiseLike<T>, loop ?? currentLoop("ensureFuture()"), limit);
 }
 

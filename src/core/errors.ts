@@ -77,51 +77,119 @@ export class InvalidStateError extends AsyncioError {}
 export class RuntimeError extends AsyncioError {}
 
 /**
- * Several errors at once, as raised by task groups. It is an `AggregateError`, so `errors` holds the
- * children; `exceptions` is the same array under Python's name.
+ * Several errors at once, as raised by task groups (Python's `ExceptionGroup`, PEP 654). It is an
+ * `AggregateError`, so `errors` holds the children; `exceptions` is the same array under Python's name.
+ * Its `message` lists the children (`name: message`, nested groups indented), so that a test runner
+ * shows the failing assertion inside a task group; `rawMessage` is the message given to it.
+ *
+ * `split(match)` and `subgroup(match)` take an error class or a predicate and recurse into nested
+ * groups, keeping their structure; the parts are made with `derive(errors)` (override it in a subclass
+ * to keep the subclass), and keep the group's `cause`. As in CPython, a group that matches as a whole is
+ * returned itself; every other part is a new group.
  *
  * @example
  * ```ts
  * import { ExceptionGroup } from "asyncio-ts";
  * const g = new ExceptionGroup("unhandled errors in a TaskGroup", [new Error("a"), new TypeError("b")]);
- * console.log(g.message, g.exceptions.length); // "unhandled errors in a TaskGroup (2 sub-exceptions)" 2
+ * console.log(g.rawMessage, g.exceptions.length); // "unhandled errors in a TaskGroup" 2
+ * console.log(g.message.split("\n")[0]); // "unhandled errors in a TaskGroup (2 sub-exceptions)"
+ * const [types, rest] = g.split(TypeError);
+ * console.log(types?.exceptions.length, rest?.exceptions.length); // 1 1
+ * console.log(g.subgroup((e) => e instanceof Error && e.message === "a")?.exceptions.length); // 1
  * ```
  */
 export class ExceptionGroup extends AggregateError {
-  /** The message given to the constructor, without the count suffix. */
+  /** The message given to the constructor, without the count and the list of sub-errors. */
   readonly rawMessage: string;
-  constructor(message: string, errors: readonly unknown[]) {
+  constructor(message: string, errors: readonly unknown[], options?: { cause?: unknown }) {
     if (typeof message !== "string") {
       throw new TypeError(`Expected message to be a string, got ${describe(message)}`);
     }
     if (!Array.isArray(errors) || errors.length === 0) {
-      throw new TypeError("Expected errors to be a non-empty array");
+      throw new TypeError(`Expected errors to be a non-empty array, got ${describe(errors)}`);
     }
-    const n = errors.length;
-    super(errors, `${message} (${n} sub-exception${n === 1 ? "" : "s"})`);
+    super(errors, groupMessage(message, errors), options);
     this.name = new.target.name;
     this.rawMessage = message;
   }
+
   /** The errors of the group (Python's name for `errors`). */
   get exceptions(): unknown[] {
     return this.errors as unknown[];
   }
+
   /**
-   * Split the group by a predicate or an error class: `[matching, rest]`, each a group or `null`.
+   * A group like this one (same message, same `cause`) holding `errors` instead: what `split` and
+   * `subgroup` build their parts with. Python's `derive`.
    */
-  split(
-    match: ((e: unknown) => boolean) | (abstract new (...args: any[]) => unknown),
-  ): [ExceptionGroup | null, ExceptionGroup | null] {
-    const pred =
-      typeof match === "function" && match.prototype !== undefined && "constructor" in match.prototype
-        ? (e: unknown) => e instanceof (match as abstract new (...args: any[]) => unknown)
-        : (match as (e: unknown) => boolean);
-    const yes = this.exceptions.filter((e) => pred(e));
-    const no = this.exceptions.filter((e) => !pred(e));
-    return [
-      yes.length ? new ExceptionGroup(this.rawMessage, yes) : null,
-      no.length ? new ExceptionGroup(this.rawMessage, no) : null,
-    ];
+  derive(errors: readonly unknown[]): ExceptionGroup {
+    return new ExceptionGroup(this.rawMessage, errors, this.cause === undefined ? undefined : { cause: this.cause });
+  }
+
+  /**
+   * Split the group by an error class or a predicate: `[matching, rest]`, each a group of the same shape
+   * (nested groups split in turn) or `null` when empty. A group that matches as a whole goes whole.
+   */
+  split(match: ErrorMatch): [ExceptionGroup | null, ExceptionGroup | null] {
+    const test = matcher(match);
+    if (test(this)) return [this, null];
+    const yes: unknown[] = [];
+    const no: unknown[] = [];
+    for (const e of this.exceptions) {
+      if (e instanceof ExceptionGroup) {
+        const [a, b] = e.split(test);
+        if (a !== null) yes.push(a);
+        if (b !== null) no.push(b);
+      } else if (test(e)) yes.push(e);
+      else no.push(e);
+    }
+    return [yes.length === 0 ? null : this.derive(yes), no.length === 0 ? null : this.derive(no)];
+  }
+
+  /** The part of the group that matches (see `split`), or `null`. Python's `subgroup`. */
+  subgroup(match: ErrorMatch): ExceptionGroup | null {
+    return this.split(match)[0];
+  }
+
+}
+
+/** An error class or a predicate, for `ExceptionGroup.split` and `subgroup`. */
+export type ErrorMatch = (abstract new (...args: any[]) => unknown) | ((e: unknown) => boolean);
+
+/** The test of an `ErrorMatch`: an error class (`Error` or a subclass of it) tests `instanceof`, anything else is called. */
+function matcher(match: ErrorMatch): (e: unknown) => boolean {
+  if (typeof match !== "function") throw new TypeError(`Expected match to be an error class or a predicate, got ${describe(match)}`);
+  const isClass = match === Error || (match as { prototype?: unknown }).prototype instanceof Error;
+  return isClass ? (e: unknown) => e instanceof (match as abstract new (...args: any[]) => unknown) : (match as (e: unknown) => boolean);
+}
+
+/** The sub-errors listed under a group's message (at most this many; then how many more). */
+const LISTED = 10;
+
+/** `msg (n sub-exceptions)`, then a line per sub-error, nested groups indented. */
+function groupMessage(message: string, errors: readonly unknown[]): string {
+  const n = errors.length;
+  const lines = [`${message} (${n} sub-exception${n === 1 ? "" : "s"})`];
+  listErrors(errors, "  ", lines);
+  return lines.join("\n");
+}
+
+function listErrors(errors: readonly unknown[], indent: string, lines: string[]): void {
+  errors.slice(0, LISTED).forEach((e, i) => {
+    if (e instanceof ExceptionGroup) {
+      lines.push(`${indent}[${i + 1}] ${e.name}: ${e.rawMessage} (${e.exceptions.length} sub-exception${e.exceptions.length === 1 ? "" : "s"})`);
+      listErrors(e.exceptions, indent + "    ", lines);
+    } else lines.push(`${indent}[${i + 1}] ${oneLine(e)}`);
+  });
+  if (errors.length > LISTED) lines.push(`${indent}... and ${errors.length - LISTED} more`);
+}
+
+function oneLine(e: unknown): string {
+  try {
+    if (e instanceof Error) return `${e.name}: ${e.message.split("\n")[0]}`;
+    return describe(e);
+  } catch {
+    return "(an error that cannot be read)";
   }
 }
 

@@ -65,6 +65,8 @@ import { loopRegistry } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
 import { cancelOrphanCode } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
+import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
+import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
 
 /** Options of `newEventLoop()` and `run()`. */
@@ -107,6 +109,9 @@ export interface EventLoopOptions {
    */
   holdTimeout?: number;
 }
+
+/** What `setTaskFactory` takes: makes the loop's tasks (CPython's task factory). */
+export type TaskFactory = <T>(loop: EventLoop, fn: TaskFunction<T>, options: TaskOptions) => Task<T>;
 
 /** What the exception handler receives (CPython's context dict). */
 export interface ExceptionContext {
@@ -275,6 +280,8 @@ export class EventLoop {
    * makes (`src/runner/loops.ts`); null on a bare kernel loop
    */
   _defaultExecutorFactory: (() => Executor) | null = null;
+  /** @internal see `setTaskFactory` */
+  private _taskFactory: TaskFactory | null = null;
   /** @internal task dumps and debug mode's monitor (instruments.ts); given by the runner, null on a bare loop */
   _diagnostics: Diagnostics | null = null;
   private _stepStartedAt = 0;
@@ -324,15 +331,28 @@ export class EventLoop {
    * Schedule `callback(...args)` to run on the next iteration, after what is already ready.
    * @returns a handle that can cancel it
    */
-  callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
+  callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle;
+  callSoon<A extends unknown[]>(callback: (...args: A) => void, ...args: [...A, CallOptions]): Handle;
+  callSoon(callback: (...args: unknown[]) => void, ...args: unknown[]): Handle {
     this._checkClosed();
     if (typeof callback !== "function") {
       throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
     }
-    const h = new Handle(callback as (...a: unknown[]) => void, args, this);
+    const ctx = contextOf(args);
+    const h = new Handle(callback, args, this);
+    h._ctx = ctx;
     this._pushReady(h);
     return h;
   }
+
+  /** @internal callSoon for the library's own callbacks: no context (they read none), no checks. */
+  _soon(callback: (...args: any[]) => void, ...args: unknown[]): Handle {
+    this._checkClosed();
+    const h = new Handle(callback, args, this);
+    this._pushReady(h);
+    return h;
+  }
+
 
   /** @internal callSoon(callback, arg) for one argument, without validation or an argument array. */
   _callSoon1(callback: (arg: any) => void, arg: unknown): void {
@@ -365,21 +385,34 @@ export class EventLoop {
    * Schedule `callback(...args)` to run `delay` ms from now.
    * @param delay milliseconds, a non-negative number (`Infinity`: never)
    */
-  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => void, ...args: A): TimerHandle;
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => void, ...args: [...A, CallOptions]): TimerHandle;
+  callLater(delay: number, callback: (...args: unknown[]) => void, ...args: unknown[]): TimerHandle {
     checkDelay(delay, "delay");
     return this.callAt(this._clock.now() + delay, callback, ...args);
   }
 
+
   /** Schedule `callback(...args)` to run at loop time `when` (ms). */
-  callAt<A extends unknown[]>(when: number, callback: (...args: A) => void, ...args: A): TimerHandle {
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => void, ...args: A): TimerHandle;
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => void, ...args: [...A, CallOptions]): TimerHandle;
+  callAt(when: number, callback: (...args: unknown[]) => void, ...args: unknown[]): TimerHandle {
+    if (typeof callback !== "function") {
+      throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
+    }
+    const ctx = contextOf(args);
+    const t = this._at(when, callback, ...args);
+    t._ctx = ctx;
+    return t;
+  }
+
+  /** @internal callAt for the library's own timers (see `_soon`); `when` is checked. */
+  _at(when: number, callback: (...args: any[]) => void, ...args: unknown[]): TimerHandle {
     this._checkClosed();
     if (typeof when !== "number" || Number.isNaN(when)) {
       throw new TypeError(`Expected when to be a number, got ${describe(when)}`);
     }
-    if (typeof callback !== "function") {
-      throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
-    }
-    const t = new TimerHandle(when, this._timerSeq++, callback as (...a: unknown[]) => void, args, this);
+    const t = new TimerHandle(when, this._timerSeq++, callback, args, this);
     if (when !== Infinity) {
       t._scheduled = true;
       this._timers.push(t);
@@ -387,6 +420,7 @@ export class EventLoop {
     }
     return t;
   }
+
 
   /** @internal */
   _timerCancelled(t: TimerHandle): void {
@@ -459,12 +493,43 @@ export class EventLoop {
   }
 
   /**
-   * Wrap `fn` in a task scheduled to start on the next iteration.
+   * Wrap `fn` in a task scheduled to start on the next iteration (made by the task factory, if one is set).
    * @example `const t = loop.createTask(async () => 42, { name: "answer" })`
    */
   createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<T> {
     this._checkClosed();
-    return new Task<T>(fn, options, this);
+    const f = this._taskFactory;
+    if (f === null) return new Task<T>(fn, options, this);
+    const t = f(this, fn as TaskFunction<unknown>, options ?? {});
+    if (!(t instanceof Task)) throw new TypeError(`Expected the task factory to return a Task, got ${describe(t)}`);
+    return t as Task<T>;
+  }
+
+  /**
+   * Make every task of this loop with `factory(loop, fn, options)` (`null`: the default, `new Task`):
+   * CPython's `set_task_factory`. `eagerTaskFactory` starts every task eagerly.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop, createTask, eagerTaskFactory } from "asyncio-ts";
+   * await run(async () => {
+   *   getRunningLoop().setTaskFactory(eagerTaskFactory);
+   *   const t = createTask(async () => console.log("runs at once, inside createTask"));
+   *   console.log("after createTask");
+   *   await t;
+   * });
+   * ```
+   */
+  setTaskFactory(factory: TaskFactory | null): void {
+    if (factory !== null && typeof factory !== "function") {
+      throw new TypeError(`Expected factory to be a function (loop, fn, options) returning a Task, or null, got ${describe(factory)}`);
+    }
+    this._taskFactory = factory;
+  }
+
+  /** The task factory set with `setTaskFactory`, or null. */
+  getTaskFactory(): TaskFactory | null {
+    return this._taskFactory;
   }
 
   // ---------------------------------------------------------------- running
@@ -492,6 +557,7 @@ export class EventLoop {
     }
     this._running = true;
     useHooks();
+    armContextTripwire();
     watchProcessIdle();
     this._scope = newLoopScope();
     loopRegistry.running.add(this);
@@ -1259,6 +1325,33 @@ export class ForeignHold {
       l._releaseForeign();
     }
   }
+}
+
+/** The options a callback may be scheduled with, last after its arguments (CPython's `context=`). */
+export interface CallOptions {
+  /** The context the callback runs in (`copyContext()`); by default the context current when it is scheduled. */
+  context: Context;
+}
+
+/**
+ * The context a callback scheduled with `args` runs in: the `{ context }` given last (taken off `args`),
+ * else the current one when contexts are in use (context.ts), else null.
+ */
+function contextOf(args: unknown[]): AsyncResource | null {
+  const n = args.length;
+  if (n > 0) {
+    const last = args[n - 1];
+    if (last !== null && typeof last === "object" && Object.getPrototypeOf(last) === Object.prototype) {
+      const keys = Object.keys(last);
+      if (keys.length === 1 && keys[0] === "context") {
+        const c = (last as { context: unknown }).context;
+        if (!(c instanceof Context)) throw new TypeError(`Expected context to be a Context (copyContext()), got ${describe(c)}`);
+        args.pop();
+        return c._res;
+      }
+    }
+  }
+  return contextState.inUse ? captureContext() : null;
 }
 
 /** Validate a delay in ms: a non-negative number, Infinity allowed. @internal */

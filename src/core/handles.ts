@@ -3,8 +3,16 @@
  *
  * @module
  */
+import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import type { Runnable } from "./future.js";
+import { runInContext } from "./context.js";
+
+function callHandle(h: Handle): void {
+  const cb = h._callback!;
+  if (h._args === null) cb(h._arg);
+  else cb(...h._args);
+}
 
 /**
  * A callback scheduled with `callSoon`. Cancelling it before it runs means it never runs.
@@ -29,6 +37,8 @@ export class Handle implements Runnable {
   /** @internal */ readonly _loop: EventLoop;
   /** @internal the next entry of the loop's ready list (see `EventLoop`) */
   _rnext: Runnable | null = null;
+  /** @internal the context the callback runs in (context.ts), when one was captured or given */
+  _ctx: AsyncResource | null = null;
   constructor(callback: (...args: any[]) => void, args: readonly unknown[] | null, loop: EventLoop, arg?: unknown) {
     this._callback = callback;
     this._args = args;
@@ -53,7 +63,8 @@ export class Handle implements Runnable {
     const cb = this._callback;
     if (cb === null) return;
     try {
-      if (this._args === null) cb(this._arg);
+      if (this._ctx !== null) runInContext(this._ctx, callHandle, this);
+      else if (this._args === null) cb(this._arg);
       else cb(...this._args);
     } catch (exception) {
       this._loop.callExceptionHandler({

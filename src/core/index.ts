@@ -6,14 +6,15 @@
  *
  * @module
  */
-export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenThreadPool, BrokenWorkerError, CancelledError, DeadlockError, ExceptionGroup, InvalidStateError, KeyboardInterrupt, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock } from "./errors.js";
+export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenThreadPool, BrokenWorkerError, CancelledError, DeadlockError, ExceptionGroup, InvalidStateError, KeyboardInterrupt, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock, type ErrorMatch } from "./errors.js";
 export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe, kindOf } from "./check.js";
+export { armContextTripwire, captureContext, Context, contextState, ContextVar, copyContext, runInContext, Token } from "./context.js";
 export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";
 export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
 export { callbackContext, callerStrand, callerTask, contextStrand, contextTask, currentTask, findWork, inElementJob, logEnd, loggedAt, newLoopScope, PENDING_TAKE, releaseHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, TAKEN, useHooks, type LoopScope, type StrandLike, type Taken, type Work } from "./current.js";
 export { currentLoop, getRunningLoop, loopRegistry, runningLoopOrNull } from "./running.js";
-export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelOrphanCode, cancelScopeEdge, cancelScopeLevel, cancelTask, closeScope, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasPendingAwaits, hasShield, levelCancelled, linkAwait, moveAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, recancelAfterScope, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
+export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelOrphanCode, cancelPending, cancelScopeEdge, cancelScopeLevel, cancelTask, closeScope, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasPendingAwaits, hasShield, levelCancelled, linkAwait, moveAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, recancelAfterScope, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
 export { runBodyIn, ScopeBody } from "./scope-body.js";
 export { Chain, CHAIN_OF } from "./chain.js";
 export { Future, isFuture, ST_PENDING, type Awaiter, type DoneCallback, type FutureState, type Runnable } from "./future.js";
@@ -27,7 +28,8 @@ export { Handle, TimerHandle } from "./handles.js";
 export { TimerHeap } from "./timer-heap.js";
 export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutcome, type Instrument, type Tracer } from "./instruments.js";
 export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";
-export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, LOOP_OPTIONS, timerDelay, type EventLoopOptions, type ExceptionContext, type ExceptionHandler } from "./event-loop.js";
+export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, LOOP_OPTIONS, timerDelay, type CallOptions, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory } from "./event-loop.js";
 export { defaultLoop } from "./default-loop.js";
 export { allTasks, createTask } from "./task-api.js";
 export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";
+export { createEagerTaskFactory, eagerTaskFactory, type TaskConstructor } from "./task-factory.js";

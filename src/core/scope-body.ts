@@ -94,8 +94,8 @@ export class ScopeBody implements LevelScope {
     if (when === Infinity) return;
     if (when <= loop.time()) {
       if (pastNow === "now") fire();
-      else this._timer = loop.callSoon(fire);
-    } else this._timer = loop.callAt(when, fire);
+      else this._timer = loop._soon(fire);
+    } else this._timer = loop._at(when, fire);
   }
 
   /** Forget the deadline. */
@@ -141,7 +141,7 @@ export class ScopeBody implements LevelScope {
     // same) and, for an asyncio scope, did not take the cancellation waiting for its next await (a body
     // woken by a future done just before the deadline takes it, and goes on: not stuck).
     const regs = s._regs;
-    loop.callSoon(() => {
+    loop._soon(() => {
       if (this._giveUp === null || s._closed || s._task.done() || hasPendingAwaits(s) || s._regs !== regs) return;
       if (!level && !cancelPending(s)) return;
       this._givenUp = true;

@@ -13,7 +13,9 @@
  * @module
  */
 import { CancelledError, RuntimeError } from "./errors.js";
-import { checkOptions, checkString, describe, kindOf } from "./check.js";
+import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./check.js";
+import { Context, captureContext, contextState, runInContext } from "./context.js";
+import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
@@ -47,12 +49,23 @@ let taskCounter = 0;
 export type TaskFunction<T> = () => PromiseLike<T> | T;
 
 /** The keys of `TaskOptions`. */
-const TASK_OPTIONS = ["name"];
+const TASK_OPTIONS = ["name", "context", "eagerStart"];
 
 /** Options of `createTask`. */
 export interface TaskOptions {
   /** The task's name; `Task-<n>` by default. */
   name?: string;
+  /**
+   * The context the task runs in (`copyContext()`); by default a copy of the context current where the
+   * task is created (CPython's `context=`).
+   */
+  context?: Context;
+  /**
+   * Run the task's first step now, inside `createTask`, up to its first suspension (CPython 3.14's
+   * `eager_start=True`; what `eagerTaskFactory` does for every task). A task that finishes there is never
+   * scheduled. Only while the loop runs; otherwise the task starts on the next iteration as usual.
+   */
+  eagerStart?: boolean;
 }
 
 /**
@@ -186,14 +199,48 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
       throw new TypeError(`Expected fn to be a function returning a promise, got ${describe(fn)}`);
     }
-    const name = options === undefined ? undefined : checkString(checkOptions(options, TASK_OPTIONS, "createTask()").name, "name");
+    let name: string | undefined;
+    let eager = false;
+    let context: Context | undefined;
+    if (options !== undefined) {
+      const o = checkOptions(options, TASK_OPTIONS, "createTask()");
+      name = checkString(o.name, "name");
+      eager = checkBoolean(o.eagerStart, "eagerStart") ?? false;
+      context = o.context;
+      if (context !== undefined && !(context instanceof Context)) {
+        throw new TypeError(`Expected context to be a Context (copyContext()), got ${describe(context)}`);
+      }
+    }
     this._fn = fn;
     this._name = name ?? ++taskCounter;
     const parent = callerStrand();
     this._parent = parent !== null && !parent._task.done() ? parent._task : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
+    // The context the task runs in: a copy of its creator's (context.ts), once any context exists.
+    const ctx = context !== undefined ? context._res : contextState.inUse && !adopted ? captureContext() : null;
+    if (ctx !== null) this._extras().ctx = ctx;
     loop._taskCreated(this);
-    if (!adopted) loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
+    if (adopted) return;
+    if (eager && loop.isRunning()) this._startEagerly();
+    else loop._pushRunnable(this); // the task is its own ready-queue entry for its first step
+  }
+
+  /**
+   * Run the first step now, in the caller's step (CPython's `Task.__eager_start`): the driver waits for
+   * it as for the caller's; a task that finishes in it is never scheduled.
+   */
+  private _startEagerly(): void {
+    this._flags = F_FIRST_STEP;
+    this._loop._beginAdoptedStep(this as Task<unknown>);
+    const saved = callbackContext.loop;
+    callbackContext.loop = null;
+    try {
+      const ctx = this._x === null ? null : this._x.ctx;
+      if (ctx === null) runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
+      else runInContext(ctx, startEagerInStrand, this as Task<unknown>);
+    } finally {
+      callbackContext.loop = saved;
+    }
   }
 
   /**
@@ -313,7 +360,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const saved = callbackContext.loop;
     callbackContext.loop = null;
     try {
-      runInTask(this as Task<unknown>, startTask);
+      const ctx = this._x === null ? null : this._x.ctx;
+      if (ctx === null) runInTask(this as Task<unknown>, startTask);
+      else runInContext(ctx, startInTask, this as Task<unknown>);
     } finally {
       callbackContext.loop = saved;
     }
@@ -474,7 +523,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if ((this._flags & F_FIRST_STEP) !== 0) {
       this._flags |= F_CANCEL_AFTER;
       // (by the next iteration the step is over, however it ended)
-      this._loop.callSoon(() => this._endFirstStep());
+      this._loop._soon(() => this._endFirstStep());
     } else {
       this.cancel();
     }
@@ -569,6 +618,8 @@ Object.defineProperty(Task.prototype, "_closed", { value: false, writable: false
 
 /** The rarely used state of a task (see `Task._x`). @internal */
 class TaskExtras {
+  /** the context the task's first step runs in (context.ts), when one was captured or given */
+  ctx: AsyncResource | null = null;
   pendingCancelMessage: string | undefined = undefined;
   abort: AbortController | null = null;
   kids: Strand[] | null = null;
@@ -584,6 +635,14 @@ class TaskExtras {
  * here, in that context, so the shared settle handlers below find their task as the current one: no
  * closure per task.
  */
+function startInTask(task: Task<unknown>): void {
+  runInTask(task, startTask);
+}
+
+function startEagerInStrand(task: Task<unknown>): void {
+  runInStrand(task, startTask, task);
+}
+
 function startTask(task: Task<unknown>): void {
   const fn = task._fn!;
   task._fn = null;

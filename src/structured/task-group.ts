@@ -205,7 +205,9 @@ function exitGroup(x: readonly [TaskGroup, boolean, unknown]): Promise<void> {
  *       tg.createTask(() => sleep(1000)); // cancelled when the sibling fails
  *     });
  *   } catch (e) {
- *     console.log((e as ExceptionGroup).message); // "unhandled errors in a TaskGroup (1 sub-exception)"
+ *     console.log((e as ExceptionGroup).message);
+ *     // unhandled errors in a TaskGroup (1 sub-exception)
+ *     //   [1] Error: boom
  *   }
  * }, { virtualTime: true });
  * ```

@@ -56,7 +56,7 @@ class YieldOnce<T> implements PromiseLike<T> {
     const s = callerStrand();
     const task = s === null ? undefined : s._task;
     if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(s!, chain, this.value);
-    else this.loop.callSoon(() => chain._deliver(true, this.value));
+    else this.loop._soon(() => chain._deliver(true, this.value));
     return chain;
   }
 }
@@ -88,6 +88,6 @@ export function sleep<T>(ms: number, value?: T): PromiseLike<T | undefined> {
     return (loop._yield0 ??= new YieldOnce(loop, undefined)) as PromiseLike<undefined>;
   }
   const f = new SleepFuture<T | undefined>({ loop });
-  if (ms !== Infinity) f._handle = loop.callLater(ms, wake, f, value);
+  if (ms !== Infinity) f._handle = loop._at(loop.time() + ms, wake, f, value);
   return f;
 }

@@ -97,7 +97,9 @@ describe("taskGroup (test_taskgroups TestTaskGroup)", () => {
       };
       const e = await rejection(createTask(runner));
       expect(errorTypes(e)).toEqual(new Set([RangeError]));
-      expect((e as Error).message).toBe("unhandled errors in a TaskGroup (1 sub-exception)");
+      expect((e as ExceptionGroup).rawMessage).toBe("unhandled errors in a TaskGroup");
+      // (the message lists the sub-errors, so that a test runner shows what failed inside the group)
+      expect((e as Error).message).toMatch(/^unhandled errors in a TaskGroup \(1 sub-exception\)\n {2}\[1\] RangeError: /);
       expect(num).toBe(0);
       expect(t2Cancel).toBe(true);
       expect(t2.cancelled()).toBe(true);
