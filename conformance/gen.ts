@@ -353,7 +353,7 @@ class Gen {
       }
       if (k < 79 && depth > 0) {
         const id = ++this.nTg;
-        const body = this.block({ tasks: s.tasks, tgs: [...s.tgs, id], self: s.self }, depth - 1, 4);
+        const body = this.block({ tasks: s.tasks, tgs: [...s.tgs, id], self: s.self, co: s.co }, depth - 1, 4);
         if (!body.some((x) => x[0] === "spawn" && x[3] === id)) {
           body.unshift(["spawn", this.newTask(), [["sleep", this.pick(DURATIONS)]], id]);
         }

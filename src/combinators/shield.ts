@@ -3,7 +3,14 @@
  *
  * @module
  */
-import { type AwaitableLike, ensureFuture, type EventLoop, Future, markDonePath } from "../core/index.js";
+import { type AwaitableLike, CancelledError, ensureFuture, type EventLoop, Future, markDonePath } from "../core/index.js";
+
+/** The message a cancelled future's readers get (its `_value`: a message, or the CancelledError it ended with). */
+function cancelMessageOf(f: Future<unknown>): string | undefined {
+  const v = f._value;
+  if (v instanceof CancelledError) return v.message === "" ? undefined : v.message;
+  return typeof v === "string" ? v : undefined;
+}
 
 /** The future `shield` returns: says what it shields. */
 class ShieldFuture<T> extends Future<T> {
@@ -45,12 +52,14 @@ export function shield<T>(aw: AwaitableLike<T>): Future<T> {
   if (inner.done()) return inner;
   const loop = inner._loop;
   const outer = new ShieldFuture<T>(inner, loop);
-  const onInnerDone = markDonePath((f: Future<T>): void => {
+  const onInnerDone = markDonePath((f: Future<T>, eager?: boolean): void => {
     if (outer.cancelled()) {
       if (!f.cancelled()) f.exception(); // mark retrieved
       return;
     }
-    if (f.cancelled()) outer.cancel();
+    // Work done within its first step (an eager task): CPython's shield returns that very task, whose
+    // cancellation keeps its message; otherwise it cancels the outer future plainly, as CPython does.
+    if (f.cancelled()) outer.cancel(eager === true ? cancelMessageOf(f) : undefined);
     else {
       const exc = f.exception();
       if (f._hasException) outer.setException(exc);

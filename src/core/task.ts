@@ -439,9 +439,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     for (const c of all) if (isDonePath(c)) this._callDonePath(c as (f: Future<unknown>) => void);
   }
 
-  private _callDonePath(cb: (f: Future<unknown>) => void): void {
+  private _callDonePath(cb: (f: Future<unknown>, eager?: boolean) => void): void {
     try {
-      cb(this as Task<unknown>);
+      cb(this as Task<unknown>, true); // (true: done within its first step, run at once)
     } catch (exception) {
       this._loop.callExceptionHandler({ message: "Exception in callback", exception, future: this });
     }

@@ -273,6 +273,21 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     await sleep(c.u(250));
     c.p(`waitFor -> ${await waitFor(body(), c.u(250))}`);
   },
+  "shield-of-work-done-in-first-step": async (c) => {
+    // (fuzz seeds co/51351, co/61070: CPython's shield returns an eager task done at once, whose
+    // cancellation keeps its message)
+    const t1 = createTask(() => sleep(c.u(500)));
+    await sleep(0);
+    t1.cancel("m2");
+    await wait([t1]);
+    const sc = async (): Promise<void> => await t1;
+    try {
+      await shield(sc());
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p(`shield CancelledError(${e.message})`);
+    }
+  },
   "cancel-order": async (c) => {
     const w = wFn(c);
     const t = createTask(() => Promise.all([w("a", 100, 0), w("b", 100, 0), w("c", 100, 0)]));

@@ -302,7 +302,26 @@ async def timeout_tie_swallowed():
     p(f"waitFor -> {await asyncio.wait_for(E(body()), 0.25)}")
 
 
+async def shield_of_work_done_in_first_step():
+    async def sleeper():
+        await asyncio.sleep(0.5)
+
+    t1 = asyncio.create_task(sleeper())
+    await asyncio.sleep(0)
+    t1.cancel("m2")
+    await asyncio.wait([t1])
+
+    async def sc():
+        return await t1
+
+    try:
+        await asyncio.shield(E(sc()))
+    except asyncio.CancelledError as e:
+        p(f"shield CancelledError({e.args[0] if e.args else ''})")
+
+
 PROGRAMS = {
+    "shield-of-work-done-in-first-step": shield_of_work_done_in_first_step,
     "timeout-tie-swallowed": timeout_tie_swallowed,
     "gather-source-and-derived": gather_source_and_derived,
     "deep-then": deep_then,
