@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type AwaitableLike, checkDelay, defaultLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
+import { type AwaitableLike, checkDelay, checkOptions, defaultLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
 
 /**
  * An async iterable over the given awaitables, yielding each one (the original task or future) as it
@@ -23,7 +23,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   if (aws instanceof Future || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
     throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}`);
   }
-  const timeout = options.timeout ?? null;
+  const timeout = checkOptions(options, ["timeout"], "asCompleted()").timeout ?? null;
   if (timeout !== null) checkDelay(timeout, "timeout");
   const loop = defaultLoop();
   const todo = new Set<Future<T>>();

@@ -24,6 +24,8 @@ export interface GatherOptions {
 export class GatheringFuture<T> extends Future<T> {
   /** @internal */ readonly _children: Future<unknown>[];
   /** @internal */ _cancelRequested = false;
+  /** @internal set once a cancellation waited for the children's queued microtasks (see `cancel`) */
+  _cancelDeferred = false;
   constructor(children: Future<unknown>[], loop: EventLoop) {
     super({ loop });
     this._children = children;
@@ -41,6 +43,16 @@ export class GatheringFuture<T> extends Future<T> {
   }
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
+    // A child that may finish within the microtasks already queued (work nothing could take over:
+    // `gather(lock.acquire().then(f).finally(g))`) was done, in CPython, when gather saw it (an eager
+    // task): the cancellation waits for those microtasks, once, then cancels what is still pending.
+    if (!this._cancelDeferred && this._mayFinishSoon()) {
+      this._cancelDeferred = true;
+      this._loop._afterMicrotasks(() => {
+        if (!this.done()) this.cancel(msg);
+      });
+      return true;
+    }
     let ret = false;
     for (const c of this._children) if (c.cancel(msg)) ret = true;
     if (ret) this._cancelRequested = true;

@@ -125,9 +125,7 @@ async function waitForNow<T>(fut: Future<T>): Promise<T> {
 /** A future done once the microtasks queued now have run (a macrotask later); virtual time waits for it. */
 function microtasksDrained(loop: EventLoop): Future<void> {
   const f = loop.createFuture<void>();
-  loop._hold();
-  setImmediate(() => {
-    loop._release();
+  loop._afterMicrotasks(() => {
     if (!f.done()) f.setResult(undefined);
   });
   return f;

@@ -26,7 +26,7 @@
 import { types } from "node:util";
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
-import { callerStrand, findWork, loggedAt, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, type StrandLike, type Taken, type Work } from "./current.js";
+import { callerStrand, findWork, loggedAt, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
 import { giveUpPendingCancel, moveAwait, REG_LIVE, reparentStrand, type Strand } from "./cancellation.js";
@@ -47,8 +47,9 @@ export class AdoptedTask<T> extends Task<T> {
     const r = super.cancel(msg);
     if (r && this._sources !== null) {
       for (const p of this._sources) {
-        const t = (p as Taken)[TAKEN];
-        if (t !== undefined && t !== PENDING_TAKE) t.cancel(msg);
+        const taken = (p as Taken)[TAKEN];
+        const t = taken !== undefined && taken !== PENDING_TAKE ? taken : (p as Taken)[WORK_OF];
+        if (t !== undefined) t.cancel(msg);
       }
     }
     if (r && this._sources === null && this._mustCancel && (this._flags & F_AWAITED) === 0 && this._nreg === 0) {
@@ -125,6 +126,15 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: ob
   const task = new AdoptedTask<T>(null, undefined, loop, true);
   task._flags = F_FIRST_STEP;
   retagWork(a.work, a.from, task, (k: Strand) => reparentStrand(k, task));
+  // the sources whose work came along (`a` in `a.then(f)`) are this task's work from now on
+  const r = a.work.ranges;
+  for (let i = 2; i < r.length; i += 2) {
+    const src = loggedAt(r[i]!) as Taken;
+    if (src[TAKEN] === undefined && src[WORK_OF] === undefined) src[WORK_OF] = task as Task<unknown>;
+  }
+  // a promise whose work another task already holds waits for that task
+  const held = (promise as Taken)[WORK_OF];
+  if (held !== undefined && held !== (task as Task<unknown>) && !a.work.sources.includes(promise)) a.work.sources.push(promise);
   // Work derived from promises other tasks took over (`gather(a, a.then(f))`) waits for those tasks: they
   // drive virtual time, and cancelling this one cancels them, as cancelling a task that awaits a task
   // does in CPython. Other work may be foreign until it awaits something of ours: it holds the clock.

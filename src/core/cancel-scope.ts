@@ -60,7 +60,7 @@ export class CancelScope {
   private _entered = false;
 
   constructor(options: CancelScopeOptions = {}) {
-    checkOptions(options);
+    checkOptions(options, ["deadline", "shield"], "CancelScope");
     this._deadline = checkTime(options.deadline ?? Infinity, "deadline");
     this._shieldFlag = Boolean(options.shield);
   }

@@ -90,6 +90,12 @@ export class Strand {
   _pendingCancelMessage: string | undefined = undefined;
   /** cancellation from outside this strand does not enter it (a shielding CancelScope) */
   _shield = false;
+  /**
+   * the step of its task in which a pending cancellation of this strand was taken, and its message: the
+   * other awaits made here in that step are cancelled too (`takeMustCancel`); -1 when none
+   */
+  _cancelStep = -1;
+  _cancelStepMsg: string | undefined = undefined;
   /** the Trio scope whose body this is, if any: while it is cancelled, every await inside fails */
   _level: LevelScope | null = null;
   /** set when the scope exited: awaits made here are registered in the nearest open ancestor */
@@ -146,12 +152,14 @@ export function moveAwait(c: Chain<unknown>, to: StrandLike): void {
   }
   c._strand = to;
   linkAwait(to, c);
-  // (as an await made there: it ends a hold on virtual time that waited for the work's first await)
-  if (to !== to._task) noteRegistration(to as Strand);
-  else {
+  // As an await made there: it ends a hold on virtual time that waited for the work's first await, and
+  // takes a cancellation waiting there (a scope whose deadline has passed: `timeout(0, () => op)`).
+  if (to === to._task) {
     to._task._flags |= F_AWAITED;
     to._task._releaseHold();
   }
+  if (c._fut !== null && !c._fut.done()) cancelOnSuspend(to._task, to, c._fut);
+  else if (to !== to._task) noteRegistration(to as Strand);
 }
 
 /** Set by `deliverCancel` when it skipped a shielding strand. @internal */
@@ -200,14 +208,24 @@ export function deliverCancel(s: StrandLike, msg: string | undefined): number {
  * shield): consumed, its message returned; `NO_CANCEL` if there is none.
  * @internal
  */
-export function takeMustCancel(s: StrandLike): string | undefined | typeof NO_CANCEL {
+export function takeMustCancel(s: StrandLike, atRegistration = false): string | undefined | typeof NO_CANCEL {
+  const step = atRegistration ? s._task._stepNo : -2;
   for (let x: StrandLike | null = s; x !== null; x = x._sparent) {
     if (x._mustCancel) {
       x._mustCancel = false;
       const m = x._pendingCancelMessage;
       x._pendingCancelMessage = undefined;
+      // Taken by an await as it is made: CPython's task makes one await per step; here a step may make
+      // several, one per chain the task runs (`Promise.all([q.get(), q.get()])`), and they all get the
+      // cancellation, as CPython's gather cancels all its children. (Taken by code that resumes, it is
+      // that code's, which goes on as it likes.)
+      if (atRegistration) {
+        x._cancelStep = step;
+        x._cancelStepMsg = m;
+      }
       return m;
     }
+    if (x._cancelStep === step) return x._cancelStepMsg;
     if (x._shield) break;
   }
   return NO_CANCEL;
@@ -411,14 +429,19 @@ export function takeCancel(task: Task<unknown>, s: StrandLike): string | undefin
  */
 export function cancelOnSuspend(task: Task<unknown>, s: StrandLike, fut: Future<unknown>): void {
   if (s === task) {
-    if (task._mustCancel && fut.cancel(task._pendingCancelMessage)) {
-      task._mustCancel = false;
-      task._pendingCancelMessage = undefined;
-    }
+    if (task._mustCancel) {
+      const m = task._pendingCancelMessage;
+      if (fut.cancel(m)) {
+        task._mustCancel = false;
+        task._pendingCancelMessage = undefined;
+        task._cancelStep = task._stepNo;
+        task._cancelStepMsg = m;
+      }
+    } else if (task._cancelStep === task._stepNo) fut.cancel(task._cancelStepMsg);
     return;
   }
   noteRegistration(s as Strand);
-  const m = takeMustCancel(s);
+  const m = takeMustCancel(s, true);
   if (m !== NO_CANCEL) fut.cancel(m);
   else if (levelCancelled(s)) fut.cancel(CANCEL_SCOPE_MESSAGE);
 }

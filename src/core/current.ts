@@ -318,7 +318,7 @@ function collectWork(at: number, bound: number, out: number[], floor: number, so
       if (parent === undefined || loggedIn(parent, a, k)) continue;
       // (a promise another combinator argument already took over: its work is that task's, which this
       // work waits for: `gather(a, a.then(f))`)
-      if ((parent as Taken)[TAKEN] !== undefined) {
+      if ((parent as Taken)[TAKEN] !== undefined || (parent as Taken)[WORK_OF] !== undefined) {
         if (sources !== null && !sources.includes(parent as object)) sources.push(parent as object);
         continue;
       }
@@ -343,8 +343,15 @@ function covered(ranges: number[], i: number): boolean {
 export const TAKEN: unique symbol = Symbol("asyncio-ts.taken");
 /** @internal */
 export const PENDING_TAKE: unique symbol = Symbol("asyncio-ts.pendingTake");
+/**
+ * Set on a promise whose work a task took over as the source of another promise it was handed
+ * (`gather(a.then(f), a.then(g))`: `a`'s work goes to the first task): the task. Its outcome is not that
+ * task's; work derived from it later waits for that task.
+ * @internal
+ */
+export const WORK_OF: unique symbol = Symbol("asyncio-ts.workOf");
 /** @internal */
-export type Taken = { [TAKEN]?: Task<unknown> | typeof PENDING_TAKE };
+export type Taken = { [TAKEN]?: Task<unknown> | typeof PENDING_TAKE; [WORK_OF]?: Task<unknown> };
 
 /** What `findWork` returns: the ranges (flat pairs), the promise's own index, the earliest start. @internal */
 export interface Work {

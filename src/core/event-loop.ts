@@ -213,6 +213,11 @@ export class EventLoop {
   /** @internal */ readonly _timers = new TimerHeap();
   private _timerSeq = 0;
   private _cancelledTimers = 0;
+  /**
+   * Invariant: true while this loop holds the promise hooks of `current.ts`: from its first run until it
+   * stops with no task pending, or closes.
+   */
+  private _hooksHeld = false;
   /** Invariant: true between runForever()'s start and the end of the iteration in which stop() took effect. */
   private _running = false;
   private _stopping = false;
@@ -232,6 +237,8 @@ export class EventLoop {
   private _orphans: Set<Task<unknown>> | null = null;
   /** Invariant: while shutdown waits for that code (`_cancelOrphans`), the future it waits on; else null. */
   private _orphansDone: Future<void> | null = null;
+  /** @internal Invariant: true while `_flushDeferred` registers the awaits it deferred (first steps end after). */
+  _registeringDeferred = false;
   /** Invariant: callbacks waiting for the eager first steps in progress to end (`_whenEagerStepsEnd`); null when none. */
   private _afterEager: Array<() => void> | null = null;
   /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
@@ -556,7 +563,10 @@ export class EventLoop {
       return Promise.reject(new RuntimeError("Cannot run the event loop while another loop is running"));
     }
     this._running = true;
-    useHooks();
+    if (!this._hooksHeld) {
+      useHooks();
+      this._hooksHeld = true;
+    }
     armContextTripwire();
     watchProcessIdle();
     this._scope = newLoopScope();
@@ -627,6 +637,7 @@ export class EventLoop {
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
     }
     this._tasks.clear();
+    this._releaseHooks();
     loopRegistry.closed(this);
   }
 
@@ -755,6 +766,12 @@ export class EventLoop {
     }
   };
 
+  private _releaseHooks(): void {
+    if (!this._hooksHeld) return;
+    this._hooksHeld = false;
+    releaseHooks();
+  }
+
   /** @internal true if done tasks have code still waiting on something of ours */
   _hasOrphans(): boolean {
     return this._orphans !== null && this._orphans.size > 0;
@@ -814,6 +831,23 @@ export class EventLoop {
     else (this._afterEager ??= []).push(cb);
   }
 
+  /**
+   * @internal call `cb` once the microtasks queued now have run (a macrotask later); virtual time waits
+   * for it
+   */
+  _afterMicrotasks(cb: () => void): void {
+    this._hold();
+    setImmediate(() => {
+      this._release();
+      if (this._closed) return;
+      try {
+        cb();
+      } catch (exception) {
+        this.callExceptionHandler({ message: "Exception in a callback run after microtasks", exception });
+      }
+    });
+  }
+
   private _runAfterEager(): void {
     const list = this._afterEager;
     if (list === null) return;
@@ -859,10 +893,20 @@ export class EventLoop {
     const pending = this._deferred as unknown[] | null;
     this._deferred = null;
     if (pending !== null) {
-      for (let i = 0; i < pending.length; i += 4) {
-        const s = pending[i + 1] as StrandLike;
-        s._task._suspendOn(s, pending[i] as Future<unknown>, pending[i + 2] as Chain<unknown>, pending[i + 3] as boolean);
+      // Every deferred await is registered before any eager step is declared over: a cancellation made
+      // at that moment ("after the eager step": waitFor(Promise.all([q.get(), q.get()]), 0)) reaches them
+      // all, not only the first.
+      this._registeringDeferred = true;
+      try {
+        for (let i = 0; i < pending.length; i += 4) {
+          const s = pending[i + 1] as StrandLike;
+          s._task._suspendOn(s, pending[i] as Future<unknown>, pending[i + 2] as Chain<unknown>, pending[i + 3] as boolean);
+        }
+      } finally {
+        this._registeringDeferred = false;
       }
+      for (let i = 0; i < pending.length; i += 4) (pending[i + 1] as StrandLike)._task._endFirstStep();
+      if (this._nEager === 0) this._runAfterEager();
     }
     return false;
   }
@@ -879,7 +923,7 @@ export class EventLoop {
       this._tracer?.onStepEnd(t);
       if (--this._nEager === 0) {
         this._alsoStepping = null;
-        this._runAfterEager();
+        if (!this._registeringDeferred) this._runAfterEager(); // (else once all are registered)
         return this._stepping === null;
       }
       return false;
@@ -1250,7 +1294,9 @@ export class EventLoop {
     }
     this._stopping = false;
     this._running = false;
-    releaseHooks();
+    // The hooks stay while tasks of this loop are pending (their code, resumed by a foreign promise while
+    // the loop is stopped, must still know its task); `close()` lets them go then.
+    if (this._tasks.size === 0 && !this._hasOrphans()) this._releaseHooks();
     loopRegistry.running.delete(this);
     if (this._debugMonitor !== null) {
       this._debugMonitor.stop();

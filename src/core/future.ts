@@ -13,7 +13,7 @@
 import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
 import { describe } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
-import { currentLoop } from "./running.js";
+import { currentLoop, forgetWaitOnIdleLoop, noteWaitOnIdleLoop } from "./running.js";
 import { callerStrand, inElementJob, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
@@ -354,9 +354,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
       soon(() => awaiter._deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
       return;
     }
-    const cb = (f: Future<T>): void => f._deliverTo(awaiter);
+    const idle = !this._loop.isRunning();
+    const cb = (f: Future<T>): void => {
+      if (idle) forgetWaitOnIdleLoop(f);
+      f._deliverTo(awaiter);
+    };
     (cb as OutsideAwaiter)._outside = awaiter;
     this._pushCallback(cb);
+    if (idle) noteWaitOnIdleLoop(this);
   }
 
   /** Reject every awaiter that is not a task (the loop closed under them). @internal */

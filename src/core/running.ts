@@ -64,3 +64,34 @@ export function currentLoop(what: string): EventLoop {
   }
   return loop;
 }
+
+/** Futures awaited by plain code while their loop was not running (see `noteWaitOnIdleLoop`). */
+const idleWaits = new Set<{ done(): boolean; _describe(): string; readonly _loop: EventLoop }>();
+let idleWatch = false;
+
+/**
+ * Plain code awaits `fut` while its loop is not running (`await lock.acquire()` at top level, no loop
+ * ever run): if the process is about to exit with it still pending, nothing could ever complete it. Say
+ * so, rather than let Node exit with its bare "unsettled top-level await".
+ * @internal
+ */
+export function noteWaitOnIdleLoop(fut: { done(): boolean; _describe(): string; readonly _loop: EventLoop }): void {
+  idleWaits.add(fut);
+  if (idleWatch) return;
+  idleWatch = true;
+  process.on("beforeExit", () => {
+    for (const f of idleWaits) {
+      if (f.done() || f._loop.isRunning()) continue;
+      console.error(
+        `asyncio-ts: the program waits on ${f._describe()} outside any running event loop, and nothing will run that ` +
+          "loop: nothing can complete it. Await it inside run(async () => ...) (or loop.runUntilComplete(...)).",
+      );
+    }
+    idleWaits.clear();
+  });
+}
+
+/** @internal the wait of `fut` ended (or its loop runs it now) */
+export function forgetWaitOnIdleLoop(fut: object): void {
+  idleWaits.delete(fut as never);
+}

@@ -128,6 +128,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal */ declare readonly _shield: boolean;
   /** @internal */ declare readonly _level: LevelScope | null;
   /** @internal */ declare readonly _closed: boolean;
+  /**
+   * @internal the step in which a pending cancellation (`_mustCancel`) was taken, and its message: every
+   * other await this strand makes in that step is cancelled too (cancellation.ts); -1 on the prototype
+   */
+  declare _cancelStep: number;
+  /** @internal */ declare _cancelStepMsg: string | undefined;
 
   /** @internal the root strand's task: the task itself */
   get _task(): Task<unknown> {
@@ -467,9 +473,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (f !== 0) {
       this._flags = f | F_AWAITED;
       if ((f & F_HOLDING) !== 0) this._releaseHold();
-      if ((f & F_FIRST_STEP) !== 0) this._endFirstStep();
+      if ((f & F_FIRST_STEP) !== 0 && !this._loop._registeringDeferred) this._endFirstStep();
     }
-    if (s !== this || this._mustCancel) cancelOnSuspend(this as Task<unknown>, s, fut);
+    if (s !== this || this._mustCancel || this._cancelStep === this._stepNo) cancelOnSuspend(this as Task<unknown>, s, fut);
     this._loop._stepSuspended(this);
   }
 
@@ -615,6 +621,8 @@ Object.defineProperty(Task.prototype, "_sparent", { value: null, writable: false
 Object.defineProperty(Task.prototype, "_shield", { value: false, writable: false });
 Object.defineProperty(Task.prototype, "_level", { value: null, writable: false });
 Object.defineProperty(Task.prototype, "_closed", { value: false, writable: false });
+Object.defineProperty(Task.prototype, "_cancelStep", { value: -1, writable: true });
+Object.defineProperty(Task.prototype, "_cancelStepMsg", { value: undefined, writable: true });
 
 /** The rarely used state of a task (see `Task._x`). @internal */
 class TaskExtras {
@@ -690,10 +698,17 @@ export function settleTaskWith(promise: Promise<unknown>): void {
 }
 
 /** The task's function settled: the reaction runs in the task's context, which names the task. */
+// (the reaction runs in its task's context while the loop holds the hooks, which it does while any of its
+// tasks is pending; a task's work that settles after its loop closed has no task to settle any more)
 function taskFulfilled(value: unknown): void {
-  contextTask()!._succeed(value);
+  contextTask()?._succeed(value);
 }
 
 function taskRejected(error: unknown): void {
-  contextTask()!._fail(error);
+  const t = contextTask();
+  if (t !== undefined) t._fail(error);
+  else if (!(error instanceof CancelledError)) {
+    // (no loop to report it through: it closed; the error must not vanish)
+    console.error("asyncio-ts: the work of a task failed after its event loop closed:", error);
+  }
 }

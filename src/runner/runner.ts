@@ -13,7 +13,7 @@
  */
 import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, KeyboardInterrupt, kindOf, LOOP_OPTIONS, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { isMainThread } from "node:worker_threads";
-import { equipLoop, newEventLoop } from "./loops.js";
+import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
 /** Options of `run()` and `Runner`. */
 export interface RunOptions extends EventLoopOptions {
@@ -137,6 +137,9 @@ export class Runner {
     if (this._state === "INITIALIZED") return;
     const { loopFactory, name: _name, handleSigint: _h, ...loopOptions } = this._options;
     this._loop = loopFactory ? equipLoop(loopFactory()) : newEventLoop(loopOptions);
+    // As CPython's Runner: its loop is the current one while it lives (getEventLoop() and new Future() in
+    // a plain Node callback during run() mean it); closing the loop makes none current again.
+    if (loopFactory === undefined) setEventLoop(this._loop);
     this._state = "INITIALIZED";
   }
 }

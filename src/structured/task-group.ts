@@ -75,7 +75,8 @@ export class TaskGroup {
     let error: unknown;
     let result: R | undefined;
     try {
-      result = await runBodyIn(s, body, this);
+      // (a body blocked on something nothing can interrupt is given up when the group cancels it)
+      result = await b.runBody(body, this, "a task group");
     } catch (e) {
       failed = true;
       error = e;

@@ -29,7 +29,8 @@ export interface AbortOptions {
  */
 export function readSignal(options: AbortOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
-  const signal = checkOptions(options).signal;
+  // (only `signal`: a misspelt option would silently disable the cancellation it is for)
+  const signal = checkOptions(options, ["signal"], "a wait").signal;
   if (signal === undefined) return undefined;
   if (!(signal instanceof AbortSignal)) {
     throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);

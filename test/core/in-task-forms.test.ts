@@ -288,6 +288,71 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
       c.p(`shield CancelledError(${e.message})`);
     }
   },
+  "several-chains-cancelled-at-once": async (c) => {
+    // (a cancellation that finds nothing of the task pending reaches every await its step makes, one
+    // per chain, as CPython's gather cancels each child)
+    const q = new Queue<string>();
+    try {
+      await waitFor(Promise.all([q.get(), q.get(), q.get()]), 0);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("all TimeoutError");
+    }
+    try {
+      await waitFor(gather(Promise.allSettled([q.get(), q.get()])), 0);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("allSettled TimeoutError");
+    }
+    await sleep(c.u(20));
+    for (let i = 0; i < 5; i++) q.putNowait(`i${i}`);
+    await sleep(c.u(5));
+    c.p(`remaining ${q.qsize()}`);
+  },
+  "two-derived-from-one": async (c) => {
+    const a = (async () => {
+      await sleep(c.u(30));
+      c.p("a done");
+      return "a";
+    })();
+    const r = await gather(a.then((x) => x + "!"), a.then((x) => x + "?"));
+    c.p(`got ${r.join(",")}`);
+    const b = wFn(c)("b", 30);
+    try {
+      await waitFor(gather(b.then((x) => x + "!"), b.then((x) => x + "?")), c.u(10));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("waitFor TimeoutError");
+    }
+  },
+  "chain-made-before-scope-at-zero": async (c) => {
+    const op = sleep(c.u(50)).then(() => {
+      c.p("op ran");
+      return 1;
+    });
+    let r: string | undefined;
+    try {
+      await timeout(0, async () => {
+        await op;
+        r = "body done";
+      });
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+    }
+    c.p(`scope -> ${r === undefined ? "None" : r}`);
+    const lock = new Lock();
+    await lock.acquire();
+    const op2 = lock.acquire().then(() => "held");
+    try {
+      await timeout(0, async () => await op2);
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("timeout TimeoutError");
+    }
+    lock.release();
+    await sleep(c.u(100));
+    c.p(`locked ${pyBool(lock.locked())}`);
+  },
   "cancel-order": async (c) => {
     const w = wFn(c);
     const t = createTask(() => Promise.all([w("a", 100, 0), w("b", 100, 0), w("c", 100, 0)]));

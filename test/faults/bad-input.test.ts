@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
+  CancelScope,
+  asCompleted,
   BrokenProcessPool,
   BrokenThreadPool,
   Runner,
@@ -93,6 +95,16 @@ describe("options are checked where they are given", () => {
     expect(() => new Runner({ debug: "x" } as never)).toThrow('Expected debug to be a boolean, got "x" (string)');
     expect(() => new Runner({ deadlockTimeout: -1 })).toThrow("Expected deadlockTimeout to be a positive number of milliseconds, got -1 (number)");
     expect(() => new Runner({ bogus: 1 } as never)).toThrow(/^Unknown option "bogus" of run\(\)\/Runner \(known: virtualTime, .*handleSigint, loopFactory, name\)/);
+  });
+
+  it("waits, CancelScope and asCompleted: an unknown option is named (a misspelt signal would disable it silently)", async () => {
+    await run(async () => {
+      await expect(new Lock().acquire({ sigal: AbortSignal.timeout(5) } as never)).rejects.toThrow('Unknown option "sigal" of a wait (known: signal)');
+      await expect(new Event().wait({ sigal: 1 } as never)).rejects.toThrow('Unknown option "sigal" of a wait (known: signal)');
+      await expect(new Queue().get({ sigal: 1 } as never)).rejects.toThrow('Unknown option "sigal" of a wait (known: signal)');
+      expect(() => new CancelScope({ deadlin: 5 } as never)).toThrow('Unknown option "deadlin" of CancelScope (known: deadline, shield)');
+      expect(() => asCompleted([sleep(1)], { timout: 5 } as never)).toThrow('Unknown option "timout" of asCompleted() (known: timeout)');
+    });
   });
 
   it("createTask: an unknown option is named, not ignored", async () => {

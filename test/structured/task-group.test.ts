@@ -662,4 +662,32 @@ describe("taskGroup (test_taskgroups TestTaskGroup)", () => {
       expect(seen).toEqual([]);
     });
   });
+
+  it("a body blocked on something nothing can interrupt is given up when a child fails: the group raises its errors", async () => {
+    // (CPython cancels the body's await of a foreign future and raises the ExceptionGroup; the body's
+    // promise here cannot be interrupted, so the group stops waiting for it)
+    const reports: string[] = [];
+    await run(
+      async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx.message));
+        let caught: unknown;
+        try {
+          await taskGroup(async (tg) => {
+            tg.createTask(async () => {
+              await sleep(10);
+              throw new RangeError("child failed");
+            });
+            await new Promise(() => {}); // never settles
+          });
+        } catch (e) {
+          caught = e;
+        }
+        expect(caught).toBeInstanceOf(ExceptionGroup);
+        expect((caught as ExceptionGroup).exceptions.map((x) => (x as Error).message)).toEqual(["child failed"]);
+        expect(getRunningLoop().time()).toBe(10);
+      },
+      { virtualTime: true },
+    );
+    expect(reports).toEqual([]);
+  });
 });

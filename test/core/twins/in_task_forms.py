@@ -320,7 +320,79 @@ async def shield_of_work_done_in_first_step():
         p(f"shield CancelledError({e.args[0] if e.args else ''})")
 
 
+async def all_(*cs):
+    return await asyncio.gather(*[E(c) for c in cs])
+
+
+async def several_chains_cancelled_at_once():
+    q = asyncio.Queue()
+    try:
+        await asyncio.wait_for(E(all_(q.get(), q.get(), q.get())), 0)
+    except TimeoutError:
+        p("all TimeoutError")
+
+    async def settled(*cs):
+        return await asyncio.gather(*[E(c) for c in cs], return_exceptions=True)
+
+    try:
+        await asyncio.wait_for(asyncio.gather(E(settled(q.get(), q.get()))), 0)
+    except TimeoutError:
+        p("allSettled TimeoutError")
+    await asyncio.sleep(0.02)
+    for i in range(5):
+        q.put_nowait(f"i{i}")
+    await asyncio.sleep(0.005)
+    p(f"remaining {q.qsize()}")
+
+
+async def two_derived_from_one():
+    async def a_():
+        await asyncio.sleep(0.03)
+        p("a done")
+        return "a"
+
+    a = E(a_())
+    r = await asyncio.gather(E(then(a, lambda x: x + "!")), E(then(a, lambda x: x + "?")))
+    p(f"got {','.join(r)}")
+    b = E(w("b", 30))
+    try:
+        await asyncio.wait_for(asyncio.gather(E(then(b, lambda x: x + "!")), E(then(b, lambda x: x + "?"))), 0.01)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+
+
+async def chain_made_before_scope_at_zero():
+    async def f(msg):
+        await asyncio.sleep(0.05)
+        p(msg)
+        return 1
+
+    op = E(f("op ran"))
+    r = None
+    try:
+        async with asyncio.timeout(0):
+            await op
+            r = "body done"
+    except TimeoutError:
+        pass
+    p(f"scope -> {r}")
+    lock = asyncio.Lock()
+    await lock.acquire()
+    op2 = E(then(lock.acquire(), lambda _: "held"))
+    try:
+        async with asyncio.timeout(0):
+            await op2
+    except TimeoutError:
+        p("timeout TimeoutError")
+    lock.release()
+    await asyncio.sleep(0.1)
+    p(f"locked {lock.locked()}")
+
+
 PROGRAMS = {
+    "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
+    "two-derived-from-one": two_derived_from_one,
+    "chain-made-before-scope-at-zero": chain_made_before_scope_at_zero,
     "shield-of-work-done-in-first-step": shield_of_work_done_in_first_step,
     "timeout-tie-swallowed": timeout_tie_swallowed,
     "gather-source-and-derived": gather_source_and_derived,
