@@ -28,6 +28,16 @@ export { run, Runner, type RunOptions } from "./runner/runner.js";
 export { Future, isFuture, type FutureState } from "./core/index.js";
 export { Task, type TaskFunction, type TaskOptions } from "./core/index.js";
 export { currentTask } from "./core/index.js";
+export { futureAddToAwaitedBy, futureDiscardFromAwaitedBy, type StackFrame, type GetStackOptions, type PrintStackOptions } from "./core/index.js";
+export {
+  captureCallGraph,
+  formatCallGraph,
+  printCallGraph,
+  type FutureCallGraph,
+  type FrameCallGraphEntry,
+  type CallGraphOptions,
+  type PrintCallGraphOptions,
+} from "./tracing/call-graph.js";
 export { createTask, allTasks } from "./core/index.js";
 export { ContextVar, Context, Token, copyContext } from "./core/index.js";
 export { eagerTaskFactory, createEagerTaskFactory, type TaskConstructor } from "./core/index.js";

@@ -5,6 +5,7 @@
  *   aio run <script> [--virtual-time] [--trace out.json] [--timeline out.html] ...   run a program, traced
  *   aio tour [--fast] [--cell <id>]   the seed notebook's programs, run and explained
  *   aio worker --redis <url> --queue <name> --module <path>   run a RedisExecutor's jobs (Redis, BullMQ)
+ *   aio ps <pid> / aio pstree <pid>   the tasks of a running asyncio-ts program
  *   aio --help
  *
  * @module
@@ -12,6 +13,7 @@
 import { runTour } from "./tour-main.js";
 import { RUN_HELP, runScript, type RunScriptOptions } from "./run-script.js";
 import { WORKER_HELP, runWorkerCommand } from "./worker-cmd.js";
+import { PS_HELP, runPs } from "./ps.js";
 
 const HELP = `aio: asyncio-ts's command
 
@@ -22,7 +24,7 @@ ${RUN_HELP}
       --fast                       Run them on virtual time: instantly, with CPython's exact timer order.
       --cell <n>                   Only the cell In [n] (e.g. --cell 22).
       --no-timeline                Do not draw the timeline under each cell.
-${WORKER_HELP}  aio --help                       This text.
+${WORKER_HELP}${PS_HELP}  aio --help                       This text.
 
 Environment: ASYNCIO_TS_VIRTUAL_TIME=1 gives loops virtual time and ASYNCIO_TS_DEBUG=1 turns on debug mode,
 for loops whose options do not say otherwise.
@@ -101,6 +103,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return await runTour({ fast, cell, timeline });
   }
   if (cmd === "worker") return await runWorkerCommand(rest);
+  if (cmd === "ps" || cmd === "pstree") return await runPs(rest, cmd === "pstree");
   process.stderr.write(`aio: unknown command ${cmd}\n\n${HELP}`);
   return 2;
 }

@@ -58,7 +58,8 @@ export const RUN_HELP = `  aio run <script> [options] [-- args...]
       --progress / --no-progress   Force the progress line on (also when stderr is not a terminal) or
                                    off. By default it shows on a terminal once the run takes over 1 s.
                                    Send SIGUSR2 (kill -USR2 <pid>) to print every live task, what it
-                                   waits on and who created it. If the program ends while its loop
+                                   waits on and who created it (or ask from another terminal: aio ps
+                                   <pid>, aio pstree <pid>). If the program ends while its loop
                                    still waits (a hang), the command prints that dump and exits with 1.
 `;
 

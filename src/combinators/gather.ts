@@ -35,6 +35,11 @@ export class GatheringFuture<T> extends Future<T> {
     return !this.done() && this._children.some((c) => !c.done() && c._mayFinishSoon());
   }
 
+  /** @internal */
+  override _awaits(): readonly Future<unknown>[] {
+    return this.done() ? [] : this._children.filter((c) => !c.done());
+  }
+
   /** @internal `gather(Task-2, Task-3)` */
   override _describe(): string {
     const c = this._children;

@@ -24,6 +24,10 @@ class ShieldFuture<T> extends Future<T> {
   override _mayFinishSoon(): boolean {
     return !this.done() && !this._inner.done() && this._inner._mayFinishSoon();
   }
+  /** @internal */
+  override _awaits(): readonly Future<unknown>[] {
+    return this.done() || this._inner.done() ? [] : [this._inner];
+  }
   /** @internal `shield(Task-3)` */
   override _describe(): string {
     return `shield(${this._inner._describe()})`;

@@ -138,6 +138,82 @@ function removeHooksIfUnused(): void {
   resetLog();
 }
 
+// ---------------------------------------------------------------- await sites (debug mode)
+
+/**
+ * Where tasks await, recorded while a loop in debug mode runs (`task.getStack()`, `captureCallGraph`).
+ * An async function's `await` makes a promise at the await, synchronously, with the function's frames
+ * (and its awaiters' async frames) on the stack; V8 calls a thenable's `then` a microtask later, in a job
+ * with no frame of the function left. So a second, debug-only hook gives every promise made by task code
+ * an `Error` (its stack is formatted only if read), and the job that calls our `then` finds the one of
+ * the promise it runs for (`awaitSiteOfJob`). Nothing is recorded, and no hook runs, without debug mode.
+ */
+const SITE: unique symbol = Symbol("asyncio-ts.site");
+type Sited = { [SITE]?: Error };
+/** Invariant: the site of the promise whose reaction runs now (debug mode), or null between reactions. */
+let jobSite: Error | null = null;
+let siteUsers = 0;
+let stopSiteHooks: (() => void) | null = null;
+/** Frames kept in a site: async chains are deeper than V8's default of 10. */
+const SITE_FRAMES = 40;
+
+/** An `Error` whose stack is the caller's (formatted lazily), with up to `SITE_FRAMES` frames. @internal */
+export function captureSite(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = SITE_FRAMES;
+  const e = new Error("await site");
+  Error.stackTraceLimit = limit;
+  return e;
+}
+
+function onInitSite(promise: Promise<unknown>): void {
+  if (current !== null) (promise as Sited)[SITE] = captureSite();
+}
+function onBeforeSite(promise: Promise<unknown>): void {
+  jobSite = (promise as Sited)[SITE] ?? null;
+}
+function onAfterSite(): void {
+  jobSite = null;
+}
+
+/** @internal a loop in debug mode starts running: record await sites */
+export function useSiteHooks(): void {
+  if (siteUsers++ === 0 && stopSiteHooks === null) {
+    stopSiteHooks = v8.promiseHooks.createHook({ init: onInitSite, before: onBeforeSite, after: onAfterSite }) as () => void;
+  }
+}
+
+/** @internal it stopped (see `releaseHooks` for why the hooks go a macrotask later) */
+export function releaseSiteHooks(): void {
+  if (siteUsers > 0 && --siteUsers === 0) {
+    setImmediate(() => {
+      if (siteUsers !== 0 || stopSiteHooks === null) return;
+      stopSiteHooks();
+      stopSiteHooks = null;
+      jobSite = null;
+    }).unref();
+  }
+}
+
+/** @internal true while await sites are recorded (a loop in debug mode runs) */
+export function recordingSites(): boolean {
+  return siteUsers > 0;
+}
+
+/**
+ * @internal the site of an await being registered now: the caller's own frames (a direct `then` call
+ * from task code), and the site of the promise whose job calls `then` (an `await`, `Promise.all`...)
+ */
+export function awaitSiteNow(): AwaitSite {
+  return { direct: captureSite(), job: jobSite };
+}
+
+/** @internal see `awaitSiteNow` */
+export interface AwaitSite {
+  direct: Error;
+  job: Error | null;
+}
+
 // ---------------------------------------------------------------- user AsyncLocalStorage stores
 
 /**

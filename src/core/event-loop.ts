@@ -54,7 +54,7 @@ import { Future, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_EAGER } from "./task-flags.js";
 import { Task, type TaskFunction, type TaskOptions } from "./task.js";
-import { callbackContext, contextTask, newLoopScope, releaseHooks, runOutsideTasks, useHooks, type LoopScope, type StrandLike } from "./current.js";
+import { callbackContext, contextTask, newLoopScope, releaseHooks, releaseSiteHooks, runOutsideTasks, useHooks, useSiteHooks, type LoopScope, type StrandLike } from "./current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -571,6 +571,7 @@ export class EventLoop {
     watchProcessIdle();
     this._scope = newLoopScope();
     loopRegistry.running.add(this);
+    if (this._debug) this._recordSites(true);
     if (this._debug && this._diagnostics !== null) this._debugMonitor = this._diagnostics.startMonitor(this);
     return new Promise<void>((resolve) => {
       this._stopResolve = resolve;
@@ -684,6 +685,16 @@ export class EventLoop {
   setDebug(enabled: boolean): void {
     if (typeof enabled !== "boolean") throw new TypeError(`Expected enabled to be a boolean, got ${describe(enabled)}`);
     this._debug = enabled;
+    if (this._running) this._recordSites(enabled);
+  }
+
+  /** Whether this loop holds the await-site hooks (debug mode while running: `current.ts`). */
+  private _sitesHeld = false;
+  private _recordSites(on: boolean): void {
+    if (on === this._sitesHeld) return;
+    this._sitesHeld = on;
+    if (on) useSiteHooks();
+    else releaseSiteHooks();
   }
 
   /** @internal */
@@ -1302,6 +1313,7 @@ export class EventLoop {
       this._debugMonitor.stop();
       this._debugMonitor = null;
     }
+    this._recordSites(false);
     if (this._tickImmediate !== null) {
       clearImmediate(this._tickImmediate);
       this._tickImmediate = null;

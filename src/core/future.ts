@@ -14,13 +14,14 @@ import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
 import { describe } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
 import { currentLoop, forgetWaitOnIdleLoop, noteWaitOnIdleLoop } from "./running.js";
-import { callerStrand, inElementJob, type StrandLike } from "./current.js";
+import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
 import type { Task } from "./task.js";
 
 const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
+const NO_FUTURES: readonly Future<unknown>[] = Object.freeze([]);
 
 /** `Future._st`: the state in the low two bits, then flags. @internal */
 export const ST_PENDING = 0;
@@ -298,6 +299,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (strand !== null) {
       const task = strand._task;
       if (task._st === ST_PENDING) {
+        if (recordingSites()) task._extras().awaitSite = awaitSiteNow();
         if (task._loop === this._loop && task._flags === 0 && this._loop._nEager === 0 && (task as unknown) !== this) {
           task._suspendOn(strand, this, awaiter, inElementJob());
         } else this._awaitByTask(strand, task, awaiter);
@@ -470,6 +472,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   _describe(): string {
     return this._label ?? (this.constructor.name || "Future");
+  }
+
+  /**
+   * @internal the futures this one waits on itself, for call graphs (`awaited-by.ts`): none for a plain
+   * future; a task's pending awaits, a gather's children, a shield's inner future
+   */
+  _awaits(): readonly Future<unknown>[] {
+    return NO_FUTURES;
   }
 
   /** @internal */

@@ -45,7 +45,8 @@ export function runBodyIn<A, R>(s: Strand, body: (arg: A) => PromiseLike<R> | R,
 }
 
 async function awaitBody<A, R>(x: [(arg: A) => PromiseLike<R> | R, A, Strand]): Promise<R> {
-  const r = x[0](x[1]);
+  const body = x[0]; // (called alone, not as x[0](): stacks then name the body, not `Array.<anonymous>`)
+  const r = body(x[1]);
   takeSourcesInto(r, x[2]);
   return await r;
 }

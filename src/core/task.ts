@@ -17,7 +17,8 @@ import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./che
 import { Context, captureContext, contextState, runInContext } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
-import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type StrandLike } from "./current.js";
+import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
+import { formatTaskStack, taskStack, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_AWAITED, F_CANCEL_AFTER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
@@ -182,6 +183,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (v !== undefined || this._x !== null) this._extras().createdAt = v;
   }
 
+  /** @internal where the task last awaited (debug mode only) */
+  get _awaitSite(): AwaitSite | null {
+    return this._x === null ? null : this._x.awaitSite;
+  }
+
   /** @internal */
   _extras(): TaskExtras {
     return (this._x ??= new TaskExtras());
@@ -328,6 +334,50 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
     }
     return this._abort.signal;
+  }
+
+  /**
+   * The frames of what the task is doing, oldest first (CPython's `get_stack()`): while it runs, its
+   * async functions' frames down to the caller; while it waits, where it awaits (recorded in debug mode
+   * only: `run(main, { debug: true })`); once it failed, its exception's frames; otherwise none. `limit`
+   * keeps the newest frames of a stack, the oldest of a failure's.
+   *
+   * @example
+   * ```ts
+   * import { run, createTask, sleep } from "asyncio-ts";
+   * await run(async () => {
+   *   const t = createTask(async function worker() { await sleep(1000); });
+   *   await sleep(10);
+   *   console.log(t.getStack()[0]?.functionName); // "worker"
+   *   t.cancel();
+   * }, { debug: true, virtualTime: true });
+   * ```
+   */
+  getStack(options?: GetStackOptions): StackFrame[] {
+    return taskStack(this as Task<unknown>, stackLimit(options, GET_STACK_OPTIONS));
+  }
+
+  /**
+   * Print `getStack()` as CPython's `print_stack()` does (`Stack for <Task ...> (most recent call
+   * last):`, then each frame with its source line), to `options.file` (default `process.stderr`).
+   *
+   * @example
+   * ```ts
+   * import { run, currentTask } from "asyncio-ts";
+   * await run(async function main() {
+   *   currentTask()!.printStack({ file: process.stdout });
+   *   // Stack for <Task pending name='Task-1'> (most recent call last):
+   *   //   File "/path/to/example.ts", line 3, in main
+   * });
+   * ```
+   */
+  printStack(options?: PrintStackOptions): void {
+    const limit = stackLimit(options, PRINT_STACK_OPTIONS);
+    const file = options?.file ?? process.stderr;
+    if (file === null || typeof file !== "object" || typeof (file as { write?: unknown }).write !== "function") {
+      throw new TypeError(`Expected options.file to have a write(text) method (process.stdout), got ${describe(file)}`);
+    }
+    file.write(formatTaskStack(this as Task<unknown>, limit));
   }
 
   /** Task cannot be completed from outside. */
@@ -604,6 +654,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     return this._nreg === 0 ? [] : pendingAwaits(this as Task<unknown>);
   }
 
+  /** @internal */
+  override _awaits(): readonly Future<unknown>[] {
+    return this._waiters;
+  }
+
   /** @internal a task waiting on this one waits on its name */
   override _describe(): string {
     return this.getName();
@@ -624,6 +679,19 @@ Object.defineProperty(Task.prototype, "_closed", { value: false, writable: false
 Object.defineProperty(Task.prototype, "_cancelStep", { value: -1, writable: true });
 Object.defineProperty(Task.prototype, "_cancelStepMsg", { value: undefined, writable: true });
 
+const GET_STACK_OPTIONS = ["limit"] as const;
+const PRINT_STACK_OPTIONS = ["limit", "file"] as const;
+
+function stackLimit(options: PrintStackOptions | undefined, known: readonly string[]): number | undefined {
+  if (options === undefined) return undefined;
+  const o = checkOptions(options, known, known.length === 1 ? "getStack()" : "printStack()");
+  const limit = o.limit;
+  if (limit !== undefined && (typeof limit !== "number" || !Number.isInteger(limit))) {
+    throw new TypeError(`Expected limit to be an integer, got ${describe(limit)}`);
+  }
+  return limit;
+}
+
 /** The rarely used state of a task (see `Task._x`). @internal */
 class TaskExtras {
   /** the context the task's first step runs in (context.ts), when one was captured or given */
@@ -634,6 +702,8 @@ class TaskExtras {
   deferredCancels: Array<string | undefined> | null = null;
   foreignAwaits = 0;
   createdAt: string | undefined = undefined;
+  /** where the task last registered an await (debug mode: current.ts, "await sites") */
+  awaitSite: AwaitSite | null = null;
 }
 
 

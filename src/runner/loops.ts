@@ -1,7 +1,7 @@
 /**
  * Making loops for programs (CPython's `new_event_loop`, `get_event_loop`, `set_event_loop`): a loop made
  * or handed out here is *equipped* with what lives above the kernel, the task dump for deadlock reports
- * and debug mode (`src/tracing`), and a default `ThreadPoolExecutor` for `runInExecutor(null, ...)`
+ * and debug mode, the answer to `aio ps PID` (`src/tracing`), and a default `ThreadPoolExecutor` for `runInExecutor(null, ...)`
  * (`src/executors`). The kernel's own loops (`new EventLoop()`, `defaultLoop()`) are bare: they report a
  * deadlock with a line per task, and have no default executor until one is set.
  *
@@ -10,6 +10,7 @@
 import { defaultLoop, describe, EventLoop, type EventLoopOptions, loopRegistry } from "../core/index.js";
 import { ThreadPoolExecutor } from "../executors/executors.js";
 import { taskDiagnostics } from "../tracing/diagnostics.js";
+import { serveTaskTable } from "../tracing/task-table.js";
 
 const makeDefaultExecutor = (): ThreadPoolExecutor => new ThreadPoolExecutor();
 
@@ -17,6 +18,7 @@ const makeDefaultExecutor = (): ThreadPoolExecutor => new ThreadPoolExecutor();
 export function equipLoop(loop: EventLoop): EventLoop {
   loop._diagnostics ??= taskDiagnostics;
   loop._defaultExecutorFactory ??= makeDefaultExecutor;
+  serveTaskTable(); // (once per process: `aio ps PID`)
   return loop;
 }
 

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, currentTask, describe, type EventLoop, ExceptionGroup, type Future, getRunningLoop, runBodyIn, RuntimeError, ScopeBody, type Task, type TaskFunction, type TaskOptions } from "../core/index.js";
+import { addAwaitSource, callerStrand, CancelledError, currentTask, describe, type EventLoop, ExceptionGroup, type Future, getRunningLoop, removeAwaitSource, runBodyIn, RuntimeError, ScopeBody, type Task, type TaskFunction, type TaskOptions } from "../core/index.js";
 
 let groupCounter = 0;
 
@@ -85,6 +85,7 @@ export class TaskGroup {
       await runBodyIn(s, exitGroup, [this, failed, error] as const);
     } finally {
       b.close();
+      removeAwaitSource(b.task, this);
     }
     return result as R;
   }
@@ -95,7 +96,14 @@ export class TaskGroup {
     this._parentTask = currentTask();
     if (this._parentTask === null) throw new RuntimeError(`${this} cannot determine the parent task`);
     this._entered = true;
+    // (for call graphs: the children are awaited by the parent task, as in CPython, from now until exit)
+    addAwaitSource(this._parentTask, this);
     return (this._body = new ScopeBody(callerStrand()!));
+  }
+
+  /** @internal the children, awaited by the parent task (call graphs: `core/awaited-by.ts`) */
+  _awaitedFutures(): Iterable<Future<unknown>> {
+    return this._tasks;
   }
 
   /** What CPython's `self._parent_task.cancel()` does here: cancel the group's strand. */

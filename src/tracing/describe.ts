@@ -13,3 +13,16 @@ export { fmtTime };
 export function describeAwaited(f: Future<unknown> | null): string {
   return f === null ? "sleep(0)" : f._describe();
 }
+
+const ids = new WeakMap<Future<unknown>, number>();
+let nextId = 0;
+
+/**
+ * A future's id in call graphs, dumps and `aio ps` (`0x1f`): JavaScript has no `id()`, so a number is
+ * given the first time one of them shows the future, and kept while it lives. @internal
+ */
+export function futureId(f: Future<unknown>): string {
+  let id = ids.get(f);
+  if (id === undefined) ids.set(f, (id = ++nextId));
+  return `0x${id.toString(16)}`;
+}

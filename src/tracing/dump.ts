@@ -13,14 +13,16 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { contextTask, describe, type EventLoop, loopRegistry, runningLoopOrNull, type Task } from "../core/index.js";
-import { describeAwaited, fmtTime } from "./describe.js";
+import { awaitedByEdges, contextTask, describe, type EventLoop, type Future, loopRegistry, runningLoopOrNull, siteFramesOf, Task } from "../core/index.js";
+import { describeAwaited, fmtTime, futureId } from "./describe.js";
 
 /** What a live task is doing. */
 export type TaskActivity = "running" | "waiting" | "scheduled" | "foreign";
 
 /** One live task in a dump. */
 export interface TaskInfo {
+  /** The task's id in dumps and call graphs (`0x3`). */
+  id: string;
   /** The task's name (`Task-3`). */
   name: string;
   /** Its function's name ("" when anonymous). */
@@ -33,6 +35,10 @@ export interface TaskInfo {
   createdAt: string | null;
   /** Pending cancellation requests. */
   cancelling: number;
+  /** The tasks waiting for this one, directly or through a gather, a shield, a task group. */
+  awaitedBy: Array<{ id: string; name: string }>;
+  /** Its frames, oldest first (`fn (file:line:col)`): where it awaits, recorded in debug mode; [] otherwise. */
+  stack: string[];
   /** The live tasks it created. */
   children: TaskInfo[];
 }
@@ -85,18 +91,39 @@ function activity(loop: EventLoop, t: Task<unknown>): TaskActivity {
   return loop._readyCount() > 0 && t._foreignAwaits === 0 ? "scheduled" : "foreign";
 }
 
+/** The tasks that wait for `f`, looking through the futures between (a gather's, a shield's). */
+function awaitingTasks(f: Future<unknown>, edges: Map<Future<unknown>, Future<unknown>[]>): Task<unknown>[] {
+  const out: Task<unknown>[] = [];
+  const seen = new Set<Future<unknown>>([f]);
+  const todo = [...(edges.get(f) ?? [])];
+  while (todo.length > 0) {
+    const w = todo.shift()!;
+    if (seen.has(w)) continue;
+    seen.add(w);
+    if (w instanceof Task) out.push(w as Task<unknown>);
+    else todo.push(...(edges.get(w) ?? []));
+  }
+  return out;
+}
+
 function dumpLoop(loop: EventLoop): LoopDump {
   const live = [...loop._tasks];
   const infos = new Map<Task<unknown>, TaskInfo>();
+  const edges = awaitedByEdges(live);
   for (const t of live) {
     const fnName = (t as { _fnName?: string })._fnName ?? "";
     infos.set(t, {
+      id: futureId(t),
       name: t.getName(),
       fn: fnName,
       state: activity(loop, t),
       awaiting: t._waiters.map((w) => describeAwaited(w)),
       createdAt: userFrame(t._createdAt),
       cancelling: t.cancelling(),
+      awaitedBy: awaitingTasks(t, edges).map((w) => ({ id: futureId(w), name: w.getName() })),
+      stack: siteFramesOf(t)
+        .reverse()
+        .map((f) => `${f.functionName} (${f.fileName}:${f.lineNumber}:${f.columnNumber})`),
       children: [],
     });
   }
@@ -124,7 +151,8 @@ function stateText(i: TaskInfo): string {
   }
 }
 
-function render(dumps: LoopDump[], reason: string | undefined): string {
+/** The text of a dump (`dumpTasks().text`, `aio pstree`). @internal */
+export function renderDump(dumps: LoopDump[], reason: string | undefined): string {
   const out: string[] = [];
   if (reason !== undefined) out.push(reason);
   if (dumps.length === 0) out.push("No event loop: no tasks.");
@@ -136,7 +164,9 @@ function render(dumps: LoopDump[], reason: string | undefined): string {
       const title = i.fn && i.fn !== i.name ? `${i.name} (${i.fn})` : i.name;
       out.push(`${prefix}${last ? "└── " : "├── "}${title}: ${stateText(i)}`);
       const inner = prefix + (last ? "    " : "│   ");
-      if (i.createdAt !== null) out.push(`${inner}${i.children.length > 0 ? "│ " : "  "} created at ${i.createdAt}`);
+      const bar = i.children.length > 0 ? "│ " : "  ";
+      if (i.stack.length > 0) out.push(`${inner}${bar} awaits at ${i.stack[i.stack.length - 1]}`);
+      if (i.createdAt !== null) out.push(`${inner}${bar} created at ${i.createdAt}`);
       i.children.forEach((c, n) => walk(c, inner, n === i.children.length - 1));
     };
     d.roots.forEach((r, n) => walk(r, "", n === d.roots.length - 1));
@@ -187,7 +217,7 @@ export function dumpTasks(options: DumpOptions = {}): TaskDump {
     else loops = loopRegistry.current !== null && !loopRegistry.current.isClosed() ? [loopRegistry.current] : [];
   }
   const dumps = loops.map(dumpLoop);
-  const text = render(dumps, reason);
+  const text = renderDump(dumps, reason);
   if (print === true) process.stderr.write(text);
   else if (typeof print === "function") print(text);
   return { loops: dumps, text };

@@ -65,11 +65,11 @@ describe("aio run", () => {
     }
   });
 
-  it("in debug mode, says where the hung tasks were created", () => {
+  it("in debug mode, says where the hung tasks await and where they were created", () => {
     const r = aioRun("run", "--debug", "--virtual-time", fixture("hung.ts"));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/└── Task-1 \(main\): waiting on worker/);
-    expect(r.stderr).toMatch(/└── worker: waiting on the reply from the server\n\s+created at main .*hung\.ts:12:\d+/);
+    expect(r.stderr).toMatch(/└── worker: waiting on the reply from the server\n\s+awaits at worker .*hung\.ts:8:\d+\)\n\s+created at main .*hung\.ts:12:\d+/);
   });
 
   it("runs a JavaScript program from outside the package, importing asyncio-ts", () => {

@@ -6,6 +6,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createTask, gather, getRunningLoop, run, sleep, currentTask, type EventLoop } from "../../src/index.js";
 import { dumpTasks } from "../../src/tracing/index.js";
 import { debugOutput } from "../../src/tracing/debug.js";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The 1-based line of this file that contains `text` (the first one). */
+const lineOf = (text: string): number =>
+  readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").findIndex((l) => l.includes(text)) + 1;
 
 const origWrite = debugOutput.write;
 afterEach(() => {
@@ -60,7 +66,16 @@ describe("dumpTasks", () => {
     expect(text).toContain("└── main (mainProgram): running");
     expect(d.text).toMatch(/├── sleeper: waiting on sleep until 2000 ms\n/);
     expect(d.text).toMatch(/├── getter: waiting on Queue\.get\n/);
-    expect(d.text).toMatch(/└── parent: waiting on gather\(inner, sleeper\)\n[^\n]*created at[^\n]*\n {8}└── inner: waiting on sleep forever/);
+    expect(d.text).toMatch(/└── parent: waiting on gather\(inner, sleeper\)\n[^\n]*awaits at[^\n]*\n[^\n]*created at[^\n]*\n {8}└── inner: waiting on sleep forever/);
+    // debug mode: where each waiting task awaits (the line of its await), oldest frame first
+    expect(main.children[0]!.stack.at(-1)).toContain(`dump.test.ts:${lineOf("await sleep(2000);")}:`);
+    expect(main.children[1]!.stack.at(-1)).toContain(`dump.test.ts:${lineOf("await reply;")}:`);
+    expect(main.children[2]!.stack.at(-1)).toContain(`dump.test.ts:${lineOf("await gather(inner, sleeper);")}:`);
+    expect(main.children[2]!.children[0]!.stack.at(-1)).toContain(`dump.test.ts:${lineOf("await sleep(Infinity);")}:`);
+    // who waits for whom: inner and sleeper are awaited by parent (through its gather)
+    expect(main.children[0]!.awaitedBy.map((w) => w.name)).toEqual(["parent"]);
+    expect(main.children[2]!.children[0]!.awaitedBy.map((w) => w.name)).toEqual(["parent"]);
+    expect(main.children[1]!.awaitedBy).toEqual([]);
   });
 
   it("prints to stderr by default, or to a function; reason first", async () => {

@@ -1,0 +1,130 @@
+/**
+ * The task table of a live process, for `aio ps PID` and `aio pstree PID` (Python 3.14's
+ * `python -m asyncio ps` / `pstree`): another process asks, this one answers with `dumpTasks()`'s data.
+ *
+ * ## Approach
+ * The first loop made for a program (`run()`, `Runner`, `newEventLoop()`, `getEventLoop()`) opens a
+ * local socket named after the process, `<tmpdir>/asyncio-ts-<pid>.sock` (a named pipe on Windows), and
+ * unreferences it: it keeps nothing alive, and costs nothing until a client connects (no timer, no work
+ * per task or step). A client that connects gets one JSON document, the dump of the loops running then
+ * (read from the loops' own state, as `dumpTasks()` does), and the connection ends. The socket file goes
+ * when the process exits. `ASYNCIO_TS_PS=0` turns it off. Only the main thread answers (a worker thread
+ * shares the process id).
+ *
+ * Rejected alternatives:
+ * - a SIGUSR2 handler writing the table to a file: a listener on SIGUSR2 takes away the signal's default
+ *   action, so a process that has one survives `kill -USR2`, while one that has none is killed by the
+ *   client that meant to ask it (SIGUSR2 still prints the dump in debug mode and under `aio run`);
+ * - reading the process's memory from outside, as CPython 3.14 does: V8's heap has no stable layout.
+ *
+ * @module
+ */
+import { createConnection, createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { unlinkSync } from "node:fs";
+import { isMainThread } from "node:worker_threads";
+import { dumpTasks, type LoopDump } from "./dump.js";
+
+/** What `aio ps` / `aio pstree` receive. */
+export interface TaskTable {
+  pid: number;
+  /** The program's command line. */
+  argv: string[];
+  /** The loops running when the table was asked for (else the current loop), with their tasks. */
+  loops: LoopDump[];
+}
+
+/** The socket a process answers on. @internal */
+export function taskTablePath(pid: number): string {
+  return process.platform === "win32" ? `\\\\?\\pipe\\asyncio-ts-${pid}` : join(tmpdir(), `asyncio-ts-${pid}.sock`);
+}
+
+/** Invariant: the open server, once started in this process (never closed before exit), or null. */
+let server: Server | null = null;
+let started = false;
+
+function table(): TaskTable {
+  return { pid: process.pid, argv: process.argv, loops: dumpTasks({ print: false }).loops };
+}
+
+/** Answer `aio ps` from now on (idempotent; see the module comment). @internal */
+export function serveTaskTable(): void {
+  if (started) return;
+  started = true;
+  if (!isMainThread || process.env.ASYNCIO_TS_PS === "0") return;
+  const path = taskTablePath(process.pid);
+  if (process.platform !== "win32") {
+    try {
+      unlinkSync(path); // a socket left by a crashed process that had our pid
+    } catch {
+      // (none: the usual case)
+    }
+  }
+  const s = createServer((socket) => {
+    let text: string;
+    try {
+      text = JSON.stringify(table());
+    } catch (e) {
+      text = JSON.stringify({ error: `asyncio-ts could not dump its tasks: ${String(e)}` });
+    }
+    socket.on("error", () => socket.destroy()); // (the client went away: nothing to tell)
+    socket.end(text);
+  });
+  // A socket that cannot be opened (a read-only tmpdir) only means `aio ps` cannot reach this process.
+  s.on("error", () => s.close());
+  s.listen(path, () => {
+    s.unref();
+  });
+  s.unref();
+  server = s;
+  process.on("exit", removeSocketFile);
+}
+
+function removeSocketFile(): void {
+  if (server === null || process.platform === "win32") return;
+  try {
+    unlinkSync(taskTablePath(process.pid));
+  } catch {
+    // (already gone)
+  }
+}
+
+/**
+ * Ask process `pid` for its task table (what `aio ps` does). Rejects with a message that says why when
+ * the process does not answer: not running, not an asyncio-ts program, or answering is turned off.
+ */
+export function readTaskTable(pid: number, timeoutMs = 5000): Promise<TaskTable> {
+  if (!Number.isInteger(pid) || pid <= 0) {
+    return Promise.reject(new RangeError(`Expected pid to be a positive integer, got ${String(pid)}`));
+  }
+  return new Promise((resolve, reject) => {
+    const path = taskTablePath(pid);
+    const chunks: Buffer[] = [];
+    const socket = createConnection(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`process ${pid} did not answer within ${timeoutMs} ms (its event loop may be blocked by a step that never awaits)`));
+    }, timeoutMs);
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const why =
+        e.code === "ENOENT" || e.code === "ECONNREFUSED"
+          ? `no asyncio-ts program with process id ${pid} answers on ${path}: is it running, has it made an event loop, ` +
+            "and is ASYNCIO_TS_PS=0 unset?"
+          : `could not reach process ${pid} on ${path}: ${e.message}`;
+      reject(new Error(why));
+    });
+    socket.on("end", () => {
+      clearTimeout(timer);
+      try {
+        const t = JSON.parse(Buffer.concat(chunks).toString("utf8")) as TaskTable & { error?: string };
+        if (typeof t.error === "string") reject(new Error(t.error));
+        else resolve(t);
+      } catch (e) {
+        reject(new Error(`process ${pid} sent something that is not a task table: ${String(e)}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The task table a running program gives `aio ps` / `aio pstree` (`src/tracing/task-table.ts`): a real
+ * program in a real process, asked over its real socket (built package: `npm run build` first).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { readTaskTable, taskTablePath } from "../../src/tracing/task-table.js";
+import { startTarget, stopTargets, target } from "../helpers/ps-target.js";
+
+const targetLines = readFileSync(target, "utf8").split("\n");
+const lineOf = (text: string): number => targetLines.findIndex((l) => l.includes(text)) + 1;
+afterEach(stopTargets);
+
+describe("the task table of a running program", () => {
+  it("answers with its live tasks, what they wait on and who waits for them", async () => {
+    const child = await startTarget();
+    const t = await readTaskTable(child.pid!);
+    expect(t.pid).toBe(child.pid);
+    expect(t.argv[1]).toBe(target);
+    expect(t.loops).toHaveLength(1);
+    const [loop] = t.loops;
+    expect(loop).toMatchObject({ clock: "real", running: true, count: 3 });
+    const main = loop!.roots[0]!;
+    expect(main).toMatchObject({ name: "Task-1", fn: "", state: "waiting", stack: [] });
+    expect(main.awaiting[0]).toMatch(/^sleep until \d+ ms$/);
+    expect(main.children.map((c) => [c.name, c.state, c.awaiting.map((a) => a.replace(/\d+/g, "N")), c.awaitedBy.map((w) => w.name)])).toEqual([
+      ["locker", "waiting", ["Lock.acquire"], ["Task-1"]],
+      ["sleeper", "waiting", ["gather(sleep until N ms, sleep until N ms)"], ["Task-1"]],
+    ]);
+  });
+
+  it("in debug mode, says where each task awaits", async () => {
+    const child = await startTarget({ PS_DEBUG: "1" });
+    const t = await readTaskTable(child.pid!);
+    const [locker, sleeper] = t.loops[0]!.roots[0]!.children;
+    expect(locker!.stack.at(-1)).toContain(`locker (${target}:${lineOf("// locker-await")}:`);
+    expect(sleeper!.stack.at(-1)).toContain(`sleeper (${target}:${lineOf("// sleeper-await")}:`);
+  });
+
+  it("is turned off by ASYNCIO_TS_PS=0, and removed when the program exits", async () => {
+    const off = await startTarget({ ASYNCIO_TS_PS: "0" });
+    await expect(readTaskTable(off.pid!)).rejects.toThrow(`no asyncio-ts program with process id ${off.pid} answers on ${taskTablePath(off.pid!)}`);
+    const short = await startTarget({ PS_SHORT: "1" });
+    expect(existsSync(taskTablePath(short.pid!))).toBe(true);
+    const exited = new Promise((r) => short.once("exit", r));
+    short.stdin!.end("go\n"); // (the program ends by itself then)
+    const code = await exited;
+    expect(code).toBe(0);
+    expect(existsSync(taskTablePath(short.pid!))).toBe(false);
+  });
+
+  it("names a bad process id", async () => {
+    await expect(readTaskTable(0)).rejects.toThrow(new RangeError("Expected pid to be a positive integer, got 0"));
+    await expect(readTaskTable(1.5)).rejects.toThrow(/Expected pid to be a positive integer, got 1.5/);
+  });
+});
