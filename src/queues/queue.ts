@@ -78,6 +78,13 @@ class Ring<T> {
   }
 }
 
+/** The event `join()` waits on; its waiters say they wait in `Queue.join` (task dumps, call graphs). */
+function joinEvent(): Event {
+  const e = new Event();
+  e._waiters._label = "Queue.join";
+  return e;
+}
+
 /**
  * A FIFO queue for tasks (CPython's `asyncio.Queue`). `put()` waits while the queue is full (bounded
  * queues), `get()` while it is empty. Async iterable: `for await (const item of q)` ends when the queue
@@ -115,7 +122,7 @@ export class Queue<T> implements AsyncIterable<T> {
   /** @internal items put and not yet marked done; >= 0 */
   _unfinishedTasks = 0;
   /** @internal set iff `_unfinishedTasks === 0` */
-  readonly _finished = new Event();
+  readonly _finished = joinEvent();
   /** @internal once true, stays true */
   _isShutdown = false;
   /** @internal the loop waiters are made on; bound on first wait */

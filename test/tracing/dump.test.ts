@@ -3,7 +3,25 @@
  * slow steps).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { createTask, gather, getRunningLoop, run, sleep, currentTask, type EventLoop } from "../../src/index.js";
+import {
+  Barrier,
+  BoundedSemaphore,
+  CapacityLimiter,
+  Condition,
+  createTask,
+  currentTask,
+  Event,
+  gather,
+  getRunningLoop,
+  LifoQueue,
+  Lock,
+  PriorityQueue,
+  Queue,
+  run,
+  Semaphore,
+  sleep,
+  type EventLoop,
+} from "../../src/index.js";
 import { dumpTasks } from "../../src/tracing/index.js";
 import { debugOutput } from "../../src/tracing/debug.js";
 import { readFileSync } from "node:fs";
@@ -19,6 +37,42 @@ afterEach(() => {
 });
 
 describe("dumpTasks", () => {
+  it("names the primitive and method every waiter waits in", async () => {
+    await run(async () => {
+      const lock = new Lock();
+      await lock.acquire();
+      const cond = new Condition();
+      const full = new Queue<number>(1);
+      await full.put(1);
+      const limiter = new CapacityLimiter(1);
+      await limiter.acquire();
+      const bounded = new BoundedSemaphore(1);
+      await bounded.acquire();
+      const waits: Array<[string, () => Promise<unknown>]> = [
+        ["Lock.acquire", () => lock.acquire()],
+        ["Event.wait", () => new Event().wait()],
+        ["Condition.wait", async () => {
+          await cond.acquire();
+          await cond.wait();
+        }],
+        ["Semaphore.acquire", () => new Semaphore(0).acquire()],
+        ["Queue.put", () => full.put(2)],
+        ["Queue.get", () => new Queue().get()],
+        ["Queue.join", () => full.join()],
+        ["Barrier.wait", () => new Barrier(2).wait()],
+        ["CapacityLimiter.acquire", () => limiter.acquire()],
+        ["BoundedSemaphore.acquire", () => bounded.acquire()],
+        ["PriorityQueue.get", () => new PriorityQueue<number>().get()],
+        ["LifoQueue.get", () => new LifoQueue<number>().get()],
+      ];
+      const tasks = waits.map(([, fn]) => createTask(fn));
+      await sleep(1);
+      const children = dumpTasks({ print: false }).loops[0]!.roots[0]!.children;
+      expect(children.map((c) => c.awaiting)).toEqual(waits.map(([label]) => [label]));
+      for (const t of tasks) t.cancel();
+    }, { virtualTime: true });
+  });
+
   it("shows every live task as a tree with what it waits on", async () => {
     let dump: ReturnType<typeof dumpTasks> | null = null;
     await run(
