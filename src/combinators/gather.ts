@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, markArguments, unmarkArguments, Future, markDonePath, toFuture } from "../core/index.js";
+import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, markArguments, NO_LIMIT, unmarkArguments, Future, markDonePath, toFuture, workLimits } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -78,6 +78,8 @@ function argKind(arg: unknown): number {
     return ARG_UNREADABLE;
   }
 }
+
+const isPromiseArg = (x: unknown): boolean => argKind(x) === ARG_PROMISE;
 
 function isOptions(x: unknown): x is GatherOptions {
   if (kindOf(x, Future) !== "other" || typeof x !== "object" || x === null) return false;
@@ -204,36 +206,36 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
   // last callback (nothing else runs while gather registers): no Map, no hashing on the path of a
   // 100,000-task gather. Done futures and other arguments are deduped with a Map.
   let others: Map<unknown, Future<unknown>> | null = null;
-  // For each promise argument, the next one (where its async function's work surely ends, adopt.ts);
-  // computed when there are promises after the first argument only.
-  let limits: Array<object | null> | null = null;
+  // For each promise argument, where its async function's work surely ends (the next one's begins:
+  // adopt.ts); computed when there are promises after the first argument only.
+  let limits: number[] | null = null;
   for (let i = 1; i < n; i++) {
     if (argKind(args[i]) === ARG_PROMISE) {
-      limits = new Array<object | null>(n);
-      let nextPromise: object | null = null;
-      for (let j = n - 1; j >= 0; j--) {
-        limits[j] = nextPromise;
-        if (argKind(args[j]) === ARG_PROMISE) nextPromise = args[j] as object;
+      markArguments(args);
+      try {
+        limits = workLimits(args, isPromiseArg);
+      } catch (e) {
+        unmarkArguments(args);
+        throw e;
       }
       break;
     }
   }
-  if (limits !== null) markArguments(args);
   try {
     for (let i = 0; i < n; i++) {
       const arg = args[i];
       let fut: Future<unknown>;
       const kind = argKind(arg);
-      if (kind === ARG_UNREADABLE) toFuture(arg as AwaitableLike<unknown>, loop, null, i); // (throws the TypeError naming it)
+      if (kind === ARG_UNREADABLE) toFuture(arg as AwaitableLike<unknown>, loop, NO_LIMIT, i); // (throws the TypeError naming it)
       if (kind === ARG_FUTURE && !(arg as Future<unknown>).done()) {
         if ((arg as Future<unknown>)._lastCallbackIs(onChildDone)) {
           children[i] = arg as Future<unknown>;
           continue;
         }
-        fut = toFuture(arg as Future<unknown>, loop, null, i);
+        fut = toFuture(arg as Future<unknown>, loop, NO_LIMIT, i);
       } else if (kind === ARG_PROMISE) {
         // a promise given twice becomes the same task (adopt.ts), seen here by its last callback
-        fut = toFuture(arg as Promise<unknown>, loop, limits === null ? null : limits[i]!, i);
+        fut = toFuture(arg as Promise<unknown>, loop, limits === null ? NO_LIMIT : limits[i]!, i);
         if (!fut.done() && fut._lastCallbackIs(onChildDone)) {
           children[i] = fut;
           continue;
@@ -245,7 +247,7 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
           children[i] = seen;
           continue;
         }
-        fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? null : limits[i]!, i);
+        fut = toFuture(arg as AwaitableLike<unknown>, loop, limits === null ? NO_LIMIT : limits[i]!, i);
         others.set(arg, fut);
       }
       loop ??= fut._loop;

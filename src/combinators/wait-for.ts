@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
 import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
 
 /**
@@ -33,7 +33,7 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
   try {
     checkMsOrNull(ms, "ms");
     const kind = kindOf(aw, Future);
-    if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, null, -1));
+    if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, NO_LIMIT, -1));
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
     if (kind === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
     if (kind === "thenable") {
@@ -69,7 +69,7 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
   const t = new Timeout(ms === null ? null : loop.time() + ms);
   const body = new ScopeBody(cur);
   const s = body.strand;
-  if (!adoptIntoStrand(promise, s, null)) {
+  if (!adoptIntoStrand(promise, s, NO_LIMIT)) {
     body.close();
     return null;
   }

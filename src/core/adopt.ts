@@ -26,7 +26,7 @@
 import { types } from "node:util";
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
-import { callerStrand, findWork, loggedAt, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";
+import { callerStrand, findWork, loggedAt, NO_LIMIT, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
 import { giveUpPendingCancel, moveAwait, REG_LIVE, reparentStrand, type Strand } from "./cancellation.js";
@@ -86,7 +86,7 @@ let hint = 0;
  * The caller's strand, if `promise` was made by that strand's task in the current run: then its work can
  * be taken over. Returns the strand the promise's work runs in (`from`) and where in the log it lies.
  */
-function adoptable(promise: object, limit: object | null): { from: StrandLike; work: Work } | null {
+function adoptable(promise: object, limit: number): { from: StrandLike; work: Work } | null {
   const cur = callerStrand();
   if (cur === null) return null;
   const from = strandOf(promise);
@@ -114,10 +114,11 @@ function retagWork(work: Work, from: StrandLike, to: StrandLike, reparent: (s: S
 
 /**
  * Make a task of `promise`'s work, if it can be taken over (see the module comment); else null.
- * @param limit the next promise handed to the same combinator (where this one's work surely ends)
+ * @param limit where this promise's work surely ends (`workLimits`: the next promise handed to the same
+ *   combinator begins there), or `NO_LIMIT`
  * @internal
  */
-export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: object | null): Task<T> | null {
+export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: number): Task<T> | null {
   // the same promise handed over again is the same task (gather(p, p), ensureFuture(p) twice)
   const prev = (promise as Marked)[ADOPTED];
   if (prev !== undefined && prev !== PENDING_TAKE) return prev._loop === loop ? (prev as Task<T>) : null;
@@ -198,7 +199,7 @@ type Marked = Taken;
  * whether it was.
  * @internal
  */
-export function adoptIntoStrand(promise: object, to: Strand, limit: object | null): boolean {
+export function adoptIntoStrand(promise: object, to: Strand, limit: number): boolean {
   const a = adoptable(promise, limit);
   if (a === null) return false;
   retagWork(a.work, a.from, to, (k: Strand) => {
@@ -217,7 +218,7 @@ export function adoptIntoStrand(promise: object, to: Strand, limit: object | nul
 export function takeSourcesInto(r: unknown, to: Strand): void {
   if (!types.isPromise(r)) return;
   const from = to._sparent;
-  const work = findWork(r as object, hint, null);
+  const work = findWork(r as object, hint, NO_LIMIT);
   if (work === null) return;
   retagWork(work, from, to, (k: Strand) => {
     if (k !== to) reparentStrand(k, to);

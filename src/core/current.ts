@@ -438,25 +438,63 @@ export interface Work {
   sources: object[];
 }
 
+/** @internal `findWork`'s limit when no other promise of the same call follows: the log's end */
+export const NO_LIMIT = -1;
+
 /**
- * Where, in the current run's log, the work behind `promise` lies (see `collectWork`), or null if this
- * run did not make `promise`. `limit`: the next promise handed to the same combinator; no range of this
- * one reaches the start of that one's work. `near`: where to start looking.
+ * Where the work of each promise in `args` (the arguments of one call, in order) surely ends, for
+ * `findWork`: where the next promise's work begins, or the log's end as it is now; `NO_LIMIT` for an
+ * argument this run did not make (or that is no promise). Computed once for the call, last argument first,
+ * before any is taken over: taking one over makes promises, at the log's end, that are no argument's
+ * work, and the next argument's start is then known when its predecessor's is wanted. (Asked argument by
+ * argument, each search ran to the log's end through the promises made by the previous takeovers: a
+ * `gather` of n promises cost O(n^3); bench/README.md, "Before and after".)
  * @internal
  */
-export function findWork(promise: object, near: number, limit: object | null): Work | null {
+export function workLimits(args: readonly unknown[], isPromise: (x: unknown) => boolean): number[] {
+  const n = args.length;
+  const end = logN;
+  const at = new Array<number>(n).fill(-1);
+  let near = 0;
+  for (let i = 0; i < n; i++) {
+    if (!isPromise(args[i])) continue;
+    const k = indexOfPromise(args[i] as object, near);
+    at[i] = k;
+    if (k >= 0) near = k + 2;
+  }
+  const limits = new Array<number>(n).fill(NO_LIMIT);
+  const scratch: number[] = [];
+  let next = -1; // the next promise argument, if any
+  for (let i = n - 1; i >= 0; i--) {
+    if (!isPromise(args[i])) continue;
+    const a = at[i]!;
+    if (a >= 0) {
+      let bound = end;
+      const la = next >= 0 ? at[next]! : -1;
+      if (la > a) {
+        // the next argument's work begins where its earliest source does, but not before this promise: a
+        // source at or before it (`gather(a, a.then(f))`) is this argument's work
+        scratch.length = 0;
+        const nextLimit = limits[next]!;
+        bound = Math.max(a + 2, collectWork(la, nextLimit >= 0 ? nextLimit : end, scratch, a));
+      }
+      limits[i] = bound;
+    }
+    next = i;
+  }
+  return limits;
+}
+
+/**
+ * Where, in the current run's log, the work behind `promise` lies (see `collectWork`), or null if this
+ * run did not make `promise`. `limit`: where it surely ends (`workLimits`), or `NO_LIMIT`. `near`: where
+ * to start looking.
+ * @internal
+ */
+export function findWork(promise: object, near: number, limit: number): Work | null {
   const at = indexOfPromise(promise, near);
   if (at < 0) return null;
-  let bound = logN;
-  if (limit !== null) {
-    const la = indexOfPromise(limit, at);
-    if (la > at) {
-      // the next argument's work begins where its earliest source does, but not before this promise: a
-      // source at or before it (`gather(a, a.then(f))`) is this argument's work
-      const next: number[] = [];
-      bound = Math.max(at + 2, collectWork(la, logN, next, at));
-    }
-  }
+  const bound = limit >= 0 ? Math.min(Math.max(limit, at + 2), logN) : logN;
   const ranges: number[] = [];
   const sources: object[] = [];
   const start = collectWork(at, bound, ranges, -1, sources);

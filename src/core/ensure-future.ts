@@ -14,7 +14,7 @@ import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
 import { adoptChainIntoTask, adoptIntoTask, markArguments, unmarkArguments } from "./adopt.js";
 import { Chain } from "./chain.js";
-import { strandOf } from "./current.js";
+import { NO_LIMIT, strandOf, workLimits } from "./current.js";
 import { settledValue } from "./settled.js";
 
 /** Anything that can be awaited by the combinators: our futures and tasks, foreign promises, or a
@@ -48,15 +48,16 @@ export type Awaited2<A> = A extends Future<infer T>
  * ```
  */
 export function ensureFuture<T>(aw: AwaitableLike<T>, loop?: EventLoop): Future<T> {
-  return toFuture(aw, loop, null, -1);
+  return toFuture(aw, loop, NO_LIMIT, -1);
 }
 
 /**
- * `ensureFuture` for the combinators: `limit` is the next promise handed to the same call (where this
- * one's work surely ends, see adopt.ts); `index` names the argument in errors (`aws[index]`; -1: `aw`).
+ * `ensureFuture` for the combinators: `limit` is where a promise's work surely ends (`workLimits`: the
+ * next promise handed to the same call begins there; `NO_LIMIT`: none); `index` names the argument in
+ * errors (`aws[index]`; -1: `aw`).
  * @internal
  */
-export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: object | null, index: number): Future<T> {
+export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, limit: number, index: number): Future<T> {
   const kind = kindOf(aw, Future);
   if (kind === "unreadable" || kind === "other") {
     const what = index < 0 ? "aw" : `aws[${index}]`;
@@ -84,7 +85,7 @@ export function toFuture<T>(aw: AwaitableLike<T>, loop: EventLoop | undefined, l
 }
 
 /** A promise or another thenable, as a future (see `toFuture`). */
-function thenableToFuture<T>(aw: PromiseLike<T>, l: EventLoop, limit: object | null): Future<T> {
+function thenableToFuture<T>(aw: PromiseLike<T>, l: EventLoop, limit: number): Future<T> {
   const settled = settledValue(aw);
   if (settled !== undefined) {
     // One of our own already-fulfilled promises (an uncontended acquire(), a put() that did not wait):
@@ -221,22 +222,15 @@ function isAwaitOnly(aw: unknown): boolean {
 export function toFutures<T>(aws: readonly AwaitableLike<T>[], loop: EventLoop | undefined): Future<T>[] {
   const n = aws.length;
   const out = new Array<Future<T>>(n);
-  let next: object | null = null;
-  const limits = new Array<object | null>(n);
   let promises = 0;
-  for (let i = n - 1; i >= 0; i--) {
-    limits[i] = next;
-    if (isPromise(aws[i])) {
-      next = aws[i] as object;
-      promises++;
-    }
-  }
+  for (let i = 0; i < n; i++) if (isPromise(aws[i])) promises++;
   if (promises < 2) {
-    for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
+    for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, NO_LIMIT, i);
     return out;
   }
   markArguments(aws);
   try {
+    const limits = workLimits(aws, isPromise);
     for (let i = 0; i < n; i++) out[i] = toFuture(aws[i]!, loop, limits[i]!, i);
   } finally {
     unmarkArguments(aws);

@@ -12,7 +12,7 @@ export { armContextTripwire, captureContext, Context, contextState, ContextVar, 
 export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";
 export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
-export { awaitSiteNow, callbackContext, callerStrand, callerTask, captureSite, contextStrand, contextTask, currentTask, findWork, inElementJob, logEnd, loggedAt, newLoopScope, PENDING_TAKE, recordingSites, releaseHooks, releaseSiteHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, TAKEN, useHooks, useSiteHooks, WORK_OF, type AwaitSite, type LoopScope, type StrandLike, type Taken, type Work } from "./current.js";
+export { awaitSiteNow, callbackContext, callerStrand, callerTask, captureSite, contextStrand, contextTask, currentTask, findWork, inElementJob, logEnd, loggedAt, newLoopScope, NO_LIMIT, PENDING_TAKE, recordingSites, releaseHooks, releaseSiteHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, TAKEN, useHooks, useSiteHooks, WORK_OF, workLimits, type AwaitSite, type LoopScope, type StrandLike, type Taken, type Work } from "./current.js";
 export { currentLoop, forgetWaitOnIdleLoop, getRunningLoop, loopRegistry, noteWaitOnIdleLoop, runningLoopOrNull } from "./running.js";
 export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelOrphanCode, cancelPending, cancelScopeEdge, cancelScopeLevel, cancelTask, closeScope, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasPendingAwaits, hasShield, levelCancelled, linkAwait, moveAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, recancelAfterScope, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
 export { runBodyIn, ScopeBody } from "./scope-body.js";
@@ -33,5 +33,5 @@ export { defaultLoop } from "./default-loop.js";
 export { allTasks, createTask } from "./task-api.js";
 export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";
 export { createEagerTaskFactory, eagerTaskFactory, type TaskConstructor } from "./task-factory.js";
-export { callerFrames, formatFrames, formatTaskStack, limitFrames, siteFrames, siteFramesOf, taskStack, userFrames, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
+export { callerFrames, formatFrames, formatTaskStack, framesOf, limitFrames, siteFrames, siteFramesOf, taskStack, userFrames, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 export { addAwaitSource, awaitedByEdges, awaitedByHints, awaitsOf, futureAddToAwaitedBy, futureDiscardFromAwaitedBy, removeAwaitSource, type AwaitSource } from "./awaited-by.js";

@@ -48,7 +48,7 @@ describe("dumpTasks", () => {
       await limiter.acquire();
       const bounded = new BoundedSemaphore(1);
       await bounded.acquire();
-      const waits: Array<[string, () => Promise<unknown>]> = [
+      const waits: Array<[string, () => PromiseLike<unknown>]> = [
         ["Lock.acquire", () => lock.acquire()],
         ["Event.wait", () => new Event().wait()],
         ["Condition.wait", async () => {
