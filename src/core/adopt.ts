@@ -135,11 +135,11 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: nu
   }
   // a promise whose work another task already holds waits for that task
   const held = (promise as Taken)[WORK_OF];
-  if (held !== undefined && held !== (task as Task<unknown>) && !a.work.sources.includes(promise)) a.work.sources.push(promise);
+  if (held !== undefined && held !== (task as Task<unknown>) && !a.work.sources.includes(promise)) a.work.sources = [...a.work.sources, promise];
   // Work derived from promises other tasks took over (`gather(a, a.then(f))`) waits for those tasks: they
   // drive virtual time, and cancelling this one cancels them, as cancelling a task that awaits a task
   // does in CPython. Other work may be foreign until it awaits something of ours: it holds the clock.
-  if (a.work.sources.length > 0) task._sources = a.work.sources;
+  if (a.work.sources.length > 0) task._sources = [...a.work.sources];
   else if ((task._flags & F_AWAITED) === 0) task._holdClock(); // (unless an await of ours moved in)
   loop._beginAdoptedStep(task);
   runInStrand(task, settleTaskWith, promise as Promise<unknown>);

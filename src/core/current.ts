@@ -380,9 +380,13 @@ function loggedIn(p: unknown, from: number, to: number): boolean {
  * parents goes (iteratively: a chain of a thousand `then`s is followed). Parents at or before `floor` are
  * not followed (they are the work of an earlier argument of the same call). Returns the earliest start.
  */
+/** `collectWork`'s stack of ranges still to look at (reused: it is not re-entered). */
+const todo: number[] = [];
+
 function collectWork(at: number, bound: number, out: number[], floor: number, sources: object[] | null = null): number {
   let start = at;
-  const todo: number[] = [at, bound];
+  todo.length = 0;
+  todo.push(at, bound);
   while (todo.length > 0) {
     const b = todo.pop()!;
     const a = todo.pop()!;
@@ -435,7 +439,7 @@ export interface Work {
   at: number;
   start: number;
   /** promises this work was derived from that tasks took over (or will: `PENDING_TAKE`): it waits for them */
-  sources: object[];
+  sources: readonly object[];
 }
 
 /** @internal `findWork`'s limit when no other promise of the same call follows: the log's end */
@@ -471,7 +475,10 @@ export function workLimits(args: readonly unknown[], isPromise: (x: unknown) => 
     if (a >= 0) {
       let bound = end;
       const la = next >= 0 ? at[next]! : -1;
-      if (la > a) {
+      // (the next argument's work cannot begin before la, nor at or before a: when la follows a at once,
+      // that is where this one's ends, with no search: `gather(a(), b(), c())` of functions that did not await)
+      if (la === a + 2) bound = la;
+      else if (la > a) {
         // the next argument's work begins where its earliest source does, but not before this promise: a
         // source at or before it (`gather(a, a.then(f))`) is this argument's work
         scratch.length = 0;
@@ -496,10 +503,14 @@ export function findWork(promise: object, near: number, limit: number): Work | n
   if (at < 0) return null;
   const bound = limit >= 0 ? Math.min(Math.max(limit, at + 2), logN) : logN;
   const ranges: number[] = [];
-  const sources: object[] = [];
-  const start = collectWork(at, bound, ranges, -1, sources);
-  return { ranges, at, start, sources };
+  sourcesFound.length = 0;
+  const start = collectWork(at, bound, ranges, -1, sourcesFound);
+  return { ranges, at, start, sources: sourcesFound.length === 0 ? NO_SOURCES : sourcesFound.slice() };
 }
+
+/** `findWork`'s scratch list of sources, and the shared empty one (most work has none). */
+const sourcesFound: object[] = [];
+const NO_SOURCES: readonly object[] = Object.freeze([]);
 
 /**
  * Re-tag the promises of `log[start..end)`: those tagged `from` become `to`'s; strands opened inside the
