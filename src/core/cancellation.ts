@@ -392,6 +392,9 @@ function countCancel(task: Task<unknown>, msg: string | undefined): void {
 function setMustCancel(s: StrandLike, msg: string | undefined): void {
   s._mustCancel = true;
   s._pendingCancelMessage = msg;
+  // (CPython's Task._cancel_message: kept after delivery, read if the task then finishes all the same
+  // and a gather that was cancelled reports its cancellation through it)
+  if (s === s._task) s._task._lastCancelMessage = msg;
 }
 
 /**

@@ -409,6 +409,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /** @internal the CancelledError for a reader of a cancelled future's outcome */
   _makeCancelledError(): CancelledError {
+    if ((this._st & ST_MASK) !== ST_CANCELLED) return new CancelledError(""); // (finished: no message)
     const v = this._value;
     if (v instanceof CancelledError) {
       this._value = undefined; // the next reader gets a fresh one, without a message (as CPython)

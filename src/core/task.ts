@@ -183,6 +183,14 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (v !== undefined || this._x !== null) this._extras().createdAt = v;
   }
 
+  /** @internal CPython's `_cancel_message`: the message of the last request that found no await to cancel */
+  get _lastCancelMessage(): string | undefined {
+    return this._x === null ? undefined : this._x.lastCancelMessage;
+  }
+  set _lastCancelMessage(v: string | undefined) {
+    if (v !== undefined || this._x !== null) this._extras().lastCancelMessage = v;
+  }
+
   /** @internal where the task last awaited (debug mode only) */
   get _awaitSite(): AwaitSite | null {
     return this._x === null ? null : this._x.awaitSite;
@@ -591,7 +599,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (s._closed) s = openStrand(s);
     if (s !== this && levelCancelled(s)) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
-    if ((this._flags & F_FIRST_STEP) !== 0) this._endFirstStep();
+    const f = this._flags;
+    if (f !== 0) {
+      // (a yield is an await of ours: work taken over that yields is not foreign, and is never given up)
+      this._flags = f | F_AWAITED;
+      if ((f & F_HOLDING) !== 0) this._releaseHold();
+      if ((f & F_FIRST_STEP) !== 0) this._endFirstStep();
+    }
     this._loop._stepSuspended(this);
   }
 
@@ -654,6 +668,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     return this._nreg === 0 ? [] : pendingAwaits(this as Task<unknown>);
   }
 
+  /**
+   * @internal a task that finished all the same after a cancellation request that found no await to
+   * cancel gives that request's message (CPython's `_make_cancelled_error` from `_cancel_message`: what a
+   * cancelled gather raises when its last child ended so)
+   */
+  override _makeCancelledError(): CancelledError {
+    if ((this._st & ST_MASK) === ST_CANCELLED) return super._makeCancelledError();
+    return new CancelledError(this._lastCancelMessage ?? "");
+  }
+
   /** @internal */
   override _awaits(): readonly Future<unknown>[] {
     return this._waiters;
@@ -702,6 +726,8 @@ class TaskExtras {
   deferredCancels: Array<string | undefined> | null = null;
   foreignAwaits = 0;
   createdAt: string | undefined = undefined;
+  /** see `Task._lastCancelMessage` */
+  lastCancelMessage: string | undefined = undefined;
   /** where the task last registered an await (debug mode: current.ts, "await sites") */
   awaitSite: AwaitSite | null = null;
 }

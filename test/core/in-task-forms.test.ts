@@ -273,6 +273,52 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     await sleep(c.u(250));
     c.p(`waitFor -> ${await waitFor(body(), c.u(250))}`);
   },
+  "waitfor-zero-swallowed-then-fails": async (c) => {
+    // (fuzz seed co/100535: the work takes waitFor's cancellation at a sleep(0), swallows it and fails
+    // later: its failure is waitFor's outcome, not a TimeoutError, and the work is not given up)
+    const body = async (): Promise<string> => {
+      try {
+        await sleep(0);
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        c.p("body caught CancelledError");
+      }
+      const inner = async (): Promise<string> => {
+        await sleep(0);
+        throw new Error("KeyError");
+      };
+      c.p(`inner -> ${await waitFor(inner(), c.u(250))}`);
+      return "body";
+    };
+    try {
+      c.p(`waitFor -> ${await waitFor(body(), 0)}`);
+    } catch (e) {
+      c.p(`waitFor raised ${(e as Error).name === "Error" ? (e as Error).message : (e as Error).name}`);
+    }
+  },
+  "gather-cancelled-child-finishes": async (c) => {
+    // (fuzz seed co/101123: a cancelled gather whose last child swallowed the request and returned raises
+    // CancelledError with that request's message, CPython's Task._cancel_message)
+    const child = createTask(async () => {
+      try {
+        await sleep(c.u(500));
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        c.p(`child caught CancelledError(${e.message})`);
+      }
+      await sleep(c.u(100));
+      return "v:child";
+    });
+    const g = createTask(() => gather(child));
+    await sleep(c.u(500)); // (the child's timer is due now too, after this one: its await is done when cancelled)
+    g.cancel("m1");
+    try {
+      await g;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p(`gather CancelledError(${e.message})`);
+    }
+  },
   "shield-of-work-done-in-first-step": async (c) => {
     // (fuzz seeds co/51351, co/61070: CPython's shield returns an eager task done at once, whose
     // cancellation keeps its message)

@@ -302,6 +302,49 @@ async def timeout_tie_swallowed():
     p(f"waitFor -> {await asyncio.wait_for(E(body()), 0.25)}")
 
 
+async def waitfor_zero_swallowed_then_fails():
+    async def body():
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            p("body caught CancelledError")
+
+        async def inner():
+            await asyncio.sleep(0)
+            raise KeyError("KeyError")
+
+        p(f"inner -> {await asyncio.wait_for(E(inner()), 0.25)}")
+        return "body"
+
+    try:
+        p(f"waitFor -> {await asyncio.wait_for(E(body()), 0)}")
+    except BaseException as e:
+        p(f"waitFor raised {e.args[0] if isinstance(e, KeyError) else type(e).__name__}")
+
+
+async def gather_cancelled_child_finishes():
+    async def child_fn():
+        try:
+            await asyncio.sleep(0.5)
+        except asyncio.CancelledError as e:
+            p(f"child caught CancelledError({e.args[0] if e.args else ''})")
+        await asyncio.sleep(0.1)
+        return "v:child"
+
+    child = asyncio.create_task(child_fn())
+
+    async def g_fn():
+        return await asyncio.gather(child)
+
+    g = asyncio.create_task(g_fn())
+    await asyncio.sleep(0.5)
+    g.cancel("m1")
+    try:
+        await g
+    except asyncio.CancelledError as e:
+        p(f"gather CancelledError({e.args[0] if e.args else ''})")
+
+
 async def shield_of_work_done_in_first_step():
     async def sleeper():
         await asyncio.sleep(0.5)
@@ -393,6 +436,8 @@ PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
     "chain-made-before-scope-at-zero": chain_made_before_scope_at_zero,
+    "waitfor-zero-swallowed-then-fails": waitfor_zero_swallowed_then_fails,
+    "gather-cancelled-child-finishes": gather_cancelled_child_finishes,
     "shield-of-work-done-in-first-step": shield_of_work_done_in_first_step,
     "timeout-tie-swallowed": timeout_tie_swallowed,
     "gather-source-and-derived": gather_source_and_derived,
