@@ -1,14 +1,15 @@
 /**
  * Before and after: the same cases measured on several builds of asyncio-ts, in one run, interleaved.
  *
- *   node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--no-node24] [--quick]
+ *   node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]
  *
  * DIST is a build's `dist/` folder (for an older commit: `git worktree add /tmp/old <sha>`, link its
  * `node_modules`, `npx tsc -p tsconfig.build.json`). Each case runs in its own child process
  * (`bench/lib/core-cases.mjs`, `bench/lib/sync-cases.mjs`, the same programs as the suites), builds in
  * turn, REPS times (default 3), so that a drift of the machine falls on every build alike; on the
  * machine's Node and on Node 24 (`bench/.node24`, as `run.mjs` installs it, or `ASYNCIO_BENCH_NODE24`). Prints, per case, the
- * median over the repetitions for each build, and its ratio to the first build.
+ * median over the repetitions for each build, and its ratio to the first build. `--only WORD` (repeatable)
+ * keeps the cases whose name contains one of the words (`--only spawn --only queue`).
  *
  * The cases are the ones the issues forbid to regress: spawn + await (`createTask` + `gather`, and
  * `gather(a(), b())` of called async functions), 100,000 concurrent sleeps, lock and semaphore
@@ -25,11 +26,13 @@ const builds = [];
 let reps = 3;
 let node24 = true;
 let quick = false;
+const only = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--reps") reps = Number(args[++i]);
   else if (a === "--no-node24") node24 = false;
   else if (a === "--quick") quick = true;
+  else if (a === "--only") only.push(args[++i]);
   else if (/^[^=]+=.+$/.test(a)) {
     const [name, dist] = [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)];
     if (!existsSync(join(dist, "src", "index.js"))) {
@@ -38,12 +41,12 @@ for (let i = 0; i < args.length; i++) {
     }
     builds.push({ name, dist });
   } else {
-    console.error(`unknown argument ${a}\nusage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--no-node24] [--quick]`);
+    console.error(`unknown argument ${a}\nusage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]`);
     process.exit(2);
   }
 }
 if (builds.length === 0 || !Number.isInteger(reps) || reps < 1) {
-  console.error("usage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--no-node24] [--quick]");
+  console.error("usage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]");
   process.exit(2);
 }
 
@@ -90,6 +93,7 @@ for (const node of nodes) {
   console.log(`| case | unit | ${builds.map((b) => b.name).join(" | ")} | ${builds.slice(1).map((b) => `${b.name} / ${builds[0].name}`).join(" | ")} |`);
   console.log(`|---|---|${builds.map(() => "---:").join("|")}|${builds.slice(1).map(() => "---:").join("|")}|`);
   for (const [name, unit, argv, read] of cases) {
+    if (only.length > 0 && !only.some((w) => name.includes(w))) continue;
     const figures = builds.map(() => []);
     for (let r = 0; r < reps; r++) {
       builds.forEach((b, i) => figures[i].push(read(runCase(node.bin, argv, b.dist))));

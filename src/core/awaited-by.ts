@@ -11,8 +11,8 @@
  * intermediate futures are linked with `futureAddToAwaitedBy`, as in CPython.
  *
  * Rejected alternative: CPython's way, a set of awaiters on every future, updated by every await and
- * every task-group child (a set per awaited future: it would cost every await for a picture asked for
- * rarely; measured with the spawn benchmark, `bench/README.md`).
+ * every task-group child: a write (and a set to allocate) on the path of every await and every spawn,
+ * which the benchmarks watch most closely (`bench/README.md`), for a picture asked for rarely.
  *
  * @module
  */

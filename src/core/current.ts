@@ -27,7 +27,9 @@
  * - AsyncContextFrame frames (Node 24's `AsyncLocalStorage`, the previous design there): free per
  *   promise, but a frame is fixed when a reaction is registered, so a chain that an async function started
  *   before a combinator saw its promise can never be moved to another task or scope; `shield(a())` and
- *   `waitFor(a(), ms)` could not be exact. The hooks cost a task about the same (`bench/README.md`).
+ *   `waitFor(a(), ms)` could not be exact. They were cheaper: spawn + await, before the hooks and after,
+ *   275 and about 530 ns a task on Node 24, 826 and about 920 ns on Node 20 (`bench/README.md`,
+ *   "Before and after").
  * - `AsyncLocalStorage.run(task, fn)` per task (the first design): on Node 20 it enables Node's async-hooks
  *   machinery, whose promise hook nearly doubles the cost of await-heavy code (1.95x,
  *   `node bench/context-cost.mjs`).

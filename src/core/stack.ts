@@ -16,8 +16,9 @@
  * are left out; frames of asyncio-ts's upper layers (`TaskGroup.run`, `gather`...) stay, as CPython shows
  * `TaskGroup.__aexit__`.
  *
- * Rejected alternatives: recording a stack at every await outside debug mode (a stack capture costs a
- * microsecond or more, several times an await's own cost: `bench/README.md`, "debug mode"); the
+ * Rejected alternatives: recording a stack at every await outside debug mode (debug mode, which does
+ * it, makes an await of a sleep 9 to 12 times as costly: `node bench/debug-cost.mjs`, `bench/README.md`,
+ * "Debug mode"); the
  * inspector protocol (`Debugger.paused` call frames), which needs the process to pause.
  *
  * @module
