@@ -262,6 +262,12 @@ export class EventLoop {
   _holds = 0;
   /** @internal foreign work in flight that holds the virtual clock for at most `_holdTimeout` */
   _foreignHolds = 0;
+  /**
+   * @internal I/O that may still wake a task (a stream read or drain in flight, a listening server):
+   * while any, virtual time reports no deadlock (the peer may yet write or connect, as on the real clock,
+   * where the open socket keeps the process alive). Reads and drains also take a foreign hold.
+   */
+  _io = 0;
   /** @internal see EventLoopOptions.holdTimeout */
   _holdTimeout: number;
   private _holdTimer: LongTimer | null = null;
@@ -638,6 +644,17 @@ export class EventLoop {
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
     }
     this._tasks.clear();
+    const closing = this._closeCallbacks;
+    this._closeCallbacks = null;
+    if (closing !== null) {
+      for (const cb of closing) {
+        try {
+          cb();
+        } catch (exception) {
+          this.callExceptionHandler({ message: "a resource failed to close with its loop", exception });
+        }
+      }
+    }
     this._releaseHooks();
     loopRegistry.closed(this);
   }
@@ -1017,11 +1034,38 @@ export class EventLoop {
     return new ForeignHold(this);
   }
 
+  /**
+   * @internal I/O begins that may wake a task (see `_io`); with `holdClock`, it also holds virtual time as
+   * foreign work. Release the returned hold once, when it ends.
+   */
+  _ioBegin(holdClock: boolean): IoHold {
+    this._io++;
+    if (holdClock) this._foreignHolds++;
+    return new IoHold(this, holdClock);
+  }
+
+  /** @internal */
+  _ioEnd(heldClock: boolean): void {
+    if (this._io > 0) this._io--;
+    if (heldClock) this._releaseForeign();
+  }
+
   /** @internal */
   _releaseForeign(): void {
     if (this._foreignHolds > 0) this._foreignHolds--;
     if (this._foreignHolds === 0 && this._running && !this._inIteration) this._kick();
   }
+
+  /**
+   * @internal callbacks run once when the loop closes (a stream's socket, a server still listening: Node
+   * would otherwise stay alive for them after `run()` ends); returns the function that unregisters it
+   */
+  _onClose(cb: () => void): () => void {
+    const set = (this._closeCallbacks ??= new Set());
+    set.add(cb);
+    return () => set.delete(cb);
+  }
+  private _closeCallbacks: Set<() => void> | null = null;
 
   /** @internal wake the driver (e.g. after a hand-moved virtual clock). */
   _wake(): void {
@@ -1285,7 +1329,7 @@ export class EventLoop {
     const mark = this._iterations;
     this._deadlockTimer = longTimeout(() => {
       this._deadlockTimer = null;
-      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0) return;
+      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0 || this._io > 0) return;
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
       this._reportDeadlock(
         `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +
@@ -1381,6 +1425,24 @@ export class ForeignHold {
     if (l !== null) {
       this._loop = null;
       l._releaseForeign();
+    }
+  }
+}
+
+/** I/O in flight (see `EventLoop._ioBegin`); released at most once. @internal */
+export class IoHold {
+  private _loop: EventLoop | null;
+  constructor(
+    loop: EventLoop,
+    private readonly _clock: boolean,
+  ) {
+    this._loop = loop;
+  }
+  _release(): void {
+    const l = this._loop;
+    if (l !== null) {
+      this._loop = null;
+      l._ioEnd(this._clock);
     }
   }
 }

@@ -28,7 +28,7 @@ export { Handle, TimerHandle } from "./handles.js";
 export { TimerHeap } from "./timer-heap.js";
 export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutcome, type Instrument, type Tracer } from "./instruments.js";
 export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";
-export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, LOOP_OPTIONS, timerDelay, type CallOptions, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory } from "./event-loop.js";
+export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, IoHold, LOOP_OPTIONS, timerDelay, type CallOptions, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory } from "./event-loop.js";
 export { defaultLoop } from "./default-loop.js";
 export { allTasks, createTask } from "./task-api.js";
 export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";

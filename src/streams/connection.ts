@@ -1,0 +1,264 @@
+/**
+ * One connection: a Node socket wired to a `StreamReader` and the state a `StreamWriter` reads (CPython's
+ * `StreamReaderProtocol` and its transport, in one object).
+ *
+ * The socket's events are turned into the reader's feed and into futures of the loop: `drain` waiters, the
+ * close waiters of `waitClosed`. Every future is completed from the event handler (the loop is kicked by
+ * that), so every wait is an asyncio-ts await and can be cancelled. A connection still open when its loop
+ * closes is destroyed then (`EventLoop._onClose`): Node would otherwise stay alive for it after `run()`.
+ *
+ * Invariant: `lost` turns true once, on the socket's `close` event, and then every drain waiter and
+ * close waiter has been completed and the loop-close callback unregistered.
+ *
+ * @module
+ */
+import type { Socket } from "node:net";
+import { type EventLoop, type Future, type IoHold } from "../core/index.js";
+import { ConnectionResetError } from "./errors.js";
+import { StreamReader } from "./reader.js";
+
+/**
+ * The open connections of this process by their ends, `local>remote` (TCP) or `unix>path` / `path>unix`
+ * (Unix sockets): a connection whose peer is here too needs no hold on virtual time for its reads (see
+ * `peerInProcess`).
+ */
+const ends = new Map<string, number>();
+
+/** A wait's hold on the loop: on the clock while the peer is not known to be in this process. */
+class WaitHold {
+  hold: IoHold;
+  constructor(
+    private readonly loop: EventLoop,
+    clock: boolean,
+    private readonly peerKey: string | null,
+  ) {
+    this.hold = loop._ioBegin(clock);
+    if (clock && peerKey !== null) {
+      let set = awaitingPeer.get(peerKey);
+      if (set === undefined) awaitingPeer.set(peerKey, (set = new Set()));
+      set.add(this);
+    }
+  }
+  /** The peer turned out to be in this process: keep the wait, let go of the clock. */
+  dropClock(): void {
+    this.hold._release();
+    this.hold = this.loop._ioBegin(false);
+  }
+  _release(): void {
+    this.hold._release();
+    const set = this.peerKey === null ? undefined : awaitingPeer.get(this.peerKey);
+    if (set !== undefined && set.delete(this) && set.size === 0) awaitingPeer.delete(this.peerKey!);
+  }
+}
+
+/**
+ * Waits holding the clock, by the key of the peer they wait on: a connection of this process that turns
+ * out to be that peer (the other end of a loopback connection is often made a moment later) frees them.
+ */
+const awaitingPeer = new Map<string, Set<WaitHold>>();
+
+function endKey(socket: Socket, serverSide: boolean, reversed: boolean): string | null {
+  const path = (socket as unknown as { _asyncioPath?: { peer?: string; sock?: string } })._asyncioPath;
+  if (path !== undefined) {
+    const p = path.peer ?? path.sock;
+    // a client of a path is `unix>path`, a server's side of it `path>unix`
+    return serverSide !== reversed ? `${p}>unix` : `unix>${p}`;
+  }
+  if (socket.localPort === undefined || socket.remotePort === undefined) return null;
+  const local = `${socket.localAddress}:${socket.localPort}`;
+  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+  return reversed ? `${remote}>${local}` : `${local}>${remote}`;
+}
+
+/** @internal */
+export class Connection {
+  socket: Socket;
+  readonly reader: StreamReader;
+  /** Set once: the socket closed (the peer, an error, `close()`, `abort()`). */
+  lost = false;
+  /** The error the socket closed with, if any. */
+  error: unknown = undefined;
+  hasError = false;
+  /** `close()` was called (CPython's `transport.is_closing()` turns true). */
+  closing = false;
+  /** `writeEof()` was called. */
+  eofWritten = false;
+  /** Whether the socket is TLS (no half close). */
+  tls: boolean;
+  /** Set when this connection was accepted by a server (its side of `startTls`). */
+  readonly serverSide: boolean;
+  /** Invariant: futures of tasks in `drain()` waiting for the socket's `drain`; emptied when woken. */
+  private drainWaiters: Future<void>[] = [];
+  private closeWaiters: Future<void>[] = [];
+  private readonly unregister: () => void;
+  private readonly onLost: ((c: Connection) => void) | null;
+  private listeners: [string, (...a: never[]) => void][] = [];
+
+  constructor(
+    readonly loop: EventLoop,
+    socket: Socket,
+    options: { limit: number | undefined; tls: boolean; serverSide: boolean; onLost?: (c: Connection) => void },
+  ) {
+    this.socket = socket;
+    this.tls = options.tls;
+    this.serverSide = options.serverSide;
+    this.onLost = options.onLost ?? null;
+    this.reader = new StreamReader(options.limit === undefined ? undefined : { limit: options.limit });
+    this.reader._loop = loop;
+    this.reader.setTransport(this);
+    this.attach(socket);
+    this.key = endKey(socket, this.serverSide, false);
+    if (this.key !== null) {
+      ends.set(this.key, (ends.get(this.key) ?? 0) + 1);
+      const waiting = awaitingPeer.get(this.key);
+      if (waiting !== undefined) {
+        awaitingPeer.delete(this.key);
+        for (const w of waiting) w.dropClock();
+      }
+    }
+    this.unregister = loop._onClose(() => {
+      if (!this.socket.destroyed) this.socket.destroy();
+    });
+  }
+
+  private readonly key: string | null;
+
+  /**
+   * Whether the other end of this connection is a connection of this process (a client and the server
+   * it reached, both in this program). Then bytes the peer wrote reach this end at the next poll of
+   * Node's event loop, before the virtual clock may jump (it jumps from a fresh macrotask only), so a
+   * read needs no hold on the clock; a read from a peer elsewhere holds it (`holdTimeout`).
+   */
+  peerInProcess(): boolean {
+    const k = endKey(this.socket, this.serverSide, true);
+    return k !== null && (ends.get(k) ?? 0) > 0;
+  }
+
+  /**
+   * The hold of a read or a drain: it keeps virtual time from reporting a deadlock, and holds the clock
+   * while the peer is not known to be in this process (`peerInProcess`; if the peer's end appears later,
+   * the clock is let go then). Release it once, when the wait ends.
+   */
+  waitHold(): { _release(): void } {
+    const inProcess = this.peerInProcess();
+    return new WaitHold(this.loop, !inProcess, inProcess ? null : endKey(this.socket, this.serverSide, true));
+  }
+
+  /** Wire a socket's events (again, after `startTls` replaced the socket). */
+  attach(socket: Socket): void {
+    this.detach();
+    this.socket = socket;
+    const on = (ev: string, fn: (...a: never[]) => void): void => {
+      socket.on(ev, fn as (...a: unknown[]) => void);
+      this.listeners.push([ev, fn]);
+    };
+    on("data", (data: Buffer) => {
+      if (!this.reader._eof) this.reader.feedData(data);
+    });
+    on("end", () => {
+      if (!this.reader._eof) this.reader.feedEof();
+    });
+    on("error", (err: Error) => {
+      if (!this.hasError) {
+        this.hasError = true;
+        this.error = err;
+      }
+    });
+    on("drain", () => this.wakeDrain());
+    on("close", () => this.connectionLost());
+  }
+
+  /** Unwire the current socket (its events no longer reach the reader). */
+  detach(): void {
+    for (const [ev, fn] of this.listeners) this.socket.off(ev, fn as (...a: unknown[]) => void);
+    this.listeners = [];
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (!this.lost) this.socket.resume();
+  }
+
+  /** The socket closed: the reader ends (or fails), every waiter is completed. */
+  connectionLost(): void {
+    if (this.lost) return;
+    this.lost = true;
+    this.detach();
+    this.unregister();
+    if (this.key !== null) {
+      const n = (ends.get(this.key) ?? 1) - 1;
+      if (n === 0) ends.delete(this.key);
+      else ends.set(this.key, n);
+    }
+    const r = this.reader;
+    if (this.hasError && !this.closing) r.setException(this.error);
+    else if (!r._eof) r.feedEof();
+    this.wakeDrain();
+    const waiters = this.closeWaiters;
+    this.closeWaiters = [];
+    for (const w of waiters) {
+      if (w.done()) continue;
+      if (this.hasError && !this.closing) w.setException(this.error);
+      else w.setResult(undefined);
+    }
+    this.onLost?.(this);
+  }
+
+  private wakeDrain(): void {
+    const waiters = this.drainWaiters;
+    if (waiters.length === 0) return;
+    this.drainWaiters = [];
+    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+  }
+
+  /** CPython's `_drain_helper`: wait while the socket's buffer is above its high-water mark. */
+  async drainHelper(): Promise<void> {
+    if (this.lost) throw new ConnectionResetError("Connection lost");
+    // closed by us with nothing left to send: CPython's connection is lost by now (its drain yields first)
+    if (this.closing && this.socket.writableLength === 0) throw new ConnectionResetError("Connection lost");
+    if (!this.socket.writableNeedDrain) return;
+    const w = this.loop.createFuture<void>();
+    w._label = "StreamWriter.drain";
+    this.drainWaiters.push(w);
+    const hold = this.waitHold();
+    try {
+      await w;
+    } finally {
+      hold._release();
+      const i = this.drainWaiters.indexOf(w);
+      if (i !== -1) this.drainWaiters.splice(i, 1);
+    }
+    if (this.lost && this.socket.writableLength > 0) throw new ConnectionResetError("Connection lost");
+  }
+
+  /** Close after what was written is flushed (CPython's `transport.close()`). */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.lost) return;
+    this.socket.pause();
+    if (this.socket.destroyed) return;
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  /** Close at once, dropping what was not sent (CPython's `transport.abort()`). */
+  abort(): void {
+    this.closing = true;
+    if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** Wait for the socket to close; its error, if it closed with one that `close()` did not cause. */
+  async waitClosed(): Promise<void> {
+    if (this.lost) {
+      if (this.hasError && !this.closing) throw this.error;
+      return;
+    }
+    const w = this.loop.createFuture<void>();
+    w._label = "StreamWriter.waitClosed";
+    this.closeWaiters.push(w);
+    await w;
+  }
+}
