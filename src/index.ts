@@ -65,6 +65,15 @@ export { Queue, type QueueStatistics } from "./queues/queue.js";
 export { PriorityQueue, type PriorityQueueOptions } from "./queues/priority-queue.js";
 export { LifoQueue } from "./queues/lifo-queue.js";
 
+// Streams (issue #15): connections as reader/writer pairs, servers.
+export { ConnectionResetError, IncompleteReadError, LimitOverrunError } from "./streams/errors.js";
+export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from "./streams/reader.js";
+export { StreamWriter, type StartTlsOptions } from "./streams/writer.js";
+export { openConnection, openUnixConnection, type OpenConnectionOptions } from "./streams/open.js";
+export { Server, startServer, startUnixServer, type ClientConnected, type StartServerOptions } from "./streams/server.js";
+
+// Subprocesses (issue #15).
+
 // Executors (issue #4): thread and process pools, runInExecutor/toThread, the worker-side API.
 export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./core/index.js";
 export {
