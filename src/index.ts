@@ -65,6 +65,9 @@ export { Queue, type QueueStatistics } from "./queues/queue.js";
 export { PriorityQueue, type PriorityQueueOptions } from "./queues/priority-queue.js";
 export { LifoQueue } from "./queues/lifo-queue.js";
 
+// The loop and the operating system (issue #15).
+export { runCoroutineThreadsafe, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type ThreadsafeFuture } from "./core/index.js";
+
 // Streams (issue #15): connections as reader/writer pairs, servers.
 export { ConnectionResetError, IncompleteReadError, LimitOverrunError } from "./streams/errors.js";
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from "./streams/reader.js";
@@ -73,6 +76,10 @@ export { openConnection, openUnixConnection, type OpenConnectionOptions } from "
 export { Server, startServer, startUnixServer, type ClientConnected, type StartServerOptions } from "./streams/server.js";
 
 // Subprocesses (issue #15).
+export { createSubprocessExec, createSubprocessShell, type SubprocessOptions } from "./subprocess/create.js";
+export { Process } from "./subprocess/process.js";
+export { DEVNULL, PIPE, STDOUT, type Stdio } from "./subprocess/stdio.js";
+export { ProcessLookupError } from "./subprocess/errors.js";
 
 // Executors (issue #4): thread and process pools, runInExecutor/toThread, the worker-side API.
 export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./core/index.js";
@@ -88,6 +95,7 @@ export {
 } from "./executors/executor.js";
 export { ExecutorFuture } from "./executors/executor-future.js";
 export type { PoolOptions } from "./executors/pool.js";
+export type { PortalFunctions } from "./executors/portal.js";
 export {
   ThreadPoolExecutor,
   ProcessPoolExecutor,
@@ -95,4 +103,4 @@ export {
   type ThreadPoolExecutorOptions,
   type ProcessPoolExecutorOptions,
 } from "./executors/executors.js";
-export { currentThread, sleepSync, taskSignal, throwIfCancelled, type ThreadInfo } from "./executors/worker-api.js";
+export { callLoop, callLoopSync, currentThread, sleepSync, taskSignal, throwIfCancelled, type ThreadInfo } from "./executors/worker-api.js";

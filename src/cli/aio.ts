@@ -22,7 +22,7 @@ ${RUN_HELP}
   aio tour [--fast] [--cell <n>]   Run the seed notebook's programs on asyncio-ts and show their output as it
                                    happens (about 40 s on the real clock).
       --fast                       Run them on virtual time: instantly, with CPython's exact timer order.
-      --cell <n>                   Only the cell In [n] (e.g. --cell 22).
+      --cell <n>                   Only the cell In [n] (e.g. --cell 22), or echo / pipeline (beyond the seed).
       --no-timeline                Do not draw the timeline under each cell.
 ${WORKER_HELP}${PS_HELP}  aio --help                       This text.
 
@@ -88,8 +88,8 @@ async function main(argv: string[]): Promise<number | undefined> {
       else if (a === "--no-timeline") timeline = false;
       else if (a === "--cell") {
         cell = rest[++i];
-        if (cell === undefined || !/^\d+$/.test(cell)) {
-          process.stderr.write(`aio tour: --cell needs a cell number such as 22, got ${cell ?? "nothing"}\n`);
+        if (cell === undefined || !/^(\d+|echo|pipeline)$/i.test(cell)) {
+          process.stderr.write(`aio tour: --cell needs a cell number such as 22, or echo or pipeline, got ${cell ?? "nothing"}\n`);
           return 2;
         }
       } else if (a === "--help" || a === "-h") {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CELLS, Kernel, NOTES, cellSource, runCellNotebook, runCellScript, type Cell, type CellRun } from "./tour.js";
+import { BEYOND, CELLS, Kernel, NOTES, cellSource, runCellNotebook, runCellScript, type Cell, type CellRun } from "./tour.js";
 import { TraceRecorder } from "../tracing/recorder.js";
 import { renderTerminalTimeline } from "../tracing/terminal.js";
 import { installTracer } from "../tracing/hooks.js";
@@ -64,9 +64,11 @@ async function loadCell(cell: Cell): Promise<Awaited<ReturnType<Cell["load"]>> |
 
 /** Run the tour; returns the process exit code. */
 export async function runTour(options: TourOptions): Promise<number> {
-  const cells = options.cell === undefined ? CELLS : CELLS.filter((c) => c.id === `In [${options.cell}]`);
+  const all = [...CELLS, ...BEYOND];
+  const want = options.cell?.toLowerCase();
+  const cells = want === undefined ? all : all.filter((c) => c.id === `In [${want}]` || c.id.toLowerCase() === want);
   if (cells.length === 0) {
-    process.stderr.write(`aio tour: there is no cell In [${options.cell}]; cells: ${CELLS.map((c) => c.id).join(", ")}\n`);
+    process.stderr.write(`aio tour: there is no cell ${options.cell}; cells: ${all.map((c) => c.id).join(", ")}\n`);
     return 2;
   }
   const clock = options.fast ? "virtual time (--fast): instant, CPython's exact timer order" : "the real clock, like the notebook";
@@ -78,6 +80,9 @@ export async function runTour(options: TourOptions): Promise<number> {
   const tourStart = performance.now();
   try {
     for (const cell of cells) {
+      if (cell === BEYOND[0]) {
+        process.stdout.write(`${bold("Beyond the seed")}: I/O that can be cancelled: sockets and processes, under the same timeouts.\n\n`);
+      }
       process.stdout.write(`${bold(cell.id)}: ${cell.title}\n`);
       const mod = await loadCell(cell);
       const src = cellSource(cell);
@@ -115,7 +120,8 @@ export async function runTour(options: TourOptions): Promise<number> {
       if (recorder) {
         let trace = recorder.trace();
         const real = realRecorder?.trace();
-        if (real !== undefined && trace.end === trace.start && (real.workers ?? []).length > 0) trace = real;
+        // (a cell whose time is spent in workers or child processes takes no virtual time: show the real clock's)
+        if (real !== undefined && trace.end === trace.start && ((real.workers ?? []).length > 0 || cell.dir === "beyond")) trace = real;
         trace.tasks = trace.tasks.filter((t) => t.fn !== "drainLeftovers"); // the kernel's own idle task
         const text = renderTerminalTimeline(trace, { width: Math.min(process.stdout.columns ?? 80, 100) - 2 });
         if (text) process.stdout.write(`\n${text}\n`);

@@ -24,8 +24,10 @@ import { wait } from "../combinators/wait.js";
 export interface Cell {
   /** "In [22]" */
   id: string;
-  /** file name in examples/seed (without extension) */
+  /** file name in examples/seed (or `dir`), without extension */
   file: string;
+  /** the folder of examples/ it is in (default "seed") */
+  dir?: "seed" | "beyond";
   /** what the notebook's text before the cell says, in one line */
   title: string;
   load(): Promise<{ main: () => Promise<void>; entry: "run" | "loop" }>;
@@ -46,6 +48,27 @@ export const CELLS: Cell[] = [
     file: "in34",
     title: "20 blocking tasks on a pool of 4 worker threads",
     load: () => import("../../examples/seed/in34.js") as Promise<{ main: () => Promise<void>; entry: "run" | "loop" }>,
+  },
+];
+
+/**
+ * The chapter after the seed's cells: what the seed's notebook did not show, I/O that can be cancelled
+ * (issue 15). `--cell echo`, `--cell pipeline`.
+ */
+export const BEYOND: Cell[] = [
+  {
+    id: "Echo",
+    dir: "beyond",
+    file: "echo",
+    title: "an echo server, and a client that waits at most 500 ms for each reply",
+    load: () => import("../../examples/beyond/echo.js") as Promise<{ main: () => Promise<void>; entry: "run" | "loop" }>,
+  },
+  {
+    id: "Pipeline",
+    dir: "beyond",
+    file: "pipeline",
+    title: "two processes in a pipeline, the pump between them a task, all under one timeout",
+    load: () => import("../../examples/beyond/pipeline.js") as Promise<{ main: () => Promise<void>; entry: "run" | "loop" }>,
   },
 ];
 
@@ -151,13 +174,13 @@ export function packageRoot(): string {
 
 /** The source of a cell as shown by the tour: the program without its script guard. */
 export function cellSource(cell: Cell): string | null {
-  const path = join(packageRoot(), "examples", "seed", `${cell.file}.ts`);
+  const path = join(packageRoot(), "examples", cell.dir ?? "seed", `${cell.file}.ts`);
   if (!existsSync(path)) return null;
   const src = readFileSync(path, "utf8").split("\n");
   const out: string[] = [];
   let inGuard = false;
   for (const line of src) {
-    if (line.startsWith("// In [")) continue;
+    if (line.startsWith("// In [") || line.startsWith("// Beyond the seed")) continue;
     if (line.includes("is-script") || line.startsWith("export const entry")) continue;
     if (line.startsWith("if (isScript(")) {
       inGuard = true;

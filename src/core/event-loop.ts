@@ -68,6 +68,7 @@ import { longTimeout, type LongTimer } from "./long-timer.js";
 import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
+import { addSignalHandler, callSoonThreadsafe, getaddrinfo, getnameinfo, removeSignalHandler, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type SignalTable } from "./loop-os.js";
 
 /** Options of `newEventLoop()` and `run()`. */
 export interface EventLoopOptions {
@@ -644,6 +645,7 @@ export class EventLoop {
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
     }
     this._tasks.clear();
+    for (const sig of [...this._signals.keys()]) removeSignalHandler(this._signals, sig);
     const closing = this._closeCallbacks;
     this._closeCallbacks = null;
     if (closing !== null) {
@@ -1066,6 +1068,105 @@ export class EventLoop {
     return () => set.delete(cb);
   }
   private _closeCallbacks: Set<() => void> | null = null;
+
+  // ---------------------------------------------------------------- the operating system (loop-os.ts)
+
+  /** Invariant: the signal listeners this loop installed on `process` (removed at close). */
+  private readonly _signals: SignalTable = new Map();
+
+  /**
+   * Run `callback(...args)` on the loop whenever the process receives `sig` (CPython's
+   * `add_signal_handler`); replaces this loop's previous handler for it. SIGKILL and SIGSTOP cannot be
+   * caught (`RuntimeError`). A handler for SIGINT takes the place of `run()`'s Ctrl-C handling.
+   *
+   * @example
+   * ```ts
+   * import { run, getRunningLoop, Event } from "asyncio-ts";
+   * await run(async () => {
+   *   const stop = new Event();
+   *   getRunningLoop().addSignalHandler("SIGUSR1", () => stop.set());
+   *   process.kill(process.pid, "SIGUSR1");
+   *   await stop.wait();
+   *   console.log("got SIGUSR1");
+   * });
+   * ```
+   */
+  addSignalHandler<A extends unknown[]>(sig: SignalLike, callback: (...args: A) => void, ...args: A): void {
+    this._checkClosed();
+    addSignalHandler(this, this._signals, sig, callback as (...a: unknown[]) => void, args);
+  }
+
+  /** Remove this loop's handler for `sig`; false if there was none (CPython's `remove_signal_handler`). */
+  removeSignalHandler(sig: SignalLike): boolean {
+    return removeSignalHandler(this._signals, sig);
+  }
+
+  /** @internal whether this loop handles `sig` itself (the runner leaves SIGINT to it then) */
+  _handlesSignal(sig: NodeJS.Signals): boolean {
+    return this._signals.has(sig);
+  }
+
+  /**
+   * Resolve `host` (CPython's `getaddrinfo`, with Node's `dns.lookup`: /etc/hosts included): every
+   * address, as `{ family, sockaddr: [address, port] }`. A cancellation point.
+   * @example `const [first] = await getRunningLoop().getaddrinfo("localhost", 80)`
+   */
+  getaddrinfo(host: string, port?: number | null, options?: GetAddrInfoOptions): Promise<AddrInfo[]> {
+    return getaddrinfo(this, host, port, options);
+  }
+
+  /**
+   * The host name and service of `[address, port]` (CPython's `getnameinfo`, with `dns.lookupService`).
+   * @example `const [host, service] = await getRunningLoop().getnameinfo(["127.0.0.1", 22])`
+   */
+  getnameinfo(sockaddr: readonly [string, number]): Promise<[string, string]> {
+    return getnameinfo(this, sockaddr);
+  }
+
+  /**
+   * `callSoon` for code that does not run on this loop (a Node callback, another loop): also wakes the
+   * loop if it idles (CPython's `call_soon_threadsafe`).
+   * @example `loop.callSoonThreadsafe(() => queue.putNowait(item))`
+   */
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => void, ...args: A): Handle {
+    this._checkClosed();
+    return callSoonThreadsafe(this, callback as (...a: unknown[]) => void, args);
+  }
+
+  /**
+   * Shut down the default executor, waiting for its jobs (CPython's `shutdown_default_executor`). With
+   * `timeout` (ms), stop waiting after it and report it through the exception handler; the jobs go on.
+   * @example `await getRunningLoop().shutdownDefaultExecutor(5000)`
+   */
+  async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
+    if (timeout !== null) checkDelay(timeout, "timeout");
+    const ms = timeout;
+    const ex = this._defaultExecutor;
+    if (ex === null) return;
+    this._defaultExecutor = null;
+    this._defaultExecutorFactory = null;
+    const done = this.createFuture<void>();
+    done._label = "shutdownDefaultExecutor";
+    const hold = this._ioBegin(true);
+    Promise.resolve(ex.shutdown({ wait: true })).then(
+      () => !done.done() && done.setResult(undefined),
+      (e: unknown) => !done.done() && done.setException(e),
+    );
+    const timer =
+      ms === null
+        ? null
+        : this.callLater(ms, () => {
+            if (done.done()) return;
+            this.callExceptionHandler({ message: `The executor did not finish joining its threads within ${ms} ms (shutdownDefaultExecutor)` });
+            done.setResult(undefined);
+          });
+    try {
+      await done;
+    } finally {
+      hold._release();
+      timer?.cancel();
+    }
+  }
 
   /** @internal wake the driver (e.g. after a hand-moved virtual clock). */
   _wake(): void {

@@ -30,6 +30,7 @@ export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutco
 export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";
 export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, ForeignHold, IoHold, LOOP_OPTIONS, timerDelay, type CallOptions, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory } from "./event-loop.js";
 export { defaultLoop } from "./default-loop.js";
+export { runCoroutineThreadsafe, signalName, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type ThreadsafeFuture } from "./loop-os.js";
 export { allTasks, createTask } from "./task-api.js";
 export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";
 export { createEagerTaskFactory, eagerTaskFactory, type TaskConstructor } from "./task-factory.js";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ResourceLimits } from "node:worker_threads";
-import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
+import type { FromWorker, PortalReply, ToWorker, WorkerInit } from "./protocol.js";
 
 /** Options a backend needs to start a worker. @internal */
 export interface SpawnOptions {
@@ -29,6 +29,12 @@ export interface BackendWorker {
   readonly control: Int32Array | null;
   /** Send a message; throws if it cannot be cloned. */
   post(m: ToWorker): void;
+  /**
+   * Answer a `callLoopSync`: post the reply where the blocked worker reads it synchronously (a thread's
+   * reply port, then notify control word `CTL_REPLY`); throws if it cannot be cloned, having sent nothing.
+   * (A child process never blocks on a call: there it is `post`.)
+   */
+  postSyncReply(m: PortalReply): void;
   /** Kill now. The `exit` event follows. */
   terminate(): void;
   ref(): void;

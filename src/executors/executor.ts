@@ -9,7 +9,7 @@
  *   and for `.ts` modules (see `resolve.ts`); or
  * - a self-contained inline function, sent as its source text and compiled once per worker. It may use
  *   its arguments, globals and the worker API names (`sleepSync`, `currentThread`, `taskSignal`,
- *   `throwIfCancelled`), which are in scope. A variable of its outer scope does not exist in the worker:
+ *   `throwIfCancelled`, `callLoop`, `callLoopSync`), which are in scope. A variable of its outer scope does not exist in the worker:
  *   calling it fails with an error that says so.
  *
  * Rejected: serializing closures by capturing their scope (impossible in JavaScript without a

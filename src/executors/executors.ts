@@ -34,7 +34,8 @@ function checkPrefix(v: unknown, name: string): string | undefined {
  * blocking and CPU-bound work. Workers start on demand up to `maxWorkers` (default
  * `min(32, cpus + 4)`) and are named `ThreadPoolExecutor-<k>_<n>`. Task functions are module function
  * references (`moduleFunction`) or self-contained inline functions; inside them `currentThread()`,
- * `sleepSync()` and `taskSignal()` are available.
+ * `sleepSync()` and `taskSignal()` are available, and `callLoop()` / `callLoopSync()` call the functions
+ * of the `portal` option on the loop.
  *
  * @example
  * ```ts

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { ExecutorJob, LongTimer } from "../core/index.js";
+import type { AsyncResource } from "node:async_hooks";
+import type { ExecutorJob, IoHold, LongTimer } from "../core/index.js";
 import type { ExecutorFuture } from "./executor-future.js";
 import type { FnSpec } from "./protocol.js";
 import type { WorkerSlot } from "./worker-slot.js";
@@ -41,8 +42,35 @@ export class Job {
   sentAt = 0;
   /** Invariant: the job's timeout, armed from its start report until it settles or times out; else null. */
   timer: LongTimer | null = null;
-  /** Invariant: true while the job holds its loop's virtual clock (until the future settles). */
+  /**
+   * Invariant: true while the job holds its loop's virtual clock: from submission until the future
+   * settles, except while the hold is lent to its portal calls (`lent`).
+   */
   held = true;
+  /** Invariant: the job's portal calls (`callLoop`) being served on its loop: made and not yet answered (`portal.ts`). */
+  calls = 0;
+  /**
+   * Invariant: true while the job's clock hold is lent to its portal calls: `calls > 0`, `held` is false,
+   * and the hold is taken back when the last call is answered, unless the job's future settled meanwhile
+   * (which clears this). The job then waits on the loop, whose own timers must be free to advance.
+   */
+  lent = false;
+  /**
+   * Invariant: while `lent` and the job's timeout is armed, the I/O mark that keeps its loop from reporting
+   * a deadlock (the timeout will still fire); null otherwise.
+   */
+  lentIo: IoHold | null = null;
+  /**
+   * Invariant: the `AbortCode` the job was aborted with while running on its worker (cancelled or timed
+   * out: `WorkerPool._abortRunning`, or cancelled by a shutdown's timeout); 0 otherwise. Its portal calls
+   * are refused with that reason from then on.
+   */
+  aborted = 0;
+  /**
+   * Invariant: the async context of the code that submitted the job, captured when the pool has portal
+   * functions and contexts are in use (its portal calls' tasks start in it); null otherwise.
+   */
+  ctx: AsyncResource | null = null;
   /** Invariant: the job's future, set right after construction (the future names the job as its `_job`). */
   future!: ExecutorFuture<unknown>;
   /** The tracer's view of the job, when the loop had a tracer at submission; null once reported finished. */

@@ -26,6 +26,8 @@
  *   goes through `_settle` or `_cancelJob`, which also release the loop's virtual-time hold (`_release`).
  * - Idle workers are `unref`'d: a forgotten pool never keeps the process alive; `shutdown` waits for
  *   the workers, and terminates any that does not exit within a second after being asked.
+ * - A running job may call back into its loop (`callLoop`): the pool hands such calls to its
+ *   {@link Portal} (`portal.ts`), and tells it when a job is aborted or a worker dies.
  *
  * Rejected: a worker pulling jobs from a shared queue (`SharedArrayBuffer` ring): fastest, but then
  * arguments must be serialized by hand and processes cannot share it; one message per job with no
@@ -37,6 +39,7 @@ import { availableParallelism } from "node:os";
 import type { ResourceLimits } from "node:worker_threads";
 import {
   BrokenWorkerError,
+  captureContext,
   checkBoolean,
   checkCount,
   checkMs,
@@ -61,6 +64,7 @@ import {
   deserializeError,
   type FnSpec,
   type FromWorker,
+  type PortalCallMessage,
   type WorkerInit,
 } from "./protocol.js";
 import {
@@ -77,6 +81,7 @@ import { workerEntryPath } from "./resolve.js";
 import type { Backend, SpawnOptions } from "./backend.js";
 import { ExecutorFuture, type JobOwner } from "./executor-future.js";
 import { Job } from "./job.js";
+import { checkPortal, Portal, type PortalFunctions } from "./portal.js";
 import { WorkerSlot } from "./worker-slot.js";
 
 /** A worker of the pool. */
@@ -88,7 +93,7 @@ type Slot = WorkerSlot<Job>;
 export const SHUTDOWN_OPTIONS = ["wait", "cancelFutures", "timeout"] as const;
 
 /** The keys of `PoolOptions`. @internal */
-export const POOL_OPTIONS = ["maxWorkers", "initializer", "initargs", "resourceLimits", "taskTimeout", "cancelGrace", "execArgv", "env"] as const;
+export const POOL_OPTIONS = ["maxWorkers", "initializer", "initargs", "resourceLimits", "taskTimeout", "cancelGrace", "execArgv", "env", "portal"] as const;
 
 /** Options shared by `ThreadPoolExecutor` and `ProcessPoolExecutor`. */
 export interface PoolOptions {
@@ -108,6 +113,12 @@ export interface PoolOptions {
   execArgv?: string[];
   /** Environment of the workers (threads: `SHARE_ENV` shares the parent's). */
   env?: Record<string, string> | symbol;
+  /**
+   * The functions the workers' tasks may call on the loop, by name, with `callLoop(name, ...args)` (or
+   * `callLoopSync` on threads): each call runs as a task of the loop that submitted the calling task.
+   * Checked and copied at construction. See {@link PortalFunctions}.
+   */
+  portal?: PortalFunctions | null;
 }
 
 const EXIT_GRACE_MS = 1000;
@@ -187,6 +198,8 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   private readonly _initargs: unknown[];
   private readonly _taskTimeout: number;
   private readonly _cancelGrace: number;
+  /** Invariant: the portal functions (possibly none) and the calls being served (`portal.ts`). */
+  private readonly _portal: Portal;
   /** Queued jobs `_queue[_qhead..]`; cancelled ones are skipped lazily. Invariant: `_queued` counts the QUEUED ones. */
   private _queue: Job[] = [];
   private _qhead = 0;
@@ -227,6 +240,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     this._initargs = initargs;
     this._taskTimeout = checkMs(options.taskTimeout ?? Infinity, "taskTimeout");
     this._cancelGrace = checkMs(options.cancelGrace ?? 1000, "cancelGrace", { finite: true });
+    this._portal = new Portal(checkPortal(options.portal));
     this._spawnOptions = checkSpawnOptions(options, backend.kind);
     workerEntryPath(); // fail now, clearly, if the build is missing
   }
@@ -402,6 +416,8 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     const job = new Job(fnId, spec, payload, timeout !== Infinity || tracer !== null ? flags | JobFlags.ReportStart : flags, timeout);
     const fut = new ExecutorFuture<unknown>(l, this, job);
     job.future = fut;
+    // (its portal calls start their tasks in the submitter's context, as a task it created would)
+    if (this._portal.enabled) job.ctx = captureContext();
     if (tracer !== null) {
       job.trace = { loop: l, executor: this._prefix, id: ++this._traceIds, fn: spec.name === "anonymous" ? "" : spec.name, task: currentTask() };
       fut._label = `executor job ${job.trace.id} on ${this._prefix}`;
@@ -435,7 +451,14 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   private _spawn(): void {
     const index = this._spawned++;
     const w: Slot = new WorkerSlot(`${this._prefix}_${index}`);
-    const init: WorkerInit = { name: w.name, control: null, initializer: this._initializer, initargs: this._initargs };
+    const init: WorkerInit = {
+      name: w.name,
+      control: null,
+      initializer: this._initializer,
+      initargs: this._initargs,
+      portal: this._portal.names,
+      replyPort: null,
+    };
     try {
       w.bw = this._backend.spawn(init, this._spawnOptions, {
         message: (m) => this._onMessage(w, m),
@@ -570,6 +593,12 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   }
 
   private _release(j: Job): void {
+    // (a hold lent to the job's calls is not taken back: the job is over)
+    j.lent = false;
+    if (j.lentIo !== null) {
+      j.lentIo._release();
+      j.lentIo = null;
+    }
     if (j.held) {
       j.held = false;
       j.future._loop._release(); // (never throws, even on a closed loop: a counter, and a kick if running)
@@ -614,7 +643,23 @@ export class WorkerPool implements Executor, JobOwner<Job> {
       case "fatal":
         w.lastError ??= deserializeError(m.error);
         break;
+      case "call":
+        this._onCall(w, m);
+        break;
     }
+  }
+
+  /** A portal call of `w`'s running job: the portal serves it on the job's loop, or refuses it. */
+  private _onCall(w: Slot, m: PortalCallMessage): void {
+    let job: Job | null = null;
+    for (let i = w.ihead; i < w.inflight.length; i++) {
+      const j = w.inflight[i]!;
+      if (j.seq === m.seq) {
+        job = j;
+        break;
+      }
+    }
+    this._portal.serve(w, job, m);
   }
 
   private _onResults(w: Slot, r: unknown[]): void {
@@ -698,6 +743,8 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   /** Abort the running job `j` of `w`; terminate `w` if it has not returned after the grace period. */
   private _abortRunning(w: Slot, j: Job, code: AbortCode): void {
     if (w.dead) return;
+    j.aborted = code;
+    this._portal.abortJob(j);
     const ctl = w.bw.control;
     if (ctl !== null) {
       Atomics.store(ctl, CTL_ABORT + 1, code);
@@ -731,6 +778,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     w.exitKillTimer?.clear();
     w.exitKillTimer = null;
     this._workers = this._workers.filter((x) => x !== w);
+    this._portal.workerGone(w);
     const expected = w.expectedExit;
     const cause = w.lastError;
     const reason = describeExit(w, code, signal, hint, this._spawnOptions.resourceLimits !== undefined);
@@ -847,6 +895,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
       for (let i = w.ihead; i < w.inflight.length; i++) {
         const j = w.inflight[i]!;
         if (j.state === "sent" && !j.future.done()) {
+          j.aborted = AbortCode.Cancel;
           this._stats.cancelled++;
           this._traceEnd(j, "cancelled");
           j.future._owner = null; // cancel the future only: the worker is terminated below

@@ -9,7 +9,7 @@
  * @module
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import type { FromWorker, ToWorker, WorkerInit } from "./protocol.js";
+import type { FromWorker, PortalReply, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
 import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
 
@@ -138,10 +138,13 @@ class ProcessWorker implements BackendWorker {
       const last = tail.trimEnd().split("\n").pop()?.trim().slice(0, 300);
       events.exit(code, signal, /heap out of memory|Allocation failed/i.test(tail) ? "oom" : undefined, last === "" ? undefined : last);
     });
-    this._c.send({ t: "init", init });
+    this._c.send({ t: "init", init: { ...init, replyPort: null } });
   }
   post(m: ToWorker): void {
     if (this._c.connected) this._c.send(m);
+  }
+  postSyncReply(m: PortalReply): void {
+    this.post(m); // (a child process never blocks on a call: `callLoopSync` refuses to run there)
   }
   terminate(): void {
     this._c.kill("SIGKILL");

@@ -15,11 +15,16 @@
  * so they travel as {@link SerializedError} records and are rebuilt on the other side with their class
  * name, message, stack, `cause` and own enumerable data properties (`code`, `errno`...).
  *
+ * A worker calls back into the loop (`callLoop`, see `portal.ts`) with a `call` message on the same
+ * channel, naming the running job; the answer is a `reply` message, or, for a `callLoopSync` of a thread,
+ * a message on the worker's own reply port, read synchronously while the thread blocks.
+ *
  * Rejected alternatives: JSON (loses `Map`, `Date`, typed arrays, `undefined`, `BigInt`); one message
  * per job (the per-message wake-up costs 2-3 us, more than a tiny task itself).
  *
  * @module
  */
+import type { MessagePort } from "node:worker_threads";
 import * as errors from "../core/errors.js";
 
 /** How a worker finds the function of a job. @internal */
@@ -53,11 +58,34 @@ export const AbortCode = {
 /** @internal */
 export type AbortCode = (typeof AbortCode)[keyof typeof AbortCode];
 
+/**
+ * The answer to a portal call (`callLoop`): its result (`ok`), or its error as a {@link SerializedError}.
+ * @internal
+ */
+export type PortalReply =
+  | { t: "reply"; id: number; ok: true; v: unknown }
+  | { t: "reply"; id: number; ok: false; v: SerializedError };
+
 /** Messages from the pool to a worker. @internal */
 export type ToWorker =
   | { t: "jobs"; defs?: Array<[number, FnSpec]>; jobs: unknown[] }
   | { t: "abort"; seq: number; code: AbortCode }
+  | PortalReply
   | { t: "exit" };
+
+/**
+ * A portal call (`callLoop`/`callLoopSync`) made by the running job `seq` of the worker: run the portal
+ * function `name` on the job's loop. `id` numbers the worker's calls; `sync`: the worker blocks until the
+ * reply, which then goes to its reply port (threads). @internal
+ */
+export interface PortalCallMessage {
+  t: "call";
+  seq: number;
+  id: number;
+  name: string;
+  args: unknown[];
+  sync: boolean;
+}
 
 /** Messages from a worker to the pool. @internal */
 export type FromWorker =
@@ -66,6 +94,7 @@ export type FromWorker =
   | { t: "start"; seq: number }
   | { t: "results"; r: unknown[] }
   | { t: "out"; fd: 1 | 2; s: string }
+  | PortalCallMessage
   | { t: "fatal"; error: SerializedError };
 
 /** What a worker receives at start-up (`workerData`, or the first IPC message of a child). @internal */
@@ -75,14 +104,41 @@ export interface WorkerInit {
   control: SharedArrayBuffer | null;
   initializer: FnSpec | null;
   initargs: unknown[];
+  /** The names of the pool's portal functions (`callLoop`); empty when it has none. */
+  portal: string[];
+  /**
+   * The worker's end of its reply channel for `callLoopSync` (threads with portal functions); the pool
+   * notifies control word {@link CTL_REPLY} after each reply. Null in child processes.
+   */
+  replyPort: MessagePort | null;
 }
 
 /** Ring size of the per-job slots in the control buffer; bounds the pipeline depth. @internal */
 export const SLOT_RING = 256;
 /** Index of the abort word in the control buffer (the seq of the job to abort). @internal */
 export const CTL_ABORT = 0;
+/**
+ * Index of the reply word in the control buffer: the pool adds 1 and notifies it after posting a
+ * `callLoopSync` reply on the worker's reply port. @internal
+ */
+export const CTL_REPLY = 2;
 /** Index of the first job slot. @internal */
-export const CTL_SLOTS = 2;
+export const CTL_SLOTS = 3;
+
+/**
+ * The error of a portal call whose name is not one of the pool's portal functions (both sides check:
+ * the worker before sending, the pool when serving). @internal
+ * @param what the call, for the message: `callLoop("name")`
+ */
+export function unknownPortalFunction(what: string, name: string, names: readonly string[]): TypeError {
+  if (names.length === 0) {
+    return new TypeError(
+      `${what}: the executor has no portal functions; give the functions its workers may call on the loop as ` +
+        `its portal option: new ThreadPoolExecutor({ portal: { ${/^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name)}: (...args) => ... } })`,
+    );
+  }
+  return new TypeError(`${what}: the executor has no portal function named ${JSON.stringify(name)} (known: ${names.join(", ")})`);
+}
 
 /** An error as it crosses the boundary. @internal */
 export interface SerializedError {

@@ -1,7 +1,9 @@
 /**
  * What task code calls inside a worker: `currentThread()`, `sleepSync(ms)`, `taskSignal()`,
- * `throwIfCancelled()`. Each also works on the main thread (as `MainThread`, with a signal that never
- * aborts), so a task function can be tested by calling it directly.
+ * `throwIfCancelled()`, and the way back to the loop, `callLoop()` / `callLoopSync()` (the pool side is
+ * `portal.ts`). The first four also work on the main thread (as `MainThread`, with a signal that never
+ * aborts), so a task function can be tested by calling it directly; the last two are for workers only
+ * (on the loop's own thread, call the function itself).
  *
  * ## Approach
  * The worker's state (its name, the shared control words, the running job) lives on `globalThis` under
@@ -17,9 +19,22 @@
  *
  * @module
  */
-import { CancelledError, TimeoutError } from "../core/errors.js";
+import { CancelledError, RuntimeError, TimeoutError } from "../core/errors.js";
 import { describe } from "../core/check.js";
-import { AbortCode, CTL_ABORT } from "./protocol.js";
+import { AbortCode, CTL_ABORT, unknownPortalFunction } from "./protocol.js";
+
+/**
+ * @internal a worker's way back to the loop (`callLoop`): made by the worker entry of a pool's worker,
+ * absent in other workers (the Redis executor's).
+ */
+export interface WorkerPortal {
+  /** The names of the pool's portal functions (empty when it has none). */
+  readonly names: readonly string[];
+  /** Send the running job's call `name(...args)`; the promise of its answer. Throws if it cannot be sent. */
+  call(name: string, args: unknown[]): Promise<unknown>;
+  /** Send it and block the thread until the answer; null in a child process (no shared memory). */
+  callSync: ((name: string, args: unknown[]) => unknown) | null;
+}
 
 /** @internal the per-worker state shared by every copy of the library in a worker. */
 export interface WorkerState {
@@ -32,6 +47,8 @@ export interface WorkerState {
   controller: AbortController | null;
   /** Abort requested for the running job by a message (child processes, or async jobs). */
   abortReason: unknown;
+  /** The way back to the loop (`callLoop`); absent in workers that have none. */
+  portal?: WorkerPortal | null;
 }
 
 const KEY = Symbol.for("asyncio-ts.worker-state");
@@ -187,4 +204,114 @@ export function throwIfCancelled(): void {
   if (reason === undefined) return;
   if (s.controller !== null && !s.controller.signal.aborted) s.controller.abort(reason);
   throw reason;
+}
+
+/** The portal of the worker running the caller, checked for a call of `name`; throws what the caller should see. */
+function portalFor(what: "callLoop" | "callLoopSync", name: unknown): { portal: WorkerPortal; state: WorkerState } {
+  const s = workerState();
+  if (s === null) {
+    throw new RuntimeError(
+      `${what}() is for code running in an executor's worker (a ThreadPoolExecutor or ProcessPoolExecutor task); ` +
+        "on the loop's own thread, call the function directly",
+    );
+  }
+  const portal = s.portal ?? null;
+  if (portal === null) {
+    throw new RuntimeError(`${what}() needs a ThreadPoolExecutor or ProcessPoolExecutor worker: this worker (${s.name}) has no way back to a loop`);
+  }
+  if (what === "callLoopSync" && portal.callSync === null) {
+    throw new TypeError(
+      "callLoopSync() blocks a worker thread until the loop answers, which a child process cannot do (it shares no memory " +
+        "with the pool): use `await callLoop(...)` in an async task function, or run the task on a ThreadPoolExecutor",
+    );
+  }
+  if (typeof name !== "string") throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
+  if (!portal.names.includes(name)) throw unknownPortalFunction(`${what}(${JSON.stringify(name)})`, name, portal.names);
+  if (s.currentSeq === 0) {
+    throw new RuntimeError(
+      `${what}(${JSON.stringify(name)}) is for the code of a task while it runs; it was called between tasks ` +
+        "(by an initializer, or by code a task left running after it returned)",
+    );
+  }
+  const reason = pendingAbort(s);
+  if (reason !== undefined) throw reason;
+  return { portal, state: s };
+}
+
+/**
+ * From a task running in a worker of a `ThreadPoolExecutor` or `ProcessPoolExecutor`, call the pool's
+ * portal function `name` on the event loop that submitted the task (Trio's `from_thread.run`, AnyIO's
+ * blocking portal, CPython's `run_coroutine_threadsafe` from a thread): it runs there as a task of that
+ * loop (so it may await queues, locks, sleeps), and its result comes back, or its error, with its class,
+ * message, `cause` and data as for a task's own error. Arguments and result are structured-cloned.
+ *
+ * The call is refused (the promise rejects) with the task's `CancelledError` or `TimeoutError` once the
+ * task is cancelled or timed out, and with a `RuntimeError` when its loop has stopped or closed; a call in
+ * flight then is cancelled on the loop. An unknown `name` rejects with a `TypeError` listing the known ones.
+ * Outside a worker's task it rejects with a `RuntimeError`. The answer to a call the task does not await
+ * is dropped, error included, as an unread future of CPython's would be (a call refused before it is sent,
+ * for a bad name or arguments that cannot be cloned, is an ordinary rejection).
+ *
+ * @param name a key of the executor's `portal` option
+ * @param args its arguments
+ * @typeParam R the result the caller expects
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor, Queue, run, callLoop } from "asyncio-ts";
+ * await run(async () => {
+ *   const progress = new Queue<number>();
+ *   await using pool = new ThreadPoolExecutor({ maxWorkers: 1, portal: { progress: (i: number) => progress.putNowait(i) } });
+ *   const job = pool.submit(async (n: number) => {
+ *     let sum = 0;
+ *     for (let i = 1; i <= n; i++) {
+ *       sum += i; // (the CPU-bound work)
+ *       await callLoop("progress", i); // progress(i) runs on the loop, as a task
+ *     }
+ *     return sum;
+ *   }, 3);
+ *   for (let k = 0; k < 3; k++) console.log("progress", await progress.get()); // 1, 2, 3
+ *   console.log(await job); // 6
+ * });
+ * ```
+ */
+export function callLoop<R = unknown>(name: string, ...args: unknown[]): Promise<R> {
+  try {
+    const { portal } = portalFor("callLoop", name);
+    return portal.call(name, args) as Promise<R>;
+  } catch (e) {
+    // (a promise-returning function reports bad input as a rejection, docs/design.md)
+    return Promise.reject(e);
+  }
+}
+
+/**
+ * `callLoop` that blocks the worker thread until the loop answers, for synchronous task code on a
+ * `ThreadPoolExecutor`: returns the portal function's result (after its task on the loop finished,
+ * however long it awaits) or throws its error. A cancelled or timed-out task's call is cancelled on the
+ * loop and throws the task's `CancelledError` or `TimeoutError`; nothing leaves it hanging. In a child
+ * process it throws a `TypeError` (no shared memory to block on: use `await callLoop(...)`); outside a
+ * worker's task, a `RuntimeError`.
+ *
+ * While a call is in flight the task does not hold virtual time: the loop's timers go on (its function
+ * may `sleep`), and the hold is taken back when the answer is sent.
+ *
+ * @param name a key of the executor's `portal` option
+ * @param args its arguments
+ * @typeParam R the result the caller expects
+ * @example
+ * ```ts
+ * import { ThreadPoolExecutor, run, sleep, callLoopSync } from "asyncio-ts";
+ * await run(async () => {
+ *   await using pool = new ThreadPoolExecutor({
+ *     maxWorkers: 1,
+ *     portal: { later: async (x: number) => { await sleep(50); return 2 * x; } },
+ *   });
+ *   // the worker thread blocks while the loop runs later(21) as a task
+ *   console.log(await pool.submit(() => callLoopSync<number>("later", 21) + 1)); // 43
+ * });
+ * ```
+ */
+export function callLoopSync<R = unknown>(name: string, ...args: unknown[]): R {
+  const { portal } = portalFor("callLoopSync", name);
+  return portal.callSync!(name, args) as R;
 }

@@ -17,26 +17,39 @@
  * Output: `process.stdout`/`stderr` writes are forwarded as messages on the same channel as results,
  * so a task's prints reach the parent before its result, in order.
  *
+ * Calls back into the loop (`callLoop`, `callLoopSync`; the pool side is `portal.ts`): a `call` message
+ * names the running job; an async call's answer is a `reply` message that settles its promise; a blocking
+ * call (threads) waits with `Atomics.wait` on the control buffer's reply word and takes its answer from
+ * the thread's reply port with `receiveMessageOnPort`, so nothing else this worker receives (jobs,
+ * aborts, async replies) is consumed or reordered meanwhile.
+ *
  * Rejected: running several async jobs concurrently in one worker (a pool of N workers would then run
  * more than N tasks at a time, unlike CPython); flushing a message per result (2-3 us each).
  *
  * @module
  */
-import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
 import { register } from "node:module";
+import { describe } from "../core/check.js";
+import { RuntimeError } from "../core/errors.js";
 import {
+  CTL_REPLY,
   CTL_SLOTS,
   JobFlags,
   ResultKind,
   SLOT_RING,
+  deserializeError,
   serializeError,
   type FnSpec,
   type FromWorker,
+  type PortalReply,
   type ToWorker,
   type WorkerInit,
 } from "./protocol.js";
 import {
   abortReasonFromCode,
+  callLoop,
+  callLoopSync,
   currentThread,
   pendingAbort,
   setWorkerState,
@@ -69,6 +82,12 @@ let head = 0;
 let draining = false;
 let outbox: unknown[] = [];
 let lastFlush = 0;
+/** Invariant: the async portal calls sent and not yet answered, by call id: their promise's settlers. */
+const pendingCalls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+/** Invariant: the id of the last portal call sent (ids are never reused). */
+let callIds = 0;
+/** Invariant: the thread's end of its reply channel for `callLoopSync` (set at start); null in a child process or without portal functions. */
+let replyPort: MessagePort | null = null;
 
 function flush(): void {
   if (outbox.length === 0) return;
@@ -100,9 +119,11 @@ async function resolveFn(spec: FnSpec): Promise<Fn> {
       "currentThread",
       "taskSignal",
       "throwIfCancelled",
+      "callLoop",
+      "callLoopSync",
       `"use strict"; return (${spec.source});`,
     ) as (...api: unknown[]) => unknown;
-    const f = make(sleepSync, currentThread, taskSignal, throwIfCancelled);
+    const f = make(sleepSync, currentThread, taskSignal, throwIfCancelled, callLoop, callLoopSync);
     if (typeof f !== "function") throw new TypeError(`The inline task function ${spec.name} did not evaluate to a function`);
     return f as Fn;
   }
@@ -201,6 +222,61 @@ async function drain(): Promise<void> {
   }
 }
 
+// -------------------------------------------------------------- portal calls (callLoop)
+
+/** Send the running job's portal call; returns its id. Throws a `TypeError` naming an argument that cannot be sent. */
+function sendCall(name: string, args: unknown[], sync: boolean): number {
+  const what = `${sync ? "callLoopSync" : "callLoop"}(${JSON.stringify(name)})`;
+  if (isChild && !process.connected) throw new RuntimeError(`${what}: the pool that started this worker is gone`);
+  const id = ++callIds;
+  flush(); // (the results of earlier jobs go first)
+  try {
+    post({ t: "call", seq: state.currentSeq, id, name, args, sync });
+  } catch (e) {
+    for (let i = 0; i < args.length; i++) {
+      try {
+        structuredClone(args[i]);
+      } catch (e2) {
+        throw new TypeError(
+          `Cannot send argument ${i + 1} of ${what} to the loop: ${describe(args[i])} cannot be cloned (${(e2 as Error).message}). ` +
+            "Arguments must be structured-cloneable: no functions, symbols, or class instances with private state",
+        );
+      }
+    }
+    throw new TypeError(`Cannot send ${what} to the loop: ${String((e as Error)?.message ?? e)}`);
+  }
+  return id;
+}
+
+function portalCall(name: string, args: unknown[]): Promise<unknown> {
+  const id = sendCall(name, args, false);
+  const p = new Promise<unknown>((resolve, reject) => pendingCalls.set(id, { resolve, reject }));
+  // An answer nobody reads (a call the task did not await) is dropped, as an unread future's would be,
+  // instead of an unhandled rejection that would kill the worker; whoever awaits the call still gets it.
+  p.catch(() => {});
+  return p;
+}
+
+function portalCallSync(name: string, args: unknown[]): unknown {
+  const port = replyPort;
+  const c = control;
+  if (port === null || c === null) throw new RuntimeError(`callLoopSync(${JSON.stringify(name)}): this worker has no reply channel`);
+  const id = sendCall(name, args, true);
+  for (;;) {
+    // (read the word before looking at the port: a reply posted after the look bumps it, so the wait
+    // returns at once; a reply posted before it is found by the look)
+    const seen = Atomics.load(c, CTL_REPLY);
+    const got = receiveMessageOnPort(port);
+    if (got !== undefined) {
+      const r = got.message as PortalReply;
+      if (r.id !== id) continue; // (cannot happen: one blocking call at a time per thread)
+      if (r.ok) return r.v;
+      throw deserializeError(r.v);
+    }
+    Atomics.wait(c, CTL_REPLY, seen);
+  }
+}
+
 function onMessage(m: ToWorker): void {
   if (m.t === "jobs") {
     if (m.defs !== undefined) for (const [id, spec] of m.defs) specs.set(id, spec);
@@ -213,8 +289,16 @@ function onMessage(m: ToWorker): void {
       state.abortReason = reason;
       if (state.controller !== null && !state.controller.signal.aborted) state.controller.abort(reason);
     }
+  } else if (m.t === "reply") {
+    const c = pendingCalls.get(m.id);
+    if (c !== undefined) {
+      pendingCalls.delete(m.id);
+      if (m.ok) c.resolve(m.v);
+      else c.reject(deserializeError(m.v));
+    }
   } else if (m.t === "exit") {
     flush();
+    replyPort?.close();
     if (isChild) process.disconnect();
     else parentPort!.close();
   }
@@ -238,7 +322,15 @@ function forwardOutput(): void {
 }
 
 async function start(init: WorkerInit): Promise<void> {
-  state = { name: init.name, control: init.control ? new Int32Array(init.control) : null, currentSeq: 0, controller: null, abortReason: undefined };
+  replyPort = init.replyPort ?? null;
+  state = {
+    name: init.name,
+    control: init.control ? new Int32Array(init.control) : null,
+    currentSeq: 0,
+    controller: null,
+    abortReason: undefined,
+    portal: { names: init.portal ?? [], call: portalCall, callSync: isChild ? null : portalCallSync },
+  };
   control = state.control;
   setWorkerState(state);
   forwardOutput();

@@ -81,6 +81,7 @@ export class Runner {
     const task = loop.createTask(main, { name: options.name ?? this._options.name });
     let interrupted = false;
     const onSigint = (): void => {
+      if (loop._handlesSignal("SIGINT")) return; // the program's own handler (addSignalHandler) has it
       if (interrupted || task.done()) {
         // A second Ctrl-C: behave as if we had no handler.
         process.off("SIGINT", onSigint);

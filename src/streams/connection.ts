@@ -8,7 +8,7 @@
  * closes is destroyed then (`EventLoop._onClose`): Node would otherwise stay alive for it after `run()`.
  *
  * Invariant: `lost` turns true once, on the socket's `close` event, and then every drain waiter and
- * close waiter has been completed and the loop-close callback unregistered.
+ * close waiter has been completed and the connection left its loop's `openOf` set.
  *
  * @module
  */
@@ -18,11 +18,14 @@ import { ConnectionResetError } from "./errors.js";
 import { StreamReader } from "./reader.js";
 
 /**
- * The open connections of this process by their ends, `local>remote` (TCP) or `unix>path` / `path>unix`
- * (Unix sockets): a connection whose peer is here too needs no hold on virtual time for its reads (see
- * `peerInProcess`).
+ * The open connections of this process by their ends: for TCP the number `localPort * 65536 +
+ * remotePort` (no string per connection: ports alone can collide only between two connections of the
+ * same port pair on different addresses, and then a read merely takes no hold on the clock), for Unix
+ * sockets `unix>path` / `path>unix`. A connection whose peer is here too needs no hold on virtual time
+ * for its reads (see `peerInProcess`).
  */
-const ends = new Map<string, number>();
+type EndKey = number | string;
+const ends = new Map<EndKey, number>();
 
 /** A wait's hold on the loop: on the clock while the peer is not known to be in this process. */
 class WaitHold {
@@ -30,7 +33,7 @@ class WaitHold {
   constructor(
     private readonly loop: EventLoop,
     clock: boolean,
-    private readonly peerKey: string | null,
+    private readonly peerKey: EndKey | null,
   ) {
     this.hold = loop._ioBegin(clock);
     if (clock && peerKey !== null) {
@@ -55,20 +58,26 @@ class WaitHold {
  * Waits holding the clock, by the key of the peer they wait on: a connection of this process that turns
  * out to be that peer (the other end of a loopback connection is often made a moment later) frees them.
  */
-const awaitingPeer = new Map<string, Set<WaitHold>>();
+const awaitingPeer = new Map<EndKey, Set<WaitHold>>();
 
-function endKey(socket: Socket, serverSide: boolean, reversed: boolean): string | null {
+function endKey(socket: Socket, serverSide: boolean, reversed: boolean): EndKey | null {
   const path = (socket as unknown as { _asyncioPath?: { peer?: string; sock?: string } })._asyncioPath;
   if (path !== undefined) {
     const p = path.peer ?? path.sock;
     // a client of a path is `unix>path`, a server's side of it `path>unix`
     return serverSide !== reversed ? `${p}>unix` : `unix>${p}`;
   }
-  if (socket.localPort === undefined || socket.remotePort === undefined) return null;
-  const local = `${socket.localAddress}:${socket.localPort}`;
-  const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-  return reversed ? `${remote}>${local}` : `${local}>${remote}`;
+  const local = socket.localPort;
+  const remote = socket.remotePort;
+  if (local === undefined || remote === undefined) return null;
+  return reversed ? remote * 65536 + local : local * 65536 + remote;
 }
+
+/**
+ * Invariant: per loop, its connections not closed yet, destroyed when the loop closes (one `_onClose`
+ * callback per loop, not one per connection).
+ */
+const openOf = new WeakMap<EventLoop, Set<Connection>>();
 
 /** @internal */
 export class Connection {
@@ -90,9 +99,7 @@ export class Connection {
   /** Invariant: futures of tasks in `drain()` waiting for the socket's `drain`; emptied when woken. */
   private drainWaiters: Future<void>[] = [];
   private closeWaiters: Future<void>[] = [];
-  private readonly unregister: () => void;
   private readonly onLost: ((c: Connection) => void) | null;
-  private listeners: [string, (...a: never[]) => void][] = [];
 
   constructor(
     readonly loop: EventLoop,
@@ -106,8 +113,12 @@ export class Connection {
     this.reader = new StreamReader(options.limit === undefined ? undefined : { limit: options.limit });
     this.reader._loop = loop;
     this.reader.setTransport(this);
+    // CPython's transports set TCP_NODELAY on every TCP socket (`base_events._set_nodelay`): small writes
+    // go out at once, not held back by Nagle's algorithm
+    if (typeof socket.setNoDelay === "function" && socket.remotePort !== undefined) socket.setNoDelay(true);
     this.attach(socket);
     this.key = endKey(socket, this.serverSide, false);
+    this.peerKey = endKey(socket, this.serverSide, true);
     if (this.key !== null) {
       ends.set(this.key, (ends.get(this.key) ?? 0) + 1);
       const waiting = awaitingPeer.get(this.key);
@@ -116,12 +127,19 @@ export class Connection {
         for (const w of waiting) w.dropClock();
       }
     }
-    this.unregister = loop._onClose(() => {
-      if (!this.socket.destroyed) this.socket.destroy();
-    });
+    let open = openOf.get(loop);
+    if (open === undefined) {
+      const set = (open = new Set());
+      openOf.set(loop, set);
+      loop._onClose(() => {
+        openOf.delete(loop);
+        for (const c of set) if (!c.socket.destroyed) c.socket.destroy();
+      });
+    }
+    open.add(this);
   }
 
-  private readonly key: string | null;
+  private readonly key: EndKey | null;
 
   /**
    * Whether the other end of this connection is a connection of this process (a client and the server
@@ -130,9 +148,12 @@ export class Connection {
    * read needs no hold on the clock; a read from a peer elsewhere holds it (`holdTimeout`).
    */
   peerInProcess(): boolean {
-    const k = endKey(this.socket, this.serverSide, true);
+    const k = this.peerKey;
     return k !== null && (ends.get(k) ?? 0) > 0;
   }
+
+  /** The key the peer's end has in `ends` (fixed with the connection: `startTls` keeps the addresses). */
+  private readonly peerKey: EndKey | null;
 
   /**
    * The hold of a read or a drain: it keeps virtual time from reporting a deadlock, and holds the clock
@@ -141,38 +162,52 @@ export class Connection {
    */
   waitHold(): { _release(): void } {
     const inProcess = this.peerInProcess();
-    return new WaitHold(this.loop, !inProcess, inProcess ? null : endKey(this.socket, this.serverSide, true));
+    return new WaitHold(this.loop, !inProcess, inProcess ? null : this.peerKey);
   }
 
   /** Wire a socket's events (again, after `startTls` replaced the socket). */
   attach(socket: Socket): void {
     this.detach();
     this.socket = socket;
-    const on = (ev: string, fn: (...a: never[]) => void): void => {
-      socket.on(ev, fn as (...a: unknown[]) => void);
-      this.listeners.push([ev, fn]);
-    };
-    on("data", (data: Buffer) => {
-      if (!this.reader._eof) this.reader.feedData(data);
-    });
-    on("end", () => {
-      if (!this.reader._eof) this.reader.feedEof();
-    });
-    on("error", (err: Error) => {
-      if (!this.hasError) {
-        this.hasError = true;
-        this.error = err;
-      }
-    });
-    on("drain", () => this.wakeDrain());
-    on("close", () => this.connectionLost());
+    socket.on("data", this.onData);
+    socket.on("end", this.onEnd);
+    socket.on("error", this.onError);
+    socket.on("drain", this.onDrain);
+    socket.on("close", this.onClose);
+    this.attached = true;
   }
 
   /** Unwire the current socket (its events no longer reach the reader). */
   detach(): void {
-    for (const [ev, fn] of this.listeners) this.socket.off(ev, fn as (...a: unknown[]) => void);
-    this.listeners = [];
+    if (!this.attached) return;
+    this.attached = false;
+    const socket = this.socket;
+    socket.off("data", this.onData);
+    socket.off("end", this.onEnd);
+    socket.off("error", this.onError);
+    socket.off("drain", this.onDrain);
+    socket.off("close", this.onClose);
   }
+
+  // The socket's event handlers: made once per connection (no array of listeners to keep).
+  private attached = false;
+  private readonly onData = (data: Buffer): void => {
+    if (!this.reader._eof) this.reader._feed(data, true);
+  };
+  private readonly onEnd = (): void => {
+    if (!this.reader._eof) this.reader.feedEof();
+    if (this.closeAtEof) this.close();
+  };
+  /** Close when the peer's end of file arrives (a server's handler returned: see `server.ts`). */
+  closeAtEof = false;
+  private readonly onError = (err: Error): void => {
+    if (!this.hasError) {
+      this.hasError = true;
+      this.error = err;
+    }
+  };
+  private readonly onDrain = (): void => this.wakeDrain();
+  private readonly onClose = (): void => this.connectionLost();
 
   pause(): void {
     this.socket.pause();
@@ -187,7 +222,7 @@ export class Connection {
     if (this.lost) return;
     this.lost = true;
     this.detach();
-    this.unregister();
+    openOf.get(this.loop)?.delete(this);
     if (this.key !== null) {
       const n = (ends.get(this.key) ?? 1) - 1;
       if (n === 0) ends.delete(this.key);
@@ -248,6 +283,13 @@ export class Connection {
   abort(): void {
     this.closing = true;
     if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** `<Transport 127.0.0.1:40000 -> 127.0.0.1:8888 closing>`, for the reader's text and dumps. */
+  toString(): string {
+    const s = this.socket;
+    const ends = s.remotePort !== undefined ? ` ${s.localAddress}:${s.localPort} -> ${s.remoteAddress}:${s.remotePort}` : "";
+    return `<Transport${ends}${this.lost ? " closed" : this.closing ? " closing" : ""}>`;
   }
 
   /** Wait for the socket to close; its error, if it closed with one that `close()` did not cause. */

@@ -50,6 +50,10 @@ export interface StreamReaderOptions {
 export type Separator = Uint8Array | string | readonly (Uint8Array | string)[];
 
 const NEWLINE = Buffer.from("\n");
+/** `separators(NEWLINE)`, made once: `readline` is the commonest read. */
+const NEWLINE_SEPS = [NEWLINE];
+/** The waiters' labels, made once. */
+const LABELS: Record<string, string> = { read: "StreamReader.read", readuntil: "StreamReader.readuntil", readexactly: "StreamReader.readexactly" };
 
 /**
  * The reading half of a connection (CPython's `asyncio.StreamReader`). Made by `openConnection` and
@@ -136,12 +140,16 @@ export class StreamReader {
     return this._eof && this._buffer.length === 0;
   }
 
-  /** Append received bytes (a string is taken as UTF-8). */
+  /** Append received bytes (a string is taken as UTF-8); they are copied. */
   feedData(data: Uint8Array | string): void {
+    this._feed(toBytes(data, "data"), false);
+  }
+
+  /** @internal `feedData` of a chunk nobody writes again (a socket's): kept without a copy */
+  _feed(bytes: Uint8Array, handOver: boolean): void {
     if (this._eof) throw new RuntimeError("feedData after feedEof");
-    const bytes = toBytes(data, "data");
     if (bytes.length === 0) return;
-    this._buffer.append(bytes);
+    this._buffer.append(bytes, handOver);
     this._wakeup();
     if (this._transport !== null && !this._paused && this._buffer.length > 2 * this._limit) {
       this._paused = true;
@@ -160,7 +168,7 @@ export class StreamReader {
     }
     const loop = (this._loop ??= getRunningLoop());
     const w = (this._waiter = loop.createFuture<void>());
-    w._label = `StreamReader.${funcName}`;
+    w._label = LABELS[funcName] ?? `StreamReader.${funcName}`;
     const hold = this._transport !== null ? this._transport.waitHold() : null;
     try {
       await w;
@@ -287,8 +295,9 @@ export class StreamReader {
     if (this._buffer.length > 0) parts.push(`${this._buffer.length} bytes`);
     if (this._eof) parts.push("eof");
     if (this._limit !== DEFAULT_LIMIT) parts.push(`limit=${this._limit}`);
-    if (this._waiter !== null) parts.push("waiting");
+    if (this._waiter !== null) parts.push(`waiter=${String(this._waiter)}`);
     if (this._hasException) parts.push(`exception=${String(this._exception)}`);
+    if (this._transport !== null) parts.push(`transport=${String(this._transport)}`);
     if (this._paused) parts.push("paused");
     return `<${parts.join(" ")}>`;
   }
@@ -302,6 +311,7 @@ function toBytes(data: unknown, name: string): Uint8Array {
 
 /** The separators, shortest first; a clear error for an empty one. */
 function separators(separator: unknown): Uint8Array[] {
+  if (separator === NEWLINE) return NEWLINE_SEPS;
   const list = Array.isArray(separator) ? (separator as unknown[]) : [separator];
   if (list.length === 0) throw new RangeError("Expected separator to contain at least one element, got an empty array");
   const out = list.map((s) => {

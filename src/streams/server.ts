@@ -5,10 +5,15 @@
  * One `net.Server` (or `tls.Server`) per host listened on. Each accepted connection becomes a
  * `Connection` and a reader/writer pair, and the callback runs in a task of its own (named
  * `"<server> client 3"`), as CPython does for a coroutine callback: a handler that fails is reported
- * through the loop's exception handler ("Unhandled exception in clientConnected"). When the handler ends,
- * however it ends, its connection is closed once what was written is sent: CPython closes it when the
- * handler fails or is cancelled, and when the handler's writer is dropped (`StreamWriter.__del__`, at
- * once under reference counting); JavaScript has no such moment, so the end of the handler stands for it. `close()` stops listening, as CPython's; the
+ * through the loop's exception handler ("Unhandled exception in clientConnected") and its connection
+ * closed; a cancelled one has its connection closed. A handler that returns with its connection open
+ * may have handed the writer to a task (CPython's plain-callback pattern), so the connection stays open
+ * until the peer ends its side (then nothing more can be read: it is closed, what was written sent) or
+ * the writer is garbage-collected (a `FinalizationRegistry`): CPython closes it when the writer is dropped
+ * (`StreamWriter.__del__`, at once under reference counting). Rejected: closing when the handler returns
+ * (CPython's test_streams.py: it cuts off the plain-callback pattern, whose task writes after the callback
+ * returned); waiting for garbage collection alone (a handler that forgot `close()` would keep
+ * `waitClosed()` waiting after its client left). `close()` stops listening, as CPython's; the
  * connections and their handlers go on (`closeClients()`/`abortClients()` end the connections, 3.13).
  * `waitClosed()` waits until the server is closed and every connection is gone (3.12.1). Cancelling
  * `serveForever()` closes the server, cancels the handlers still running and waits for them: structured,
@@ -58,6 +63,11 @@ const SERVER_OPTIONS = ["limit", "ssl", "backlog", "reuseAddress", "reusePort", 
 type Endpoint = { kind: "tcp"; hosts: (string | undefined)[]; port: number } | { kind: "unix"; path: string };
 
 let serverIds = 0;
+
+/** Closes the connection of a handler's writer that nothing holds any more (CPython's `StreamWriter.__del__`). */
+const writerDropped = new FinalizationRegistry<Connection>((conn) => {
+  if (!conn.loop.isClosed()) conn.close();
+});
 
 /**
  * A listening server (CPython's `asyncio.Server`). `await using server = await startServer(...)` closes
@@ -193,12 +203,21 @@ export class Server {
     this._handlers.add(task);
     task.addDoneCallback((t) => {
       this._handlers.delete(t);
-      if (!t.cancelled() && t.exception() !== undefined) {
+      if (t.cancelled()) conn.close();
+      else if (t.exception() !== undefined) {
         loop.callExceptionHandler({ message: "Unhandled exception in clientConnected", exception: t.exception(), task: t });
+        conn.close();
+      } else if (!conn.closing && !conn.lost) {
+        // Returned with the connection open. If the peer has ended its side, nothing more can come:
+        // close. Else it may live on in a task the handler started (CPython's plain-callback pattern):
+        // close when the peer ends its side, or when the writer is garbage-collected (CPython closes it
+        // when the writer is dropped, `StreamWriter.__del__`).
+        if (conn.reader._eof) conn.close();
+        else {
+          conn.closeAtEof = true;
+          writerDropped.register(writer, conn);
+        }
       }
-      // Done, failed or cancelled: the connection is closed once what was written is sent (CPython closes
-      // it when the handler fails or is cancelled, and when its writer is dropped: `StreamWriter.__del__`).
-      conn.close();
       this._maybeWake();
     });
   }
@@ -349,7 +368,7 @@ function readServerOptions(
  *   }, "127.0.0.1", 0);
  *   const [reader, writer] = await openConnection("127.0.0.1", server.sockets[0]!.port);
  *   writer.write("ping\n");
- *   console.log(String(await timeout(1000, reader.readline()))); // "PING\n"
+ *   console.log(String(await timeout(1000, () => reader.readline()))); // "PING\n"
  *   writer.close();
  *   server.close();
  *   await server.waitClosed();

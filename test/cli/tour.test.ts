@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CELLS, Kernel, cellSource, runCellNotebook, runCellScript, type CellRun } from "../../src/cli/tour.js";
+import { BEYOND, CELLS, Kernel, cellSource, runCellNotebook, runCellScript, type CellRun } from "../../src/cli/tour.js";
 
 const fixture = (name: string): string => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8");
 
@@ -136,4 +136,35 @@ describe("the tour shows each cell's program", () => {
     const src21 = cellSource(CELLS.find((c) => c.id === "In [21]")!)!;
     expect(src21.trimEnd().endsWith("await loop.runUntilComplete(main);")).toBe(true);
   });
+});
+
+describe("the chapter beyond the seed prints what its CPython twin prints (twins/beyond.py)", () => {
+  const golden = JSON.parse(readFileSync(new URL("./twins/beyond.golden.json", import.meta.url), "utf8")) as Record<string, string[]>;
+  it("has a twin for every cell", () => {
+    expect(BEYOND.map((c) => c.id).sort()).toEqual(Object.keys(golden).sort());
+  });
+  for (const cell of BEYOND) {
+    for (const virtualTime of [true, false]) {
+      it(`${cell.id} in a notebook, ${virtualTime ? "virtual time" : "real clock"}`, async () => {
+        const { main } = await cell.load();
+        const kernel = new Kernel({ virtualTime });
+        try {
+          const t0 = kernel.loop.time();
+          const r = await runCellNotebook(kernel, main);
+          expect(r.lines.map((l) => l.text)).toEqual(golden[cell.id]);
+          if (virtualTime && cell.id === "Echo") {
+            // the timeout fires at 500 ms of loop time, the late reply comes at 1000
+            expect(r.lines.map((l) => l.t - t0)).toEqual([0, 0, 0, 500, 1000]);
+          }
+        } finally {
+          kernel.close();
+        }
+      }, 20_000);
+    }
+    it(`${cell.id} shows its program`, () => {
+      const src = cellSource(cell);
+      expect(src).toContain("export async function main");
+      expect(src).not.toContain("isScript");
+    });
+  }
 });

@@ -242,8 +242,9 @@ describe.each(clocks)("TCP streams (%s)", (_name, virtualTime) => {
     await run(
       async () => {
         getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx));
-        await using server = await startServer(async (reader) => {
+        await using server = await startServer(async (reader, writer) => {
           if (String(await reader.readline()) === "fail\n") throw new Error("handler broke");
+          writer.close();
         }, HOST, 0);
         const [r1, w1] = await openConnection(HOST, server.sockets[0]!.port);
         w1.write("fail\n");
