@@ -231,7 +231,8 @@ export class Connection {
     const r = this.reader;
     if (this.hasError && !this.closing) r.setException(this.error);
     else if (!r._eof) r.feedEof();
-    this.wakeDrain();
+    // a drain waiting when the connection broke raises its error (CPython's `connection_lost(exc)`)
+    this.wakeDrain(this.hasError && !this.closing ? this.error : undefined);
     const waiters = this.closeWaiters;
     this.closeWaiters = [];
     for (const w of waiters) {
@@ -242,12 +243,17 @@ export class Connection {
     this.onLost?.(this);
   }
 
-  private wakeDrain(): void {
+  private wakeDrain(error?: unknown): void {
     const waiters = this.drainWaiters;
     if (waiters.length === 0) return;
     this.drainWaiters = [];
-    for (const w of waiters) if (!w.done()) w.setResult(undefined);
+    for (const w of waiters) {
+      if (w.done()) continue;
+      if (error !== undefined) w.setException(error);
+      else w.setResult(undefined);
+    }
   }
+
 
   /** CPython's `_drain_helper`: wait while the socket's buffer is above its high-water mark. */
   async drainHelper(): Promise<void> {

@@ -34,6 +34,7 @@
  * @module
  */
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants } from "node:os";
 import type { Readable } from "node:stream";
@@ -310,7 +311,8 @@ export class Process {
   private _closeWithLoop(): void {
     this._unwatchAbort?.();
     this._unwatchAbort = null;
-    if (this._returncode === null) {
+    // (a child that exited but whose exit Node has not reported yet is not running: CPython polls it first)
+    if (this._returncode === null && !hasExited(this.pid)) {
       this._loop.callExceptionHandler({ message: `child process ${this.pid} still running at loop close: killed`, process: this });
       this._child.kill("SIGKILL");
     }
@@ -321,6 +323,20 @@ export class Process {
   /** `<Process 1234>`, as CPython's repr. */
   toString(): string {
     return `<Process ${this.pid}>`;
+  }
+}
+
+/**
+ * Whether the child has exited though nobody reaped it yet (a zombie): Linux's `/proc/<pid>/stat` says
+ * so; elsewhere (no /proc) false. Node reaps children itself and reports the exit a moment later.
+ */
+function hasExited(pid: number | undefined): boolean {
+  if (pid === undefined) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 
