@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { readFileSync } from "node:fs";
 import { runTour } from "./tour-main.js";
 import { RUN_HELP, runScript, type RunScriptOptions } from "./run-script.js";
 import { WORKER_HELP, runWorkerCommand } from "./worker-cmd.js";
@@ -24,7 +25,8 @@ ${RUN_HELP}
       --fast                       Run them on virtual time: instantly, with CPython's exact timer order.
       --cell <n>                   Only the cell In [n] (e.g. --cell 22), or echo / pipeline (beyond the seed).
       --no-timeline                Do not draw the timeline under each cell.
-${WORKER_HELP}${PS_HELP}  aio --help                       This text.
+${WORKER_HELP}${PS_HELP}  aio --version                    The version of asyncio-ts (also asyncio-ts --version).
+  aio --help                       This text.
 
 Environment: ASYNCIO_TS_VIRTUAL_TIME=1 gives loops virtual time and ASYNCIO_TS_DEBUG=1 turns on debug mode,
 for loops whose options do not say otherwise.
@@ -60,11 +62,28 @@ function parseRun(rest: string[]): RunScriptOptions | string {
   return o;
 }
 
+/** The version in the package's package.json (two folders above dist/src/cli, or src/cli). */
+function packageVersion(): string {
+  for (const up of ["../../../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "asyncio-ts" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // not there: the other layout
+    }
+  }
+  return "unknown";
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
     process.stdout.write(HELP);
     return cmd === undefined ? 2 : 0;
+  }
+  if (cmd === "--version" || cmd === "-v" || cmd === "version") {
+    process.stdout.write(`asyncio-ts ${packageVersion()} (Node ${process.versions.node})\n`);
+    return 0;
   }
   if (cmd === "run") {
     if (rest.includes("--help") || rest.includes("-h")) {

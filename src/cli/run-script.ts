@@ -14,10 +14,12 @@
  *
  * @module
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { MessageChannel } from "node:worker_threads";
 import { type EventLoop, loopRegistry } from "../core/index.js";
 import { dumpTasks } from "../tracing/dump.js";
 import { instrumentNewLoops, type Instrument } from "../tracing/hooks.js";
@@ -25,6 +27,7 @@ import { TraceRecorder } from "../tracing/recorder.js";
 import { toChromeTrace } from "../tracing/chrome.js";
 import { renderHtmlTimeline } from "../tracing/html.js";
 import { renderTerminalTimeline } from "../tracing/terminal.js";
+import { syntaxReport, type HooksData } from "./ts-hooks.js";
 
 /** Options of `aio run`. */
 export interface RunScriptOptions {
@@ -43,7 +46,8 @@ export interface RunScriptOptions {
 /** `aio run`'s part of `aio --help`. */
 export const RUN_HELP = `  aio run <script> [options] [-- args...]
                                    Run a TypeScript or JavaScript program (an ES module) with tracing.
-                                   .ts files need the "typescript" package (only its transpiler is used).
+                                   A .ts file runs with the "typescript" package's transpiler when it is
+                                   installed, else with Node's type stripping (Node >= 22.18).
                                    The program imports asyncio-ts as usual; every event loop it creates is
                                    traced. It sees <script> as process.argv[1] and args after it.
       --virtual-time               Give the program's loops virtual time (unless they choose a clock):
@@ -88,15 +92,23 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
   process.setSourceMapsEnabled(true);
   const lib = new URL("../", import.meta.url); // dist/src/ (or src/)
   const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  register(new URL(`./ts-hooks.${ext}`, import.meta.url), {
-    data: {
-      entries: {
-        ".": new URL(`index.${ext}`, lib).href,
-        "./testing": new URL(`testing/index.${ext}`, lib).href,
-        "./tracing": new URL(`tracing/index.${ext}`, lib).href,
-      },
-      cwd: process.cwd(),
+  // the program's JavaScript files, as they load: where to look for a syntax error Node reports without its place
+  const loaded: string[] = [];
+  const files = new MessageChannel();
+  files.port1.on("message", (url: string) => void loaded.push(url));
+  files.port1.unref();
+  const hooksData: HooksData = {
+    entries: {
+      ".": new URL(`index.${ext}`, lib).href,
+      "./testing": new URL(`testing/index.${ext}`, lib).href,
+      "./tracing": new URL(`tracing/index.${ext}`, lib).href,
     },
+    cwd: process.cwd(),
+    port: files.port2,
+  };
+  (register as (url: URL, options: { data: unknown; transferList: unknown[] }) => void)(new URL(`./ts-hooks.${ext}`, import.meta.url), {
+    data: hooksData,
+    transferList: [files.port2],
   });
 
   const recording = o.trace !== undefined || o.timeline !== undefined || o.terminal;
@@ -213,9 +225,88 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
     await import(pathToFileURL(path).href);
   } catch (e) {
     clearStatus();
-    const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    if (e instanceof SyntaxError) {
+      const compiling = fromNodeOnly(e.stack ?? "");
+      if (compiling) await new Promise((r) => setImmediate(r)); // (the last files posted by the hooks)
+      const report = syntaxErrorReport(e, compiling ? [pathToFileURL(path).href, ...loaded.reverse()] : []);
+      if (report !== null) {
+        process.stderr.write(`${report}\n`);
+        return finish("error");
+      }
+      if (compiling) {
+        // Node knows the place and prints it for an uncaught error: let it
+        finish("error");
+        throw e;
+      }
+    }
+    // (an error of ts-hooks.ts says all in its message: its stack is the hooks thread's)
+    const msg = e instanceof Error ? (e.message.startsWith("aio run: ") ? e.message : (e.stack ?? e.message)) : String(e);
     process.stderr.write(`${msg}\n`);
     return finish("error");
+  } finally {
+    files.port1.close();
   }
   return undefined; // beforeExit does the rest once the program's pending work is done
+}
+
+/** How many of the program's files a syntax error is looked for in (each a `node --check`). */
+const CHECKED_FILES = 20;
+
+/**
+ * `file:line:column`, the line and a caret for a syntax error of the program, or null when its place is
+ * not found. The place is in the error (ts-hooks.ts's report of a TypeScript file; Node's, first in the
+ * stack, for a CommonJS file or its own type stripping), or else, as Node compiles an ES module without
+ * saying which, in what `node --check` says of the entry and of the JavaScript files loaded last.
+ */
+function syntaxErrorReport(e: SyntaxError, candidates: string[]): string | null {
+  if (e.message.startsWith("aio run: ")) return e.message;
+  const cwd = process.cwd();
+  const code = (e as { code?: string }).code;
+  const hint =
+    code === "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX"
+      ? "Node's type stripping removes type annotations only: for enums, namespaces and parameter properties install " +
+        "the typescript package next to the program (npm install --save-dev typescript), which aio run then uses"
+      : undefined;
+  const where = placeInStack(e.stack ?? "");
+  if (where !== null) return syntaxReport({ ...where, message: `SyntaxError: ${e.message}`, cwd, hint });
+  const seen = new Set<string>();
+  for (const url of candidates) {
+    if (seen.has(url) || seen.size >= CHECKED_FILES) continue;
+    seen.add(url);
+    const r = spawnSync(process.execPath, ["--check", fileURLToPath(url)], { encoding: "utf8", timeout: 30_000 });
+    if (r.status === 0 || typeof r.stderr !== "string") continue;
+    const at = placeInStack(r.stderr);
+    const said = /^SyntaxError: (.*)$/m.exec(r.stderr);
+    if (at !== null && said !== null && said[1] === e.message) return syntaxReport({ ...at, message: `SyntaxError: ${e.message}`, cwd });
+  }
+  return null;
+}
+
+/** Whether every frame of `stack` is Node's own: an error of Node's loader (compiling), not of the program's code. */
+function fromNodeOnly(stack: string): boolean {
+  const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
+  return frames.every((l) => /\(node:|at node:/.test(l));
+}
+
+/**
+ * Node's place of a syntax error, at the top of a stack or of `node --check`'s output: `path:line`, some
+ * lines of the file, a caret line under the one in error (`^` at the column), maybe more lines.
+ */
+function placeInStack(text: string): { file: string; line: number; column: number; source: string } | null {
+  const lines = text.split("\n");
+  const head = /^(.+):(\d+)$/.exec(lines[0] ?? "");
+  if (head === null) return null;
+  let file = head[1]!;
+  if (file.startsWith("file:")) {
+    try {
+      file = fileURLToPath(file);
+    } catch {
+      return null;
+    }
+  }
+  for (let i = 2; i < Math.min(lines.length, 12); i++) {
+    if (/^\s*\^+\s*$/.test(lines[i]!)) return { file, line: Number(head[2]), column: lines[i]!.indexOf("^") + 1, source: lines[i - 1]! };
+    if (lines[i] === "") break;
+  }
+  return null;
 }

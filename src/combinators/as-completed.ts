@@ -4,6 +4,8 @@
  * @module
  */
 import { type AwaitableLike, checkDelay, checkOptions, defaultLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
+import { timedOutMessage } from "../core/errors.js";
+import { oneIterableHint } from "./wait.js";
 
 /**
  * An async iterable over the given awaitables, yielding each one (the original task or future) as it
@@ -21,7 +23,10 @@ import { type AwaitableLike, checkDelay, checkOptions, defaultLoop, describe, Fu
  */
 export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeout?: number | null } = {}): AsyncIterableIterator<Future<T>> {
   if (aws instanceof Future || aws === null || typeof aws !== "object" || !(Symbol.iterator in aws)) {
-    throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}`);
+    throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}${oneIterableHint(aws, "asCompleted", "asyncio.as_completed")}`);
+  }
+  if (typeof options === "number") {
+    throw new TypeError(`Expected options to be an object, got ${describe(options)}: write asCompleted(aws, { timeout: ${options} })`);
   }
   const timeout = checkOptions(options, ["timeout"], "asCompleted()").timeout ?? null;
   if (timeout !== null) checkDelay(timeout, "timeout");
@@ -64,7 +69,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
         getter = null;
       }
       const f = done.shift()!;
-      if (f === null) throw new TimeoutError();
+      if (f === null) throw new TimeoutError(timedOutMessage(timeout!, (ms) => `asCompleted(aws, { timeout: ${ms} })`));
       return { done: false, value: f };
     },
     [Symbol.asyncIterator]() {

@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { camelCaseHint } from "../core/check.js";
+import { oneIterableHint } from "./wait.js";
 import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, markArguments, NO_LIMIT, unmarkArguments, Future, markDonePath, toFuture, workLimits } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
@@ -65,6 +67,8 @@ export class GatheringFuture<T> extends Future<T> {
   }
 }
 
+const GATHER_OPTIONS = ["returnExceptions"];
+
 const ARG_OTHER = 0;
 const ARG_FUTURE = 1;
 const ARG_PROMISE = 2;
@@ -87,6 +91,16 @@ function isOptions(x: unknown): x is GatherOptions {
     return Object.getPrototypeOf(x) === Object.prototype;
   } catch {
     return false; // (a Proxy: toFuture says it is no awaitable)
+  }
+}
+
+/** A Set, a generator...: CPython's `gather(*tasks)` written `gather(tasks)`. Never throws (a Proxy: false). */
+function isIterableNotAwaitable(x: unknown): boolean {
+  if (typeof x !== "object" || x === null || kindOf(x, Future) !== "other") return false;
+  try {
+    return typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function";
+  } catch {
+    return false;
   }
 }
 
@@ -116,9 +130,10 @@ export function gather<A extends readonly AwaitableLike<unknown>[]>(...args: [..
 export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
   let opts: GatherOptions | undefined;
   if (args.length > 0 && isOptions(args[args.length - 1])) opts = args.pop() as GatherOptions;
-  if (args.length === 1 && Array.isArray(args[0])) {
+  if (args.length === 1 && (Array.isArray(args[0]) || isIterableNotAwaitable(args[0]))) {
+    const what = Array.isArray(args[0]) ? "an array" : "an iterable";
     throw new TypeError(
-      `gather() takes the awaitables as arguments, not an array: write gather(...list) (for very long lists, gatherAll(list)), got ${describe(args[0])}`,
+      `gather() takes the awaitables as arguments, not ${what}: write gather(...list) (for very long lists, gatherAll(list)), got ${describe(args[0])}`,
     );
   }
   return gatherArray(args, opts);
@@ -139,7 +154,8 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
  */
 export function gatherAll<T>(aws: Iterable<AwaitableLike<T>>, options?: GatherOptions): GatheringFuture<T[]> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function" || aws instanceof Future) {
-    throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}`);
+    const hint = oneIterableHint(aws, "gatherAll", null);
+    throw new TypeError(`Expected aws to be an iterable of awaitables, got ${describe(aws)}${hint === "" ? "" : `${hint} (or gather(a, b))`}`);
   }
   if (options !== undefined && (options === null || typeof options !== "object")) {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
@@ -151,7 +167,7 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
   let returnExceptions = false;
   if (opts !== undefined) {
     for (const k of Object.keys(opts)) {
-      if (k !== "returnExceptions") throw new TypeError(`Unknown gather option ${JSON.stringify(k)} (known: returnExceptions)`);
+      if (k !== "returnExceptions") throw new TypeError(`Unknown gather option ${JSON.stringify(k)} (known: returnExceptions)${camelCaseHint(k, GATHER_OPTIONS)}`);
     }
     returnExceptions = checkBoolean(opts.returnExceptions, "returnExceptions") ?? false;
   }

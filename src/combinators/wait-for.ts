@@ -12,7 +12,21 @@
  * @module
  */
 import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
-import { Timeout, runIn, timeout as timeoutScope } from "../time/timeout.js";
+import { timedOutMessage } from "../core/errors.js";
+import { Timeout, limited, runIn } from "../time/timeout.js";
+
+/** `waitFor(..., ms)`, for the messages of its `TimeoutError` (see `timedOutMessage`). */
+const WAIT_FOR_CALL = (ms: string): string => `waitFor(..., ${ms})`;
+
+/** `timeout(ms, body)` whose `TimeoutError` names `waitFor`. */
+const timeoutScope = <T>(ms: number | null, body: () => PromiseLike<T> | T): Promise<T> => limited(ms, body, WAIT_FOR_CALL);
+
+/** A `Timeout` expiring `ms` after now, its `TimeoutError` naming `waitFor`. */
+function waitForTimeout(loop: EventLoop, ms: number | null): Timeout {
+  const t = new Timeout(ms === null ? null : loop.time() + ms);
+  if (ms !== null) t._limit = { ms, call: WAIT_FOR_CALL };
+  return t;
+}
 
 /**
  * Await `aw`, but give up after `ms` milliseconds: `aw` is cancelled, and `TimeoutError` is thrown once
@@ -33,7 +47,7 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
   try {
     checkMsOrNull(ms, "ms");
     const kind = kindOf(aw, Future);
-    if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, NO_LIMIT, -1));
+    if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, NO_LIMIT, -1), ms ?? 0);
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
     if (kind === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
     if (kind === "thenable") {
@@ -66,7 +80,7 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
   const cur = callerStrand();
   if (cur === null || cur._task.done()) return null;
   const loop = cur._task._loop;
-  const t = new Timeout(ms === null ? null : loop.time() + ms);
+  const t = waitForTimeout(loop, ms);
   const body = new ScopeBody(cur);
   const s = body.strand;
   if (!adoptIntoStrand(promise, s, NO_LIMIT)) {
@@ -90,7 +104,7 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
 function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise<T> | null {
   const cur = callerStrand();
   if (cur === null || cur._task.done()) return null;
-  const t = new Timeout(ms === null ? null : cur._task._loop.time() + ms);
+  const t = waitForTimeout(cur._task._loop, ms);
   const body = new ScopeBody(cur);
   if (!adoptChainIntoStrand(chain as Chain<unknown>, body.strand)) {
     body.close();
@@ -100,7 +114,7 @@ function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise
 }
 
 /** waitFor with `ms <= 0`: cancel at once, wait for the cancellation, then raise (CPython's path). */
-async function waitForNow<T>(fut: Future<T>): Promise<T> {
+async function waitForNow<T>(fut: Future<T>, ms: number): Promise<T> {
   if (fut.done()) return fut.result();
   const loop = getRunningLoop();
   // A promise nothing could take over (`lock.acquire().then(f)` on a free lock, in a step that has made
@@ -117,7 +131,7 @@ async function waitForNow<T>(fut: Future<T>): Promise<T> {
   try {
     return fut.result();
   } catch (exc) {
-    if (exc instanceof CancelledError) throw new TimeoutError("", { cause: exc });
+    if (exc instanceof CancelledError) throw new TimeoutError(timedOutMessage(ms, WAIT_FOR_CALL), { cause: exc });
     throw exc;
   }
 }

@@ -49,7 +49,10 @@ export function wait<T>(
   // see core/adopt.ts)
   try {
     if (kindOf(aws, Future) !== "other" || typeof aws !== "object" || aws === null || !(Symbol.iterator in aws)) {
-      throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}`);
+      throw new TypeError(`Expected aws to be an iterable of futures or tasks, got ${describe(aws)}${oneIterableHint(aws, "wait", "asyncio.wait")}`);
+    }
+    if (typeof options === "number") {
+      throw new TypeError(`Expected options to be an object, got ${describe(options)}: write wait(aws, { timeout: ${options} })`);
     }
     const { timeout = null, returnWhen = ALL_COMPLETED } = checkOptions(options, WAIT_OPTIONS, "wait()");
     if (timeout !== null) checkMs(timeout, "timeout");
@@ -63,6 +66,19 @@ export function wait<T>(
   } catch (e) {
     return Promise.reject(e);
   }
+}
+
+/**
+ * When `wait`/`asCompleted` is given an awaitable where the iterable goes (`wait(a, b)`: the awaitables as
+ * arguments, as `gather` takes them): `: wait() takes them in one iterable, as CPython's asyncio.wait
+ * does: write wait([a, b])`; else `""`.
+ * @internal
+ */
+export function oneIterableHint(aws: unknown, name: string, cpython: string | null): string {
+  const kind = kindOf(aws, Future);
+  if (kind !== "future" && kind !== "thenable" && kind !== "function") return "";
+  const as = cpython === null ? "" : `, as CPython's ${cpython} does`;
+  return `: ${name}() takes the awaitables in one iterable${as}: write ${name}([a, b]), not ${name}(a, b)`;
 }
 
 async function waitFor_<T>(

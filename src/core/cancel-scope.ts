@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { CancelledError, RuntimeError, TimeoutError } from "./errors.js";
+import { CancelledError, RuntimeError, secondsHint, TimeoutError } from "./errors.js";
 import { checkFn, checkMs, checkOptions, checkTime } from "./check.js";
 import { getRunningLoop } from "./running.js";
 import { callerStrand, currentTask } from "./current.js";
@@ -179,7 +179,11 @@ export async function moveOnAt<T>(deadline: number, body: (scope: CancelScope) =
 export async function failAfter<T>(ms: number, body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T> {
   const scope = new CancelScope({ deadline: relativeDeadline(ms) });
   const r = await scope.run(body);
-  if (scope.cancelledCaught) throw new TimeoutError(`failAfter(${ms}) expired`);
+  if (scope.cancelledCaught) {
+    // (below 10 ms, it asks whether seconds were meant: errors.ts)
+    const hint = secondsHint(ms, (d) => `failAfter(${d}, ...)`);
+    throw new TimeoutError(`failAfter(${ms}) expired${hint === "" ? "" : ` after ${ms} ms (${hint.slice(2)})`}`);
+  }
   return r as T;
 }
 

@@ -54,9 +54,20 @@ export function checkBoolean(value: unknown, name: string): boolean | undefined 
 export function checkKnownOptions(options: object, known: readonly string[], what: string): void {
   for (const k of Object.keys(options)) {
     if (!known.includes(k)) {
-      throw new TypeError(`Unknown option ${JSON.stringify(k)} of ${what} (known: ${known.join(", ")})`);
+      throw new TypeError(`Unknown option ${JSON.stringify(k)} of ${what} (known: ${known.join(", ")})${camelCaseHint(k, known)}`);
     }
   }
+}
+
+/**
+ * For an unknown option spelled as in Python (`return_when`) whose camelCase is known (`returnWhen`):
+ * `: asyncio-ts spells options in camelCase: write returnWhen`; else `""`.
+ * @internal
+ */
+export function camelCaseHint(key: string, known: readonly string[]): string {
+  if (!key.includes("_")) return "";
+  const camel = key.replace(/_+([a-z0-9])/gi, (_m, c: string) => c.toUpperCase());
+  return known.includes(camel) ? `: asyncio-ts spells options in camelCase, write ${camel}` : "";
 }
 
 /**

@@ -8,6 +8,8 @@
  *
  * @module
  */
+// (Node's clock, not the global that test runners' fake timers replace: real-timers.ts)
+import { performance } from "./real-timers.js";
 
 /** A loop time or duration for people: `2000 ms`, `1.5 ms`. @internal */
 export function fmtTime(ms: number): string {

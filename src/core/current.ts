@@ -46,6 +46,8 @@ import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
 import type { Strand } from "./cancellation.js";
 import { runInContext } from "./context.js";
+import { RuntimeError } from "./errors.js";
+import { setImmediate } from "./real-timers.js"; // (not the global: fake timers replace it)
 
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };
@@ -120,7 +122,49 @@ let stopHooks: (() => void) | null = null;
 
 /** @internal a loop starts running: make sure the hooks are installed */
 export function useHooks(): void {
-  if (hookUsers++ === 0 && stopHooks === null) stopHooks = v8.promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter }) as () => void;
+  if (hookUsers === 0 && stopHooks === null) stopHooks = createHooks();
+  hookUsers++;
+}
+
+/** Undefined until checked; then null (the runtime has promise hooks) or the error that says it has not. */
+let runtimeError: RuntimeError | null | undefined;
+
+/**
+ * @internal throw the clear error of `createHooks` if this runtime has no promise hooks (checked once, by
+ * making and removing a hook): a loop is not even made there (`new EventLoop()` calls this).
+ */
+export function assertRuntime(): void {
+  if (runtimeError === undefined) {
+    try {
+      createHooks()();
+      runtimeError = null;
+    } catch (e) {
+      runtimeError = e as RuntimeError;
+    }
+  }
+  if (runtimeError !== null) throw runtimeError;
+}
+
+/**
+ * V8's promise hooks, or a clear error where the runtime has none: Deno 2.9 has no `promiseHooks` in
+ * `node:v8`, Bun 1.4's `createHook` throws "not yet implemented" (measured). Without them no code could
+ * know its task (see the module comment), so the loop refuses to start rather than run wrongly.
+ */
+function createHooks(): () => void {
+  const hooks = (v8 as { promiseHooks?: { createHook?: unknown } }).promiseHooks;
+  let why = "node:v8 has no promiseHooks";
+  if (hooks !== undefined && typeof hooks.createHook === "function") {
+    try {
+      return v8.promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter }) as () => void;
+    } catch (e) {
+      why = `node:v8 promiseHooks.createHook failed: ${String((e as Error)?.message ?? e).replace(/\.$/, "")}`;
+    }
+  }
+  const runtime = "Bun" in globalThis ? "Bun" : "Deno" in globalThis ? "Deno" : `this runtime (Node ${process.versions.node})`;
+  throw new RuntimeError(
+    `asyncio-ts needs V8's promise hooks to know which task runs (${why} on ${runtime}). ` +
+      "It runs on Node.js 20 or later; Deno and Bun are not supported yet (README, \"Runtimes\").",
+  );
 }
 
 /**

@@ -37,7 +37,9 @@ export class AsyncioError extends Error {
 export class CancelledError extends AsyncioError {}
 
 /**
- * Raised by `timeout()`, `waitFor()` and `wait()`-style helpers when their deadline passes.
+ * Raised by `timeout()`, `waitFor()` and `wait()`-style helpers when their deadline passes. Its message
+ * says after how many milliseconds (CPython's is empty): `Timed out after 100 ms`; below 10 ms it asks
+ * whether seconds were meant (`timeout(0.5, ...)`: "for half a second write timeout(500, ...)").
  *
  * @example
  * ```ts
@@ -48,6 +50,43 @@ export class CancelledError extends AsyncioError {}
  * ```
  */
 export class TimeoutError extends AsyncioError {}
+
+/**
+ * A number of milliseconds for a message: as given when an integer, else rounded to a thousandth of a
+ * millisecond (a loop time read from a real clock has many digits).
+ * @internal
+ */
+export function fmtMs(ms: number): string {
+  if (Number.isInteger(ms) || !Number.isFinite(ms)) return String(ms);
+  const r = Math.round(ms * 1000) / 1000;
+  return r === 0 ? String(Number(ms.toPrecision(3))) : String(r);
+}
+
+/**
+ * The Python habit a time limit below 10 ms suggests (asyncio counts seconds, asyncio-ts milliseconds):
+ * `: asyncio-ts counts milliseconds; for half a second write timeout(500, ...)`, where `call` writes the
+ * call with a given delay (`(d) => \`timeout(${d}, ...)\``), `also` follows "milliseconds" (`, loop.time()
+ * too`); `""` for 0 and for 10 ms or more.
+ * @internal
+ */
+export function secondsHint(ms: number, call: (ms: string) => string, also = ""): string {
+  if (!(ms > 0 && ms < 10)) return "";
+  ms = Number(fmtMs(ms));
+  const s = ms === 0.5 ? "half a second" : ms === 1 ? "1 second" : `${fmtMs(ms)} seconds`;
+  return `: asyncio-ts counts milliseconds${also}; for ${s} write ${call(String(Number((ms * 1000).toPrecision(12))))}`;
+}
+
+/**
+ * The message of the `TimeoutError` of a time limit of `ms` milliseconds (CPython's is empty):
+ * `Timed out after 100 ms`; below 10 ms, with the question whether seconds were meant:
+ * `Timed out after 0.5 ms (timeout(0.5, ...): asyncio-ts counts milliseconds; for half a second write
+ * timeout(500, ...))`.
+ * @internal
+ */
+export function timedOutMessage(ms: number, call: (ms: string) => string): string {
+  const hint = secondsHint(ms, call);
+  return `Timed out after ${fmtMs(ms)} ms${hint === "" ? "" : ` (${call(fmtMs(ms))}${hint})`}`;
+}
 
 /**
  * An operation is not allowed in the object's current state (a result read before it is ready, a result

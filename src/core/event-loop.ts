@@ -54,7 +54,7 @@ import { Future, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_EAGER } from "./task-flags.js";
 import { Task, type TaskFunction, type TaskOptions } from "./task.js";
-import { callbackContext, contextTask, newLoopScope, releaseHooks, releaseSiteHooks, runOutsideTasks, useHooks, useSiteHooks, type LoopScope, type StrandLike } from "./current.js";
+import { assertRuntime, callbackContext, contextTask, newLoopScope, releaseHooks, releaseSiteHooks, runOutsideTasks, useHooks, useSiteHooks, type LoopScope, type StrandLike } from "./current.js";
 import { RealClock, VirtualClock, type Clock } from "./clock.js";
 import { Handle, TimerHandle } from "./handles.js";
 import { TimerHeap } from "./timer-heap.js";
@@ -65,6 +65,8 @@ import { loopRegistry } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
 import { cancelOrphanCode } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
+// (Node's own timers and clock, not the globals that test runners' fake timers replace: real-timers.ts)
+import { clearImmediate, clearTimeout, fakeTimersProblem, performance, setImmediate, setTimeout } from "./real-timers.js";
 import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
@@ -279,6 +281,12 @@ export class EventLoop {
   /** Set once a deadlock was reported with the task dump (later ones are a line). */
   private _deadlockReported = false;
   private _unretrieved = new Set<WeakRef<Future<unknown>>>();
+  /**
+   * @internal strict runs (`RunOptions.strict`): the futures that failed, in order, kept alive until the
+   * runner reads which ones nobody retrieved (so none is collected and reported after it looked); null
+   * otherwise
+   */
+  _failedLog: Future<unknown>[] | null = null;
   /** @internal */ _debug: boolean;
   /** @internal */ _slowCallbackDuration: number;
   /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
@@ -315,6 +323,7 @@ export class EventLoop {
   private readonly _driveBound = (): void => this._driveLoop(this._driveFromTick);
 
   constructor(options: EventLoopOptions = {}) {
+    assertRuntime(); // (a runtime without promise hooks, Deno, Bun: a clear error, not a loop that runs wrongly)
     const o = checkLoopOptions(options, LOOP_OPTIONS, "newEventLoop()/run()");
     this._clock = o.clock ?? (o.virtualTime ? new VirtualClock() : new RealClock());
     this._debug = o.debug;
@@ -565,15 +574,16 @@ export class EventLoop {
     // (a promise-returning function: refusals are rejections, docs/design.md)
     if (this._closed) return Promise.reject(new RuntimeError("Event loop is closed"));
     if (this._running) return Promise.reject(new RuntimeError("This event loop is already running"));
+    if (fakeTimersProblem !== null) return Promise.reject(new RuntimeError(fakeTimersProblem));
     const inTask = contextTask();
     if (inTask !== undefined && !inTask.done() && inTask._loop._running) {
       return Promise.reject(new RuntimeError("Cannot run the event loop while another loop is running"));
     }
-    this._running = true;
     if (!this._hooksHeld) {
-      useHooks();
+      useHooks(); // (first: on a runtime without promise hooks it throws, and the loop never ran)
       this._hooksHeld = true;
     }
+    this._running = true;
     armContextTripwire();
     watchProcessIdle();
     this._scope = newLoopScope();
@@ -725,6 +735,8 @@ export class EventLoop {
     if (exc instanceof Error) void exc.stack;
     const ref = new WeakRef(f);
     this._unretrieved.add(ref);
+    // (those retrieved since are dropped now and then: the log holds what may still be unretrieved)
+    if (this._failedLog !== null && this._failedLog.push(f) % 1024 === 0) this._failedLog = this._failedLog.filter((g) => g._logTraceback);
     (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef = ref;
     unretrievedRegistry.register(f, { loop: new WeakRef(this), context: this._unretrievedContext(f) }, ref);
   }

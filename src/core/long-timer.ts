@@ -1,10 +1,12 @@
 /**
  * Real-time timers of any length. Node's `setTimeout` holds at most 2**31-1 ms (24.8 days); a longer
  * delay fires after 1 ms, with a warning. `longTimeout` re-arms until the whole delay has passed, so a
- * `taskTimeout` of 30 days means 30 days.
+ * `taskTimeout` of 30 days means 30 days. The time is Node's monotonic clock, and the timers Node's own
+ * (`real-timers.ts`): test runners' fake timers, which replace the globals and `Date`, do not stop them.
  *
  * @module
  */
+import { clearTimeout, performance, setTimeout } from "./real-timers.js";
 
 /** The longest delay a Node timer holds. @internal */
 export const MAX_NODE_TIMER = 2 ** 31 - 1;
@@ -22,11 +24,11 @@ export interface LongTimer {
 export function longTimeout(fn: () => void, ms: number, unref = false): LongTimer {
   let handle: ReturnType<typeof setTimeout> | null = null;
   if (ms === Infinity) return { clear() {} };
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   const arm = (left: number): void => {
     handle = setTimeout(
       () => {
-        const rest = deadline - Date.now();
+        const rest = deadline - performance.now();
         if (left > MAX_NODE_TIMER && rest > 0) arm(rest);
         else {
           handle = null;

@@ -32,6 +32,14 @@ export function runningLoopOrNull(): EventLoop | null {
 }
 
 /**
+ * CPython's words, then where to call (a Python habit: `asyncio.create_task(...)` at module level, before
+ * `asyncio.run`).
+ */
+const NO_RUNNING_LOOP =
+  "no running event loop: call this inside await run(async () => { ... }) (the program's main function, and what it " +
+  "awaits or starts), or in a task or callback of a loop that runs loop.runUntilComplete(...)";
+
+/**
  * The loop running the current task or callback. Throws `RuntimeError` outside of one.
  *
  * @example
@@ -45,7 +53,7 @@ export function runningLoopOrNull(): EventLoop | null {
  */
 export function getRunningLoop(): EventLoop {
   const loop = runningLoopOrNull();
-  if (loop === null) throw new RuntimeError("no running event loop");
+  if (loop === null) throw new RuntimeError(NO_RUNNING_LOOP);
   return loop;
 }
 
@@ -58,8 +66,8 @@ export function currentLoop(what: string): EventLoop {
   const loop = runningLoopOrNull() ?? loopRegistry.current;
   if (loop === null) {
     throw new RuntimeError(
-      `There is no current event loop for ${what}: call it inside run(async () => ...), ` +
-        "or pass the loop ({ loop }), or make one current first (getEventLoop(), setEventLoop(loop))",
+      `There is no current event loop for ${what}: call it inside await run(async () => { ... }) or a loop's ` +
+        "runUntilComplete(...), or pass the loop ({ loop }), or make one current first (getEventLoop(), setEventLoop(loop))",
     );
   }
   return loop;
@@ -84,7 +92,7 @@ export function noteWaitOnIdleLoop(fut: { done(): boolean; _describe(): string; 
       if (f.done() || f._loop.isRunning()) continue;
       console.error(
         `asyncio-ts: the program waits on ${f._describe()} outside any running event loop, and nothing will run that ` +
-          "loop: nothing can complete it. Await it inside run(async () => ...) (or loop.runUntilComplete(...)).",
+          "loop: nothing can complete it. Await it in the function given to await run(async () => { ... }) (or to a loop's runUntilComplete(...)).",
       );
     }
     idleWaits.clear();

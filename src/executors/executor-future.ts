@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type Awaiter, type Chain, contextTask, type EventLoop, Future } from "../core/index.js";
+import { type Awaiter, type Chain, contextTask, type EventLoop, Future, soon } from "../core/index.js";
 
 /**
  * What an executor future tells when it is cancelled: the executor that runs its job. @internal
@@ -102,6 +102,6 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
     const d = this._direct;
     if (d === null) return;
     this._direct = null;
-    for (const awaiter of d) queueMicrotask(() => this._deliverTo(awaiter));
+    for (const awaiter of d) soon(() => this._deliverTo(awaiter)); // (not the global: fake timers replace it)
   }
 }

@@ -51,6 +51,7 @@ import {
   longTimeout,
   type LongTimer,
   RuntimeError,
+  soon,
   TimeoutError,
 } from "../core/index.js";
 import type { ExecutorJobOutcome } from "../core/index.js";
@@ -429,7 +430,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     this._adjust();
     if (!this._dispatchScheduled) {
       this._dispatchScheduled = true;
-      queueMicrotask(() => {
+      soon(() => { // (not the global queueMicrotask: fake timers replace it)
         this._dispatchScheduled = false;
         this._dispatch();
       });

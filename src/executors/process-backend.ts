@@ -8,10 +8,17 @@
  *
  * @module
  */
-import { fork, spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createRequire } from "node:module";
 import type { FromWorker, PortalReply, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
 import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
+
+// `node:child_process` is required when the first worker process starts, not imported: `import
+// "asyncio-ts"` does not pay for it (bench/README.md, "Import cost").
+const require = createRequire(import.meta.url);
+let childProcessLoaded: typeof import("node:child_process") | undefined;
+const childProcess = (): typeof import("node:child_process") => (childProcessLoaded ??= require("node:child_process") as typeof import("node:child_process"));
 
 /**
  * Live worker processes. A child busy in a synchronous loop never sees its IPC channel close, so when
@@ -76,7 +83,7 @@ let guardRespawns = 0;
 function orphanGuard(): Guard | null {
   if (guard !== undefined) return guard;
   try {
-    const g = spawn(process.execPath, ["-e", GUARD_SOURCE], { stdio: ["pipe", "ignore", "ignore"], env: {} });
+    const g = childProcess().spawn(process.execPath, ["-e", GUARD_SOURCE], { stdio: ["pipe", "ignore", "ignore"], env: {} });
     g.unref();
     const input = g.stdin!;
     (input as unknown as { unref?: () => void }).unref?.();
@@ -113,7 +120,7 @@ class ProcessWorker implements BackendWorker {
     if (rl?.maxOldGenerationSizeMb !== undefined) execArgv.push(`--max-old-space-size=${rl.maxOldGenerationSizeMb}`);
     if (rl?.maxYoungGenerationSizeMb !== undefined) execArgv.push(`--max-semi-space-size=${Math.max(1, Math.floor(rl.maxYoungGenerationSizeMb / 3))}`);
     if (rl?.stackSizeMb !== undefined) execArgv.push(`--stack-size=${Math.floor(rl.stackSizeMb * 1024)}`);
-    this._c = fork(workerEntryPath(), [], {
+    this._c = childProcess().fork(workerEntryPath(), [], {
       serialization: "advanced",
       execArgv,
       env: options.env === undefined ? process.env : (options.env as NodeJS.ProcessEnv),

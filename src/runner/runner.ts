@@ -9,9 +9,17 @@
  * Compare `loop.runUntilComplete(main)`, which leaves `main`'s unawaited tasks scheduled on the loop
  * (they go on the next time the loop runs, as in a notebook kernel): `docs/rosetta.md` shows both.
  *
+ * Strict mode (`strict: true`, for tests) turns the errors that asyncio only reports into a failure of the
+ * run: the loop keeps every future that failed (`EventLoop._failedLog`, so none is collected and reported
+ * behind the runner's back), and the runner's close, after the whole normal shutdown, reads which ones
+ * nobody retrieved, adds the errors shutdown itself reported (a task failing as it is cancelled, a
+ * floating chain's rejection) and throws them. Reading the loop's reports through its exception handler
+ * instead was rejected: a program may set its own handler, and a report of a collected future arrives
+ * whenever the garbage collector runs, possibly after the run ended.
+ *
  * @module
  */
-import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, KeyboardInterrupt, kindOf, LOOP_OPTIONS, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { isMainThread } from "node:worker_threads";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
@@ -26,10 +34,33 @@ export interface RunOptions extends EventLoopOptions {
   loopFactory?: () => EventLoop;
   /** Name of the main task. */
   name?: string;
+  /**
+   * Make errors that asyncio only reports fail the run (for tests): a task (or future) that failed and
+   * that nobody awaited or asked for its exception ("Task exception was never retrieved"), a task that
+   * failed while shutdown cancelled it, a rejection of a promise chain nobody awaited that shutdown ended.
+   * They are still reported through the loop's exception handler; then, after the whole normal shutdown,
+   * `run()` rejects with the error (several: an `ExceptionGroup` listing them, in the order they
+   * happened). An error of `main` itself wins: `run()` rejects with it, as without `strict`. A `Runner`'s
+   * `close()` (and `await using`) throws them instead. Default false, as in CPython.
+   *
+   * @example
+   * ```ts
+   * import { run, createTask, sleep } from "asyncio-ts";
+   * try {
+   *   await run(async () => {
+   *     createTask(async () => { throw new Error("lost"); }); // nobody awaits it
+   *     await sleep(10);
+   *   }, { virtualTime: true, strict: true });
+   * } catch (e) {
+   *   console.log((e as Error).message); // "lost": the run failed (and the handler printed the report)
+   * }
+   * ```
+   */
+  strict?: boolean;
 }
 
 /** The keys of `RunOptions`. */
-const RUN_OPTIONS = [...LOOP_OPTIONS, "handleSigint", "loopFactory", "name"] as const;
+const RUN_OPTIONS = [...LOOP_OPTIONS, "handleSigint", "loopFactory", "name", "strict"] as const;
 
 type RunnerState = "CREATED" | "INITIALIZED" | "CLOSED";
 
@@ -56,6 +87,7 @@ export class Runner {
     checkBoolean(o.handleSigint, "handleSigint");
     if (o.loopFactory !== undefined) checkFn(o.loopFactory, "loopFactory");
     checkString(o.name, "name");
+    checkBoolean(o.strict, "strict");
     this._options = o;
   }
 
@@ -76,6 +108,8 @@ export class Runner {
     if (runningLoopOrNull() !== null || currentTask() !== null) {
       throw new RuntimeError("run() cannot be called from a running event loop");
     }
+    // (the loop would refuse to run as well; said before a main task is made that could never start)
+    if (fakeTimersProblem !== null) throw new RuntimeError(fakeTimersProblem);
     this._lazyInit();
     const loop = this._loop!;
     const task = loop.createTask(main, { name: options.name ?? this._options.name });
@@ -107,25 +141,41 @@ export class Runner {
     }
   }
 
-  /** Cancel what is left, shut down the default executor, close the loop. */
+  /**
+   * Cancel what is left, shut down the default executor, close the loop. With `strict`, then throw the
+   * errors nobody retrieved (see `RunOptions.strict`).
+   */
   async close(): Promise<void> {
+    const failures = await this._close();
+    if (failures.length === 1) throw failures[0];
+    if (failures.length > 1) throw new ExceptionGroup("task exceptions nobody retrieved (strict mode)", failures);
+  }
+
+  /** @internal `close()`'s work: returns the errors strict mode fails with (none without `strict`). */
+  async _close(): Promise<unknown[]> {
     if (this._state !== "INITIALIZED") {
       this._state = "CLOSED";
-      return;
+      return [];
     }
     const loop = this._loop!;
+    let failures: unknown[] = [];
     try {
-      await cancelAllTasks(loop);
+      const atShutdown = await cancelAllTasks(loop);
       if (loop._defaultExecutor !== null) {
         const ex = loop._defaultExecutor;
         loop._defaultExecutor = null;
         await loop.runUntilComplete(() => ex.shutdown({ wait: true }));
       }
+      // (read before close(), which reports these and marks them retrieved)
+      const log = loop._failedLog;
+      if (log !== null) failures = [...log.filter((f) => f._logTraceback).map((f) => f._exception), ...atShutdown];
     } finally {
+      loop._failedLog = null;
       loop.close();
       this._loop = null;
       this._state = "CLOSED";
     }
+    return failures;
   }
 
   /** `await using runner = new Runner()` closes it on scope exit. */
@@ -137,7 +187,9 @@ export class Runner {
     if (this._state === "CLOSED") throw new RuntimeError("Runner is closed");
     if (this._state === "INITIALIZED") return;
     const { loopFactory, name: _name, handleSigint: _h, ...loopOptions } = this._options;
-    this._loop = loopFactory ? equipLoop(loopFactory()) : newEventLoop(loopOptions);
+    const { strict, ...rest } = loopOptions;
+    this._loop = loopFactory ? equipLoop(loopFactory()) : newEventLoop(rest);
+    if (strict === true) this._loop._failedLog ??= [];
     // As CPython's Runner: its loop is the current one while it lives (getEventLoop() and new Future() in
     // a plain Node callback during run() mean it); closing the loop makes none current again.
     if (loopFactory === undefined) setEventLoop(this._loop);
@@ -154,9 +206,10 @@ export class Runner {
  * CPython reports the errors of the tasks it cancels at shutdown. Tasks that end while being cancelled
  * may leave such code behind: looked at again until none is left.
  */
-async function cancelOrphans(loop: EventLoop): Promise<void> {
+async function cancelOrphans(loop: EventLoop, reported: unknown[]): Promise<void> {
   const onUnhandled = (reason: unknown): void => {
     if (reason instanceof CancelledError) return;
+    reported.push(reason);
     loop.callExceptionHandler({ message: "unhandled rejection during run() shutdown", exception: reason });
   };
   process.on("unhandledRejection", onUnhandled);
@@ -166,20 +219,24 @@ async function cancelOrphans(loop: EventLoop): Promise<void> {
       orphans = loop._cancelOrphans();
     }
     // (Node reports unhandled rejections once the microtasks have drained: a macrotask later, all are in)
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    await new Promise<void>((resolve) => realTimers.setImmediate(resolve)); // (Node's, not a fake timer's)
   } finally {
     process.off("unhandledRejection", onUnhandled);
   }
 }
 
-/** Cancel every pending task of `loop` and run the loop until they are all done. @internal */
-export async function cancelAllTasks(loop: EventLoop): Promise<void> {
+/**
+ * Cancel every pending task of `loop` and run the loop until they are all done. Returns the errors it
+ * reported through the exception handler (what strict mode fails with). @internal
+ */
+export async function cancelAllTasks(loop: EventLoop): Promise<unknown[]> {
+  const reported: unknown[] = [];
   const toCancel: Task<unknown>[] = [...loop._tasks];
   for (const t of toCancel) t.cancel();
   // The code still running in done tasks (chains they started and did not wait for) is cancelled too,
   // and waited for, as CPython's shutdown cancels and waits for eager tasks.
-  if (loop._hasOrphans()) await cancelOrphans(loop);
-  if (toCancel.length === 0) return;
+  if (loop._hasOrphans()) await cancelOrphans(loop, reported);
+  if (toCancel.length === 0) return reported;
   // (not gather(...toCancel): a call with 150,000 arguments overflows the stack)
   let left = toCancel.length;
   const allDone = loop.createFuture<void>();
@@ -188,14 +245,16 @@ export async function cancelAllTasks(loop: EventLoop): Promise<void> {
   };
   for (const t of toCancel) t.addDoneCallback(onDone);
   await loop.runUntilComplete(allDone);
-  if (loop._hasOrphans()) await cancelOrphans(loop);
+  if (loop._hasOrphans()) await cancelOrphans(loop, reported);
   for (const t of toCancel) {
     if (t.cancelled()) continue;
     const exc = t.exception();
     if (exc !== undefined && !(exc instanceof CancelledError)) {
+      reported.push(exc);
       loop.callExceptionHandler({ message: "unhandled exception during run() shutdown", exception: exc, task: t });
     }
   }
+  return reported;
 }
 
 /**
@@ -223,7 +282,8 @@ export async function run<T>(main: TaskFunction<T>, options: RunOptions = {}): P
     result = await runner.run(main);
   } catch (e) {
     try {
-      await runner.close();
+      // (strict mode's errors are not thrown here: main's own error wins; the handler reported them)
+      await runner._close();
     } catch (closeError) {
       // A deadlock found by run() leaves tasks that shutdown cannot end either: the first report is
       // the one that says what happened.

@@ -9,10 +9,10 @@
  *
  * @module
  */
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as net from "node:net";
+import type * as tls from "node:tls";
 import { CancelledError, checkCount, checkOptions, describe, type EventLoop, getRunningLoop, TimeoutError } from "../core/index.js";
-import { Connection } from "./connection.js";
+import { Connection, netModule, tlsModule } from "./connection.js";
 import type { StreamReader } from "./reader.js";
 import { checkHost, checkPort } from "./server.js";
 import { StreamWriter } from "./writer.js";
@@ -79,8 +79,8 @@ export async function openConnection(host: string, port: number, options?: OpenC
   const useTls = o.ssl !== undefined && o.ssl !== false;
   const base = { host, port, ...local, ...(o.family !== undefined ? { family: o.family } : {}) };
   const socket = useTls
-    ? tls.connect({ ...(typeof o.ssl === "object" ? o.ssl : {}), ...base, servername: o.serverHostname ?? (typeof o.ssl === "object" ? o.ssl.servername : undefined) ?? (net.isIP(host) === 0 ? host : undefined) })
-    : net.connect({ ...base, allowHalfOpen: true });
+    ? tlsModule().connect({ ...(typeof o.ssl === "object" ? o.ssl : {}), ...base, servername: o.serverHostname ?? (typeof o.ssl === "object" ? o.ssl.servername : undefined) ?? (netModule().isIP(host) === 0 ? host : undefined) })
+    : netModule().connect({ ...base, allowHalfOpen: true });
   await connected(loop, socket, useTls ? "secureConnect" : "connect", `openConnection(${JSON.stringify(host)}, ${port})`, useTls ? handshakeMs : null, signal);
   const conn = new Connection(loop, socket, { limit, tls: useTls, serverSide: false });
   return [conn.reader, new StreamWriter(conn, conn.reader, host)];
@@ -100,7 +100,7 @@ export async function openUnixConnection(path: string, options?: Pick<OpenConnec
   const limit = o.limit === undefined ? undefined : checkCount(o.limit, "limit", { min: 1 });
   const signal = readSignal(o.signal);
   const loop = getRunningLoop();
-  const socket = net.connect({ path, allowHalfOpen: true });
+  const socket = netModule().connect({ path, allowHalfOpen: true });
   (socket as unknown as { _asyncioPath: { peer: string } })._asyncioPath = { peer: path };
   await connected(loop, socket, "connect", `openUnixConnection(${JSON.stringify(path)})`, null, signal);
   const conn = new Connection(loop, socket, { limit, tls: false, serverSide: false });

@@ -28,10 +28,10 @@
  *
  * @module
  */
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as net from "node:net";
+import type * as tls from "node:tls";
 import { checkBoolean, checkCount, checkFn, checkOptions, describe, type EventLoop, getRunningLoop, type IoHold, RuntimeError, type Future, type Task } from "../core/index.js";
-import { Connection } from "./connection.js";
+import { Connection, netModule, tlsModule } from "./connection.js";
 import type { StreamReader } from "./reader.js";
 import { StreamWriter } from "./writer.js";
 
@@ -150,7 +150,7 @@ export class Server {
     const loop = this._loop;
     const targets = ep.kind === "tcp" ? ep.hosts : [undefined];
     for (const host of targets) {
-      const s = this._options.ssl !== undefined ? tls.createServer({ ...this._options.ssl, allowHalfOpen: false }) : net.createServer({ allowHalfOpen: true });
+      const s = this._options.ssl !== undefined ? tlsModule().createServer({ ...this._options.ssl, allowHalfOpen: false }) : netModule().createServer({ allowHalfOpen: true });
       s.on(this._options.ssl !== undefined ? "secureConnection" : "connection", (sock: net.Socket) => this._accept(sock));
       if (this._options.ssl !== undefined) s.on("tlsClientError", () => {}); // a failed handshake is the client's failure, not the server's
       this._servers!.push(s);

@@ -16,10 +16,10 @@
  * @module
  */
 import type { AddressInfo, Socket } from "node:net";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import { checkCount, checkOptions, describe, type EventLoop, RuntimeError, TimeoutError } from "../core/index.js";
 import { sleep } from "../time/sleep.js";
-import type { Connection } from "./connection.js";
+import { isTlsSocket, tlsModule, type Connection } from "./connection.js";
 import type { StreamReader } from "./reader.js";
 
 /**
@@ -149,7 +149,7 @@ export class StreamWriter {
   getExtraInfo(name: string, fallback: unknown = undefined): unknown {
     if (typeof name !== "string") throw new TypeError(`Expected name to be a string, got ${describe(name)}`);
     const s = this._conn.socket;
-    const t = s instanceof tls.TLSSocket ? s : null;
+    const t = isTlsSocket(s) ? s : null;
     switch (name) {
       case "peername":
         return s.remoteAddress !== undefined ? [s.remoteAddress, s.remotePort] : unixPath(s, "peer") ?? fallback;
@@ -188,8 +188,8 @@ export class StreamWriter {
     const plain = c.socket;
     c.detach();
     const secure = c.serverSide
-      ? new tls.TLSSocket(plain, { ...(tlsOptions as tls.TLSSocketOptions), isServer: true })
-      : tls.connect({ ...tlsOptions, socket: plain, servername: serverHostname ?? tlsOptions.servername ?? this._host ?? undefined });
+      ? new (tlsModule().TLSSocket)(plain, { ...(tlsOptions as tls.TLSSocketOptions), isServer: true })
+      : tlsModule().connect({ ...tlsOptions, socket: plain, servername: serverHostname ?? tlsOptions.servername ?? this._host ?? undefined });
     c.tls = true;
     c.attach(secure);
     secure.pause();

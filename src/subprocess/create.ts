@@ -22,13 +22,19 @@
  *
  * @module
  */
-import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import type { ChildProcess, SpawnOptions } from "node:child_process";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
+import { createRequire } from "node:module";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, resolve } from "node:path";
 import { CancelledError, checkCount, checkOptions, describe, type EventLoop, getRunningLoop } from "../core/index.js";
 import { Process } from "./process.js";
 import { checkStdio, planStdio, type Stdio, type StdioPlan } from "./stdio.js";
+
+// `node:child_process` is required at the first spawn, not imported: `import "asyncio-ts"` does not pay
+// for it (bench/README.md, "Import cost").
+const require = createRequire(import.meta.url);
+let childProcess: typeof import("node:child_process") | undefined;
 
 /**
  * Options of `createSubprocessExec` and `createSubprocessShell` (CPython's keyword arguments).
@@ -153,7 +159,8 @@ function checkArgs(args: unknown): string[] {
 
 /** Spawn, make the `Process` at once, and wait for the `spawn` event on the loop. */
 async function start(loop: EventLoop, file: string, argv: string[], o: Checked, what: string, extra: SpawnOptions = {}): Promise<Process> {
-  const child = spawn(file, argv, { ...extra, stdio: o.plan.stdio, cwd: o.cwd, env: o.env, windowsHide: true });
+  childProcess ??= require("node:child_process") as typeof import("node:child_process");
+  const child = childProcess.spawn(file, argv, { ...extra, stdio: o.plan.stdio, cwd: o.cwd, env: o.env, windowsHide: true });
   if (child.pid === undefined) {
     // (the spawn failed: Node reports why in an `error` event, next tick)
     await spawnEvent(loop, child, what, o.signal, null);

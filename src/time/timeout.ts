@@ -18,6 +18,7 @@
  * @module
  */
 import { callerStrand, CancelledError, checkFn, checkMsOrNull, checkTime, currentTask, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
+import { fmtMs, secondsHint, timedOutMessage } from "../core/errors.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
 export type TimeoutState = "created" | "active" | "expiring" | "expired" | "finished";
@@ -33,6 +34,15 @@ export class Timeout {
   private _cancelling = 0;
   /** @internal called when the deadline passes, after the body was cancelled (waitFor) */
   _onExpire: (() => void) | null = null;
+  /**
+   * @internal the time limit as the program gave it, for the `TimeoutError`'s message: `ms` and the call
+   * that gave it (`timeout(ms, ...)`, `waitFor(aw, ms)`); null for a deadline (`timeoutAt`, `reschedule`)
+   */
+  _limit: { ms: number; call: (ms: string) => string } | null = null;
+  /** @internal the loop time when the scope was entered (NaN before) */
+  _enteredAt = NaN;
+  /** Whether `reschedule()` moved the deadline (the `TimeoutError` then names it). */
+  private _moved = false;
 
   /** @param when an absolute loop time in ms, or null for no deadline */
   constructor(when: number | null) {
@@ -56,7 +66,12 @@ export class Timeout {
       throw new RuntimeError(`Cannot change state of ${this._state} Timeout`);
     }
     this._when = when === null ? null : checkTime(when, "when");
-    this._body!.setDeadline(getRunningLoop(), this._when ?? Infinity, () => this._onTimeout(), "soon");
+    this._moved = true;
+    this._setDeadline();
+  }
+
+  private _setDeadline(loop = getRunningLoop()): void {
+    this._body!.setDeadline(loop, this._when ?? Infinity, () => this._onTimeout(), "soon");
   }
 
   /** True once the deadline passed (the scope is expiring or expired). */
@@ -71,12 +86,19 @@ export class Timeout {
   _enter(body?: ScopeBody): ScopeBody {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
     const task = currentTask();
-    if (task === null) throw new RuntimeError("Timeout should be used inside a task");
+    if (task === null) {
+      throw new RuntimeError(
+        "Timeout should be used inside a task: await it in the function given to await run(async () => { ... }) or in a task " +
+          "(createTask(...)), not in a loop's callback or outside a loop",
+      );
+    }
     this._state = "active";
     const b = body ?? new ScopeBody(callerStrand()!);
     this._body = b;
     this._cancelling = task.cancelling();
-    this.reschedule(this._when);
+    const loop = getRunningLoop();
+    this._enteredAt = loop.time();
+    this._setDeadline(loop);
     return b;
   }
 
@@ -89,7 +111,7 @@ export class Timeout {
     if (this._state === "expiring") {
       this._state = "expired";
       if (after <= this._cancelling && failed) {
-        if (error instanceof CancelledError) return new TimeoutError("", { cause: error });
+        if (error instanceof CancelledError) return new TimeoutError(this._message(), { cause: error });
         if (error instanceof ExceptionGroup) {
           for (const e of error.exceptions) addTimeoutContext(e);
         }
@@ -98,6 +120,21 @@ export class Timeout {
       this._state = "finished";
     }
     return error;
+  }
+
+  /**
+   * What the `TimeoutError` says (CPython's is empty): after how many ms, and below 10 ms whether seconds
+   * were meant.
+   */
+  private _message(): string {
+    if (this._limit !== null && !this._moved) return timedOutMessage(this._limit.ms, this._limit.call);
+    const when = this._when!;
+    const after = when - this._enteredAt;
+    const call = this._moved ? `reschedule(${fmtMs(when)})` : `timeoutAt(${fmtMs(when)}, ...)`;
+    const entered = `the scope entered at loop time ${fmtMs(this._enteredAt)}`;
+    if (after < 0) return `Timed out at once (${call}, ${entered}, after that deadline)`;
+    const hint = secondsHint(after, (d) => (this._moved ? `reschedule(loop.time() + ${d})` : `timeoutAt(loop.time() + ${d}, ...)`), ", loop.time() too");
+    return `Timed out after ${fmtMs(after)} ms (${call}, ${entered}${hint})`;
   }
 
   private _onTimeout(): void {
@@ -151,10 +188,21 @@ export async function runIn<T>(t: Timeout, body: (scope: Timeout) => PromiseLike
  * ```
  */
 export function timeout<T>(ms: number | null, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
+  return limited(ms, body, TIMEOUT_CALL);
+}
+
+const TIMEOUT_CALL = (ms: string): string => `timeout(${ms}, ...)`;
+
+/**
+ * @internal `timeout(ms, body)`, its `TimeoutError` naming the call that gave `ms` (`call` writes it
+ * with a given delay: `waitFor(..., 500)`)
+ */
+export function limited<T>(ms: number | null, body: (scope: Timeout) => PromiseLike<T> | T, call: (ms: string) => string): Promise<T> {
   let t: Timeout;
   try {
     const d = checkMsOrNull(ms, "ms");
     t = new Timeout(d === null ? null : getRunningLoop().time() + d);
+    if (d !== null) t._limit = { ms: d, call };
   } catch (e) {
     return Promise.reject(e);
   }

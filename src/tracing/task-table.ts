@@ -19,12 +19,17 @@
  *
  * @module
  */
-import { createConnection, createServer, type Server } from "node:net";
+import { createRequire } from "node:module";
+import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unlinkSync } from "node:fs";
-import { isMainThread } from "node:worker_threads";
 import { dumpTasks, type LoopDump } from "./dump.js";
+
+// `node:net` and `node:worker_threads` are required when the first loop is made (or `aio ps` asks), not
+// imported: `import "asyncio-ts"` does not pay for them (bench/README.md, "Import cost").
+const require = createRequire(import.meta.url);
+const net = (): typeof import("node:net") => require("node:net") as typeof import("node:net");
 
 /** What `aio ps` / `aio pstree` receive. */
 export interface TaskTable {
@@ -52,7 +57,7 @@ function table(): TaskTable {
 export function serveTaskTable(): void {
   if (started) return;
   started = true;
-  if (!isMainThread || process.env.ASYNCIO_TS_PS === "0") return;
+  if (process.env.ASYNCIO_TS_PS === "0" || !(require("node:worker_threads") as typeof import("node:worker_threads")).isMainThread) return;
   const path = taskTablePath(process.pid);
   if (process.platform !== "win32") {
     try {
@@ -61,7 +66,7 @@ export function serveTaskTable(): void {
       // (none: the usual case)
     }
   }
-  const s = createServer((socket) => {
+  const s = net().createServer((socket) => {
     let text: string;
     try {
       text = JSON.stringify(table());
@@ -101,7 +106,7 @@ export function readTaskTable(pid: number, timeoutMs = 5000): Promise<TaskTable>
   return new Promise((resolve, reject) => {
     const path = taskTablePath(pid);
     const chunks: Buffer[] = [];
-    const socket = createConnection(path);
+    const socket = net().createConnection(path);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`process ${pid} did not answer within ${timeoutMs} ms (its event loop may be blocked by a step that never awaits)`));

@@ -30,6 +30,8 @@ import {
   waitFor,
 } from "../../src/index.js";
 import { MAX_NODE_TIMER, longTimeout } from "../../src/core/long-timer.js";
+// (the library schedules with Node's own timers and clock, not the globals: spied here)
+import { realTimers } from "../../src/core/real-timers.js";
 
 describe("options are checked where they are given", () => {
   it("run(), newEventLoop(): booleans are booleans, a clock is a clock, unknown options are named", () => {
@@ -94,7 +96,7 @@ describe("options are checked where they are given", () => {
   it("Runner checks every option when it is made, not when it first runs", () => {
     expect(() => new Runner({ debug: "x" } as never)).toThrow('Expected debug to be a boolean, got "x" (string)');
     expect(() => new Runner({ deadlockTimeout: -1 })).toThrow("Expected deadlockTimeout to be a positive number of milliseconds, got -1 (number)");
-    expect(() => new Runner({ bogus: 1 } as never)).toThrow(/^Unknown option "bogus" of run\(\)\/Runner \(known: virtualTime, .*handleSigint, loopFactory, name\)/);
+    expect(() => new Runner({ bogus: 1 } as never)).toThrow(/^Unknown option "bogus" of run\(\)\/Runner \(known: virtualTime, .*handleSigint, loopFactory, name, strict\)/);
   });
 
   it("waits, CancelScope and asCompleted: an unknown option is named (a misspelt signal would disable it silently)", async () => {
@@ -241,13 +243,13 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
   it("longTimeout re-arms until the whole delay has passed", () => {
     const armed: number[] = [];
     const callbacks: Array<() => void> = [];
-    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
+    vi.spyOn(realTimers, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
       armed.push(ms);
       callbacks.push(fn);
       return { unref() {}, ref() {} } as never;
     }) as never);
     let now = 1_000_000;
-    vi.spyOn(Date, "now").mockImplementation(() => now);
+    vi.spyOn(realTimers.performance, "now").mockImplementation(() => now);
     let fired = 0;
     longTimeout(() => fired++, 3 * MAX_NODE_TIMER);
     expect(armed).toEqual([MAX_NODE_TIMER]);
@@ -265,7 +267,7 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
 
   it("the loop does not wake every millisecond while its nearest timer is far away", async () => {
     const loop = new EventLoop();
-    const spy = vi.spyOn(globalThis, "setTimeout");
+    const spy = vi.spyOn(realTimers, "setTimeout");
     const t = loop.createTask(() => sleep(1e10));
     const running = loop.runUntilComplete(async () => {
       await sleep(0);
@@ -284,8 +286,8 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
   it("the loop's deadlock timeout of more than 24.8 days is whole, not capped", async () => {
     // (it used to be armed with Node's 2**31-1 ms cap: a 3e9 ms deadlockTimeout came after 24.8 days)
     const long: Array<() => void> = [];
-    const real = globalThis.setTimeout;
-    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
+    const real = realTimers.setTimeout;
+    vi.spyOn(realTimers, "setTimeout").mockImplementation(((fn: () => void, ms: number) => {
       if (ms > 60_000) {
         long.push(fn);
         return { unref() {}, ref() {} } as never;
@@ -293,7 +295,7 @@ describe("delays longer than a Node timer holds (2**31-1 ms)", () => {
       return real(fn, ms);
     }) as never);
     let now = 1_000_000;
-    vi.spyOn(Date, "now").mockImplementation(() => now);
+    vi.spyOn(realTimers.performance, "now").mockImplementation(() => now);
     const loop = new EventLoop({ virtualTime: true, deadlockTimeout: 3e9 });
     const reports: string[] = [];
     loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message));

@@ -1,0 +1,87 @@
+/**
+ * Every ```ts example of docs/testing.md runs, against the built library (`npm test` builds first; the
+ * examples import "asyncio-ts" by name, which a file inside the package resolves to dist/ through the
+ * package's own "exports"): the ones that import `vitest` as the test files of one real vitest run (each
+ * must pass), the ones that import `node:test` under `node --test`, the others as plain programs (exit
+ * code 0). Examples that cannot run here (jest's: jest is not a dependency) are fenced "```ts no-run".
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import ts from "typescript";
+import { beforeAll, describe, expect, it } from "vitest";
+import { node, root, runVitest, type VitestRun } from "../runners/spawn.js";
+
+interface Example {
+  line: number;
+  code: string;
+  kind: "vitest" | "node:test" | "program";
+}
+
+function examples(markdown: string): { run: Example[]; noRun: number; fences: string[] } {
+  const lines = markdown.split("\n");
+  const run: Example[] = [];
+  const fences: string[] = [];
+  let noRun = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^\s*```(\S.*)?$/.exec(lines[i]!);
+    if (open === null) continue;
+    const info = (open[1] ?? "").trim();
+    fences.push(info);
+    let j = i + 1;
+    while (j < lines.length && !/^\s*```\s*$/.test(lines[j]!)) j++;
+    const code = lines.slice(i + 1, j).join("\n");
+    if (info === "ts") {
+      const kind = /from "vitest"/.test(code) ? "vitest" : /from "node:test"/.test(code) ? "node:test" : "program";
+      run.push({ line: i + 1, code, kind });
+    } else if (info === "ts no-run") noRun++;
+    i = j;
+  }
+  return { run, noRun, fences };
+}
+
+const guide = readFileSync(join(root, "docs", "testing.md"), "utf8");
+const { run: all, noRun, fences } = examples(guide);
+const dir = join(root, "dist", "doc-testing");
+const vitestDir = join(dir, "vitest");
+const specName = (e: Example): string => `testing-md-line-${e.line}.spec.ts`;
+const toJs = (code: string): string =>
+  ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+
+describe("docs/testing.md", () => {
+  it("has examples of every kind, each fenced ts (run) or ts no-run", () => {
+    expect(all.filter((e) => e.kind === "vitest").length).toBeGreaterThanOrEqual(10);
+    expect(all.filter((e) => e.kind === "node:test").length).toBeGreaterThanOrEqual(2);
+    expect(all.filter((e) => e.kind === "program").length).toBeGreaterThanOrEqual(1);
+    expect(noRun).toBeGreaterThanOrEqual(2);
+    for (const f of fences) expect(["ts", "ts no-run", ""]).toContain(f);
+  });
+
+  describe("the vitest examples, in a real vitest run", () => {
+    let result: VitestRun;
+    beforeAll(async () => {
+      rmSync(vitestDir, { recursive: true, force: true });
+      mkdirSync(vitestDir, { recursive: true });
+      writeFileSync(
+        join(vitestDir, "vitest.config.mjs"),
+        'import { defineConfig } from "vitest/config";\nexport default defineConfig({ test: { include: ["*.spec.ts"], testTimeout: 10_000 } });\n',
+      );
+      for (const e of all) if (e.kind === "vitest") writeFileSync(join(vitestDir, specName(e)), e.code);
+      result = await runVitest(vitestDir, "vitest.config.mjs");
+    }, 120_000);
+
+    it.each(all.filter((e) => e.kind === "vitest").map((e) => [`line ${e.line}`, e] as const))("%s", (_name, e) => {
+      const mine = [...result.tests].filter(([name]) => name.startsWith(`${specName(e)} > `));
+      expect(mine.length, `docs/testing.md:${e.line}: no test ran\n${result.child.out}`).toBeGreaterThan(0);
+      for (const [name, t] of mine) expect(t.status, `docs/testing.md:${e.line}: ${name}\n${t.failureMessages.join("\n")}`).toBe("passed");
+    });
+  });
+
+  it.each(all.filter((e) => e.kind !== "vitest").map((e) => [`line ${e.line} (${e.kind})`, e] as const))("%s", { timeout: 60_000 }, async (_name, e) => {
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `testing-md-line-${e.line}.mjs`);
+    writeFileSync(path, toJs(e.code));
+    const r = await node(e.kind === "node:test" ? ["--test", "--test-reporter=tap", path] : [path], { timeoutMs: 30_000 });
+    expect(r.code, `docs/testing.md:${e.line}\n${e.code}\n--- output:\n${r.out}`).toBe(0);
+    if (e.kind === "node:test") expect(r.out).toMatch(/^# fail 0$/m);
+  });
+});
