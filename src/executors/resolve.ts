@@ -10,7 +10,9 @@
  * installed.
  *
  * Workers always start from the compiled entry, `dist/src/executors/worker-entry.js`, found the same
- * way from the sources; a clear error says to run `npm run build` when it is missing.
+ * way from the sources, or named by `ASYNCIO_TS_WORKER_ENTRY` (a program bundled with asyncio-ts inside
+ * has no such file beside it). A clear error says what to do when it is missing: build the checkout, or,
+ * from a bundle, keep asyncio-ts external or set the variable.
  *
  * Rejected: `tsx`/`ts-node` as a dependency (heavy, and not needed once built); requiring users to point
  * at `.js` files themselves (breaks `moduleFunction(import.meta.url, fn)` under vitest).
@@ -71,6 +73,13 @@ let entryPath: string | null = null;
 /** Absolute path of the compiled worker entry. @internal */
 export function workerEntryPath(): string {
   if (entryPath !== null) return entryPath;
+  const given = process.env["ASYNCIO_TS_WORKER_ENTRY"];
+  if (given !== undefined && given !== "") {
+    if (!existsSync(given)) {
+      throw new RuntimeError(`ASYNCIO_TS_WORKER_ENTRY names ${JSON.stringify(given)}, which does not exist: point it at asyncio-ts's dist/src/executors/worker-entry.js`);
+    }
+    return (entryPath = given);
+  }
   const here = fileURLToPath(import.meta.url);
   let p: string | null;
   if (TS_EXT.test(here)) {
@@ -94,8 +103,14 @@ export function workerEntryPath(): string {
     p = join(dirname(here), "worker-entry.js");
   }
   if (p === null || !existsSync(p)) {
+    const bundled = !/[\\/]executors[\\/]resolve\.(js|ts)$/.test(here);
     throw new RuntimeError(
-      "asyncio-ts executors need the compiled worker entry (dist/src/executors/worker-entry.js), which is missing: run `npm run build`",
+      bundled
+        ? "asyncio-ts executors start their workers from its worker entry (dist/src/executors/worker-entry.js), which is not in " +
+          `this bundle (${here}): mark asyncio-ts as external in the bundler (esbuild --external:asyncio-ts, webpack externals) and ` +
+          "ship node_modules/asyncio-ts beside the bundle, or set ASYNCIO_TS_WORKER_ENTRY to the path of that package's dist/src/executors/worker-entry.js"
+        : "asyncio-ts executors need the compiled worker entry (dist/src/executors/worker-entry.js), which is missing: in a checkout of " +
+          "asyncio-ts, run `npm run build`; in an installed package, reinstall asyncio-ts",
     );
   }
   entryPath = p;
