@@ -12,7 +12,6 @@
  * @module
  */
 import { checkOptions, describe } from "../core/index.js";
-import type { Waiter } from "./wait-queue.js";
 
 /**
  * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
@@ -54,11 +53,22 @@ export function signalOrRejection(options: AbortOptions | undefined): AbortSigna
 }
 
 /**
+ * What these helpers need of a waiter (`wait-queue.ts`'s `Waiter` is one): said here, not imported, so
+ * that the wait queue, which uses them, and this module do not import each other.
+ * @internal
+ */
+export interface AbortableWait<T> extends PromiseLike<T> {
+  cancel(): boolean;
+  /** The signal that cancelled the wait, or null. */
+  _abortedBy: AbortSignal | null;
+}
+
+/**
  * Await `w`, cancelling it if `signal` aborts first. The caller runs its cancellation path on the
  * resulting `CancelledError` and then throws `abortReason(w, err)`.
  * @internal
  */
-export async function waitWithSignal<T>(w: Waiter<T>, signal: AbortSignal): Promise<T> {
+export async function waitWithSignal<T>(w: AbortableWait<T>, signal: AbortSignal): Promise<T> {
   const onAbort = (): void => {
     if (w.cancel()) w._abortedBy = signal;
   };
@@ -71,11 +81,11 @@ export async function waitWithSignal<T>(w: Waiter<T>, signal: AbortSignal): Prom
 }
 
 /** Await a waiter, with or without a signal. @internal */
-export function waitOn<T>(w: Waiter<T>, signal: AbortSignal | undefined): PromiseLike<T> {
+export function waitOn<T>(w: AbortableWait<T>, signal: AbortSignal | undefined): PromiseLike<T> {
   return signal === undefined ? w : waitWithSignal(w, signal);
 }
 
 /** What a wait that failed with `err` should throw: the signal's reason if the signal ended it. @internal */
-export function abortReason(w: Waiter<unknown>, err: unknown): unknown {
+export function abortReason(w: AbortableWait<unknown>, err: unknown): unknown {
   return w._abortedBy !== null ? w._abortedBy.reason : err;
 }
