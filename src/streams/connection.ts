@@ -16,7 +16,7 @@ import type { Socket } from "node:net";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
 import { createRequire } from "node:module";
-import { type EventLoop, type Future, type IoHold } from "../core/index.js";
+import { type EventLoop, type Future, type IoHold, RuntimeError } from "../core/index.js";
 import { ConnectionResetError } from "./errors.js";
 import { StreamReader } from "./reader.js";
 
@@ -106,7 +106,8 @@ const openOf = new WeakMap<EventLoop, Set<Connection>>();
 /** @internal */
 export class Connection {
   socket: Socket;
-  readonly reader: StreamReader;
+  /** The reader the socket's bytes feed; null for a write-only end (a child's stdin: see `readable`). */
+  private readonly _reader: StreamReader | null;
   /** Set once: the socket closed (the peer, an error, `close()`, `abort()`). */
   lost = false;
   /** The error the socket closed with, if any. */
@@ -128,15 +129,18 @@ export class Connection {
   constructor(
     readonly loop: EventLoop,
     socket: Socket,
-    options: { limit: number | undefined; tls: boolean; serverSide: boolean; onLost?: (c: Connection) => void },
+    options: { limit: number | undefined; tls: boolean; serverSide: boolean; onLost?: (c: Connection) => void; readable?: boolean },
   ) {
     this.socket = socket;
     this.tls = options.tls;
     this.serverSide = options.serverSide;
     this.onLost = options.onLost ?? null;
-    this.reader = new StreamReader(options.limit === undefined ? undefined : { limit: options.limit });
-    this.reader._loop = loop;
-    this.reader.setTransport(this);
+    if (options.readable === false) this._reader = null;
+    else {
+      const r = (this._reader = new StreamReader(options.limit === undefined ? undefined : { limit: options.limit }));
+      r._loop = loop;
+      r.setTransport(this);
+    }
     // CPython's transports set TCP_NODELAY on every TCP socket (`base_events._set_nodelay`): small writes
     // go out at once, not held back by Nagle's algorithm
     if (typeof socket.setNoDelay === "function" && socket.remotePort !== undefined) socket.setNoDelay(true);
@@ -164,6 +168,12 @@ export class Connection {
   }
 
   private readonly key: EndKey | null;
+
+  /** The reader of a connection made readable (every socket's; not a child's stdin). */
+  get reader(): StreamReader {
+    if (this._reader === null) throw new RuntimeError("this connection is write-only: it has no reader");
+    return this._reader;
+  }
 
   /**
    * Whether the other end of this connection is a connection of this process (a client and the server
@@ -216,10 +226,12 @@ export class Connection {
   // The socket's event handlers: made once per connection (no array of listeners to keep).
   private attached = false;
   private readonly onData = (data: Buffer): void => {
-    if (!this.reader._eof) this.reader._feed(data, true);
+    const r = this._reader;
+    if (r !== null && !r._eof) r._feed(data, true);
   };
   private readonly onEnd = (): void => {
-    if (!this.reader._eof) this.reader.feedEof();
+    const r = this._reader;
+    if (r !== null && !r._eof) r.feedEof();
     if (this.closeAtEof) this.close();
   };
   /** Close when the peer's end of file arrives (a server's handler returned: see `server.ts`). */
@@ -252,8 +264,10 @@ export class Connection {
       if (n === 0) ends.delete(this.key);
       else ends.set(this.key, n);
     }
-    const r = this.reader;
-    if (this.hasError && !this.closing) r.setException(this.error);
+    const r = this._reader;
+    if (r === null) {
+      // (a write-only end: nothing reads; the error reaches the writer's drain and waitClosed below)
+    } else if (this.hasError && !this.closing) r.setException(this.error);
     else if (!r._eof) r.feedEof();
     // a drain waiting when the connection broke raises its error (CPython's `connection_lost(exc)`)
     this.wakeDrain(this.hasError && !this.closing ? this.error : undefined);

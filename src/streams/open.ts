@@ -11,8 +11,10 @@
  */
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { CancelledError, checkCount, checkOptions, describe, type EventLoop, getRunningLoop, TimeoutError } from "../core/index.js";
+import { checkCount, checkOptions, describe, type EventLoop, getRunningLoop, TimeoutError } from "../core/index.js";
+import { checkSignal } from "../sync/abort-signal.js";
 import { Connection, netModule, tlsModule } from "./connection.js";
+import { awaitEvent } from "./event-wait.js";
 import type { StreamReader } from "./reader.js";
 import { checkHost, checkPort } from "./server.js";
 import { StreamWriter } from "./writer.js";
@@ -63,7 +65,7 @@ export async function openConnection(host: string, port: number, options?: OpenC
   checkPort(port, "port", 1);
   const o = checkOptions(options, OPEN_OPTIONS, "openConnection()");
   const limit = o.limit === undefined ? undefined : checkCount(o.limit, "limit", { min: 1 });
-  const signal = readSignal(o.signal);
+  const signal = checkSignal(o.signal);
   const handshakeMs = o.sslHandshakeTimeout === undefined ? 60_000 : checkCount(o.sslHandshakeTimeout, "sslHandshakeTimeout", { min: 1 });
   if (o.ssl !== undefined && typeof o.ssl !== "boolean" && (o.ssl === null || typeof o.ssl !== "object")) {
     throw new TypeError(`Expected ssl to be a boolean or Node's TLS options, got ${describe(o.ssl)}`);
@@ -98,7 +100,7 @@ export async function openUnixConnection(path: string, options?: Pick<OpenConnec
   if (typeof path !== "string" || path === "") throw new TypeError(`Expected path to be a non-empty string (a socket path), got ${describe(path)}`);
   const o = checkOptions(options, ["limit", "signal"], "openUnixConnection()");
   const limit = o.limit === undefined ? undefined : checkCount(o.limit, "limit", { min: 1 });
-  const signal = readSignal(o.signal);
+  const signal = checkSignal(o.signal);
   const loop = getRunningLoop();
   const socket = netModule().connect({ path, allowHalfOpen: true });
   (socket as unknown as { _asyncioPath: { peer: string } })._asyncioPath = { peer: path };
@@ -107,42 +109,13 @@ export async function openUnixConnection(path: string, options?: Pick<OpenConnec
   return [conn.reader, new StreamWriter(conn, conn.reader)];
 }
 
-function readSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw new TypeError(`Expected signal to be an AbortSignal, got ${describe(signal)}`);
-  signal.throwIfAborted();
-  return signal;
-}
-
-/** Await the socket's connect event on the loop; on failure or cancellation, destroy it. */
-async function connected(loop: EventLoop, socket: net.Socket, event: string, what: string, handshakeMs: number | null, signal: AbortSignal | undefined): Promise<void> {
-  const fut = loop.createFuture<void>();
-  fut._label = what;
-  const ok = (): void => {
-    if (!fut.done()) fut.setResult(undefined);
-  };
-  const fail = (e: Error): void => {
-    if (!fut.done()) fut.setException(e);
-  };
-  const abort = (): void => {
-    if (!fut.done()) fut.cancel();
-  };
-  socket.once(event, ok);
-  socket.once("error", fail);
-  signal?.addEventListener("abort", abort, { once: true });
-  const timer = handshakeMs === null ? null : loop.callLater(handshakeMs, () => fail(new TimeoutError(`${what}: the TLS handshake took more than ${handshakeMs} ms (sslHandshakeTimeout)`)));
-  const hold = loop._ioBegin(true);
-  try {
-    await fut;
-  } catch (e) {
-    socket.destroy();
-    if (e instanceof CancelledError && signal?.aborted === true && fut.cancelled()) throw signal.reason;
-    throw e;
-  } finally {
-    hold._release();
-    timer?.cancel();
-    socket.off(event, ok);
-    socket.off("error", fail);
-    signal?.removeEventListener("abort", abort);
-  }
+/** Await the socket's connect (or TLS handshake) event on the loop; on failure or cancellation, destroy it. */
+function connected(loop: EventLoop, socket: net.Socket, event: string, what: string, handshakeMs: number | null, signal: AbortSignal | undefined): Promise<void> {
+  return awaitEvent(loop, socket, event, {
+    label: what,
+    timeoutMs: handshakeMs,
+    timeoutError: () => new TimeoutError(`${what}: the TLS handshake took more than ${handshakeMs} ms (sslHandshakeTimeout)`),
+    signal,
+    onFail: () => socket.destroy(),
+  });
 }

@@ -20,6 +20,7 @@ import type * as tls from "node:tls";
 import { checkCount, checkOptions, describe, type EventLoop, RuntimeError, TimeoutError } from "../core/index.js";
 import { sleep } from "../time/sleep.js";
 import { isTlsSocket, tlsModule, type Connection } from "./connection.js";
+import { awaitEvent } from "./event-wait.js";
 import type { StreamReader } from "./reader.js";
 
 /**
@@ -205,31 +206,12 @@ function unixPath(s: Socket, which: "peer" | "sock"): string | undefined {
 }
 
 /** Wait for a TLS socket's handshake on the loop; destroy it when the wait fails or is cancelled. @internal */
-export async function handshake(loop: EventLoop, socket: tls.TLSSocket, event: string, timeoutMs: number, what: string): Promise<void> {
-  const fut = loop.createFuture<void>();
-  fut._label = `${what} (TLS handshake)`;
-  const ok = (): void => {
-    if (!fut.done()) fut.setResult(undefined);
-  };
-  const fail = (e: Error): void => {
-    if (!fut.done()) fut.setException(e);
-  };
-  const closed = (): void => fail(new RuntimeError(`${what}: the connection closed during the TLS handshake`));
-  socket.once(event, ok);
-  socket.once("error", fail);
-  socket.once("close", closed);
-  const timer = loop.callLater(timeoutMs, () => fail(new TimeoutError(`${what}: the TLS handshake took more than ${timeoutMs} ms (sslHandshakeTimeout)`)));
-  const hold = loop._ioBegin(true);
-  try {
-    await fut;
-  } catch (e) {
-    socket.destroy();
-    throw e;
-  } finally {
-    hold._release();
-    timer.cancel();
-    socket.off(event, ok);
-    socket.off("error", fail);
-    socket.off("close", closed);
-  }
+export function handshake(loop: EventLoop, socket: tls.TLSSocket, event: string, timeoutMs: number, what: string): Promise<void> {
+  return awaitEvent(loop, socket, event, {
+    label: `${what} (TLS handshake)`,
+    failOn: [["close", () => new RuntimeError(`${what}: the connection closed during the TLS handshake`)]],
+    timeoutMs,
+    timeoutError: () => new TimeoutError(`${what}: the TLS handshake took more than ${timeoutMs} ms (sslHandshakeTimeout)`),
+    onFail: () => socket.destroy(),
+  });
 }

@@ -27,7 +27,9 @@ import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, resolve } from "node:path";
-import { CancelledError, checkCount, checkOptions, describe, type EventLoop, getRunningLoop } from "../core/index.js";
+import { checkCount, checkOptions, describe, type EventLoop, getRunningLoop } from "../core/index.js";
+import { awaitEvent } from "../streams/event-wait.js";
+import { checkSignal } from "../sync/abort-signal.js";
 import { Process } from "./process.js";
 import { checkStdio, planStdio, type Stdio, type StdioPlan } from "./stdio.js";
 
@@ -84,11 +86,7 @@ function readOptions(options: SubprocessOptions | undefined, what: string): Chec
     }
   }
   const limit = o.limit === undefined ? undefined : checkCount(o.limit, "limit", { min: 1 });
-  let signal: AbortSignal | undefined;
-  if (o.signal !== undefined) {
-    if (!(o.signal instanceof AbortSignal)) throw new TypeError(`Expected signal to be an AbortSignal, got ${describe(o.signal)}`);
-    signal = o.signal;
-  }
+  const signal = checkSignal(o.signal);
   return { plan, cwd: o.cwd, env, limit, signal };
 }
 
@@ -112,7 +110,6 @@ export async function createSubprocessExec(program: string, args: readonly strin
   if (program === "") throw new RangeError('Expected program to be a non-empty string, got "" (string)');
   const argv = checkArgs(args);
   const o = readOptions(options, "createSubprocessExec()");
-  o.signal?.throwIfAborted();
   const loop = getRunningLoop();
   if (o.plan.merge === "shell") {
     const missing = lookUp(program, o.cwd, o.env);
@@ -139,7 +136,6 @@ export async function createSubprocessExec(program: string, args: readonly strin
 export async function createSubprocessShell(cmd: string, options?: SubprocessOptions): Promise<Process> {
   if (typeof cmd !== "string") throw new TypeError(`Expected cmd to be a string (a shell command), got ${describe(cmd)}`);
   const o = readOptions(options, "createSubprocessShell()");
-  o.signal?.throwIfAborted();
   const loop = getRunningLoop();
   const what = `createSubprocessShell(${JSON.stringify(cmd.length > 40 ? `${cmd.slice(0, 40)}...` : cmd)})`;
   if (process.platform === "win32") return start(loop, cmd, [], o, what, { shell: true });
@@ -173,35 +169,15 @@ async function start(loop: EventLoop, file: string, argv: string[], o: Checked, 
 }
 
 /** Await the child's `spawn` (or `error`) event on a future of the loop; a failure or a cancellation gives the child up. */
-async function spawnEvent(loop: EventLoop, child: ChildProcess, what: string, signal: AbortSignal | undefined, proc: Process | null): Promise<void> {
-  const fut = loop.createFuture<void>();
-  fut._label = what;
-  const ok = (): void => {
-    if (!fut.done()) fut.setResult(undefined);
-  };
-  const fail = (e: Error): void => {
-    if (!fut.done()) fut.setException(e);
-  };
-  const abort = (): void => {
-    if (!fut.done()) fut.cancel();
-  };
-  child.once("spawn", ok);
-  child.once("error", fail);
-  signal?.addEventListener("abort", abort, { once: true });
-  const hold = loop._ioBegin(true);
-  try {
-    await fut;
-  } catch (e) {
-    if (proc !== null) proc._discard();
-    else for (const s of child.stdio) s?.destroy();
-    if (e instanceof CancelledError && signal?.aborted === true && fut.cancelled()) throw signal.reason;
-    throw e;
-  } finally {
-    hold._release();
-    child.off("spawn", ok);
-    child.off("error", fail);
-    signal?.removeEventListener("abort", abort);
-  }
+function spawnEvent(loop: EventLoop, child: ChildProcess, what: string, signal: AbortSignal | undefined, proc: Process | null): Promise<void> {
+  return awaitEvent(loop, child, "spawn", {
+    label: what,
+    signal,
+    onFail: () => {
+      if (proc !== null) proc._discard();
+      else for (const s of child.stdio) s?.destroy();
+    },
+  });
 }
 
 /**

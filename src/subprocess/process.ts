@@ -114,7 +114,7 @@ export class Process {
       this.stdout = feed([_child.stdout]);
       this.stderr = feed([_child.stderr]);
     }
-    this.stdin = _child.stdin === null ? null : new StreamWriter(new Connection(_loop, _child.stdin as Socket, { limit: undefined, tls: false, serverSide: false }), null);
+    this.stdin = _child.stdin === null ? null : new StreamWriter(new Connection(_loop, _child.stdin as Socket, { limit: undefined, tls: false, serverSide: false, readable: false }), null);
     _child.on("exit", (code: number | null, signal: NodeJS.Signals | null) => this._exited(code, signal));
     _child.on("close", (code: number | null, signal: NodeJS.Signals | null) => this._finish(code, signal));
     _child.on("error", (err: Error) => {

@@ -29,11 +29,17 @@ export interface AbortOptions {
 export function readSignal(options: AbortOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
   // (only `signal`: a misspelt option would silently disable the cancellation it is for)
-  const signal = checkOptions(options, ["signal"], "a wait").signal;
+  return checkSignal(checkOptions(options, ["signal"], "a wait").signal, "options.signal");
+}
+
+/**
+ * A `signal` option, validated (undefined stays undefined); throws `signal.reason` if it has already
+ * aborted (`throwIfAborted`, as `fetch` does).
+ * @internal
+ */
+export function checkSignal(signal: unknown, name = "signal"): AbortSignal | undefined {
   if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) {
-    throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);
-  }
+  if (!(signal instanceof AbortSignal)) throw new TypeError(`Expected ${name} to be an AbortSignal, got ${describe(signal)}`);
   signal.throwIfAborted();
   return signal;
 }
