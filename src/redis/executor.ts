@@ -31,7 +31,7 @@
 import { randomBytes } from "node:crypto";
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, checkBoolean, checkMs, checkOptions, describe, type EventLoop, longTimeout, type LongTimer, RuntimeError } from "../core/index.js";
+import { CancelledError, checkBoolean, checkMs, checkOptions, describe, type EventLoop, longTimeout, type LongTimer, realTimers, RuntimeError } from "../core/index.js";
 import { getEventLoop } from "../runner/loops.js";
 import { ExecutorFuture, type JobOwner } from "../executors/executor-future.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
@@ -298,7 +298,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     this._toAdd.push(rec);
     if (!this._flushScheduled) {
       this._flushScheduled = true;
-      setImmediate(() => void this._flush());
+      realTimers.setImmediate(() => void this._flush());
     }
     return fut;
   }
@@ -353,9 +353,9 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     const c = this._clients[0];
     if (c === undefined || c.status === "ready") return;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(done, 5000);
+      const t = realTimers.setTimeout(done, 5000);
       function done(): void {
-        clearTimeout(t);
+        realTimers.clearTimeout(t);
         c!.off("ready", done);
         resolve();
       }
@@ -613,8 +613,8 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     // start-up has already failed the futures (through the flush); there is nothing more to do with it.
     await Promise.race([this._ready.catch(() => {}), this._untilDrained()]);
     // Let a scheduled flush send what was submitted.
-    await new Promise<void>((r) => setImmediate(r));
-    while (this._toAdd.length > 0 || this._flushScheduled) await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => realTimers.setImmediate(r));
+    while (this._toAdd.length > 0 || this._flushScheduled) await new Promise<void>((r) => realTimers.setImmediate(r));
     if (cancelFutures) {
       await Promise.all(
         [...this._inflight.values()].map(async (rec) => {
@@ -655,8 +655,8 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     if (this._queue !== null) closing.push(this._queue.close().catch(() => {}));
     if (this._connected && this._fatal === null) {
       let bound: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([Promise.all(closing), new Promise<void>((r) => (bound = setTimeout(r, 5000)))]);
-      clearTimeout(bound);
+      await Promise.race([Promise.all(closing), new Promise<void>((r) => (bound = realTimers.setTimeout(r, 5000)))]);
+      realTimers.clearTimeout(bound);
     }
     for (const c of this._clients) c.disconnect();
     this._clients = [];

@@ -32,7 +32,7 @@ import { isAbsolute, resolve as resolvePath } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { CancelledError, checkCount, checkMs, checkOptions, describe, longTimeout, TimeoutError } from "../core/index.js";
+import { CancelledError, checkCount, checkMs, checkOptions, describe, longTimeout, realTimers, TimeoutError } from "../core/index.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
 import { moduleFunction } from "../executors/executor.js";
 import type { ThreadPoolExecutor } from "../executors/executors.js";
@@ -318,7 +318,7 @@ export class RedisWorker {
     const abort = this._active.get(id);
     if (abort !== undefined) abort(err);
     else {
-      const now = Date.now();
+      const now = realTimers.performance.now(); // (monotonic, and not what fake timers stand in for)
       this._cancelled.set(id, now);
       for (const [k, t] of this._cancelled) {
         if (now - t < CANCEL_MEMORY) break;

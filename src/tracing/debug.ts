@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { EventLoop } from "../core/index.js";
+import { type EventLoop, realTimers } from "../core/index.js";
 import { dumpTasks } from "./dump.js";
 import { fmtTime } from "./describe.js";
 
@@ -37,7 +37,7 @@ export const debugOutput = { write: (text: string): void => void process.stderr.
 export function startDebugMonitor(loop: EventLoop): DebugMonitor {
   const threshold = loop._blockedThreshold;
   const period = Math.max(5, Math.min(250, threshold / 4));
-  let last = performance.now();
+  let last = realTimers.performance.now();
   let steps = loop._stepCount;
   let stalledSince: number | null = null;
   let stallReported = false;
@@ -45,7 +45,7 @@ export function startDebugMonitor(loop: EventLoop): DebugMonitor {
     dumpTasks({ loop, reason, print: (text) => debugOutput.write(text) });
   };
   const check = (): void => {
-    const now = performance.now();
+    const now = realTimers.performance.now();
     const late = now - last - period;
     last = now;
     if (late >= threshold) {
@@ -70,7 +70,7 @@ export function startDebugMonitor(loop: EventLoop): DebugMonitor {
       );
     }
   };
-  const timer = setInterval(check, period);
+  const timer = realTimers.setInterval(check, period);
   timer.unref();
   const onSignal = (): void => report("asyncio-ts: SIGUSR2 received");
   const onBeforeExit = (): void => {

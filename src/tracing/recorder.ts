@@ -13,7 +13,7 @@
  * @module
  */
 import { format } from "node:util";
-import { currentTask, describe, type EventLoop, type Future, runningLoopOrNull, type Task } from "../core/index.js";
+import { currentTask, describe, type EventLoop, type Future, realTimers, runningLoopOrNull, type Task } from "../core/index.js";
 import { describeAwaited, fmtTime } from "./describe.js";
 import type { ExecutorJob, ExecutorJobOutcome, Instrument } from "./hooks.js";
 
@@ -148,7 +148,7 @@ export class TraceRecorder {
   /** The time of `loop` on the trace's time line. */
   private at(loop: EventLoop): number {
     if (this.realTime) {
-      const now = performance.now();
+      const now = realTimers.performance.now();
       this.lastLoop = loop;
       if (now < this.first) this.first = now;
       if (now > this.last) this.last = now;
@@ -295,7 +295,7 @@ export class TraceRecorder {
     if (t !== undefined && typeof t !== "number") throw new TypeError(`Expected t to be a number or undefined, got ${describe(t)}`);
     const loop = runningLoopOrNull() ?? this.lastLoop;
     let v: number;
-    if (this.realTime) v = loop !== null ? this.at(loop) : performance.now();
+    if (this.realTime) v = loop !== null ? this.at(loop) : realTimers.performance.now();
     else if (t !== undefined) {
       v = t + (loop !== null ? (this.offsets.get(loop) ?? 0) : 0);
       if (v < this.first) this.first = v;

@@ -24,6 +24,7 @@ import type { Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unlinkSync } from "node:fs";
+import { realTimers } from "../core/index.js";
 import { dumpTasks, type LoopDump } from "./dump.js";
 
 // `node:net` and `node:worker_threads` are required when the first loop is made (or `aio ps` asks), not
@@ -107,13 +108,13 @@ export function readTaskTable(pid: number, timeoutMs = 5000): Promise<TaskTable>
     const path = taskTablePath(pid);
     const chunks: Buffer[] = [];
     const socket = net().createConnection(path);
-    const timer = setTimeout(() => {
+    const timer = realTimers.setTimeout(() => {
       socket.destroy();
       reject(new Error(`process ${pid} did not answer within ${timeoutMs} ms (its event loop may be blocked by a step that never awaits)`));
     }, timeoutMs);
     socket.on("data", (c: Buffer) => chunks.push(c));
     socket.on("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      realTimers.clearTimeout(timer);
       const why =
         e.code === "ENOENT" || e.code === "ECONNREFUSED"
           ? `no asyncio-ts program with process id ${pid} answers on ${path}: is it running, has it made an event loop, ` +
@@ -122,7 +123,7 @@ export function readTaskTable(pid: number, timeoutMs = 5000): Promise<TaskTable>
       reject(new Error(why));
     });
     socket.on("end", () => {
-      clearTimeout(timer);
+      realTimers.clearTimeout(timer);
       try {
         const t = JSON.parse(Buffer.concat(chunks).toString("utf8")) as TaskTable & { error?: string };
         if (typeof t.error === "string") reject(new Error(t.error));
