@@ -1409,7 +1409,8 @@ export class EventLoop {
       return;
     }
     // Cancelling did not end them (they wait on something foreign, or shutdown waits for them): stop.
-    const names = [...this._tasks].map((t) => t.getName()).join(", ");
+    const all = [...this._tasks];
+    const names = all.slice(0, 20).map((t) => t.getName()).join(", ") + (all.length > 20 ? ` and ${all.length - 20} more` : "");
     this._deadlock ??= new DeadlockError(`asyncio-ts: still deadlocked: ${names} could not be cancelled`);
     this.callExceptionHandler({
       message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,

@@ -8,8 +8,11 @@ import type { Diagnostics } from "../core/index.js";
 import { dumpTasks } from "./dump.js";
 import { startDebugMonitor } from "./debug.js";
 
+/** Tasks a deadlock report lists (the rest are counted). */
+const DEADLOCK_REPORT_TASKS = 100;
+
 /** The task dump and debug monitor, as one instrument. @internal */
 export const taskDiagnostics: Diagnostics = {
-  deadlockReport: (loop, reason) => dumpTasks({ loop, reason, print: false }).text,
+  deadlockReport: (loop, reason) => dumpTasks({ loop, reason, print: false, maxTasks: DEADLOCK_REPORT_TASKS }).text,
   startMonitor: startDebugMonitor,
 };

@@ -70,6 +70,11 @@ export interface DumpOptions {
   print?: boolean | ((text: string) => void);
   /** A first line (why the dump was taken). */
   reason?: string;
+  /**
+   * List at most this many tasks (default: all); the text then says how many it left out. The deadlock
+   * report lists 100: a report of 100,000 identical lines helps nobody.
+   */
+  maxTasks?: number;
 }
 
 const libDir = fileURLToPath(new URL("../", import.meta.url));
@@ -152,8 +157,10 @@ function stateText(i: TaskInfo): string {
 }
 
 /** The text of a dump (`dumpTasks().text`, `aio pstree`). @internal */
-export function renderDump(dumps: LoopDump[], reason: string | undefined): string {
+export function renderDump(dumps: LoopDump[], reason: string | undefined, maxTasks = Infinity): string {
   const out: string[] = [];
+  let listed = 0;
+  let left = 0;
   if (reason !== undefined) out.push(reason);
   if (dumps.length === 0) out.push("No event loop: no tasks.");
   for (const d of dumps) {
@@ -161,6 +168,11 @@ export function renderDump(dumps: LoopDump[], reason: string | undefined): strin
       `Tasks of the ${d.running ? "running" : "stopped"} event loop at ${fmtTime(d.time)}${d.clock === "virtual" ? " (virtual time)" : ""}: ${d.count} live`,
     );
     const walk = (i: TaskInfo, prefix: string, last: boolean): void => {
+      if (listed >= maxTasks) {
+        left += countTasks(i);
+        return;
+      }
+      listed++;
       const title = i.fn && i.fn !== i.name ? `${i.name} (${i.fn})` : i.name;
       out.push(`${prefix}${last ? "└── " : "├── "}${title}: ${stateText(i)}`);
       const inner = prefix + (last ? "    " : "│   ");
@@ -171,7 +183,14 @@ export function renderDump(dumps: LoopDump[], reason: string | undefined): strin
     };
     d.roots.forEach((r, n) => walk(r, "", n === d.roots.length - 1));
   }
+  if (left > 0) out.push(`... and ${left.toLocaleString("en-US")} more task(s), not listed (dumpTasks() lists every task)`);
   return out.join("\n") + "\n";
+}
+
+function countTasks(i: TaskInfo): number {
+  let n = 1;
+  for (const c of i.children) n += countTasks(c);
+  return n;
 }
 
 /**
@@ -201,7 +220,10 @@ export function dumpTasks(options: DumpOptions = {}): TaskDump {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
   }
-  const { loop, print = true, reason } = options;
+  const { loop, print = true, reason, maxTasks = Infinity } = options;
+  if (typeof maxTasks !== "number" || !(maxTasks >= 0) || (maxTasks !== Infinity && !Number.isInteger(maxTasks))) {
+    throw new RangeError(`Expected options.maxTasks to be a non-negative integer or Infinity, got ${describe(maxTasks)}`);
+  }
   if (loop !== undefined && (loop === null || typeof loop !== "object" || !("_tasks" in loop))) {
     throw new TypeError(`Expected options.loop to be an EventLoop, got ${describe(loop)}`);
   }
@@ -217,7 +239,7 @@ export function dumpTasks(options: DumpOptions = {}): TaskDump {
     else loops = loopRegistry.current !== null && !loopRegistry.current.isClosed() ? [loopRegistry.current] : [];
   }
   const dumps = loops.map(dumpLoop);
-  const text = renderDump(dumps, reason);
+  const text = renderDump(dumps, reason, maxTasks);
   if (print === true) process.stderr.write(text);
   else if (typeof print === "function") print(text);
   return { loops: dumps, text };

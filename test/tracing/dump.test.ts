@@ -9,6 +9,7 @@ import {
   CapacityLimiter,
   Condition,
   createTask,
+  DeadlockError,
   currentTask,
   Event,
   gather,
@@ -228,5 +229,42 @@ describe("debug mode", () => {
     );
     expect(handled.some((m) => /^Executing <Task .*> took 0\.\d+ seconds$/.test(m))).toBe(true);
     expect(out.some((s) => /the event loop was blocked for/.test(s))).toBe(true);
+  });
+});
+
+describe("dumpTasks({ maxTasks }) and the deadlock report of many tasks", () => {
+  it("lists maxTasks tasks and counts the rest", async () => {
+    const text = await run(
+      async () => {
+        for (let i = 0; i < 10; i++) createTask(() => sleep(1000), { name: `s${i}` });
+        await sleep(0);
+        return dumpTasks({ print: false, maxTasks: 4 }).text;
+      },
+      { virtualTime: true },
+    );
+    const lines = text.trimEnd().split("\n");
+    expect(lines.filter((l) => /(├|└)── /.test(l))).toHaveLength(4);
+    expect(lines.at(-1)).toBe("... and 7 more task(s), not listed (dumpTasks() lists every task)");
+  });
+
+  it("rejects a bad maxTasks", async () => {
+    await run(async () => {
+      expect(() => dumpTasks({ print: false, maxTasks: -1 })).toThrow("Expected options.maxTasks to be a non-negative integer or Infinity, got -1 (number)");
+    });
+  });
+
+  it("a deadlock of 5,000 tasks reports 100 of them and the count of the rest", async () => {
+    const err = await run(
+      async () => {
+        const ev = new Event();
+        const ts = Array.from({ length: 5000 }, () => createTask(() => ev.wait()));
+        await gather(...ts);
+      },
+      { virtualTime: true, deadlockTimeout: 10 },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeadlockError);
+    const lines = (err as Error).message.split("\n");
+    expect(lines.filter((l) => /(├|└)── /.test(l))).toHaveLength(100); // (the main task and 99 of its children)
+    expect(lines.at(-1)).toBe("... and 4,901 more task(s), not listed (dumpTasks() lists every task)");
   });
 });
