@@ -22,6 +22,8 @@
 import { type Block, type Catch, type CatchCls, type Program, type Res, type Stmt, resKind } from "./program.js";
 
 const q = (s: string): string => JSON.stringify(s);
+/** Stream text as it appears in a printed line (a newline shown as a backslash and n, the same on both sides). */
+const esc = (s: string): string => s.replace(/\n/g, "\\n");
 /** Milliseconds as Python seconds; exact, since programs use multiples of 125 ms. */
 const secs = (ms: number | null): string => (ms === null ? "None" : String(ms / 1000));
 
@@ -98,6 +100,8 @@ function pyCatchTest(cls: CatchCls): string {
 function pyNewRes([name, arg]: Res): string {
   const kind = resKind(name);
   switch (kind) {
+    case "StreamReader":
+      return `asyncio.StreamReader(limit=${arg})`;
     case "Semaphore":
     case "BoundedSemaphore":
     case "Barrier":
@@ -121,6 +125,8 @@ function pyState(name: string): string {
     case "PriorityQueue":
     case "LifoQueue":
       return `"qsize=" + str(${r}.qsize())`;
+    case "StreamReader":
+      return `"at_eof=" + fmt(${r}.at_eof())`;
     default:
       return `"locked=" + fmt(${r}.locked())`;
   }
@@ -351,6 +357,25 @@ function pySync(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
     case "state":
       w(`p(${q(`${me} state ${id} `)} + ${pyState(id)})`);
       return;
+    case "feed":
+      w(`p(${q(`${me} feed ${id} ${esc(s[2])} -> `)} + feed(${r}, ${q(s[2])}))`);
+      return;
+    case "feedEof":
+      w(`${r}.feed_eof()`);
+      said(`feedEof ${id}`);
+      return;
+    case "readline":
+      w(`p(${q(`${me} readline ${id} -> `)} + show(await ${r}.readline()))`);
+      return;
+    case "readexactly":
+      w(`p(${q(`${me} readexactly ${id} ${s[2]} -> `)} + show(await ${r}.readexactly(${s[2]})))`);
+      return;
+    case "readuntil":
+      w(`p(${q(`${me} readuntil ${id} ${esc(s[2])} -> `)} + show(await ${r}.readuntil(${q(s[2])}.encode())))`);
+      return;
+    case "read":
+      w(`p(${q(`${me} read ${id} ${s[2]} -> `)} + show(await ${r}.read(${s[2]})))`);
+      return;
   }
 }
 
@@ -391,6 +416,8 @@ function tsBlock(block: Block, ind: number, ctx: Ctx, out: string[]): void {
 function tsNewRes([name, arg]: Res): string {
   const kind = resKind(name);
   switch (kind) {
+    case "StreamReader":
+      return `new StreamReader({ limit: ${arg} })`;
     case "Semaphore":
     case "BoundedSemaphore":
     case "Barrier":
@@ -414,6 +441,8 @@ function tsState(name: string): string {
     case "PriorityQueue":
     case "LifoQueue":
       return `"qsize=" + ${r}.qsize()`;
+    case "StreamReader":
+      return `"at_eof=" + fmt(${r}.atEof())`;
     default:
       return `"locked=" + fmt(${r}.locked())`;
   }
@@ -692,6 +721,25 @@ function tsSync(s: Stmt, ind: number, ctx: Ctx, out: string[]): void {
       return;
     case "state":
       w(`p(${q(`${me} state ${id} `)} + ${tsState(id)});`);
+      return;
+    case "feed":
+      w(`p(${q(`${me} feed ${id} ${esc(s[2])} -> `)} + feed(${r}, ${q(s[2])}));`);
+      return;
+    case "feedEof":
+      w(`${r}.feedEof();`);
+      said(`feedEof ${id}`);
+      return;
+    case "readline":
+      w(`p(${q(`${me} readline ${id} -> `)} + show(await readline(${r})));`);
+      return;
+    case "readexactly":
+      w(`p(${q(`${me} readexactly ${id} ${s[2]} -> `)} + show(await ${r}.readexactly(${s[2]})));`);
+      return;
+    case "readuntil":
+      w(`p(${q(`${me} readuntil ${id} ${esc(s[2])} -> `)} + show(await ${r}.readuntil(${q(s[2])})));`);
+      return;
+    case "read":
+      w(`p(${q(`${me} read ${id} ${s[2]} -> `)} + show(await ${r}.read(${s[2]})));`);
       return;
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Look for differences beyond the committed goldens: `npx vite-node conformance/fuzz.ts -- --from 5000
- * --count 2000 [--sync] [--big] [--extra] [--co]` generates programs (`--co`: the coroutine form, see
+ * --count 2000 [--sync] [--big] [--extra] [--co] [--streams]` generates programs (`--co`: the coroutine form, see
  * `Program.co`), runs them on CPython (`pyrun.py`) and on asyncio-ts, and
  * prints the first differing line of each mismatch (nothing is written). Needs CPython 3.13 like
  * `regen.ts`. A mismatch found this way becomes a hand-written program once understood.
@@ -25,9 +25,10 @@ async function main(): Promise<void> {
   const big = args.includes("--big");
   const extra = args.includes("--extra");
   const co = args.includes("--co");
+  const streams = args.includes("--streams");
   const py = findPython();
   const programs: Program[] = [];
-  for (let s = from; s < from + count; s++) programs.push(generate(s, sync, big, extra, co));
+  for (let s = from; s < from + count; s++) programs.push(generate(s, sync, big, extra, co, streams));
   const res = runPython(py, programs);
   let compared = 0;
   let differ = 0;

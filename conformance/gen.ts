@@ -45,6 +45,10 @@ const CATCHABLE: CatchCls[] = [
 ];
 const SYNC_CATCHABLE: CatchCls[] = ["QueueEmpty", "QueueFull", "QueueShutDown", "BrokenBarrierError", "RuntimeError", "ValueError"];
 const MESSAGES = [null, null, "m1", "m2", "stop"];
+/** What the programs feed their stream readers: lines, `|`-separated parts, bytes without a separator. */
+const STREAM_TEXTS = ["ab\n", "a|b", "xyz", "\n", "abc|\n", "0123456789", "b|", "q\nr\n"];
+/** Stream readers' limits: small, so that long lines overrun them (`LimitOverrunError`). */
+const STREAM_LIMITS = [4, 8, 8, 64];
 
 interface Scope {
   /** tasks visible here, oldest first */
@@ -76,10 +80,15 @@ class Gen {
   /** draw combinators of inline coroutines (`gatherCo`, `shieldCo`, `asCompletedCo`, `waitFor` of a block) */
   coroutines = false;
 
-  constructor(seed: number, sync: boolean, big: boolean) {
+  constructor(seed: number, sync: boolean, big: boolean, streams = false) {
     this.r = prng(seed);
     this.budget = 14 + this.int(36) + (big ? 60 : 0);
-    if (sync) {
+    if (streams) {
+      // one or two readers (small limits, so that lines overrun them), sometimes beside a queue or event
+      const n = 1 + this.int(2);
+      for (let i = 0; i < n; i++) this.res.push([`R${i + 1}`, this.pick(STREAM_LIMITS)]);
+      if (this.chance(0.3)) this.res.push([this.chance(0.5) ? "Q9" : "E9", this.chance(0.5) ? 1 : 0]);
+    } else if (sync) {
       const kinds = ["L", "S", "K", "E", "C", "B", "Q", "Q", "E", "P", "F"];
       const n = 1 + this.int(3);
       for (let i = 0; i < n; i++) {
@@ -231,6 +240,10 @@ class Gen {
         if (k < 75) return [["barWait", id]];
         if (k < 88) return [["barReset", id]];
         return [["barAbort", id]];
+      case "StreamReader":
+        if (k < 55) return [["feed", id, this.pick(STREAM_TEXTS)]];
+        if (k < 60) return [["feedEof", id]];
+        return [this.streamRead(id)];
       case "Queue":
       case "PriorityQueue":
       case "LifoQueue": {
@@ -247,10 +260,21 @@ class Gen {
     }
   }
 
+  /** A read of a stream reader. */
+  streamRead(id: string): Stmt {
+    const k = this.int(100);
+    if (k < 35) return ["readline", id];
+    if (k < 60) return ["readexactly", id, this.pick([1, 2, 3, 5, 8])];
+    if (k < 80) return ["readuntil", id, this.pick(["|", "|", "b|"])];
+    return ["read", id, this.pick([-1, 1, 2, 4, 16])];
+  }
+
   /** A statement that blocks on a primitive or queue (for the cancel-at-an-await pattern). */
   syncBlocking(): Block {
     const [id] = this.pick(this.res);
     switch (resKind(id)) {
+      case "StreamReader":
+        return [this.streamRead(id)];
       case "Lock":
       case "Semaphore":
       case "BoundedSemaphore":
@@ -392,13 +416,15 @@ class Gen {
  * The program for `seed`. With `sync`, it also uses one to three primitives or queues (ids
  * `sync/<seed>`); without, only the core (ids `gen/<seed>`). `big` (for `fuzz.ts`): longer programs,
  * nested one level deeper. `extra`: also `as_completed`, `call_soon`, `call_later`, done callbacks
- * (ids `ac/<seed>`).
+ * (ids `ac/<seed>`). `streams`: one or two `StreamReader`s fed and read by the program's tasks,
+ * cancelled in their reads like any other wait (ids `str/<seed>`, `costr/<seed>` with `co`).
  */
-export function generate(seed: number, sync = false, big = false, extra = false, co = false): Program {
-  const g = new Gen(seed, sync, big);
+export function generate(seed: number, sync = false, big = false, extra = false, co = false, streams = false): Program {
+  const g = new Gen(seed, sync, big, streams);
   g.asCompleted = extra;
   g.coroutines = co;
   const main = g.block({ tasks: [], tgs: [], self: "main" }, big ? 4 : 3, big ? 12 : 8);
+  if (streams) return { id: `${co ? "costr" : "str"}/${seed}`, main, res: g.res, ...(co ? { co: true } : {}) };
   if (co) return { id: `co${sync ? "s" : ""}/${seed}`, main, ...(sync ? { res: g.res } : {}), co: true };
   if (sync) return { id: `sync/${seed}`, main, res: g.res };
   return { id: `${extra ? "ac" : "gen"}/${seed}`, main };

@@ -102,8 +102,17 @@ export type Stmt =
   | ["taskDone", string]
   | ["join", string]
   | ["shutdown", string, boolean]
-  /** print the resource's state (`locked()`, `is_set()`, `qsize()`, `n_waiting`/`broken`) */
-  | ["state", string];
+  /** print the resource's state (`locked()`, `is_set()`, `qsize()`, `n_waiting`/`broken`, `at_eof()`) */
+  | ["state", string]
+  // ---- a StreamReader fed by the program (`feed_data`), read by its tasks
+  /** `reader.feed_data(text)` (ASCII text; ignored, and said so, once `feed_eof()` was called) */
+  | ["feed", string, string]
+  | ["feedEof", string]
+  | ["readline", string]
+  | ["readexactly", string, number]
+  | ["readuntil", string, string]
+  /** `read(n)`; -1 reads to the end of file */
+  | ["read", string, number];
 
 /** A sequence of statements. */
 export type Block = Stmt[];
@@ -111,7 +120,8 @@ export type Block = Stmt[];
 /**
  * A synchronization primitive or queue, created when `main` starts. The name's first letter tells the
  * kind: `L` Lock, `S` Semaphore(arg), `K` BoundedSemaphore(arg), `E` Event, `C` Condition, `B`
- * Barrier(arg parties), `Q` Queue(arg maxsize), `P` PriorityQueue(arg maxsize), `F` LifoQueue(arg maxsize).
+ * Barrier(arg parties), `Q` Queue(arg maxsize), `P` PriorityQueue(arg maxsize), `F` LifoQueue(arg maxsize),
+ * `R` StreamReader(limit = arg) (fed by the program itself: no socket).
  */
 export type Res = [name: string, arg: number];
 
@@ -136,7 +146,7 @@ export interface Program {
 /** The class of a resource, by the first letter of its name. */
 export function resKind(
   name: string,
-): "Lock" | "Semaphore" | "BoundedSemaphore" | "Event" | "Condition" | "Barrier" | "Queue" | "PriorityQueue" | "LifoQueue" {
+): "Lock" | "Semaphore" | "BoundedSemaphore" | "Event" | "Condition" | "Barrier" | "Queue" | "PriorityQueue" | "LifoQueue" | "StreamReader" {
   switch (name[0]) {
     case "L":
       return "Lock";
@@ -156,6 +166,8 @@ export function resKind(
       return "PriorityQueue";
     case "F":
       return "LifoQueue";
+    case "R":
+      return "StreamReader";
     default:
       throw new Error(`unknown resource ${name}`);
   }

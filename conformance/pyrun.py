@@ -76,6 +76,17 @@ def fmt(x):
     return str(x)
 
 
+def show(b):
+    return b.decode().replace("\\n", "\\\\n")
+
+
+def feed(r, text):
+    if r._eof:
+        return "ignored (eof)"
+    r.feed_data(text.encode())
+    return "ok"
+
+
 def outcome(t):
     if t.cancelled():
         return "cancelled"

@@ -13,7 +13,8 @@
  * with primitives and queues (default 400), `--extra K` generated programs that use `as_completed`,
  * `call_soon`, `call_later`, done callbacks or timeout rescheduling (default 150), `--co C` programs of
  * the coroutine form (`Program.co`: combinators handed `f()`; default 300, and a third as many with
- * primitives and queues).
+ * primitives and queues), `--streams S` programs with stream readers fed and read by their tasks (default
+ * 150, and a third as many of the coroutine form).
  *
  * @module
  */
@@ -42,6 +43,8 @@ function main(): void {
   const extraCount = ei >= 0 ? Number(args[ei + 1]) : 150;
   const coi = args.indexOf("--co");
   const coCount = coi >= 0 ? Number(args[coi + 1]) : 300;
+  const sti = args.indexOf("--streams");
+  const streamsCount = sti >= 0 ? Number(args[sti + 1]) : 150;
   const py = findPython();
 
   const hand = runPython(py, handwritten);
@@ -60,6 +63,7 @@ function main(): void {
     extra = false,
     keep: (p: Program) => boolean = () => true,
     co = false,
+    streams = false,
   ): { entries: GoldenEntry[]; deadlocks: GoldenEntry[]; seeds: number; rejected: number } => {
     const entries: GoldenEntry[] = [];
     const deadlocks: GoldenEntry[] = [];
@@ -68,7 +72,7 @@ function main(): void {
     while (entries.length < n) {
       const batch: Program[] = [];
       while (batch.length < n - entries.length + 20) {
-        const p = generate(seed++, sync, false, extra, co);
+        const p = generate(seed++, sync, false, extra, co, streams);
         if (keep(p)) batch.push(p);
       }
       const res = runPython(py, batch);
@@ -95,6 +99,8 @@ function main(): void {
   const usesCo = (p: Program): boolean => /\["(gatherCo|shieldCo|asCompletedCo|waitFor)",\[/.test(JSON.stringify(p.main));
   const co = collect(coCount, false, false, usesCo, true);
   const coSync = collect(Math.round(coCount / 3), true, false, usesCo, true);
+  const streams = collect(streamsCount, false, false, () => true, false, true);
+  const coStreams = collect(Math.round(streamsCount / 3), false, false, usesCo, true, true);
 
   const dir = `${here}/golden`;
   mkdirSync(dir, { recursive: true });
@@ -114,13 +120,15 @@ function main(): void {
   chunks("sync", sync.entries);
   chunks("extra", extra.entries);
   chunks("coroutine", [...co.entries, ...coSync.entries]);
-  chunks("deadlock", [...core.deadlocks, ...sync.deadlocks, ...extra.deadlocks, ...co.deadlocks, ...coSync.deadlocks]);
+  chunks("streams", [...streams.entries, ...coStreams.entries]);
+  chunks("deadlock", [...core.deadlocks, ...sync.deadlocks, ...extra.deadlocks, ...co.deadlocks, ...coSync.deadlocks, ...streams.deadlocks, ...coStreams.deadlocks]);
   console.log(
     `CPython ${version}: ${handEntries.length} hand-written programs; ${core.entries.length} generated core programs ` +
       `(seeds 1..${core.seeds}, ${core.rejected} more deadlock); ${sync.entries.length} generated programs ` +
       `with primitives and queues (seeds 1..${sync.seeds}, ${sync.rejected} more deadlock on CPython: compared up to the deadlock); ` +
       `${extra.entries.length} generated programs using as_completed, call_soon, call_later, done callbacks or timeout rescheduling ` +
-      `(${extra.rejected} more deadlock); ${co.entries.length + coSync.entries.length} of the coroutine form`,
+      `(${extra.rejected} more deadlock); ${co.entries.length + coSync.entries.length} of the coroutine form; ` +
+      `${streams.entries.length + coStreams.entries.length} with stream readers`,
   );
 }
 

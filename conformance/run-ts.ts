@@ -62,6 +62,31 @@ function outcome(t: aio.Future<unknown>): string {
   return `returned ${fmt(t.result())}`;
 }
 
+/** Bytes read from a stream as printed (a newline shown as a backslash and n, as `pyrun.py`'s `show`). */
+function show(b: Uint8Array): string {
+  return Buffer.from(b).toString("latin1").replace(/\n/g, "\\n");
+}
+
+/** `feed_data(text)`, unless the reader already had its end of file (then CPython would assert). */
+function feed(r: aio.StreamReader, text: string): string {
+  if (r._eof) return "ignored (eof)";
+  r.feedData(Buffer.from(text, "latin1"));
+  return "ok";
+}
+
+/**
+ * `reader.readline()`, with the one documented difference translated (`docs/rosetta.md`): over the limit,
+ * asyncio-ts raises `LimitOverrunError` where CPython raises `ValueError`, after the same consumption.
+ */
+async function readline(r: aio.StreamReader): Promise<Buffer> {
+  try {
+    return await r.readline();
+  } catch (e) {
+    if (e instanceof aio.LimitOverrunError) throw new ValueError(e.message);
+    throw e;
+  }
+}
+
 const API = {
   sleep: aio.sleep,
   createTask: aio.createTask,
@@ -90,6 +115,10 @@ const API = {
   Queue: aio.Queue,
   PriorityQueue: aio.PriorityQueue,
   LifoQueue: aio.LifoQueue,
+  StreamReader: aio.StreamReader,
+  show,
+  feed,
+  readline,
   FIRST_COMPLETED: aio.FIRST_COMPLETED,
   FIRST_EXCEPTION: aio.FIRST_EXCEPTION,
   ALL_COMPLETED: aio.ALL_COMPLETED,
