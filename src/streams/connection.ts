@@ -103,6 +103,29 @@ function endKey(socket: Socket, serverSide: boolean, reversed: boolean): EndKey 
  */
 const openOf = new WeakMap<EventLoop, Set<Connection>>();
 
+/** The connection a socket's events go to (set while it is attached). */
+const CONN: unique symbol = Symbol("asyncio-ts.connection");
+type Owned = Socket & { [CONN]?: Connection | undefined };
+
+// The socket's listeners, shared by every connection: a listener finds its connection on the socket it is
+// called on (`this`, as Node's EventEmitter calls it). Rejected: five closures bound to each connection
+// (560 bytes of a connection's idle memory, bench/README.md "Streams").
+function onData(this: Owned, data: Buffer): void {
+  this[CONN]?._onData(data);
+}
+function onEnd(this: Owned): void {
+  this[CONN]?._onEnd();
+}
+function onError(this: Owned, err: Error): void {
+  this[CONN]?._onError(err);
+}
+function onDrain(this: Owned): void {
+  this[CONN]?.wakeDrain();
+}
+function onClose(this: Owned): void {
+  this[CONN]?.connectionLost();
+}
+
 /** @internal */
 export class Connection {
   socket: Socket;
@@ -122,8 +145,9 @@ export class Connection {
   /** Set when this connection was accepted by a server (its side of `startTls`). */
   readonly serverSide: boolean;
   /** Invariant: futures of tasks in `drain()` waiting for the socket's `drain`; emptied when woken. */
-  private drainWaiters: Future<void>[] = [];
-  private closeWaiters: Future<void>[] = [];
+  private drainWaiters: Future<void>[] | null = null;
+  /** Invariant: futures of tasks in `waitClosed()`, completed when the socket closes; null while none. */
+  private closeWaiters: Future<void>[] | null = null;
   private readonly onLost: ((c: Connection) => void) | null;
 
   constructor(
@@ -203,11 +227,12 @@ export class Connection {
   attach(socket: Socket): void {
     this.detach();
     this.socket = socket;
-    socket.on("data", this.onData);
-    socket.on("end", this.onEnd);
-    socket.on("error", this.onError);
-    socket.on("drain", this.onDrain);
-    socket.on("close", this.onClose);
+    (socket as Owned)[CONN] = this;
+    socket.on("data", onData);
+    socket.on("end", onEnd);
+    socket.on("error", onError);
+    socket.on("drain", onDrain);
+    socket.on("close", onClose);
     this.attached = true;
   }
 
@@ -216,34 +241,39 @@ export class Connection {
     if (!this.attached) return;
     this.attached = false;
     const socket = this.socket;
-    socket.off("data", this.onData);
-    socket.off("end", this.onEnd);
-    socket.off("error", this.onError);
-    socket.off("drain", this.onDrain);
-    socket.off("close", this.onClose);
+    socket.off("data", onData);
+    socket.off("end", onEnd);
+    socket.off("error", onError);
+    socket.off("drain", onDrain);
+    socket.off("close", onClose);
+    (socket as Owned)[CONN] = undefined;
   }
 
-  // The socket's event handlers: made once per connection (no array of listeners to keep).
   private attached = false;
-  private readonly onData = (data: Buffer): void => {
+
+  /** @internal the socket's `data` */
+  _onData(data: Buffer): void {
     const r = this._reader;
     if (r !== null && !r._eof) r._feed(data, true);
-  };
-  private readonly onEnd = (): void => {
+  }
+
+  /** @internal the socket's `end` */
+  _onEnd(): void {
     const r = this._reader;
     if (r !== null && !r._eof) r.feedEof();
     if (this.closeAtEof) this.close();
-  };
+  }
+
   /** Close when the peer's end of file arrives (a server's handler returned: see `server.ts`). */
   closeAtEof = false;
-  private readonly onError = (err: Error): void => {
+
+  /** @internal the socket's `error` */
+  _onError(err: Error): void {
     if (!this.hasError) {
       this.hasError = true;
       this.error = err;
     }
-  };
-  private readonly onDrain = (): void => this.wakeDrain();
-  private readonly onClose = (): void => this.connectionLost();
+  }
 
   pause(): void {
     this.socket.pause();
@@ -271,8 +301,8 @@ export class Connection {
     else if (!r._eof) r.feedEof();
     // a drain waiting when the connection broke raises its error (CPython's `connection_lost(exc)`)
     this.wakeDrain(this.hasError && !this.closing ? this.error : undefined);
-    const waiters = this.closeWaiters;
-    this.closeWaiters = [];
+    const waiters = this.closeWaiters ?? [];
+    this.closeWaiters = null;
     for (const w of waiters) {
       if (w.done()) continue;
       if (this.hasError && !this.closing) w.setException(this.error);
@@ -281,10 +311,11 @@ export class Connection {
     this.onLost?.(this);
   }
 
-  private wakeDrain(error?: unknown): void {
+  /** @internal complete the drain waiters (the socket's `drain`, or the connection lost) */
+  wakeDrain(error?: unknown): void {
     const waiters = this.drainWaiters;
-    if (waiters.length === 0) return;
-    this.drainWaiters = [];
+    if (waiters === null) return;
+    this.drainWaiters = null;
     for (const w of waiters) {
       if (w.done()) continue;
       if (error !== undefined) w.setException(error);
@@ -301,14 +332,17 @@ export class Connection {
     if (!this.socket.writableNeedDrain) return;
     const w = this.loop.createFuture<void>();
     w._label = "StreamWriter.drain";
-    this.drainWaiters.push(w);
+    (this.drainWaiters ??= []).push(w);
     const hold = this.waitHold();
     try {
       await w;
     } finally {
       hold._release();
-      const i = this.drainWaiters.indexOf(w);
-      if (i !== -1) this.drainWaiters.splice(i, 1);
+      const ws = this.drainWaiters;
+      if (ws !== null) {
+        const i = ws.indexOf(w);
+        if (i !== -1) ws.splice(i, 1);
+      }
     }
     if (this.lost && this.socket.writableLength > 0) throw new ConnectionResetError("Connection lost");
   }
@@ -344,7 +378,7 @@ export class Connection {
     }
     const w = this.loop.createFuture<void>();
     w._label = "StreamWriter.waitClosed";
-    this.closeWaiters.push(w);
+    (this.closeWaiters ??= []).push(w);
     await w;
   }
 }

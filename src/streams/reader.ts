@@ -157,9 +157,15 @@ export class StreamReader {
     }
   }
 
-  /** Wait until `feedData` or `feedEof` is called (CPython's `_wait_for_data`). */
-  private async _waitForData(funcName: string): Promise<void> {
-    if (this._waiter !== null) {
+  /**
+   * Wait until `feedData` or `feedEof` is called (CPython's `_wait_for_data`): the waiter future itself,
+   * for the caller to await (no async function of its own: a connection idle in a read keeps one frame
+   * less, bench/README.md "Streams"). The clock's hold is let go when the waiter is done, however
+   * (woken, failed or cancelled with the reading task).
+   */
+  private _waitForData(funcName: string): Future<void> {
+    const prev = this._waiter;
+    if (prev !== null && !prev.done()) {
       throw new RuntimeError(`${funcName}() called while another task is already waiting for incoming data`);
     }
     if (this._paused) {
@@ -169,13 +175,11 @@ export class StreamReader {
     const loop = (this._loop ??= getRunningLoop());
     const w = (this._waiter = loop.createFuture<void>());
     w._label = LABELS[funcName] ?? `StreamReader.${funcName}`;
-    const hold = this._transport !== null ? this._transport.waitHold() : null;
-    try {
-      await w;
-    } finally {
-      if (this._waiter === w) this._waiter = null;
-      hold?._release();
+    if (this._transport !== null) {
+      const hold = this._transport.waitHold();
+      w.addDoneCallback(() => hold._release());
     }
+    return w;
   }
 
   /**
@@ -295,7 +299,7 @@ export class StreamReader {
     if (this._buffer.length > 0) parts.push(`${this._buffer.length} bytes`);
     if (this._eof) parts.push("eof");
     if (this._limit !== DEFAULT_LIMIT) parts.push(`limit=${this._limit}`);
-    if (this._waiter !== null) parts.push(`waiter=${String(this._waiter)}`);
+    if (this._waiter !== null && !this._waiter.done()) parts.push(`waiter=${String(this._waiter)}`);
     if (this._hasException) parts.push(`exception=${String(this._exception)}`);
     if (this._transport !== null) parts.push(`transport=${String(this._transport)}`);
     if (this._paused) parts.push("paused");
