@@ -104,6 +104,17 @@ export class Strand {
   _regs = 0;
   /** a foreign hold on virtual time, released at the first await registered here (adopted work) */
   _holdLoop: { _release(): void } | null = null;
+  /**
+   * the deadline (loop time, ms) of the scope whose body this is, `Infinity` for none; written by the
+   * scope (`ScopeBody.setDeadline`), read by `currentEffectiveDeadline` (it cancels nothing by itself)
+   */
+  _deadline = Infinity;
+  /**
+   * the level-triggered cancellation of the Trio scopes around this strand does not enter it (a cancellation
+   * delivered to an await pending here still does): the wait of a TaskGroup for children it has cancelled
+   * already, where every await would otherwise fail at once and the wait would spin (`runSheltered`)
+   */
+  _levelStop = false;
 
   constructor(parent: StrandLike) {
     this._sparent = parent;
@@ -235,8 +246,8 @@ export function takeMustCancel(s: StrandLike, atRegistration = false): string | 
 export const NO_CANCEL: unique symbol = Symbol("no cancel");
 
 /**
- * True if an await made in `s` lies inside a cancelled Trio scope (not beyond a shield): the scope's
- * request is counted on the task, as each of its deliveries is.
+ * True if an await made in `s` lies inside a cancelled Trio scope (not beyond a shield, nor beyond a
+ * strand with `_levelStop`): the scope's request is counted on the task, as each of its deliveries is.
  * @internal
  */
 export function levelCancelled(s: StrandLike): boolean {
@@ -247,7 +258,7 @@ export function levelCancelled(s: StrandLike): boolean {
       countCancel(s._task, CANCEL_SCOPE_MESSAGE);
       return true;
     }
-    if (x._shield) break;
+    if (x._shield || (x !== x._task && (x as Strand)._levelStop)) break;
   }
   return false;
 }

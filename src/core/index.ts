@@ -16,7 +16,7 @@ export { fakeTimersProblem, realTimers } from "./real-timers.js";
 export { assertRuntime, awaitSiteNow, callbackContext, callerStrand, callerTask, captureSite, contextStrand, contextTask, currentTask, findWork, inElementJob, logEnd, loggedAt, newLoopScope, NO_LIMIT, PENDING_TAKE, recordingSites, releaseHooks, releaseSiteHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandOf, TAKEN, useHooks, useSiteHooks, WORK_OF, workLimits, type AwaitSite, type LoopScope, type StrandLike, type Taken, type Work } from "./current.js";
 export { currentLoop, forgetWaitOnIdleLoop, getRunningLoop, loopRegistry, noteWaitOnIdleLoop, runningLoopOrNull } from "./running.js";
 export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelOrphanCode, cancelPending, cancelScopeEdge, cancelScopeLevel, cancelTask, closeScope, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasPendingAwaits, hasShield, levelCancelled, linkAwait, moveAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, recancelAfterScope, REG_ELEM, REG_LIVE, REG_NONE, REG_YIELD_CANCEL, reparentStrand, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
-export { runBodyIn, ScopeBody } from "./scope-body.js";
+export { runBodyIn, runSheltered, ScopeBody } from "./scope-body.js";
 export { Chain, CHAIN_OF } from "./chain.js";
 export { Future, isFuture, ST_PENDING, type Awaiter, type DoneCallback, type FutureState, type Runnable } from "./future.js";
 export { F_AWAITED, F_CANCEL_AFTER, F_EAGER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
@@ -33,7 +33,7 @@ export { checkDelay, checkLoopOptions, defaultExceptionHandler, EventLoop, Forei
 export { defaultLoop } from "./default-loop.js";
 export { runCoroutineThreadsafe, signalName, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type ThreadsafeFuture } from "./loop-os.js";
 export { allTasks, createTask } from "./task-api.js";
-export { CancelScope, failAfter, moveOnAfter, moveOnAt, type CancelScopeOptions } from "./cancel-scope.js";
+export { addTaskHost, CancelScope, currentEffectiveDeadline, failAfter, moveOnAfter, moveOnAt, removeTaskHost, type CancelScopeOptions, type ScopeCancelListener, type TaskHost } from "./cancel-scope.js";
 export { createEagerTaskFactory, eagerTaskFactory, type TaskConstructor } from "./task-factory.js";
 export { callerFrames, formatFrames, formatTaskStack, framesOf, limitFrames, siteFrames, siteFramesOf, taskStack, userFrames, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 export { addAwaitSource, awaitedByEdges, awaitedByHints, awaitsOf, futureAddToAwaitedBy, futureDiscardFromAwaitedBy, removeAwaitSource, type AwaitSource } from "./awaited-by.js";

@@ -14,6 +14,10 @@
  * reported). Rejected: waiting for the body anyway (a `timeout` around `await neverSettles` would hang for
  * ever, where CPython raises `TimeoutError` at the deadline).
  *
+ * The scope's deadline is also recorded on its strand (`Strand._deadline`), where `currentEffectiveDeadline`
+ * reads it. `runSheltered` runs a wait that must outlast a level-triggered cancellation around it (a
+ * TaskGroup waiting for the tasks it cancelled).
+ *
  * @module
  */
 import { CancelledError } from "./errors.js";
@@ -27,7 +31,9 @@ import {
   cancelPending,
   cancelScopeLevel,
   closeScope,
+  closeStrand,
   hasPendingAwaits,
+  openStrand,
   recancelAfterScope,
   uncancelTask,
   type LevelScope,
@@ -51,6 +57,26 @@ async function awaitBody<A, R>(x: [(arg: A) => PromiseLike<R> | R, A, Strand]): 
   return await r;
 }
 
+/**
+ * Run `body(arg)` in a new strand below `parent` that the level-triggered cancellation of the Trio scopes
+ * around it does not enter (`Strand._levelStop`; a cancellation delivered to an await pending there still
+ * does), closed when `body` settles. For a wait that must outlast such a cancellation: a TaskGroup waiting
+ * for the children it has cancelled already, `TaskGroup.start()` for the child it cancelled. Made in the
+ * cancelled scope itself, each await of that wait would fail at once and the wait would spin, never idle
+ * (on virtual time the clock then never moves, and the children's cleanup never ends). AnyIO shields the
+ * same wait (its issue 695); a shield would also hold back `task.cancel()`, which CPython's TaskGroup
+ * delivers to that wait (and ignores), and which the task must still count.
+ * @internal
+ */
+export async function runSheltered<A, R>(parent: StrandLike, body: (arg: A) => PromiseLike<R> | R, arg: A): Promise<R> {
+  const s = new Strand(openStrand(parent));
+  s._levelStop = true;
+  try {
+    return await runBodyIn(s, body, arg);
+  } finally {
+    closeStrand(s);
+  }
+}
 
 /**
  * The body of a scope that can cancel it (`Timeout`, `CancelScope`, a `TaskGroup`): a strand of the
@@ -88,15 +114,16 @@ export class ScopeBody implements LevelScope {
   /**
    * Call `fire()` at loop time `when` (`Infinity`: never); a deadline already past fires at once
    * (`pastNow` "now", Trio) or on the next iteration ("soon", CPython's `Timeout.reschedule`). Replaces
-   * the deadline armed before.
+   * the deadline armed before. (`loop` and `fire` may be null for `Infinity`: no closure for no deadline.)
    */
-  setDeadline(loop: EventLoop, when: number, fire: () => void, pastNow: "now" | "soon"): void {
+  setDeadline(loop: EventLoop | null, when: number, fire: (() => void) | null, pastNow: "now" | "soon"): void {
     this.disarm();
+    this.strand._deadline = when;
     if (when === Infinity) return;
-    if (when <= loop.time()) {
-      if (pastNow === "now") fire();
-      else this._timer = loop._soon(fire);
-    } else this._timer = loop._at(when, fire);
+    if (when <= loop!.time()) {
+      if (pastNow === "now") fire!();
+      else this._timer = loop!._soon(fire!);
+    } else this._timer = loop!._at(when, fire!);
   }
 
   /** Forget the deadline. */

@@ -44,7 +44,7 @@ describe.concurrent.each([
     // What the person reading the run sees (the default reporter), for the failures inside tasks:
     expect(child.out).toContain("AssertionError: expected 'unawaited' to be 'checked'");
     expect(child.out).toContain("[1] AssertionError: expected 'from the group child' to be 'expected value'");
-    expect(child.out).toContain("Tests  3 failed | 10 passed (13)");
+    expect(child.out).toContain("Tests  3 failed | 11 passed (14)");
   });
 });
 
