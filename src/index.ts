@@ -19,13 +19,14 @@ export {
   QueueShutDown,
   RuntimeError,
   TimeoutError,
+  type ErrorMatch,
 } from "./core/index.js";
 export { EventLoop, type EventLoopOptions, type ExceptionContext, type ExceptionHandler, type TaskFactory, type CallOptions } from "./core/index.js";
 export { Handle, TimerHandle } from "./core/index.js";
 export { getRunningLoop } from "./core/index.js";
 export { getEventLoop, newEventLoop, setEventLoop } from "./runner/loops.js";
 export { run, Runner, type RunOptions } from "./runner/runner.js";
-export { Future, isFuture, type FutureState } from "./core/index.js";
+export { Future, isFuture, type FutureState, type DoneCallback } from "./core/index.js";
 export { Task, type TaskFunction, type TaskOptions } from "./core/index.js";
 export { currentTask } from "./core/index.js";
 export { futureAddToAwaitedBy, futureDiscardFromAwaitedBy, type StackFrame, type GetStackOptions, type PrintStackOptions } from "./core/index.js";
@@ -41,16 +42,17 @@ export {
 export { createTask, allTasks } from "./core/index.js";
 export { ContextVar, Context, Token, copyContext } from "./core/index.js";
 export { eagerTaskFactory, createEagerTaskFactory, type TaskConstructor } from "./core/index.js";
-export { ensureFuture, fromPromise, type AwaitableLike } from "./core/index.js";
+export { ensureFuture, fromPromise, type AwaitableLike, type Awaited2 } from "./core/index.js";
 export { sleep } from "./time/sleep.js";
 export { timeout, timeoutAt, Timeout, type TimeoutState } from "./time/timeout.js";
-export { CancelScope, moveOnAfter, moveOnAt, failAfter, type CancelScopeOptions } from "./core/index.js";
-export { gather, gatherAll, GatheringFuture, type GatherOptions } from "./combinators/gather.js";
+export { CancelScope, moveOnAfter, moveOnAt, failAfter, currentEffectiveDeadline, type CancelScopeOptions } from "./core/index.js";
+export { gather, gatherAll, GatheringFuture, type GatherOptions, type Results, type ResultsOrErrors } from "./combinators/gather.js";
 export { shield } from "./combinators/shield.js";
 export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions } from "./combinators/wait.js";
 export { waitFor } from "./combinators/wait-for.js";
 export { asCompleted } from "./combinators/as-completed.js";
 export { TaskGroup, taskGroup } from "./structured/task-group.js";
+export { TaskStatus, TASK_STATUS_IGNORED } from "./structured/task-status.js";
 // Synchronization primitives and queues (issue #3).
 export { WouldBlock } from "./core/index.js";
 export { type AbortOptions } from "./sync/abort-signal.js";
@@ -104,3 +106,7 @@ export {
   type ProcessPoolExecutorOptions,
 } from "./executors/executors.js";
 export { callLoop, callLoopSync, currentThread, sleepSync, taskSignal, throwIfCancelled, type ThreadInfo } from "./executors/worker-api.js";
+
+// Beyond asyncio (issue #17): schedules and retry.
+export { Schedule, exponential, fibonacci, spaced, fixed, recurs, during, whileError, whileResult, union, intersect, upTo, jittered, seededRandom, type ScheduleState, type ScheduleStep, type JitterOptions } from "./toolkit/schedule.js";
+export { retry, repeat, RetryError, type RetryOptions, type RepeatOptions, type RetryInfo } from "./toolkit/retry.js";

@@ -104,8 +104,10 @@ function isIterableNotAwaitable(x: unknown): boolean {
   }
 }
 
-type Results<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaited2<A[K]> };
-type ResultsOrErrors<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaited2<A[K]> | unknown };
+/** What `gather(...aws)` resolves to: each awaitable's result, in order. @example `const [a, b]: Results<[Task<number>, Promise<string>]> = [1, "x"];` */
+export type Results<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaited2<A[K]> };
+/** What `gather(...aws, { returnExceptions: true })` resolves to: each result or error, in order. @example `const [a, b]: ResultsOrErrors<[Task<number>, Task<string>]> = [1, new Error("x")];` */
+export type ResultsOrErrors<A extends readonly unknown[]> = { -readonly [K in keyof A]: Awaited2<A[K]> | unknown };
 
 /**
  * Run the awaitables concurrently; resolve to their results, in argument order. Functions are started
