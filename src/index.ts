@@ -110,3 +110,4 @@ export { callLoop, callLoopSync, currentThread, sleepSync, taskSignal, throwIfCa
 // Beyond asyncio (issue #17): schedules and retry.
 export { Schedule, exponential, fibonacci, spaced, fixed, recurs, during, whileError, whileResult, union, intersect, upTo, jittered, seededRandom, type ScheduleState, type ScheduleStep, type JitterOptions } from "./toolkit/schedule.js";
 export { retry, repeat, RetryError, type RetryOptions, type RepeatOptions, type RetryInfo } from "./toolkit/retry.js";
+export { RateLimiter, type RateLimiterOptions, type TokenBucketOptions, type SlidingWindowOptions, type WithLimitOptions, type RateLimiterStatistics, type RateLimiterLike, type RateAlgorithm } from "./toolkit/rate-limiter.js";

@@ -9,3 +9,4 @@ export { RedisExecutor, type RedisExecutorOptions, type RedisExecutorStatistics 
 export { RedisWorker, type RedisWorkerOptions, type WorkerModule } from "./worker.js";
 export { UnknownFunctionError, RedisJobError, RedisConnectionError } from "./wire.js";
 export type { RedisConnection } from "./deps.js";
+export { RedisRateLimiter, type RedisRateLimiterOptions } from "./rate-limiter.js";
