@@ -111,3 +111,5 @@ export { callLoop, callLoopSync, currentThread, sleepSync, taskSignal, throwIfCa
 export { Schedule, exponential, fibonacci, spaced, fixed, recurs, during, whileError, whileResult, union, intersect, upTo, jittered, seededRandom, type ScheduleState, type ScheduleStep, type JitterOptions } from "./toolkit/schedule.js";
 export { retry, repeat, RetryError, type RetryOptions, type RepeatOptions, type RetryInfo } from "./toolkit/retry.js";
 export { RateLimiter, type RateLimiterOptions, type TokenBucketOptions, type SlidingWindowOptions, type WithLimitOptions, type RateLimiterStatistics, type RateLimiterLike, type RateAlgorithm } from "./toolkit/rate-limiter.js";
+export { openMemoryChannel, MemorySendChannel, MemoryReceiveChannel, EndOfChannel, BrokenResourceError, ClosedResourceError, type MemoryChannelStatistics } from "./toolkit/channel.js";
+export { Broadcast, Subscription, type BroadcastStrategy, type SubscribeOptions, type BroadcastStatistics, type SubscriptionStatistics } from "./toolkit/broadcast.js";
