@@ -113,3 +113,4 @@ export { retry, repeat, RetryError, type RetryOptions, type RepeatOptions, type 
 export { RateLimiter, type RateLimiterOptions, type TokenBucketOptions, type SlidingWindowOptions, type WithLimitOptions, type RateLimiterStatistics, type RateLimiterLike, type RateAlgorithm } from "./toolkit/rate-limiter.js";
 export { openMemoryChannel, MemorySendChannel, MemoryReceiveChannel, EndOfChannel, BrokenResourceError, ClosedResourceError, type MemoryChannelStatistics } from "./toolkit/channel.js";
 export { Broadcast, Subscription, type BroadcastStrategy, type SubscribeOptions, type BroadcastStatistics, type SubscriptionStatistics } from "./toolkit/broadcast.js";
+export { JobQueue, JobFuture, type JobQueueOptions, type JobOptions, type JobQueueEvents, type JobQueueStatistics, type RunningJobInfo, type JobContext, type JobFunction, type JobState, type JobQueueListenerOptions } from "./toolkit/job-queue.js";
