@@ -223,7 +223,8 @@ function listErrors(errors: readonly unknown[], indent: string, lines: string[])
   if (errors.length > LISTED) lines.push(`${indent}... and ${errors.length - LISTED} more`);
 }
 
-function oneLine(e: unknown): string {
+/** An error as one line, `Name: first line of the message`, for messages that list errors. @internal */
+export function oneLine(e: unknown): string {
   try {
     if (e instanceof Error) return `${e.name}: ${e.message.split("\n")[0]}`;
     return describe(e);

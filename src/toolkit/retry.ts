@@ -56,7 +56,7 @@
  *
  * @module
  */
-import { CancelledError, CancelScope, checkFn, checkMs, checkOptions, currentTask, describe, type EventLoop, getRunningLoop, RuntimeError } from "../core/index.js";
+import { CancelledError, CancelScope, checkFn, checkMs, checkOptions, currentTask, describe, type EventLoop, getRunningLoop, oneLine, RuntimeError } from "../core/index.js";
 import { sleep } from "../time/sleep.js";
 import { checkSchedule, type Schedule, type ScheduleState } from "./schedule.js";
 
@@ -138,15 +138,6 @@ export class RetryError extends AggregateError {
     super(errors, `Gave up after ${attempts} attempt${attempts === 1 ? "" : "s"}${by}; last error: ${oneLine(last)}`, { cause: last });
     this.name = "RetryError";
     this.attempts = attempts;
-  }
-}
-
-function oneLine(e: unknown): string {
-  try {
-    if (e instanceof Error) return `${e.name}: ${e.message.split("\n")[0]}`;
-    return describe(e);
-  } catch {
-    return "(an error that cannot be read)";
   }
 }
 
