@@ -78,6 +78,7 @@ export const RANKS: Record<string, number> = {
   streams: 2,
   runner: 3,
   subprocess: 3,
+  toolkit: 3,
   testing: 4,
   redis: 4,
   cli: 5,
