@@ -1,9 +1,12 @@
 /**
- * asyncio-ts inside real test runners: a vitest process and a `node --test` process run the fixture
- * projects of test/runners/fixtures against the build (dist/, `npm test` builds first), and this test reads
- * what they report. vitest runs twice: with asyncio-ts through its module runner (a library linked into a
+ * asyncio-ts inside real test runners: a vitest process, a jest process (ESM, through Node's
+ * `--experimental-vm-modules`, as jest documents) and a `node --test` process run the fixture projects of
+ * test/runners/fixtures against the build (dist/, `npm test` builds first), and this test reads what they
+ * report. vitest runs twice: with asyncio-ts through its module runner (a library linked into a
  * monorepo) and loaded by Node (a package installed in node_modules).
  */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { node, root, runVitest, type VitestRun } from "./spawn.js";
@@ -45,6 +48,19 @@ describe.concurrent.each([
     expect(child.out).toContain("AssertionError: expected 'unawaited' to be 'checked'");
     expect(child.out).toContain("[1] AssertionError: expected 'from the group child' to be 'expected value'");
     expect(child.out).toContain("Tests  3 failed | 11 passed (14)");
+  });
+});
+
+describe("a real jest run", () => {
+  it("jest.useFakeTimers(): virtual time, the real clock, the test's own fakes, deadlock reports, a thread pool and strict mode work", { timeout: 120_000 }, async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "asyncio-ts-jest-")), "report.json");
+    const jest = join(root, "node_modules", "jest", "bin", "jest.js");
+    const r = await node(["--experimental-vm-modules", jest, "--config", join(fixtures, "jest", "jest.config.mjs"), "--ci", "--json", "--outputFile", out]);
+    const report = JSON.parse(readFileSync(out, "utf8")) as { numTotalTests: number; numPassedTests: number; testResults: { assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
+    const results = report.testResults.flatMap((f) => f.assertionResults);
+    for (const t of results) expect(t.status, `${t.title}\n${t.failureMessages.join("\n")}`).toBe("passed");
+    expect(report.numTotalTests, r.out).toBe(6);
+    expect(r.code, r.out).toBe(0);
   });
 });
 

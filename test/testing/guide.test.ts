@@ -2,8 +2,9 @@
  * Every ```ts example of docs/testing.md runs, against the built library (`npm test` builds first; the
  * examples import "asyncio-ts" by name, which a file inside the package resolves to dist/ through the
  * package's own "exports"): the ones that import `vitest` as the test files of one real vitest run (each
- * must pass), the ones that import `node:test` under `node --test`, the others as plain programs (exit
- * code 0). Examples that cannot run here (jest's: jest is not a dependency) are fenced "```ts no-run".
+ * must pass), the ones that import `@jest/globals` as the test files of one real jest run (ESM, through
+ * `--experimental-vm-modules`), the ones that import `node:test` under `node --test`, the others as plain
+ * programs (exit code 0). Examples that cannot run unattended are fenced "```ts no-run".
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import { node, root, runVitest, type VitestRun } from "../runners/spawn.js";
 interface Example {
   line: number;
   code: string;
-  kind: "vitest" | "node:test" | "program";
+  kind: "vitest" | "jest" | "node:test" | "program";
 }
 
 function examples(markdown: string): { run: Example[]; noRun: number; fences: string[] } {
@@ -31,7 +32,7 @@ function examples(markdown: string): { run: Example[]; noRun: number; fences: st
     while (j < lines.length && !/^\s*```\s*$/.test(lines[j]!)) j++;
     const code = lines.slice(i + 1, j).join("\n");
     if (info === "ts") {
-      const kind = /from "vitest"/.test(code) ? "vitest" : /from "node:test"/.test(code) ? "node:test" : "program";
+      const kind = /from "vitest"/.test(code) ? "vitest" : /from "@jest\/globals"/.test(code) ? "jest" : /from "node:test"/.test(code) ? "node:test" : "program";
       run.push({ line: i + 1, code, kind });
     } else if (info === "ts no-run") noRun++;
     i = j;
@@ -52,7 +53,8 @@ describe("docs/testing.md", () => {
     expect(all.filter((e) => e.kind === "vitest").length).toBeGreaterThanOrEqual(10);
     expect(all.filter((e) => e.kind === "node:test").length).toBeGreaterThanOrEqual(2);
     expect(all.filter((e) => e.kind === "program").length).toBeGreaterThanOrEqual(1);
-    expect(noRun).toBeGreaterThanOrEqual(2);
+    expect(all.filter((e) => e.kind === "jest").length).toBeGreaterThanOrEqual(2);
+    expect(noRun).toBeGreaterThanOrEqual(1);
     for (const f of fences) expect(["ts", "ts no-run", ""]).toContain(f);
   });
 
@@ -76,7 +78,31 @@ describe("docs/testing.md", () => {
     });
   });
 
-  it.each(all.filter((e) => e.kind !== "vitest").map((e) => [`line ${e.line} (${e.kind})`, e] as const))("%s", { timeout: 60_000 }, async (_name, e) => {
+  describe("the jest examples, in a real jest run", () => {
+    const jestDir = join(dir, "jest");
+    let results: Map<string, { status: string; failureMessages: string[] }>;
+    let out = "";
+    beforeAll(async () => {
+      rmSync(jestDir, { recursive: true, force: true });
+      mkdirSync(jestDir, { recursive: true });
+      for (const e of all) if (e.kind === "jest") writeFileSync(join(jestDir, `testing-md-line-${e.line}.test.mjs`), toJs(e.code));
+      writeFileSync(join(jestDir, "jest.config.mjs"), 'export default { testMatch: ["**/*.test.mjs"], transform: {} };\n');
+      const report = join(jestDir, "report.json");
+      const r = await node(["--experimental-vm-modules", join(root, "node_modules", "jest", "bin", "jest.js"), "--config", join(jestDir, "jest.config.mjs"), "--rootDir", jestDir, "--ci", "--json", "--outputFile", report]);
+      out = r.out;
+      const json = JSON.parse(readFileSync(report, "utf8")) as { testResults: { name: string; assertionResults: { status: string; failureMessages: string[] }[] }[] };
+      results = new Map();
+      for (const f of json.testResults) for (const [i, t] of f.assertionResults.entries()) results.set(`${f.name}#${i}`, t);
+    }, 120_000);
+
+    it.each(all.filter((e) => e.kind === "jest").map((e) => [`line ${e.line}`, e] as const))("%s", (_name, e) => {
+      const mine = [...results].filter(([name]) => name.startsWith(join(jestDir, `testing-md-line-${e.line}.test.mjs#`)));
+      expect(mine.length, `docs/testing.md:${e.line}: no test ran\n${out}`).toBeGreaterThan(0);
+      for (const [name, t] of mine) expect(t.status, `docs/testing.md:${e.line}: ${name}\n${t.failureMessages.join("\n")}`).toBe("passed");
+    });
+  });
+
+  it.each(all.filter((e) => e.kind !== "vitest" && e.kind !== "jest").map((e) => [`line ${e.line} (${e.kind})`, e] as const))("%s", { timeout: 60_000 }, async (_name, e) => {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `testing-md-line-${e.line}.mjs`);
     writeFileSync(path, toJs(e.code));
