@@ -23,7 +23,8 @@
  * Publishers wait FIFO on one wait queue. One is woken at a time, only when every `"wait"` subscriber has
  * room (the subscription's channel reports each take through `RoomListener`); it publishes as it runs and
  * wakes the next. A woken publisher cancelled before it runs passes its turn on; one that finds a
- * subscriber full again (a receiver that gave its message back) parks in `_retry`, ahead of the others.
+ * subscriber full again (a receiver that gave its message back) parks in its line's `retry`, ahead of the
+ * others (`turn-line.ts`, shared with the channel's senders).
  *
  * ## Rejected alternatives
  * - One shared log with a cursor per subscriber (Effect's bounded PubSub, tokio): no copy per subscriber,
@@ -41,6 +42,7 @@ import { checkCount, checkOptions, describe, type EventLoop, WouldBlock } from "
 import { RESOLVED_VOID, type Waiter, WaiterQueue } from "../sync/wait-queue.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
 import { bindLoop } from "../sync/loop-binding.js";
+import { TurnLine } from "./turn-line.js";
 import {
   ChannelState,
   ClosedResourceError,
@@ -236,14 +238,8 @@ export class Broadcast<T> implements RoomListener {
   readonly _strategy: BroadcastStrategy;
   /** @internal the subscriptions; one whose receive ends are all closed is removed when next seen */
   readonly _subs = new Set<SubscriptionState<T>>();
-  /** @internal publishers waiting (FIFO); the waker unlinks the one it wakes */
-  readonly _publishers = new WaiterQueue<number>("Broadcast.publish");
-  /** @internal woken publishers that found a subscriber full again: served first */
-  readonly _retry = new WaiterQueue<number>("Broadcast.publish");
-  /** @internal Invariant: publishers linked in the two queues (a cancelled one until it is unlinked) */
-  _publishersWaiting = 0;
-  /** @internal Invariant: publishers woken with `GO` that have not run (at most one) */
-  _publishersWoken = 0;
+  /** @internal publishers waiting for their turn (`turn-line.ts`): `waiting`, `woken` (with `GO`, at most one) */
+  readonly _publishers = new TurnLine("Broadcast.publish");
   /** @internal once true, stays true */
   _closed = false;
   /** @internal the loop waiters are made on; bound on first wait */
@@ -303,9 +299,7 @@ export class Broadcast<T> implements RoomListener {
         if (claimed) this._balance(); // the next publisher, if there is room for it too
         return;
       }
-      const q: WaiterQueue<number> = claimed ? this._retry : this._publishers;
-      const w: Waiter<number> = q.park(bindLoop(this, "Broadcast"));
-      this._publishersWaiting++;
+      const { w, q } = this._publishers.park(claimed, bindLoop(this, "Broadcast"));
       this._balance();
       try {
         await waitOn(w, signal);
@@ -314,7 +308,7 @@ export class Broadcast<T> implements RoomListener {
         throw abortReason(w, e);
       }
       claimed = w.result() === GO;
-      if (claimed) this._publishersWoken--;
+      if (claimed) this._publishers.woken--;
     }
   }
 
@@ -346,7 +340,7 @@ export class Broadcast<T> implements RoomListener {
       st._balance();
     }
     this._subs.clear();
-    this._wakeAll();
+    this._publishers.wakeAll(RECHECK);
   }
 
   /**
@@ -366,19 +360,19 @@ export class Broadcast<T> implements RoomListener {
     for (const st of this._subs) if (st._receiversOpen > 0) subscribers++;
     return {
       subscribers,
-      tasksWaitingPublish: this._publishers.pendingCount() + this._retry.pendingCount(),
+      tasksWaitingPublish: this._publishers.pendingCount(),
       closed: this._closed,
     };
   }
 
   /** @internal a subscription's take freed room, or its last end closed: a waiting publisher may go */
   _roomFreed(): void {
-    if (this._publishersWaiting > 0 && this._publishersWoken === 0) this._balance();
+    if (this._publishers.waiting > 0 && this._publishers.woken === 0) this._balance();
   }
 
   /** @internal True if a publisher arriving now need not queue behind others (FIFO). */
   _noPublisherAhead(): boolean {
-    return this._publishers._size === 0 && this._retry._size === 0 && this._publishersWoken === 0;
+    return this._publishers.noneAhead();
   }
 
   /** @internal True if no `"wait"` subscriber is full; forgets the subscriptions whose ends are all closed. */
@@ -400,42 +394,14 @@ export class Broadcast<T> implements RoomListener {
 
   /** @internal wake the oldest waiting publisher when every "wait" subscriber has room; at close, all */
   _balance(): void {
-    if (this._closed) this._wakeAll();
-    else if (this._publishersWoken === 0 && this._publishersWaiting > 0 && this._roomForAll() && this._popPublisher(GO)) {
-      this._publishersWoken++;
-    }
-  }
-
-  /** @internal wake the oldest waiting publisher with `code` (`_retry` first), uncounting cancelled ones passed */
-  _popPublisher(code: number): boolean {
-    return (this._retry._size > 0 && this._popFrom(this._retry, code)) || this._popFrom(this._publishers, code);
-  }
-
-  /** @internal */
-  _popFrom(q: WaiterQueue<number>, code: number): boolean {
-    for (let w = q.first(); w !== null; w = q.first()) {
-      q.remove(w);
-      this._publishersWaiting--;
-      if (!w.done()) {
-        w.setResult(code);
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** @internal wake every waiting publisher to look again */
-  _wakeAll(): void {
-    while (this._publishersWaiting > 0 && this._popPublisher(RECHECK)) {
-      /* keep waking */
-    }
+    const p = this._publishers;
+    if (this._closed) p.wakeAll(RECHECK);
+    else if (p.woken === 0 && p.waiting > 0 && this._roomForAll() && p.pop(GO)) p.woken++;
   }
 
   /** @internal a publisher's wait ended in an error: uncount it; a turn it was given goes on */
   _publisherLeft(w: Waiter<number>, q: WaiterQueue<number>): void {
-    w.cancel();
-    if (q.remove(w)) this._publishersWaiting--;
-    else if (!w.cancelled() && w.result() === GO) this._publishersWoken--;
+    this._publishers.left(w, q, GO);
     this._balance();
   }
 }

@@ -44,7 +44,7 @@
  * - Building on `Queue` itself: it cannot tell which end a waiter used (closing one clone must fail only
  *   that clone's waiters), nor reserve items, and `src/queues` is not this module's to change.
  * - A woken sender that lost its slot (the receiver it was woken for was cancelled) parking again at the
- *   tail: it would lose its place. It parks in `_retry`, served before the main queue.
+ *   tail: it would lose its place. It parks in its line's `retry`, served before the others (`turn-line.ts`).
  *
  * As in Trio, closing the last receive end drops the values still buffered (nobody can receive them);
  * values already handed to a woken receiver are still delivered to it.
@@ -65,6 +65,7 @@ import { AsyncioError, checkCount, type EventLoop, WouldBlock } from "../core/in
 import { RESOLVED_VOID, type Waiter, WaiterQueue } from "../sync/wait-queue.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
 import { bindLoop } from "../sync/loop-binding.js";
+import { TurnLine } from "./turn-line.js";
 
 // ------------------------------------------------------------------------------------------ errors
 
@@ -229,10 +230,8 @@ export class ChannelState<T> {
   _receiversOpen = 0;
   /** receivers waiting (payload: their end); the waker unlinks the one it wakes */
   readonly _receivers: WaiterQueue<number>;
-  /** senders waiting (payload: their end); the waker unlinks the one it wakes */
-  readonly _senders: WaiterQueue<number>;
-  /** woken senders that lost their slot before they ran: served before `_senders` (they are older) */
-  readonly _retry: WaiterQueue<number>;
+  /** senders waiting for a slot (payload: their end; `turn-line.ts`): `waiting`, `woken` (with `SLOT`) */
+  readonly _senders: TurnLine;
   /**
    * Invariant: the receivers linked in `_receivers`: parked and not woken by us, or cancelled and not
    * unlinked yet. A cancelled one is uncounted by whoever unlinks it: a waker passing it (`_popReceiver`)
@@ -241,10 +240,6 @@ export class ChannelState<T> {
    * does not yield: that would spin).
    */
   _receiversWaiting = 0;
-  /** Invariant: the same for senders, over `_senders` and `_retry` */
-  _sendersWaiting = 0;
-  /** Invariant: senders woken with `SLOT` that have not run yet */
-  _sendersWoken = 0;
   /** the loop waiters are made on; bound on first wait */
   _loop: EventLoop | null = null;
   /** told when a take frees room (the `Broadcast` of a subscription); null for a plain channel */
@@ -253,8 +248,7 @@ export class ChannelState<T> {
   constructor(max: number, receiveLabel: string, sendLabel: string) {
     this._max = max;
     this._receivers = new WaiterQueue<number>(receiveLabel);
-    this._senders = new WaiterQueue<number>(sendLabel);
-    this._retry = new WaiterQueue<number>(sendLabel);
+    this._senders = new TurnLine(sendLabel);
   }
 
   /** Items a newcomer `receive()` may take (not reserved for woken receivers). */
@@ -264,7 +258,7 @@ export class ChannelState<T> {
 
   /** True if a sender arriving now may deliver without queueing behind other senders (FIFO). */
   _noSenderAhead(): boolean {
-    return this._senders._size === 0 && this._retry._size === 0 && this._sendersWoken === 0;
+    return this._senders.noneAhead();
   }
 
   /**
@@ -287,7 +281,7 @@ export class ChannelState<T> {
   /** Take the front item as a newcomer (there is an unreserved one). */
   _take(): T {
     const v = this._buf.shift();
-    if (this._sendersWaiting > 0 || this._sendersOpen === 0) this._balance();
+    if (this._senders.waiting > 0 || this._sendersOpen === 0) this._balance();
     if (this._listener !== null) this._listener._roomFreed();
     return v;
   }
@@ -308,7 +302,7 @@ export class ChannelState<T> {
   _balance(): void {
     if (this._receiversOpen === 0) {
       while (this._buf.length > this._reserved) this._buf.pop();
-      this._wakeAllSenders();
+      this._senders.wakeAll(RECHECK);
       return;
     }
     while (this._buf.length > this._reserved && this._receiversWaiting > 0 && this._popReceiver(TAKE)) this._reserved++;
@@ -316,9 +310,10 @@ export class ChannelState<T> {
       if (this._buf.length === 0) this._wakeAllReceivers();
       return;
     }
-    let free = this._max - (this._buf.length - this._reserved) + this._receiversWaiting - this._sendersWoken;
-    while (free > 0 && this._sendersWaiting > 0 && this._popSender(SLOT)) {
-      this._sendersWoken++;
+    const senders = this._senders;
+    let free = this._max - (this._buf.length - this._reserved) + this._receiversWaiting - senders.woken;
+    while (free > 0 && senders.waiting > 0 && senders.pop(SLOT)) {
+      senders.woken++;
       free--;
     }
   }
@@ -340,33 +335,9 @@ export class ChannelState<T> {
     return false;
   }
 
-  /** The same for senders: `_retry` (older) first, then `_senders`. */
-  _popSender(code: number): boolean {
-    return (this._retry._size > 0 && this._popFrom(this._retry, code)) || this._popFrom(this._senders, code);
-  }
-
-  private _popFrom(q: WaiterQueue<number>, code: number): boolean {
-    for (let w = q.first(); w !== null; w = q.first()) {
-      q.remove(w);
-      this._sendersWaiting--;
-      if (!w.done()) {
-        w.setResult(code);
-        return true;
-      }
-    }
-    return false;
-  }
-
   /** Wake every waiting receiver to look again. */
   _wakeAllReceivers(): void {
     while (this._receiversWaiting > 0 && this._popReceiver(RECHECK)) {
-      /* keep waking */
-    }
-  }
-
-  /** Wake every waiting sender to look again. */
-  _wakeAllSenders(): void {
-    while (this._sendersWaiting > 0 && this._popSender(RECHECK)) {
       /* keep waking */
     }
   }
@@ -388,9 +359,7 @@ export class ChannelState<T> {
    * with a slot and cancelled before it ran, its slot goes on.
    */
   _senderLeft(w: Waiter<number>, q: WaiterQueue<number>): void {
-    w.cancel();
-    if (q.remove(w)) this._sendersWaiting--;
-    else if (!w.cancelled() && w.result() === SLOT) this._sendersWoken--;
+    this._senders.left(w, q, SLOT);
     this._balance();
   }
 
@@ -410,7 +379,7 @@ export class ChannelState<T> {
       maxBufferSize: this._max,
       openSendChannels: this._sendersOpen,
       openReceiveChannels: this._receiversOpen,
-      tasksWaitingSend: this._senders.pendingCount() + this._retry.pendingCount(),
+      tasksWaitingSend: this._senders.pendingCount(),
       tasksWaitingReceive: this._receivers.pendingCount(),
     };
   }
@@ -476,9 +445,7 @@ export class MemorySendChannel<T> {
         throw err;
       }
       if ((claimed || s._noSenderAhead()) && s._deliver(value)) return;
-      const q: WaiterQueue<number> = claimed ? s._retry : s._senders;
-      const w: Waiter<number> = q.park(bindLoop(s, "MemorySendChannel"), this);
-      s._sendersWaiting++;
+      const { w, q } = s._senders.park(claimed, bindLoop(s, "MemorySendChannel"), this);
       s._balance();
       try {
         await waitOn(w, signal);
@@ -487,7 +454,7 @@ export class MemorySendChannel<T> {
         throw abortReason(w, e);
       }
       claimed = w.result() === SLOT;
-      if (claimed) s._sendersWoken--;
+      if (claimed) s._senders.woken--;
     }
   }
 
@@ -536,7 +503,7 @@ export class MemorySendChannel<T> {
     this._closed = true;
     const s = this._state;
     s._sendersOpen--;
-    s._sendersWaiting -= s._wakeEnd(s._senders, this) + s._wakeEnd(s._retry, this);
+    s._senders.waiting -= s._wakeEnd(s._senders.line, this) + s._wakeEnd(s._senders.retry, this);
     s._balance();
   }
 
