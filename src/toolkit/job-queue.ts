@@ -22,7 +22,8 @@
  *   cancelling a task that awaits it (CPython's semantics of awaiting a task); `shield(queue.add(fn))`
  *   detaches it. An `AbortSignal` removes a waiting job (the future rejects with `signal.reason`) or
  *   cancels a running one's task (the future rejects with `signal.reason` once the task ended). The
- *   tasks sharing a signal share one `abort` listener (Node's signals search their listeners linearly).
+ *   tasks sharing a signal share one `abort` listener (Node's signals search their listeners linearly;
+ *   `job-queue-signals.ts`).
  * - **A job's context** is that of its `add()` call (its `ContextVar` and `AsyncLocalStorage` values),
  *   also when it starts later from another job's end, as p-queue binds its jobs to the caller's async
  *   context: `add()` copies the context (`copyContext()`, only once some code has used a context; the
@@ -50,7 +51,8 @@
  *   is rejected with a `RuntimeError`, as the loop does for its tasks.
  * - **Waits** (`onIdle`, `onEmpty`, `onSizeLessThan`, `onPendingZero`, `onRateLimit`,
  *   `onRateLimitCleared`, `onError`) are waiters on the sync layer's `WaiterQueue`, so they are
- *   cancellable, take `{ signal }`, and name themselves in task dumps (`JobQueue.onIdle`).
+ *   cancellable, take `{ signal }`, and name themselves in task dumps (`JobQueue.onIdle`)
+ *   (`job-queue-waits.ts`).
  *
  * ## Rejected alternatives
  * - **A worker-pool of `concurrency` long-lived tasks pulling from a `Queue`** (the usual asyncio
@@ -96,13 +98,14 @@ import {
 } from "../core/index.js";
 import { fmtMs } from "../core/errors.js";
 import { limited, type Timeout } from "../time/timeout.js";
-import { RESOLVED_VOID, type Waiter, WaiterQueue } from "../sync/wait-queue.js";
-import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
+import { type AbortOptions } from "../sync/abort-signal.js";
 import { gatherAll } from "../combinators/gather.js";
 import { PriorityList } from "./job-queue-list.js";
 import { RateWindow } from "./job-queue-rate.js";
 import { DONE, type JobFunction, JobFuture, type JobOwner, RUNNING, WAITING } from "./job-queue-future.js";
 import { Emitter, type JobQueueListenerOptions } from "./job-queue-events.js";
+import { EMPTY, ERROR, IDLE, PENDING_ZERO, QueueWaits, RATE_CLEARED, RATE_LIMIT, SIZE_BELOW } from "./job-queue-waits.js";
+import { SignalJobs } from "./job-queue-signals.js";
 import { type JobOptions, badJob, checkPriority, checkTimeout, type JobQueueOptions, QUEUE_OPTIONS, readAddOptions } from "./job-queue-options.js";
 
 export { JobFuture, type JobContext, type JobFunction, type JobState } from "./job-queue-future.js";
@@ -253,16 +256,10 @@ export class JobQueue implements JobOwner {
   _unhookClose: (() => void) | null = null;
   /** @internal listeners; null until the first `on()` */
   _events: Emitter<JobQueueEvents> | null = null;
-  /** @internal waits, made on first use */
-  _idleW: WaiterQueue<void> | null = null;
-  /** @internal */ _emptyW: WaiterQueue<void> | null = null;
-  /** @internal */ _zeroW: WaiterQueue<void> | null = null;
-  /** @internal payload: the limit */ _sizeW: WaiterQueue<void> | null = null;
-  /** @internal */ _limitW: WaiterQueue<void> | null = null;
-  /** @internal */ _clearedW: WaiterQueue<void> | null = null;
-  /** @internal */ _errorW: WaiterQueue<void> | null = null;
+  /** @internal the waits (`onIdle` ... `onError`) */
+  readonly _waits = new QueueWaits(this);
   /** @internal the jobs (waiting or running) of each signal, with the one `abort` listener they share */
-  _signals: Map<AbortSignal, { jobs: Set<JobFuture<unknown>>; onAbort: () => void }> | null = null;
+  readonly _signals = new SignalJobs<JobFuture<unknown>>((signal, jobs) => this._onAbort(signal, jobs));
   /** @internal counters (see `JobQueueStatistics`) */
   _added = 0;
   /** @internal */ _started = 0;
@@ -339,7 +336,7 @@ export class JobQueue implements JobOwner {
     this._added++;
     this._idle = false;
     if (this._guard === null) this._watch(loop);
-    if (job._signal !== null) this._listen(job, job._signal);
+    if (job._signal !== null) this._signals.add(job, job._signal);
     const waiting = this._waiting;
     if (this._events === null && waiting.size === 0 && this._running < this._concurrency && !this._paused && this._rate === null && !this._dispatching) {
       this._start(job, loop); // (the usual case, without a detour through the line)
@@ -419,7 +416,7 @@ export class JobQueue implements JobOwner {
     job._phase = DONE;
     this._unlinkRunning(job);
     this._running--;
-    if (job._signal !== null) this._unlisten(job, job._signal);
+    if (job._signal !== null) this._signals.delete(job, job._signal);
     let ok = false;
     let value: unknown;
     try {
@@ -440,7 +437,7 @@ export class JobQueue implements JobOwner {
       this._failed++;
       job._reject(error);
       this._emit("error", error, job);
-      if (this._errorW !== null) rejectAll(this._errorW, error);
+      this._waits.failed(error);
     }
     this._emit("next", job);
     this._dispatch(this._waiting.size);
@@ -465,7 +462,7 @@ export class JobQueue implements JobOwner {
     const before = this._waiting.size;
     this._waiting.remove(job);
     job._phase = DONE;
-    if (job._signal !== null) this._unlisten(job, job._signal);
+    if (job._signal !== null) this._signals.delete(job, job._signal);
     this._cancelled++;
     job._cancelFuture(msg);
     this._emit("next", job);
@@ -488,7 +485,7 @@ export class JobQueue implements JobOwner {
     const jobs = this._waiting.drain();
     for (const job of jobs) {
       job._phase = DONE;
-      if (job._signal !== null) this._unlisten(job, job._signal);
+      if (job._signal !== null) this._signals.delete(job, job._signal);
       this._cancelled++;
       job._cancelFuture(msg);
     }
@@ -505,36 +502,11 @@ export class JobQueue implements JobOwner {
 
   // ------------------------------------------------------------------ signals
 
-  /** @internal */
-  _listen(job: JobFuture<unknown>, signal: AbortSignal): void {
-    const map = (this._signals ??= new Map());
-    let entry = map.get(signal);
-    if (entry === undefined) {
-      const onAbort = (): void => this._onAbort(signal);
-      entry = { jobs: new Set(), onAbort };
-      map.set(signal, entry);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-    entry.jobs.add(job);
-  }
-
-  /** @internal */
-  _unlisten(job: JobFuture<unknown>, signal: AbortSignal): void {
-    const map = this._signals;
-    const entry = map?.get(signal);
-    if (entry === undefined || !entry.jobs.delete(job) || entry.jobs.size > 0) return;
-    map!.delete(signal);
-    signal.removeEventListener("abort", entry.onAbort);
-  }
-
   /** @internal `signal` aborted: its waiting jobs leave the line, its running jobs' tasks are cancelled */
-  _onAbort(signal: AbortSignal): void {
-    const entry = this._signals?.get(signal);
-    if (entry === undefined) return;
-    this._signals!.delete(signal);
+  _onAbort(signal: AbortSignal, jobs: Set<JobFuture<unknown>>): void {
     const before = this._waiting.size;
     const removed: JobFuture<unknown>[] = [];
-    for (const job of entry.jobs) {
+    for (const job of jobs) {
       if (job._phase === WAITING) {
         this._waiting.remove(job);
         job._phase = DONE;
@@ -618,10 +590,7 @@ export class JobQueue implements JobOwner {
       job._phase = DONE;
       job._rejectOutsideAwaiters(error(job));
     }
-    for (const w of [this._idleW, this._emptyW, this._zeroW, this._sizeW, this._limitW, this._clearedW, this._errorW]) {
-      if (w === null) continue;
-      for (const waiter of w) waiter._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: ${w._label} will never return`));
-    }
+    this._waits.loopClosed();
     this._runHead = this._runTail = null;
     this._running = 0;
     this._idle = true;
@@ -629,7 +598,7 @@ export class JobQueue implements JobOwner {
     this._busy = null;
     this._rateTimer = null;
     this._rateLimited = false;
-    this._signals = null;
+    this._signals.clear();
     this._loop = null;
   }
 
@@ -646,11 +615,8 @@ export class JobQueue implements JobOwner {
   _shrank(before: number): void {
     const size = this._waiting.size;
     if (size >= before) return;
-    if (this._sizeW !== null) wakeSizeWaiters(this._sizeW, size);
-    if (size === 0) {
-      this._emit("empty");
-      if (this._emptyW !== null) this._emptyW.popAll(undefined);
-    }
+    if (size === 0) this._emit("empty");
+    this._waits.shrank(size);
   }
 
   /**
@@ -661,7 +627,7 @@ export class JobQueue implements JobOwner {
     if (this._running !== 0) return;
     if (finished) {
       this._emit("pendingZero");
-      if (this._zeroW !== null) this._zeroW.popAll(undefined);
+      this._waits.wake(PENDING_ZERO);
     }
     if (this._idle || this._running !== 0 || this._waiting.size !== 0) return; // (a listener may have added a job)
     this._idle = true;
@@ -671,7 +637,7 @@ export class JobQueue implements JobOwner {
       this._rateTimer = null;
     }
     this._emit("idle");
-    if (this._idleW !== null) this._idleW.popAll(undefined);
+    this._waits.wake(IDLE);
   }
 
   /** @internal re-evaluate the rate limit: arm the retry timer while limited, report transitions */
@@ -689,8 +655,7 @@ export class JobQueue implements JobOwner {
     if (limited === this._rateLimited) return;
     this._rateLimited = limited;
     this._emit(limited ? "rateLimit" : "rateLimitCleared");
-    const w = limited ? this._limitW : this._clearedW;
-    if (w !== null) w.popAll(undefined);
+    this._waits.wake(limited ? RATE_LIMIT : RATE_CLEARED);
   }
 
   /** @internal one timer at a time, at the time the rate limit may allow a start again */
@@ -910,7 +875,7 @@ export class JobQueue implements JobOwner {
    * @example `await queue.onIdle();`
    */
   onIdle(options?: AbortOptions): Promise<void> {
-    return this._wait((this._idleW ??= new WaiterQueue("JobQueue.onIdle")), this._waiting.size === 0 && this._running === 0, options, "onIdle");
+    return this._waits.wait(IDLE, this._waiting.size === 0 && this._running === 0, options);
   }
 
   /**
@@ -918,7 +883,7 @@ export class JobQueue implements JobOwner {
    * @example `await queue.onEmpty(); // every job has started`
    */
   onEmpty(options?: AbortOptions): Promise<void> {
-    return this._wait((this._emptyW ??= new WaiterQueue("JobQueue.onEmpty")), this._waiting.size === 0, options, "onEmpty");
+    return this._waits.wait(EMPTY, this._waiting.size === 0, options);
   }
 
   /**
@@ -926,7 +891,7 @@ export class JobQueue implements JobOwner {
    * @example `queue.pause(); await queue.onPendingZero();`
    */
   onPendingZero(options?: AbortOptions): Promise<void> {
-    return this._wait((this._zeroW ??= new WaiterQueue("JobQueue.onPendingZero")), this._running === 0, options, "onPendingZero");
+    return this._waits.wait(PENDING_ZERO, this._running === 0, options);
   }
 
   /**
@@ -937,7 +902,7 @@ export class JobQueue implements JobOwner {
     if (typeof limit !== "number" || Number.isNaN(limit)) {
       return Promise.reject(new TypeError(`Expected limit to be a number, got ${describe(limit)}`));
     }
-    return this._wait((this._sizeW ??= new WaiterQueue("JobQueue.onSizeLessThan")), this._waiting.size < limit, options, "onSizeLessThan", limit);
+    return this._waits.wait(SIZE_BELOW, this._waiting.size < limit, options, limit);
   }
 
   /**
@@ -946,7 +911,7 @@ export class JobQueue implements JobOwner {
    */
   onRateLimit(options?: AbortOptions): Promise<void> {
     if (this._rate !== null && this._loop !== null) this._updateRate();
-    return this._wait((this._limitW ??= new WaiterQueue("JobQueue.onRateLimit")), this._rateLimited, options, "onRateLimit");
+    return this._waits.wait(RATE_LIMIT, this._rateLimited, options);
   }
 
   /**
@@ -955,7 +920,7 @@ export class JobQueue implements JobOwner {
    */
   onRateLimitCleared(options?: AbortOptions): Promise<void> {
     if (this._rate !== null && this._loop !== null) this._updateRate();
-    return this._wait((this._clearedW ??= new WaiterQueue("JobQueue.onRateLimitCleared")), !this._rateLimited, options, "onRateLimitCleared");
+    return this._waits.wait(RATE_CLEARED, !this._rateLimited, options);
   }
 
   /**
@@ -964,26 +929,7 @@ export class JobQueue implements JobOwner {
    * @example `await Promise.race([queue.onError(), queue.onIdle()]); // throws the first error, if any`
    */
   onError(options?: AbortOptions): Promise<never> {
-    return this._wait((this._errorW ??= new WaiterQueue("JobQueue.onError")), false, options, "onError") as Promise<never>;
-  }
-
-  /** @internal a wait on `w`, done at once when `ready` */
-  _wait(w: WaiterQueue<void>, ready: boolean, options: AbortOptions | undefined, what: string, payload?: number): Promise<void> {
-    if (ready && options === undefined) return RESOLVED_VOID;
-    return this._waitSlow(w, ready, options, what, payload);
-  }
-
-  /** @internal */
-  async _waitSlow(w: WaiterQueue<void>, ready: boolean, options: AbortOptions | undefined, what: string, payload: number | undefined): Promise<void> {
-    const signal = readSignal(options);
-    if (ready) return;
-    const waiter = w.park(this._bind(what), payload);
-    try {
-      await waitOn(waiter, signal);
-    } catch (e) {
-      w.remove(waiter);
-      throw abortReason(waiter, e);
-    }
+    return this._waits.wait(ERROR, false, options) as Promise<never>;
   }
 
   /** @internal */
@@ -1048,24 +994,3 @@ async function runTimed<T>(job: JobFuture<T>, ms: number, queue: JobQueue): Prom
 }
 
 const TIMEOUT_CALL = (ms: string): string => `add(fn, { timeout: ${ms} })`;
-
-/** Wake the size waiters whose limit `size` is below. */
-function wakeSizeWaiters(w: WaiterQueue<void>, size: number): void {
-  for (let x: Waiter<void> | null = w._head; x !== null; ) {
-    const next = x._next;
-    if (size < (x._payload as number)) {
-      w.remove(x);
-      if (!x.done()) x.setResult(undefined);
-    }
-    x = next;
-  }
-}
-
-/** Reject every waiter of `w` with `error`. */
-function rejectAll(w: WaiterQueue<void>, error: unknown): void {
-  for (let x = w._head; x !== null; x = w._head) {
-    w.remove(x);
-    if (!x.done()) x.setException(error);
-  }
-}
-

@@ -58,6 +58,7 @@
  */
 import { CancelledError, CancelScope, checkFn, checkMs, checkOptions, currentTask, describe, type EventLoop, getRunningLoop, oneLine, RuntimeError } from "../core/index.js";
 import { sleep } from "../time/sleep.js";
+import { checkSignal } from "../sync/abort-signal.js";
 import { checkSchedule, type Schedule, type ScheduleState } from "./schedule.js";
 
 /**
@@ -178,11 +179,7 @@ function readOptions(options: RetryOptions | undefined, known: readonly string[]
   for (const k of ["shouldRetry", "onRetry", "retryAfter"] as const) {
     if (o[k] !== undefined) checkFn(o[k], `options.${k}`);
   }
-  const signal = o.signal;
-  if (signal !== undefined) {
-    if (!(signal instanceof AbortSignal)) throw new TypeError(`Expected options.signal to be an AbortSignal, got ${describe(signal)}`);
-    signal.throwIfAborted();
-  }
+  const signal = checkSignal(o.signal, "options.signal");
   return { signal, shouldRetry: o.shouldRetry, onRetry: o.onRetry, retryAfter: o.retryAfter };
 }
 

@@ -27,6 +27,7 @@ import {
 } from "../../src/index.js";
 import { JobFuture, JobQueue } from "../../src/toolkit/job-queue.js";
 import { type ListNode, PriorityList } from "../../src/toolkit/job-queue-list.js";
+import { SIZE_BELOW } from "../../src/toolkit/job-queue-waits.js";
 
 const vt = { virtualTime: true } as const;
 const fixture = Symbol("fixture");
@@ -328,7 +329,7 @@ describe("p-queue test/basic.ts", () => {
       queue.start();
       await sizePromise;
       // asyncio-ts: the waits are not event listeners but waiters, unlinked when woken
-      expect(queue._sizeW!.size).toBe(0);
+      expect(queue._waits._queues[SIZE_BELOW]!.size).toBe(0);
       expect(queue.listenerCount("next")).toBe(0);
       expect(queue.listenerCount("active")).toBe(0);
     }, vt);

@@ -604,7 +604,7 @@ describe("JobQueue: cancellation", () => {
         const pre = AbortSignal.abort(new Error("already"));
         await expect(wait(pre)).rejects.toThrow("already");
       }
-      for (const w of [q._idleW, q._emptyW, q._zeroW, q._sizeW, q._clearedW, q._errorW]) expect(w!.size).toBe(0);
+      for (const w of q._waits._queues) expect(w?.size ?? 0).toBe(0);
       const idle = q.onIdle();
       await idle;
       expect(getRunningLoop().time()).toBe(2010);
