@@ -4,7 +4,9 @@
  *   node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]
  *
  * DIST is a build's `dist/` folder (for an older commit: `git worktree add /tmp/old <sha>`, link its
- * `node_modules`, `npx tsc -p tsconfig.build.json`). Each case runs in its own child process
+ * `node_modules`, `npx tsc -p tsconfig.build.json`). `NAME=DIST+inithook` measures that build with one
+ * empty promise `init` hook installed first (`bench/lib/empty-init-hook.mjs`): the floor any design that
+ * knows promises' parents pays. Each case runs in its own child process
  * (`bench/lib/core-cases.mjs`, `bench/lib/sync-cases.mjs`, the same programs as the suites), builds in
  * turn, REPS times (default 3), so that a drift of the machine falls on every build alike; on the
  * machine's Node and on Node 24 (`bench/.node24`, as `run.mjs` installs it, or `ASYNCIO_BENCH_NODE24`). Prints, per case, the
@@ -18,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const args = process.argv.slice(2);
@@ -34,19 +36,21 @@ for (let i = 0; i < args.length; i++) {
   else if (a === "--quick") quick = true;
   else if (a === "--only") only.push(args[++i]);
   else if (/^[^=]+=.+$/.test(a)) {
-    const [name, dist] = [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)];
+    const [name, spec] = [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)];
+    const hook = spec.endsWith("+inithook");
+    const dist = hook ? spec.slice(0, -"+inithook".length) : spec;
     if (!existsSync(join(dist, "src", "index.js"))) {
       console.error(`${dist} is not a build: ${join(dist, "src", "index.js")} is missing`);
       process.exit(2);
     }
-    builds.push({ name, dist });
+    builds.push({ name, dist, pre: hook ? ["--import", pathToFileURL(join(ROOT, "bench", "lib", "empty-init-hook.mjs")).href] : [] });
   } else {
-    console.error(`unknown argument ${a}\nusage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]`);
+    console.error(`unknown argument ${a}\nusage: node bench/compare-builds.mjs NAME=DIST[+inithook] [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]`);
     process.exit(2);
   }
 }
 if (builds.length === 0 || !Number.isInteger(reps) || reps < 1) {
-  console.error("usage: node bench/compare-builds.mjs NAME=DIST [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]");
+  console.error("usage: node bench/compare-builds.mjs NAME=DIST[+inithook] [NAME=DIST...] [--reps N] [--only WORD] [--no-node24] [--quick]");
   process.exit(2);
 }
 
@@ -96,7 +100,7 @@ for (const node of nodes) {
     if (only.length > 0 && !only.some((w) => name.includes(w))) continue;
     const figures = builds.map(() => []);
     for (let r = 0; r < reps; r++) {
-      builds.forEach((b, i) => figures[i].push(read(runCase(node.bin, argv, b.dist))));
+      builds.forEach((b, i) => figures[i].push(read(runCase(node.bin, [...b.pre, ...argv], b.dist))));
     }
     const med = figures.map(median);
     const ratios = med.slice(1).map((m) => `${(m / med[0]).toFixed(2)}x`);
