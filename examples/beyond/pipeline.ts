@@ -2,11 +2,11 @@
 import { createSubprocessExec, createTask, PIPE, run, timeout } from "asyncio-ts";
 import { isScript } from "../is-script.js";
 
-const PRODUCER = "for (const w of ['pear', 'apple', 'fig']) { console.log(w); await new Promise((r) => setTimeout(r, 100)); }";
+const PRODUCER = "for w in pear apple fig; do echo $w; sleep 0.1; done";
 
 export async function main(): Promise<void> {
   await timeout(5000, async () => {
-    const producer = await createSubprocessExec(process.execPath, ["--input-type=module", "-e", PRODUCER], { stdout: PIPE });
+    const producer = await createSubprocessExec("sh", ["-c", PRODUCER], { stdout: PIPE });
     const sorter = await createSubprocessExec("sort", [], { stdin: PIPE, stdout: PIPE });
     const pump = createTask(async () => {
       for await (const line of producer.stdout!) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { type AwaitableLike, CancelledError, ensureFuture, type EventLoop, Future, markDonePath } from "../core/index.js";
+import { type AwaitableLike, CancelledError, cannotTakeOver, ensureFuture, type EventLoop, Future, markDonePath, takeOverError } from "../core/index.js";
 
 /** The message a cancelled future's readers get (its `_value`: a message, or the CancelledError it ended with). */
 function cancelMessageOf(f: Future<unknown>): string | undefined {
@@ -52,6 +52,7 @@ class ShieldFuture<T> extends Future<T> {
  * ```
  */
 export function shield<T>(aw: AwaitableLike<T>): Future<T> {
+  if (cannotTakeOver(aw)) throw takeOverError("shield could not protect it", "shield(() => work())");
   const inner = ensureFuture(aw);
   if (inner.done()) return inner;
   const loop = inner._loop;

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, cannotTakeOver, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, takeOverError, Task, TimeoutError, toFuture } from "../core/index.js";
 import { timedOutMessage } from "../core/errors.js";
 import { Timeout, limited, runIn } from "../time/timeout.js";
 
@@ -46,6 +46,7 @@ function waitForTimeout(loop: EventLoop, ms: number | null): Timeout {
 export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> {
   try {
     checkMsOrNull(ms, "ms");
+    if (cannotTakeOver(aw)) throw takeOverError("waitFor could not cancel it", "waitFor(() => work(), ms)");
     const kind = kindOf(aw, Future);
     if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, NO_LIMIT, -1), ms ?? 0);
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.

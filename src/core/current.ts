@@ -23,6 +23,19 @@
  *
  * The hooks are installed while at least one loop runs: code outside every loop pays nothing.
  *
+ * ## Runtimes
+ * The hooks come from `promise-hooks.ts`, which knows the runtimes: `node:v8`'s `promiseHooks` on Node.js
+ * and Deno (the same kernel, the same semantics). Where there are none but `AsyncLocalStorage` follows
+ * awaits (Bun), the *fallback* carries the current strand in an `AsyncLocalStorage` instead: the task's
+ * first call and a scope's body enter their strand with `run`, and every reaction registered inside
+ * continues in it, so which task and which scope runs is as exact as with the hooks. What the fallback
+ * cannot have: tags and a log, so no work is ever taken over (`findWork` finds nothing: a combinator
+ * treats a promise as not made by this run; `shield(a())` and `waitFor(a(), ms)` need a function there),
+ * and no await is known as an element of a native combinator (`inElementJob` is false: every await
+ * registered from task code is live). The choice is made once, at import: the functions below that
+ * differ are bound to the hooks' version or the fallback's then (exported constants), so Node's path is the
+ * one it always was.
+ *
  * ## Rejected alternatives
  * - AsyncContextFrame frames (Node 24's `AsyncLocalStorage`, the previous design there): free per
  *   promise, but a frame is fixed when a reaction is registered, so a chain that an async function started
@@ -41,13 +54,13 @@
  * @module
  */
 import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
-import * as v8 from "node:v8";
 import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
 import type { Strand } from "./cancellation.js";
 import { runInContext } from "./context.js";
 import { RuntimeError } from "./errors.js";
 import { setImmediate } from "./real-timers.js"; // (not the global: fake timers replace it)
+import { hookBackend, runtimeName } from "./promise-hooks.js";
 
 /** @internal the loop that is running a plain callback right now (synchronously), if any. */
 export const callbackContext: { loop: EventLoop | null } = { loop: null };
@@ -146,26 +159,21 @@ export function assertRuntime(): void {
 }
 
 /**
- * V8's promise hooks, or a clear error where the runtime has none: Deno 2.9 has no `promiseHooks` in
- * `node:v8`, Bun 1.4's `createHook` throws "not yet implemented" (measured). Without them no code could
- * know its task (see the module comment), so the loop refuses to start rather than run wrongly.
+ * V8's promise hooks (`promise-hooks.ts`); nothing to install in the fallback (the strand travels in an
+ * `AsyncLocalStorage`); a clear error where the runtime has neither: no code could know its task (see the
+ * module comment), so the loop refuses to start rather than run wrongly.
  */
 function createHooks(): () => void {
-  const hooks = (v8 as { promiseHooks?: { createHook?: unknown } }).promiseHooks;
-  let why = "node:v8 has no promiseHooks";
-  if (hooks !== undefined && typeof hooks.createHook === "function") {
-    try {
-      return v8.promiseHooks.createHook({ init: onInit, before: onBefore, after: onAfter }) as () => void;
-    } catch (e) {
-      why = `node:v8 promiseHooks.createHook failed: ${String((e as Error)?.message ?? e).replace(/\.$/, "")}`;
-    }
-  }
-  const runtime = "Bun" in globalThis ? "Bun" : "Deno" in globalThis ? "Deno" : `this runtime (Node ${process.versions.node})`;
+  const b = hookBackend;
+  if (b.kind === "v8") return b.createHook({ init: onInit, before: onBefore, after: onAfter });
+  if (b.kind === "als") return noHooks;
   throw new RuntimeError(
-    `asyncio-ts needs V8's promise hooks to know which task runs (${why} on ${runtime}). ` +
-      "It runs on Node.js 20 or later; Deno and Bun are not supported yet (README, \"Runtimes\").",
+    `asyncio-ts needs V8's promise hooks or AsyncLocalStorage to know which task runs (${b.why} on ${runtimeName()}). ` +
+      "It runs on Node.js 20 or later, Deno 2.9 or later and Bun 1.4 or later (README, \"Runtimes\").",
   );
 }
+
+function noHooks(): void {}
 
 /**
  * @internal a loop stopped running: remove the hooks when no loop runs. Not at once: the loop stops in
@@ -225,7 +233,9 @@ function onAfterSite(): void {
 /** @internal a loop in debug mode starts running: record await sites */
 export function useSiteHooks(): void {
   if (siteUsers++ === 0 && stopSiteHooks === null) {
-    stopSiteHooks = v8.promiseHooks.createHook({ init: onInitSite, before: onBeforeSite, after: onAfterSite }) as () => void;
+    // (none in the fallback: sites are the direct caller's only, `awaitSiteNow`'s `job` stays null)
+    const b = hookBackend;
+    stopSiteHooks = b.kind === "v8" ? b.createHook({ init: onInitSite, before: onBeforeSite, after: onAfterSite }) : noHooks;
   }
 }
 
@@ -298,7 +308,7 @@ export type LoopScope = AsyncResource | null;
  * a run is part of that run).
  * @internal
  */
-export function runInStrand<A, R>(strand: StrandLike, body: (arg: A) => R, arg: A): R {
+function runInStrandHooks<A, R>(strand: StrandLike, body: (arg: A) => R, arg: A): R {
   const saved = current;
   current = strand;
   try {
@@ -312,7 +322,7 @@ export function runInStrand<A, R>(strand: StrandLike, body: (arg: A) => R, arg: 
  * Call `body(task)` as the start of `task`'s code (a new synchronous run of it).
  * @internal
  */
-export function runInTask<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
+function runInTaskHooks<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
   const saved = current;
   const savedRoot = currentIsRoot;
   current = task;
@@ -332,7 +342,7 @@ export function runInTask<R>(task: Task<unknown>, body: (task: Task<unknown>) =>
  * does before it runs callbacks).
  * @internal
  */
-export function runOutsideTasks(scope: LoopScope, body: () => void): void {
+function runOutsideTasksHooks(scope: LoopScope, body: () => void): void {
   const saved = current;
   current = null;
   try {
@@ -344,7 +354,7 @@ export function runOutsideTasks(scope: LoopScope, body: () => void): void {
 }
 
 /** @internal the strand whose code is running (its task possibly done), or null */
-export function contextStrand(): StrandLike | null {
+function contextStrandHooks(): StrandLike | null {
   return current;
 }
 
@@ -352,7 +362,7 @@ export function contextStrand(): StrandLike | null {
  * The task whose code is running (possibly done: its orphaned code can still run), or undefined.
  * @internal
  */
-export function contextTask(): Task<unknown> | undefined {
+function contextTaskHooks(): Task<unknown> | undefined {
   return current === null ? undefined : current._task;
 }
 
@@ -361,12 +371,12 @@ export function contextTask(): Task<unknown> | undefined {
  * whatever promise reaction runs it). Its task is possibly done.
  * @internal
  */
-export function callerStrand(): StrandLike | null {
+function callerStrandHooks(): StrandLike | null {
   return callbackContext.loop === null ? current : null;
 }
 
 /** @internal the task whose code calls us (see `callerStrand`) */
-export function callerTask(): Task<unknown> | undefined {
+function callerTaskHooks(): Task<unknown> | undefined {
   return callbackContext.loop === null && current !== null ? current._task : undefined;
 }
 
@@ -376,8 +386,114 @@ export function callerTask(): Task<unknown> | undefined {
  * r(fut))`, an async function returning `fut`), rather than an async function's `await` or a direct call.
  * @internal
  */
-export function inElementJob(): boolean {
+function inElementJobHooks(): boolean {
   return currentIsRoot;
+}
+
+// ---------------------------------------------------------------- the fallback (no promise hooks)
+
+/**
+ * Invariant (fallback only): the store is the strand whose code runs, or null outside task code; entered
+ * only by the functions below. Null where promise hooks are used.
+ */
+const strandStore: AsyncLocalStorage<StrandLike | null> | null = hookBackend.kind === "als" ? new AsyncLocalStorage<StrandLike | null>() : null;
+/** `run` as it was at import: the context tripwire (`context.ts`) wraps the prototype's while armed. */
+const alsRun = AsyncLocalStorage.prototype.run as (this: AsyncLocalStorage<StrandLike | null>, store: StrandLike | null, fn: (...args: never[]) => unknown, ...args: unknown[]) => unknown;
+
+function runInStrandAls<A, R>(strand: StrandLike, body: (arg: A) => R, arg: A): R {
+  return alsRun.call(strandStore!, strand, body, arg) as R;
+}
+
+function runInTaskAls<R>(task: Task<unknown>, body: (task: Task<unknown>) => R): R {
+  return alsRun.call(strandStore!, task, body, task) as R;
+}
+
+function runOutsideTasksAls(scope: LoopScope, body: () => void): void {
+  // (the scope first: entering it restores the stores of where the loop started, this one included)
+  if (scope === null) alsRun.call(strandStore!, null, body);
+  else runInContext(scope, outsideTasksAls, body);
+}
+
+function outsideTasksAls(body: () => void): void {
+  alsRun.call(strandStore!, null, body);
+}
+
+function contextStrandAls(): StrandLike | null {
+  return strandStore!.getStore() ?? null;
+}
+
+function contextTaskAls(): Task<unknown> | undefined {
+  return strandStore!.getStore()?._task;
+}
+
+function callerStrandAls(): StrandLike | null {
+  return callbackContext.loop === null ? (strandStore!.getStore() ?? null) : null;
+}
+
+function callerTaskAls(): Task<unknown> | undefined {
+  return callbackContext.loop === null ? strandStore!.getStore()?._task : undefined;
+}
+
+/**
+ * The fallback cannot tell a native combinator's job from an await (both call `then` from a job with
+ * nothing else on the stack, with the same kind of resolving functions: measured on Bun 1.4). So an await
+ * of a task counts as an element (cancelling the awaiting code later must not cancel a task that lost a
+ * `Promise.race`, which another task may be awaiting), and every other await is live (a sleep, a
+ * primitive's waiter, a combinator's future: nobody else awaits them, and `gather(a(), b())`'s chains,
+ * which stay the caller's code here, must all see a cancellation). An await of a task is cancelled with
+ * its awaiting code until that code's task takes another step (the usual case: one chain, `await t`).
+ */
+function inElementJobAls(fut?: object): boolean {
+  return fut !== undefined && isTask(fut);
+}
+
+/** A `Task` (no runtime import of task.ts here: only its field, which futures do not have). */
+function isTask(fut: object): boolean {
+  return (fut as { _stepNo?: unknown })._stepNo !== undefined;
+}
+
+// (bound once, at import: the hooks' versions or the fallback's; see the module comment)
+const hooks = strandStore === null;
+/** @internal see `runInStrandHooks` */
+export const runInStrand: <A, R>(strand: StrandLike, body: (arg: A) => R, arg: A) => R = hooks ? runInStrandHooks : runInStrandAls;
+/** @internal see `runInTaskHooks` */
+export const runInTask: <R>(task: Task<unknown>, body: (task: Task<unknown>) => R) => R = hooks ? runInTaskHooks : runInTaskAls;
+/** @internal see `runOutsideTasksHooks` */
+export const runOutsideTasks: (scope: LoopScope, body: () => void) => void = hooks ? runOutsideTasksHooks : runOutsideTasksAls;
+/** @internal see `contextStrandHooks` */
+export const contextStrand: () => StrandLike | null = hooks ? contextStrandHooks : contextStrandAls;
+/** @internal see `contextTaskHooks` */
+export const contextTask: () => Task<unknown> | undefined = hooks ? contextTaskHooks : contextTaskAls;
+/** @internal see `callerStrandHooks` */
+export const callerStrand: () => StrandLike | null = hooks ? callerStrandHooks : callerStrandAls;
+/** @internal see `callerTaskHooks` */
+export const callerTask: () => Task<unknown> | undefined = hooks ? callerTaskHooks : callerTaskAls;
+/** @internal see `inElementJobHooks`; `fut`: the future being awaited (read by the fallback only) */
+export const inElementJob: (fut?: object) => boolean = hooks ? inElementJobHooks : inElementJobAls;
+
+/**
+ * @internal true if task code hands a combinator the promise `aw` where no work can be taken over (the
+ * fallback): a combinator whose meaning is that work's (`shield` protects it, `waitFor` cancels it) then
+ * throws `takeOverError` rather than do something else silently
+ */
+export function cannotTakeOver(aw: unknown): boolean {
+  return !hooks && aw instanceof Promise && callerStrandAls() !== null;
+}
+
+/**
+ * @internal the error of a combinator that cannot take a promise's work over (see `cannotTakeOver`):
+ * `what` says what it could not do, `fix` is the call to write instead
+ */
+export function takeOverError(what: string, fix: string): TypeError {
+  return new TypeError(
+    `Expected aw to be a function, a future or a task on ${runtimeName()}, got a promise: without promise hooks the work of a ` +
+      `running async function cannot be taken over, so ${what}. Pass the function instead: ${fix} (README, "Runtimes")`,
+  );
+}
+
+/** @internal which mechanism knows the current task: `"hooks"` (Node.js, Deno) or `"als"` (the fallback: Bun) */
+export function strandCarrier(): "hooks" | "als" {
+  return hooks ? "hooks" : "als";
 }
 
 /**

@@ -14,7 +14,7 @@ import { Future } from "./future.js";
 import { Task, type TaskFunction } from "./task.js";
 import { adoptChainIntoTask, adoptIntoTask, markArguments, unmarkArguments } from "./adopt.js";
 import { Chain } from "./chain.js";
-import { NO_LIMIT, strandOf, workLimits } from "./current.js";
+import { callerStrand, NO_LIMIT, strandCarrier, strandOf, workLimits } from "./current.js";
 import { settledValue } from "./settled.js";
 
 /** Anything that can be awaited by the combinators: our futures and tasks, foreign promises, or a
@@ -135,6 +135,7 @@ export function fromPromise<T>(promise: PromiseLike<T>, loop?: EventLoop): Futur
 function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop, hold: boolean): Future<T> {
   const fut = new PromiseFuture<T>(l);
   const s = strandOf(promise);
+  if (strandCarrier() === "als" && !hold) fut._workOf = callerStrand()!._task;
   fut._site = {};
   Error.captureStackTrace(fut._site, wrapPromise);
   if (hold) {
@@ -152,6 +153,7 @@ function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop, hold: boolean): F
       if (!fut.done() && !l.isClosed()) {
         // work of ours that was cancelled: the future is cancelled (not failed with a CancelledError
         // that nobody would retrieve), as CPython's future of a cancelled coroutine
+        fut._workOf = null;
         if (e instanceof CancelledError) fut.cancel(e.message === "" ? undefined : e.message);
         else fut.setException(e);
       } else if (s !== undefined && fut.cancelled() && !(e instanceof CancelledError) && !l.isClosed()) {
@@ -170,6 +172,13 @@ function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop, hold: boolean): F
  * `holdTimeout`). `fromPromise` always holds: it says the promise is foreign.
  */
 function holdsClock(promise: object, l: EventLoop): boolean {
+  // Without promise hooks (the fallback, current.ts) promises carry no strand: one that task code of this
+  // loop hands over is taken for its work (`gather(a(), b())`), whose awaits are registered in the
+  // caller's strand by this step's microtasks and drive virtual time (a foreign one needs `fromPromise`).
+  if (strandCarrier() === "als") {
+    const c = callerStrand();
+    return c === null || c._task._loop !== l || c._task.done();
+  }
   const s = strandOf(promise);
   return s === undefined || s._task._loop !== l || s._task.done() || s._task._nreg === 0;
 }
@@ -185,8 +194,31 @@ class PromiseFuture<T> extends Future<T> {
   _site: { stack?: string } | null = null;
   /** @internal the hold on virtual time while a foreign promise is pending */
   _hold: { _release(): void } | null = null;
+  /**
+   * @internal without promise hooks (the fallback, current.ts): the task whose code made the promise and
+   * handed it over (`gather(a(), b())`), whose strand its work's awaits are registered in; null once the
+   * promise settled, and with hooks (work is taken over there, `adopt.ts`)
+   */
+  _workOf: Task<unknown> | null = null;
   constructor(loop: EventLoop) {
     super(undefined, loop);
+  }
+
+  /**
+   * Without promise hooks, the work behind a promise the task handed over stays the task's code. When the
+   * task is being cancelled (a timeout, a scope, `task.cancel()`), its awaits, the work's among them,
+   * receive the cancellation: the future then waits for the work to end (its cleanup runs first, as a
+   * cancelled child task's does in CPython) and takes its outcome. Otherwise (the combinator alone is
+   * cancelled, `gather(...).cancel()`, or nothing of ours is pending to deliver it to) it stops waiting
+   * at once: the work goes on (README, "Runtimes").
+   */
+  override cancel(msg?: string): boolean {
+    const t = this._workOf;
+    if (t !== null && !this.done() && !t.done() && t.cancelling() > 0 && t._nreg > 0) {
+      this._markRetrieved();
+      return true;
+    }
+    return super.cancel(msg);
   }
   /** @internal the promise may settle in the microtasks already queued */
   override _mayFinishSoon(): boolean {

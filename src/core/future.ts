@@ -301,7 +301,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       if (task._st === ST_PENDING) {
         if (recordingSites()) task._extras().awaitSite = awaitSiteNow();
         if (task._loop === this._loop && task._flags === 0 && this._loop._nEager === 0 && (task as unknown) !== this) {
-          task._suspendOn(strand, this, awaiter, inElementJob());
+          task._suspendOn(strand, this, awaiter, inElementJob(this));
         } else this._awaitByTask(strand, task, awaiter);
         return;
       }
@@ -344,10 +344,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
       // Eager first steps of tasks made from running work are in progress: that work may finish this
       // future within the microtasks still queued (CPython runs it all synchronously, and would find
       // the future done). The loop decides once they have run (`EventLoop._deferAwait`).
-      this._loop._deferAwait(this, strand, awaiter, inElementJob());
+      this._loop._deferAwait(this, strand, awaiter, inElementJob(this));
       return;
     }
-    task._suspendOn(strand, this, awaiter, inElementJob());
+    task._suspendOn(strand, this, awaiter, inElementJob(this));
   }
 
   /** Not awaited by a task of ours: deliver through the loop. */

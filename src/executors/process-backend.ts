@@ -156,14 +156,16 @@ class ProcessWorker implements BackendWorker {
   terminate(): void {
     this._c.kill("SIGKILL");
   }
+  // (Bun 1.4's IPC channel has `ref` but no `unref`, measured: each is called only where it exists; Bun
+  // does not keep the process alive for an idle channel of an unref'd child)
   ref(): void {
     this._c.ref();
-    (this._c as unknown as { channel?: { ref(): void } }).channel?.ref();
+    (this._c as unknown as { channel?: { ref?: () => void } }).channel?.ref?.();
     (this._c.stderr as unknown as { ref?: () => void } | null)?.ref?.();
   }
   unref(): void {
     this._c.unref();
-    (this._c as unknown as { channel?: { unref(): void } }).channel?.unref();
+    (this._c as unknown as { channel?: { unref?: () => void } }).channel?.unref?.();
     (this._c.stderr as unknown as { unref?: () => void } | null)?.unref?.();
   }
 }

@@ -300,8 +300,20 @@ function onMessage(m: ToWorker): void {
     flush();
     replyPort?.close();
     if (isChild) process.disconnect();
-    else parentPort!.close();
+    else closeParentPort();
   }
+}
+
+/**
+ * End this worker thread: close its port to the pool (Node, Bun). Deno's `node:worker_threads` port has
+ * no `close()` (measured with deno 2.9.6): there the worker closes itself as a web worker does
+ * (`self.close()`), which the pool sees as the thread's exit, as on Node.
+ */
+function closeParentPort(): void {
+  const port = parentPort as { close?: () => void } | null;
+  if (typeof port?.close === "function") port.close();
+  else if (typeof (globalThis as { close?: unknown }).close === "function") (globalThis as unknown as { close(): void }).close();
+  else process.exit(0);
 }
 
 function forwardOutput(): void {

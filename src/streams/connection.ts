@@ -126,6 +126,19 @@ function onClose(this: Owned): void {
   this[CONN]?.connectionLost();
 }
 
+/**
+ * A read error on a write-only end (a child's stdin): nothing of ours reads it, so the runtime did. Deno
+ * 2.9 reads a child's stdin pipe, fails with `read EBADF` and closes it (measured with a plain
+ * `node:child_process` script: the same error, no asyncio-ts involved); say so instead of a bare EBADF.
+ */
+function readOnWriteOnly(err: Error): Error {
+  return new ConnectionResetError(
+    `the child's stdin pipe was closed by the runtime, which read from it (${err.message}): ` +
+      'stdin: PIPE does not work on Deno yet (README, "Runtimes"); give the child its input another way (a file, or stdin: "inherit")',
+    { cause: err },
+  );
+}
+
 /** @internal */
 export class Connection {
   socket: Socket;
@@ -271,7 +284,7 @@ export class Connection {
   _onError(err: Error): void {
     if (!this.hasError) {
       this.hasError = true;
-      this.error = err;
+      this.error = this._reader === null && (err as { syscall?: string }).syscall === "read" ? readOnWriteOnly(err) : err;
     }
   }
 
@@ -326,7 +339,7 @@ export class Connection {
 
   /** CPython's `_drain_helper`: wait while the socket's buffer is above its high-water mark. */
   async drainHelper(): Promise<void> {
-    if (this.lost) throw new ConnectionResetError("Connection lost");
+    if (this.lost) throw this.hasError && this.error instanceof ConnectionResetError ? this.error : new ConnectionResetError("Connection lost");
     // closed by us with nothing left to send: CPython's connection is lost by now (its drain yields first)
     if (this.closing && this.socket.writableLength === 0) throw new ConnectionResetError("Connection lost");
     if (!this.socket.writableNeedDrain) return;
@@ -352,7 +365,8 @@ export class Connection {
     if (this.closing) return;
     this.closing = true;
     if (this.lost) return;
-    this.socket.pause();
+    // (a write-only end has nothing to pause: on Bun a child's stdin is a plain Writable)
+    if (typeof this.socket.pause === "function") this.socket.pause();
     if (this.socket.destroyed) return;
     this.socket.end(() => this.socket.destroy());
   }

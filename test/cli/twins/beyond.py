@@ -4,7 +4,6 @@
 """
 import asyncio
 import json
-import sys
 
 OUT = {}
 cur = []
@@ -42,12 +41,12 @@ async def echo():
         await writer.wait_closed()
 
 
-PRODUCER = "import time\nfor w in ['pear', 'apple', 'fig']:\n    print(w, flush=True)\n    time.sleep(0.1)"
+PRODUCER = "for w in pear apple fig; do echo $w; sleep 0.1; done"
 
 
 async def pipeline():
     async with asyncio.timeout(5):
-        producer = await asyncio.create_subprocess_exec(sys.executable, "-c", PRODUCER, stdout=asyncio.subprocess.PIPE)
+        producer = await asyncio.create_subprocess_exec("sh", "-c", PRODUCER, stdout=asyncio.subprocess.PIPE)
         sorter = await asyncio.create_subprocess_exec("sort", stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
 
         async def pump():
