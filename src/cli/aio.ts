@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+const { readFileSync } = process.getBuiltinModule("node:fs");
 import { runTour } from "./tour-main.js";
 import { RUN_HELP, runScript, type RunScriptOptions } from "./run-script.js";
 import { WORKER_HELP, runWorkerCommand } from "./worker-cmd.js";

@@ -14,12 +14,12 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import * as nodeModule from "node:module";
-import { resolve as resolvePath } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { MessageChannel } from "node:worker_threads";
+const { spawnSync } = process.getBuiltinModule("node:child_process");
+const { existsSync, writeFileSync } = process.getBuiltinModule("node:fs");
+const nodeModule = process.getBuiltinModule("node:module");
+const { resolve: resolvePath } = process.getBuiltinModule("node:path");
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule("node:url");
+const { MessageChannel } = process.getBuiltinModule("node:worker_threads");
 import { type EventLoop, loopRegistry } from "../core/index.js";
 import { dumpTasks } from "../tracing/dump.js";
 import { instrumentNewLoops, type Instrument } from "../tracing/hooks.js";

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { format } from "node:util";
+const { existsSync, readFileSync } = process.getBuiltinModule("node:fs");
+const { dirname, join } = process.getBuiltinModule("node:path");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
+const { format } = process.getBuiltinModule("node:util");
 import { allTasks, currentTask, EventLoop, runningLoopOrNull } from "../core/index.js";
 import { run } from "../runner/runner.js";
 import { setEventLoop } from "../runner/loops.js";

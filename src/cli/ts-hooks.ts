@@ -21,10 +21,10 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { isAbsolute, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+const { readFile } = process.getBuiltinModule("node:fs/promises");
+const { createRequire } = process.getBuiltinModule("node:module");
+const { isAbsolute, join, relative } = process.getBuiltinModule("node:path");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 import type { MessagePort } from "node:worker_threads";
 
 /** What `register` passes: where the library's entry points are. */

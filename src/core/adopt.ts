@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { types } from "node:util";
+const { types } = process.getBuiltinModule("node:util");
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
 import { callerStrand, findWork, loggedAt, NO_LIMIT, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";

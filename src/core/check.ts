@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { types } from "node:util";
+const { types } = process.getBuiltinModule("node:util");
 
 /**
  * Describe a value for an error message: `-1 (number)`, `"x" (string)`, `null`, `[object Promise]`.

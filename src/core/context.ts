@@ -27,7 +27,10 @@
  *
  * @module
  */
-import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
+import type * as asyncHooks from "node:async_hooks";
+const { AsyncLocalStorage, AsyncResource } = process.getBuiltinModule("node:async_hooks");
+type AsyncLocalStorage<T> = asyncHooks.AsyncLocalStorage<T>;
+type AsyncResource = asyncHooks.AsyncResource;
 import { describe } from "./check.js";
 import { RuntimeError } from "./errors.js";
 

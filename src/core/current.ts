@@ -53,7 +53,10 @@
  *
  * @module
  */
-import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
+import type * as asyncHooks from "node:async_hooks";
+const { AsyncLocalStorage, AsyncResource } = process.getBuiltinModule("node:async_hooks");
+type AsyncLocalStorage<T> = asyncHooks.AsyncLocalStorage<T>;
+type AsyncResource = asyncHooks.AsyncResource;
 import type { EventLoop } from "./event-loop.js";
 import type { Task } from "./task.js";
 import type { Strand } from "./cancellation.js";

@@ -18,8 +18,10 @@
  *
  * @module
  */
-import * as dns from "node:dns";
-import { constants } from "node:os";
+import type { LookupAddress } from "node:dns";
+/** `node:dns`, read at the first lookup: `import "asyncio-ts"` does not load it. */
+const dns = (): typeof import("node:dns") => process.getBuiltinModule("node:dns");
+const { constants } = process.getBuiltinModule("node:os");
 import { describe } from "./check.js";
 import { CancelledError, RuntimeError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
@@ -93,9 +95,9 @@ export async function getaddrinfo(loop: EventLoop, host: unknown, port: unknown,
   if (typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 65535) throw new RangeError(`Expected port to be an integer from 0 to 65535, got ${describe(port)}`);
   const family = options?.family ?? 0;
   if (family !== 0 && family !== 4 && family !== 6) throw new RangeError(`Expected family to be 0, 4 or 6, got ${describe(family)}`);
-  const fut = loop.createFuture<dns.LookupAddress[]>();
+  const fut = loop.createFuture<LookupAddress[]>();
   fut._label = `getaddrinfo(${JSON.stringify(host)})`;
-  dns.lookup(host, { all: true, family }, (err, addresses) => {
+  dns().lookup(host, { all: true, family }, (err, addresses) => {
     if (fut.done()) return;
     if (err !== null) fut.setException(err);
     else fut.setResult(addresses);
@@ -117,7 +119,7 @@ export async function getnameinfo(loop: EventLoop, sockaddr: unknown): Promise<[
   const [address, port] = sockaddr as [string, number];
   const fut = loop.createFuture<[string, string]>();
   fut._label = `getnameinfo(${JSON.stringify(address)})`;
-  dns.lookupService(address, port, (err, hostname, service) => {
+  dns().lookupService(address, port, (err, hostname, service) => {
     if (fut.done()) return;
     if (err !== null) fut.setException(err);
     else fut.setResult([hostname, service]);

@@ -32,7 +32,7 @@
  * @module
  */
 import * as v8 from "node:v8";
-import { AsyncLocalStorage } from "node:async_hooks";
+const { AsyncLocalStorage } = process.getBuiltinModule("node:async_hooks");
 
 /** The three hooks `current.ts` installs. @internal */
 export interface PromiseHookCallbacks {

@@ -27,8 +27,8 @@
  *
  * @module
  */
-import * as timers from "node:timers";
-import { performance as perf } from "node:perf_hooks";
+const timers = process.getBuiltinModule("node:timers");
+const { performance: perf } = process.getBuiltinModule("node:perf_hooks");
 
 type AnyFn = (...args: any[]) => any;
 

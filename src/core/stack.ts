@@ -23,8 +23,8 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+const { readFileSync } = process.getBuiltinModule("node:fs");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 import { captureSite, contextTask, recordingSites, type AwaitSite } from "./current.js";
 import { ST_FINISHED, ST_HAS_EXCEPTION, ST_MASK, ST_PENDING } from "./future.js";
 import type { Task } from "./task.js";

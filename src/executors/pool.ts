@@ -35,7 +35,7 @@
  *
  * @module
  */
-import { availableParallelism } from "node:os";
+const { availableParallelism } = process.getBuiltinModule("node:os");
 import type { ResourceLimits } from "node:worker_threads";
 import {
   BrokenWorkerError,

@@ -9,16 +9,14 @@
  * @module
  */
 import type { ChildProcess } from "node:child_process";
-import { createRequire } from "node:module";
 import type { FromWorker, PortalReply, ToWorker, WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
 import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backend.js";
 
 // `node:child_process` is required when the first worker process starts, not imported: `import
 // "asyncio-ts"` does not pay for it (bench/README.md, "Import cost").
-const require = createRequire(import.meta.url);
 let childProcessLoaded: typeof import("node:child_process") | undefined;
-const childProcess = (): typeof import("node:child_process") => (childProcessLoaded ??= require("node:child_process") as typeof import("node:child_process"));
+const childProcess = (): typeof import("node:child_process") => (childProcessLoaded ??= process.getBuiltinModule("node:child_process"));
 
 /**
  * Live worker processes. A child busy in a synchronous loop never sees its IPC channel close, so when

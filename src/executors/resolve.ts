@@ -19,9 +19,9 @@
  *
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+const { existsSync, statSync } = process.getBuiltinModule("node:fs");
+const { dirname, join, relative, sep } = process.getBuiltinModule("node:path");
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule("node:url");
 import { RuntimeError } from "../core/index.js";
 
 const TS_EXT = /\.(m|c)?ts$/;

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
 import type { MessagePort, SHARE_ENV, Worker } from "node:worker_threads";
 import { CTL_REPLY, CTL_SLOTS, SLOT_RING, type FromWorker, type PortalReply, type ToWorker, type WorkerInit } from "./protocol.js";
 import { workerEntryPath } from "./resolve.js";
@@ -15,7 +14,6 @@ import type { Backend, BackendWorker, SpawnOptions, WorkerEvents } from "./backe
 
 // `node:worker_threads` is required when the first worker starts, not imported: `import "asyncio-ts"`
 // does not pay for it (bench/README.md, "Import cost").
-const require = createRequire(import.meta.url);
 let workerThreads: typeof import("node:worker_threads") | undefined;
 
 class ThreadWorker implements BackendWorker {
@@ -26,7 +24,7 @@ class ThreadWorker implements BackendWorker {
   constructor(init: WorkerInit, options: SpawnOptions, events: WorkerEvents) {
     const sab = new SharedArrayBuffer(4 * (CTL_SLOTS + SLOT_RING));
     this.control = new Int32Array(sab);
-    const { MessageChannel, Worker } = (workerThreads ??= require("node:worker_threads") as typeof import("node:worker_threads"));
+    const { MessageChannel, Worker } = (workerThreads ??= process.getBuiltinModule("node:worker_threads"));
     const channel = init.portal.length > 0 ? new MessageChannel() : null;
     this._replies = channel?.port1 ?? null;
     this._w = new Worker(workerEntryPath(), {

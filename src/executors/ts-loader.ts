@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+const { createHash } = process.getBuiltinModule("node:crypto");
+const { mkdir, readFile, stat, writeFile } = process.getBuiltinModule("node:fs/promises");
+const { tmpdir } = process.getBuiltinModule("node:os");
+const { join } = process.getBuiltinModule("node:path");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 
 /** Transpiled modules are cached on disk (keyed by path, size and mtime): loading `typescript` costs ~1 s per worker. */
 const cacheDir = join(tmpdir(), "asyncio-ts-ts-cache");

@@ -28,8 +28,9 @@
  *
  * @module
  */
-import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
-import { register } from "node:module";
+import type { MessagePort } from "node:worker_threads";
+const { isMainThread, parentPort, receiveMessageOnPort, workerData } = process.getBuiltinModule("node:worker_threads");
+const { register } = process.getBuiltinModule("node:module");
 import { describe } from "../core/check.js";
 import { RuntimeError } from "../core/errors.js";
 import {

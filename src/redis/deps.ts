@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+const { readFileSync } = process.getBuiltinModule("node:fs");
 import type * as BullMQ from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
 import { describe } from "../core/index.js";

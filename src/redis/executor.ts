@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
+const { randomBytes } = process.getBuiltinModule("node:crypto");
 import type { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError, checkBoolean, checkMs, checkOptions, describe, type EventLoop, longTimeout, type LongTimer, realTimers, RuntimeError } from "../core/index.js";

@@ -53,7 +53,7 @@
  *
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
+const { createHash, randomBytes } = process.getBuiltinModule("node:crypto");
 import type { Redis } from "ioredis";
 import { checkFn, checkOptions, describe, type EventLoop, getRunningLoop, RuntimeError, type TimerHandle } from "../core/index.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";

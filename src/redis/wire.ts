@@ -29,8 +29,8 @@
  * @module
  */
 import { serialize, deserialize } from "node:v8";
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
+const { basename } = process.getBuiltinModule("node:path");
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 import { AsyncioError, describe } from "../core/index.js";
 import { deserializeError, serializeError, type SerializedError } from "../executors/protocol.js";
 

@@ -26,10 +26,10 @@
  *
  * @module
  */
-import { AsyncLocalStorage } from "node:async_hooks";
-import { register } from "node:module";
-import { isAbsolute, resolve as resolvePath } from "node:path";
-import { pathToFileURL } from "node:url";
+const { AsyncLocalStorage } = process.getBuiltinModule("node:async_hooks");
+const { register } = process.getBuiltinModule("node:module");
+const { isAbsolute, resolve: resolvePath } = process.getBuiltinModule("node:path");
+const { pathToFileURL } = process.getBuiltinModule("node:url");
 import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError, checkCount, checkMs, checkOptions, describe, longTimeout, realTimers, TimeoutError } from "../core/index.js";

@@ -20,7 +20,6 @@
  * @module
  */
 import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
-import { isMainThread } from "node:worker_threads";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
 /** Options of `run()` and `Runner`. */
@@ -125,7 +124,7 @@ export class Runner {
       interrupted = true;
       task.cancel("interrupted (SIGINT)");
     };
-    const handle = (this._options.handleSigint ?? true) && isMainThread && process.listenerCount("SIGINT") === 0;
+    const handle = (this._options.handleSigint ?? true) && process.getBuiltinModule("node:worker_threads").isMainThread && process.listenerCount("SIGINT") === 0;
     if (handle) process.on("SIGINT", onSigint);
     try {
       return await loop.runUntilComplete(task);

@@ -15,25 +15,23 @@
 import type { Socket } from "node:net";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { createRequire } from "node:module";
 import { type EventLoop, type Future, type IoHold, RuntimeError } from "../core/index.js";
 import { ConnectionResetError } from "./errors.js";
 import { StreamReader } from "./reader.js";
 
 // `node:net` and `node:tls` are required at the first connect or listen, not imported: `import
 // "asyncio-ts"` does not pay for them (tls loads all of crypto; bench/README.md, "Import cost").
-const require = createRequire(import.meta.url);
 let netLoaded: typeof net | undefined;
 let tlsLoaded: typeof tls | undefined;
 
 /** `node:net`, required on first use. @internal */
 export function netModule(): typeof net {
-  return (netLoaded ??= require("node:net") as typeof net);
+  return (netLoaded ??= process.getBuiltinModule("node:net"));
 }
 
 /** `node:tls`, required on first use. @internal */
 export function tlsModule(): typeof tls {
-  return (tlsLoaded ??= require("node:tls") as typeof tls);
+  return (tlsLoaded ??= process.getBuiltinModule("node:tls"));
 }
 
 /** Whether `socket` is a `TLSSocket` (without loading `node:tls`: no socket of ours is one before it is loaded). @internal */

@@ -23,10 +23,9 @@
  * @module
  */
 import type { ChildProcess, SpawnOptions } from "node:child_process";
-import { accessSync, constants as fsConstants, statSync } from "node:fs";
-import { createRequire } from "node:module";
-import { constants as osConstants } from "node:os";
-import { delimiter, isAbsolute, resolve } from "node:path";
+const { accessSync, constants: fsConstants, statSync } = process.getBuiltinModule("node:fs");
+const { constants: osConstants } = process.getBuiltinModule("node:os");
+const { delimiter, isAbsolute, resolve } = process.getBuiltinModule("node:path");
 import { checkCount, checkOptions, describe, type EventLoop, getRunningLoop } from "../core/index.js";
 import { awaitEvent } from "../streams/event-wait.js";
 import { checkSignal } from "../sync/abort-signal.js";
@@ -35,7 +34,6 @@ import { checkStdio, planStdio, type Stdio, type StdioPlan } from "./stdio.js";
 
 // `node:child_process` is required at the first spawn, not imported: `import "asyncio-ts"` does not pay
 // for it (bench/README.md, "Import cost").
-const require = createRequire(import.meta.url);
 let childProcess: typeof import("node:child_process") | undefined;
 
 /**
@@ -155,7 +153,7 @@ function checkArgs(args: unknown): string[] {
 
 /** Spawn, make the `Process` at once, and wait for the `spawn` event on the loop. */
 async function start(loop: EventLoop, file: string, argv: string[], o: Checked, what: string, extra: SpawnOptions = {}): Promise<Process> {
-  childProcess ??= require("node:child_process") as typeof import("node:child_process");
+  childProcess ??= process.getBuiltinModule("node:child_process");
   const child = childProcess.spawn(file, argv, { ...extra, stdio: o.plan.stdio, cwd: o.cwd, env: o.env, windowsHide: true });
   if (child.pid === undefined) {
     // (the spawn failed: Node reports why in an `error` event, next tick)

@@ -34,9 +34,9 @@
  * @module
  */
 import type { ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+const { readFileSync } = process.getBuiltinModule("node:fs");
 import type { Socket } from "node:net";
-import { constants } from "node:os";
+const { constants } = process.getBuiltinModule("node:os");
 import type { Readable } from "node:stream";
 import { describe, type EventLoop, type Future, type IoHold, type SignalLike } from "../core/index.js";
 import { gather } from "../combinators/gather.js";

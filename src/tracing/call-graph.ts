@@ -22,7 +22,7 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 import {
   awaitedByEdges,
   awaitedByHints,

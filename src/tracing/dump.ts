@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
+const { fileURLToPath } = process.getBuiltinModule("node:url");
 import { awaitedByEdges, contextTask, describe, type EventLoop, type Future, loopRegistry, runningLoopOrNull, siteFramesOf, Task } from "../core/index.js";
 import { describeAwaited, fmtTime, futureId } from "./describe.js";
 

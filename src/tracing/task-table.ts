@@ -19,18 +19,16 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
 import type { Server } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { unlinkSync } from "node:fs";
+const { tmpdir } = process.getBuiltinModule("node:os");
+const { join } = process.getBuiltinModule("node:path");
+const { unlinkSync } = process.getBuiltinModule("node:fs");
 import { realTimers } from "../core/index.js";
 import { dumpTasks, type LoopDump } from "./dump.js";
 
 // `node:net` and `node:worker_threads` are required when the first loop is made (or `aio ps` asks), not
 // imported: `import "asyncio-ts"` does not pay for them (bench/README.md, "Import cost").
-const require = createRequire(import.meta.url);
-const net = (): typeof import("node:net") => require("node:net") as typeof import("node:net");
+const net = (): typeof import("node:net") => process.getBuiltinModule("node:net");
 
 /** What `aio ps` / `aio pstree` receive. */
 export interface TaskTable {
@@ -58,7 +56,7 @@ function table(): TaskTable {
 export function serveTaskTable(): void {
   if (started) return;
   started = true;
-  if (process.env.ASYNCIO_TS_PS === "0" || !(require("node:worker_threads") as typeof import("node:worker_threads")).isMainThread) return;
+  if (process.env.ASYNCIO_TS_PS === "0" || !process.getBuiltinModule("node:worker_threads").isMainThread) return;
   const path = taskTablePath(process.pid);
   if (process.platform !== "win32") {
     try {
