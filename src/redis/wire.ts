@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { serialize, deserialize } from "node:v8";
+const { serialize, deserialize } = process.getBuiltinModule("node:v8");
 const { basename } = process.getBuiltinModule("node:path");
 const { fileURLToPath } = process.getBuiltinModule("node:url");
 import { AsyncioError, describe } from "../core/index.js";
