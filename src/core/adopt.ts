@@ -82,11 +82,28 @@ export class AdoptedTask<T> extends Task<T> {
 /** Where the last successful search of the log ended: the next promise is usually after it. */
 let hint = 0;
 
+/** What `adoptable` found: the strand the work runs in, and the work. */
+interface Adoptable {
+  from: StrandLike;
+  work: Work;
+}
+/**
+ * `adoptable`'s answer, reused (its callers read it before they search again): no object per argument of
+ * a long `gather` (`findWork` reuses its simplest answer the same way).
+ */
+const found: Adoptable = { from: null as unknown as StrandLike, work: null as unknown as Work };
+
+/** The task `reparentToTask` hands strands to (set around one `retagWork`; no closure per takeover). */
+let reparentTarget: Task<unknown> | null = null;
+function reparentToTask(k: Strand): void {
+  reparentStrand(k, reparentTarget!);
+}
+
 /**
  * The caller's strand, if `promise` was made by that strand's task in the current run: then its work can
  * be taken over. Returns the strand the promise's work runs in (`from`) and where in the log it lies.
  */
-function adoptable(promise: object, limit: number): { from: StrandLike; work: Work } | null {
+function adoptable(promise: object, limit: number): Adoptable | null {
   const cur = callerStrand();
   if (cur === null) return null;
   const from = strandOf(promise);
@@ -94,7 +111,9 @@ function adoptable(promise: object, limit: number): { from: StrandLike; work: Wo
   const work = findWork(promise, hint, limit);
   if (work === null) return null;
   hint = work.at + 2;
-  return { from, work };
+  found.from = from;
+  found.work = work;
+  return found;
 }
 
 /**
@@ -126,7 +145,9 @@ export function adoptIntoTask<T>(promise: Promise<T>, loop: EventLoop, limit: nu
   if (a === null || a.from._task._loop !== loop) return null;
   const task = new AdoptedTask<T>(null, undefined, loop, true);
   task._flags = F_FIRST_STEP;
-  retagWork(a.work, a.from, task, (k: Strand) => reparentStrand(k, task));
+  reparentTarget = task as Task<unknown>;
+  retagWork(a.work, a.from, task, reparentToTask);
+  reparentTarget = null;
   // the sources whose work came along (`a` in `a.then(f)`) are this task's work from now on
   const r = a.work.ranges;
   for (let i = 2; i < r.length; i += 2) {
