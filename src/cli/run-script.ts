@@ -106,7 +106,7 @@ export async function runScript(o: RunScriptOptions): Promise<number | undefined
     cwd: process.cwd(),
     port: files.port2,
   };
-  (register as (url: URL, options: { data: unknown; transferList: unknown[] }) => void)(new URL(`./ts-hooks.${ext}`, import.meta.url), {
+  (register as (url: URL, options: { data: unknown; transferList: unknown[] }) => void)(new URL(`../cli/ts-hooks.${ext}`, import.meta.url), {
     data: hooksData,
     transferList: [files.port2],
   });

@@ -100,10 +100,11 @@ export function workerEntryPath(): string {
       }
     }
   } else {
-    p = join(dirname(here), "worker-entry.js");
+    // this code sits in dist/src/chunks/ (the bundled build, bundle.mjs) or dist/src/executors/ (a build by tsc alone)
+    p = join(dirname(here), "..", "executors", "worker-entry.js");
   }
   if (p === null || !existsSync(p)) {
-    const bundled = !/[\\/]executors[\\/]resolve\.(js|ts)$/.test(here);
+    const bundled = !/[\\/](executors[\\/]resolve\.(js|ts)|src[\\/]chunks[\\/][^\\/]+\.js)$/.test(here);
     throw new RuntimeError(
       bundled
         ? "asyncio-ts executors start their workers from its worker entry (dist/src/executors/worker-entry.js), which is not in " +

@@ -130,7 +130,7 @@ async function resolveFn(spec: FnSpec): Promise<Fn> {
   }
   if (/\.(m|c)?ts$/.test(spec.url) && !tsLoaderRegistered) {
     tsLoaderRegistered = true;
-    register(new URL("./ts-loader.js", import.meta.url));
+    register(new URL("../executors/ts-loader.js", import.meta.url)); // from src/: the same file from a bundle's chunk (bundle.mjs)
   }
   const mod = (await import(spec.url)) as Record<string, unknown>;
   const f = mod[spec.name];

@@ -3,13 +3,16 @@
  * `aio ps` and of the task table it reads.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 export const target = fileURLToPath(new URL("../tracing/fixtures/ps-target.mjs", import.meta.url));
 const children: ChildProcess[] = [];
 
-/** Start the target and resolve once its tasks wait. */
+/** Start the target and resolve once its tasks wait and it answers `aio ps` (its socket opens 50 ms after its loop). */
 export function startTarget(env: Record<string, string> = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [target], { cwd: root, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
   children.push(child);
@@ -19,7 +22,11 @@ export function startTarget(env: Record<string, string> = {}): Promise<ChildProc
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      if (out.includes("ready\n")) resolve(child);
+      if (!out.includes("ready\n")) return;
+      if (env["ASYNCIO_TS_PS"] === "0") return resolve(child);
+      const sock = join(tmpdir(), `asyncio-ts-${child.pid}.sock`);
+      const poll = (): void => void (existsSync(sock) ? resolve(child) : setTimeout(poll, 10));
+      poll();
     });
     child.on("exit", (code) => reject(new Error(`the target exited (${code}) before it was ready: ${err}`)));
   });

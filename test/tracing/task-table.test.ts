@@ -2,6 +2,7 @@
  * The task table a running program gives `aio ps` / `aio pstree` (`src/tracing/task-table.ts`): a real
  * program in a real process, asked over its real socket (built package: `npm run build` first).
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { readTaskTable, taskTablePath } from "../../src/tracing/task-table.js";
@@ -47,6 +48,18 @@ describe("the task table of a running program", () => {
     const code = await exited;
     expect(code).toBe(0);
     expect(existsSync(taskTablePath(short.pid!))).toBe(false);
+  });
+
+  it("is not opened by a program that ends within 50 ms: node:net is not even loaded", () => {
+    const program = `
+      const { run } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
+      await run(async () => {});
+      const { existsSync } = await import("node:fs");
+      const sock = ${JSON.stringify(taskTablePath(0))}.replace("-0.sock", "-" + process.pid + ".sock");
+      console.log(JSON.stringify({ sock: existsSync(sock), net: process.moduleLoadList.includes("NativeModule net") }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ sock: false, net: false });
   });
 
   it("names a bad process id", async () => {

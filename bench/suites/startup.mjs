@@ -1,0 +1,76 @@
+/**
+ * Startup suite (issue 18, target 7): the wall time of a whole program that imports asyncio-ts and runs an
+ * empty main, `node -e "import('asyncio-ts').then(m => m.run(async () => {}))"`, against `node -e 0` (Node
+ * starting and exiting, nothing loaded), on Node 24 (the yardstick) and on this Node beside it. Target:
+ * within 20 ms of `node -e 0` on Node 24.
+ *
+ * Each program is a fresh process started from the scratch project (`../lib/scratch-project.mjs`: the
+ * build under test installed as `node_modules/asyncio-ts`), timed by the parent around `spawnSync` (the
+ * process's start, the import, the run, the exit). The programs take turns (`ctx.interleave`), 3 per turn;
+ * the table shows the median and the spread of each, and the median's excess over `node -e 0` of the same
+ * Node. `ASYNCIO_BENCH_IMPORT_BASE=<dist of another build>` adds that build's rows. A p-limit program
+ * (import, one limited call) is a reference for what a small package costs on the same path.
+ */
+import { spawnSync } from "node:child_process";
+import { findNode24, scratchProject } from "../lib/scratch-project.mjs";
+
+/** Issue 18's target 7, in ms over `node -e 0`, on Node 24. */
+const TARGET_MS = 20;
+
+const EMPTY = "0";
+const RUN = (pkg) => `import(${JSON.stringify(pkg)}).then((m) => m.run(async () => {}))`;
+const PLIMIT = `import("p-limit").then((m) => m.default(1)(async () => {}))`;
+
+export default async function startupSuite(ctx) {
+  const project = scratchProject(ctx, ["p-limit"]);
+  try {
+    const node24 = findNode24(ctx.root);
+    const nodes = [...(node24 === null ? [] : [{ tag: `Node ${node24.version}`, path: node24.path, yardstick: true }]), { tag: `Node ${ctx.nodeVersion}`, path: process.execPath, yardstick: node24 === null && ctx.nodeVersion.startsWith("24.") }];
+    const children = 3;
+    const batches = ctx.quick ? 4 : 15;
+    const once = (node, code) => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(node, ["-e", code], { cwd: project.dir, encoding: "utf8", timeout: 60_000 });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0) throw new Error(`${code}: ${r.error?.message ?? `exit ${r.status}`}\n${r.stderr}`);
+      return ms;
+    };
+    const peer = (key, name, node, code, optional = false) => ({
+      key,
+      name,
+      optional,
+      run: () => ({ nsPerOp: Array.from({ length: children }, () => once(node, code)) }),
+    });
+    const peers = nodes.flatMap((n, i) => [
+      peer(`empty${i}`, `node -e 0 (${n.tag})`, n.path, EMPTY),
+      peer(`aio${i}`, `asyncio-ts: import + run(empty main) (${n.tag})`, n.path, RUN("asyncio-ts")),
+      ...(project.hasBase ? [peer(`base${i}`, `asyncio-ts, baseline build (${n.tag})`, n.path, RUN("asyncio-ts-base"))] : []),
+      ...(project.peers.includes("p-limit") ? [peer(`plimit${i}`, `p-limit: import + one call (${n.tag})`, n.path, PLIMIT, true)] : []),
+    ]);
+    for (const p of peers) p.run(); // one untimed round: the files come from the page cache after it
+    const { rows, get } = ctx.interleave(peers, batches);
+    for (const row of rows) {
+      const i = nodes.findIndex((n) => row.name.endsWith(`(${n.tag})`));
+      const empty = get(`empty${i}`);
+      row.over = empty === undefined ? undefined : row.nsPerOp - empty;
+    }
+    const notes = nodes.map((n, i) => {
+      const over = (get(`aio${i}`) ?? NaN) - (get(`empty${i}`) ?? NaN);
+      const verdict = n.yardstick ? (over <= TARGET_MS ? "met" : "missed") : "reported beside the yardstick: no target";
+      return `target (issue 18, 7): asyncio-ts within ${TARGET_MS} ms of node -e 0 on Node 24; ${n.tag}: +${over.toFixed(1)} ms, ${verdict}`;
+    });
+    ctx.table({
+      title: `Startup: a whole \`node -e\` program, wall ms (median of ${batches * children} processes per row; lower is better)`,
+      columns: [
+        { key: "nsPerOp", label: "median ms", digits: 1 },
+        { key: "min", label: "min", digits: 1 },
+        { key: "max", label: "max", digits: 1 },
+        { key: "over", label: "over node -e 0", digits: 1 },
+      ],
+      rows,
+      notes: [...notes, `${ctx.cores} cores; programs interleaved; timed around spawnSync in the parent`],
+    });
+  } finally {
+    project.remove();
+  }
+}
