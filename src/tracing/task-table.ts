@@ -62,20 +62,20 @@ const OPEN_AFTER_MS = 50;
 export function serveTaskTable(): void {
   if (started) return;
   started = true;
-  if (process.env.ASYNCIO_TS_PS === "0") return;
-  realTimers.setTimeout(openSocket, OPEN_AFTER_MS).unref();
-}
-
-function openSocket(): void {
-  if (!process.getBuiltinModule("node:worker_threads").isMainThread) return;
-  const path = taskTablePath(process.pid);
+  if (process.env.ASYNCIO_TS_PS === "0" || !process.getBuiltinModule("node:worker_threads").isMainThread) return;
   if (process.platform !== "win32") {
+    // now, not when the socket opens: until then, a socket file with our pid would be a dead one
     try {
-      unlinkSync(path); // a socket left by a crashed process that had our pid
+      unlinkSync(taskTablePath(process.pid)); // a socket left by a crashed process that had our pid
     } catch {
       // (none: the usual case)
     }
   }
+  realTimers.setTimeout(openSocket, OPEN_AFTER_MS).unref();
+}
+
+function openSocket(): void {
+  const path = taskTablePath(process.pid);
   const s = net().createServer((socket) => {
     let text: string;
     try {
