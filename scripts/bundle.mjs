@@ -62,7 +62,7 @@ const common = {
   legalComments: "none",
   metafile: true,
   // class and function names are part of the API (`err.name`, `constructor.name` in messages and stacks)
-  keepNames: true,
+  keepNames: process.env.NOKEEP ? false : true,
 };
 
 /** Imports of the kernel from above it stay imports of its door; the examples stay imports. */

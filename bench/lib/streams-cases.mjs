@@ -12,7 +12,10 @@
  *            --expose-gc; one round per process, no warm-up: a previous round's sockets would still be
  *            closing)
  *   PEER: aio (StreamReader/StreamWriter, startServer/openConnection) | raw (node:net sockets and events;
- *         in the idle case both ends have a 'data' listener, as the ends of a protocol do)
+ *         in the idle case both ends have a 'data' listener, as the ends of a protocol do) | rawtask (idle
+ *         only: raw's sockets, and on the server side one asyncio-ts task per connection waiting for its
+ *         input on a future of the loop: the floor of any design with a task per handler, as CPython's
+ *         start_server and issue 15 have, with no reader, writer or connection object of ours)
  * Prints one JSON object on the last line.
  */
 import { Buffer } from "node:buffer";
@@ -210,6 +213,32 @@ async function rawIdle() {
   return perConn(before, after);
 }
 
+async function rawTaskIdle() {
+  return aio.run(async () => {
+    const loop = aio.getRunningLoop();
+    const handler = async (sock) => {
+      const input = loop.createFuture();
+      sock.on("data", () => input.done() || input.setResult(undefined));
+      await input;
+    };
+    const server = await listen((sock) => void loop.createTask(() => handler(sock))); // (a Node event: no task is current)
+    const port = server.address().port;
+    const before = mem();
+    const socks = [];
+    for (let i = 0; i < N; i++) {
+      const s = await aio.fromPromise(connect(port));
+      s.on("data", () => {});
+      socks.push(s);
+    }
+    await aio.sleep(50);
+    const after = mem();
+    for (const s of socks) s.destroy();
+    server.close();
+    await aio.sleep(50);
+    return perConn(before, after);
+  });
+}
+
 function mem() {
   if (globalThis.gc === undefined) throw new Error("run the idle case with --expose-gc");
   globalThis.gc();
@@ -224,7 +253,7 @@ const perConn = (before, after) => ({ bytesPerConn: (after.heap - before.heap) /
 const cases = {
   echo: { aio: aioEcho, raw: rawEcho, key: "perSec" },
   bulk: { aio: aioBulk, raw: rawBulk, key: "mbPerSec" },
-  idle: { aio: aioIdle, raw: rawIdle, key: "bytesPerConn" },
+  idle: { aio: aioIdle, raw: rawIdle, rawtask: rawTaskIdle, key: "bytesPerConn" },
 };
 const c = cases[kase];
 if (c === undefined || c[peer] === undefined) {
