@@ -1,9 +1,9 @@
 /**
  * The build's second step: `tsc -p tsconfig.build.json` writes the declarations (and the examples); this
  * script writes the library's JavaScript as a few bundled files in place of one file per source module
- * (`npm run build` runs both). Why: `import "asyncio-ts"` of 85 ES modules cost 60 ms on Node 20, whose
- * loader pays per module (resolving, reading, compiling); bundled, the same code imports in a fraction of
- * it (bench/README.md, "Import cost", has the figures of both).
+ * (`npm run build` runs both). Why: `import "asyncio-ts"` of 88 ES modules cost 60 ms on Node 20, whose
+ * loader pays per module (resolving, reading, compiling); bundled, the same code imports in less than half
+ * of that (bench/README.md, "The bundled build", has the figures of both).
  *
  * Two esbuild builds, both ES modules with shared chunks (`splitting`):
  * - **The kernel** (`src/core/`): its three doors, `core/index.js`, `core/errors.js` and `core/check.js`,
@@ -21,6 +21,9 @@
  * (`new URL("../executors/ts-loader.js", import.meta.url)`): so such a path means the same file from the
  * sources, from an entry and from a chunk. The examples (`examples/`), the packages the library loads on
  * demand (`typescript`, `bullmq`, `ioredis`) and Node's built-ins stay imports.
+ *
+ * `BUNDLE_REPORT=1 node scripts/bundle.mjs` lists, for each output over 100 KB, the source modules that
+ * weigh most in it.
  *
  * Rejected: one bundle per entry point (each would carry its own kernel: a task made through
  * `asyncio-ts/testing` would not be current for `asyncio-ts`); bundling only the kernel (31 of the 85
@@ -50,6 +53,7 @@ const ENTRIES = {
 };
 const KERNEL_DOORS = ["index", "errors", "check"];
 
+/** esbuild's options for both builds. */
 const common = {
   bundle: true,
   splitting: true,
@@ -62,7 +66,7 @@ const common = {
   legalComments: "none",
   metafile: true,
   // class and function names are part of the API (`err.name`, `constructor.name` in messages and stacks)
-  keepNames: process.env.NOKEEP ? false : true,
+  keepNames: true,
 };
 
 /** Imports of the kernel from above it stay imports of its door; the examples stay imports. */
