@@ -39,7 +39,7 @@ async function trivial(i) {
 async function onLoop(main, withTracer) {
   const loop = aio.newEventLoop();
   if (withTracer) {
-    const { installTracer } = await import(`${DIST}/src/tracing/hooks.js`);
+    const { installTracer } = await import(`${DIST}/src/tracing/index.js`);
     installTracer(loop, {});
   }
   try {
@@ -106,7 +106,8 @@ const sleepPeers = {
     aio.run(async () => {
       const tasks = new Array(N);
       for (let i = 0; i < N; i++) tasks[i] = aio.createTask(() => aio.sleep(10));
-      await aio.gather(...tasks);
+      // (gatherAll: a spread of 1,000,000 arguments exceeds V8's call stack before gather is called)
+      await aio.gatherAll(tasks);
     }),
   effect: null,
 };
@@ -130,6 +131,40 @@ const memoryPeers = {
     for (let i = 0; i < N; i++) ps[i] = (async () => { await blocker; })();
     const after = heapUsed();
     release();
+    await Promise.all(ps);
+    return (after - before) / N;
+  },
+  /**
+   * The floor under issue 18's target 3: an async function suspended in `await` of a thenable, an object
+   * whose `then` keeps the callbacks (as a Future's does: a task's await must reach the future, which is
+   * how a cancellation arrives at the await point, CPython's semantics), one thenable per function, made
+   * before the measurement. `rawThenableTagged` adds what issue 11's design needs on every promise: an
+   * `init` hook that tags it (a symbol property, two for a promise without a parent), installed by
+   * `main` below. Neither has a task object, a result subscription or a scheduler.
+   */
+  rawThenable: async () => {
+    class Thenable {
+      constructor() {
+        this.r = null;
+        this.j = null;
+      }
+      then(r, j) {
+        this.r = r;
+        this.j = j;
+      }
+    }
+    const ts = new Array(N).fill(null).map(() => new Thenable());
+    const before = heapUsed();
+    const ps = new Array(N).fill(null);
+    for (let i = 0; i < N; i++) {
+      const t = ts[i];
+      ps[i] = (async () => {
+        await t;
+      })();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10)); // (the thenables' jobs run)
+    const after = heapUsed();
+    for (const t of ts) t.r(undefined);
     await Promise.all(ps);
     return (after - before) / N;
   },
@@ -209,6 +244,17 @@ async function main() {
   }
   if (group === "memory") {
     if (typeof gc !== "function") throw new Error("the memory group needs node --expose-gc");
+    if (peer === "rawThenableTagged") {
+      const { promiseHooks } = await import("node:v8");
+      const TAG = Symbol("tag");
+      const ROOT = Symbol("root");
+      const strand = {};
+      promiseHooks.onInit((p, parent) => {
+        p[TAG] = strand;
+        if (parent === undefined) p[ROOT] = true;
+      });
+      return { bytesPerTask: await memoryPeers.rawThenable() };
+    }
     return { bytesPerTask: await memoryPeers[peer]() };
   }
   throw new Error(`unknown group ${group}`);

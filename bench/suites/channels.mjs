@@ -80,9 +80,7 @@ export default async function channels(ctx) {
 async function child(kase, n, rounds) {
   const DIST = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
   const aio = await import(`${DIST}/src/index.js`);
-  // (the toolkit may not be re-exported by the package's index yet: load its modules directly)
-  const { openMemoryChannel } = await import(`${DIST}/src/toolkit/channel.js`);
-  const { Broadcast } = await import(`${DIST}/src/toolkit/broadcast.js`);
+  const { openMemoryChannel, Broadcast } = aio;
   const [what, sizeArg] = kase.split("-");
   const size = Number(sizeArg);
 

@@ -17,8 +17,8 @@ const N = 100_000;
 
 export default async function core(ctx) {
   const python = ctx.findPython();
-  const node = (group, peer, rounds, flags = []) =>
-    ctx.runJson("node", [...flags, "bench/lib/core-cases.mjs", group, peer, String(N), String(rounds)]);
+  const node = (group, peer, rounds, flags = [], n = N) =>
+    ctx.runJson("node", [...flags, "bench/lib/core-cases.mjs", group, peer, String(n), String(rounds)]);
   const py = (group, rounds) =>
     python === null ? null : ctx.runJson("python3", ["bench/py/core.py", group, String(N), String(rounds)], { env: python.env });
   const pyName = python === null ? "CPython (python3 not found)" : `CPython ${python.version} asyncio`;
@@ -99,7 +99,7 @@ export default async function core(ctx) {
   // ------------------------------------------------------------ concurrent sleeps
   const sleepPeers = [
     ["raw", "raw setTimeout promises"],
-    ["aio", "asyncio-ts createTask(sleep(10)) + gather"],
+    ["aio", "asyncio-ts createTask(sleep(10)) + gatherAll"],
     ["effect", "Effect forkChild(Effect.sleep) + joinAll"],
   ];
   const sleepRuns = ctx.quick ? 1 : 3;
@@ -132,9 +132,31 @@ export default async function core(ctx) {
     ],
   });
 
+  // ------------------------------------------------------------ a million sleeping tasks (issue 18, target 3)
+  if (!ctx.quick) {
+    const MILLION = 1_000_000;
+    const millionRows = sleepPeers.map(([k, name]) => {
+      const r = node("sleeps", k, 1, [], MILLION);
+      return { name, wall: r.wallMs, rss: r.maxRssKiB / 1024, rssDelta: (r.maxRssKiB - r.baseRssKiB) / 1024 };
+    });
+    ctx.table({
+      title: `${MILLION.toLocaleString("en-US")} concurrent 10 ms sleeps, real clock (wall ms from the first spawn to the last wake-up; peak RSS in MiB)`,
+      columns: [
+        { key: "wall", label: "wall ms", digits: 0 },
+        { key: "rss", label: "peak RSS MiB", digits: 0 },
+        { key: "rssDelta", label: "RSS growth MiB", digits: 0 },
+      ],
+      rows: millionRows,
+      ratio: { key: "wall", baseline: millionRows[0].name, label: "wall x raw" },
+      notes: ["one child process per peer, one round (each takes seconds); the sleeps all end after the last one started"],
+    });
+  }
+
   // ------------------------------------------------------------ memory per task
   const memPeers = [
     ["raw", "raw async fn awaiting a pending promise"],
+    ["rawThenable", "floor: raw async fn awaiting a thenable (as a task awaits a Future)"],
+    ["rawThenableTagged", "floor: the same, every promise tagged by an init hook (issue 11's design)"],
     ["aio", "asyncio-ts task awaiting a pending Future"],
     ["effect", "Effect fiber awaiting a Deferred"],
   ];
@@ -150,12 +172,24 @@ export default async function core(ctx) {
     columns: [{ key: "bytes", label: "bytes/task", digits: 0 }],
     rows: memRows,
     ratio: { key: "bytes", baseline: memRows[0].name, label: "x raw" },
-    notes: ["Node: heapUsed after gc() before and after starting the tasks; CPython: tracemalloc (Python objects only)"],
+    notes: [
+      "Node: heapUsed after gc() before and after starting the tasks; CPython: tracemalloc (Python objects only)",
+      memVerdict(memRows),
+    ],
   });
 
   function row(name, xs) {
     return { name, median: ctx.median(xs), min: Math.min(...xs), max: Math.max(...xs) };
   }
+}
+
+/** Issue 18's target 3 (a pending task at most 750 bytes), beside the floor measured in the same run. */
+function memVerdict(rows) {
+  const aio = rows.find((r) => r.name.startsWith("asyncio-ts"))?.bytes;
+  const floor = rows.find((r) => r.name.startsWith("floor: the same, every promise tagged"))?.bytes;
+  if (aio === undefined) return "";
+  const verdict = aio <= 750 ? "met" : "MISSED";
+  return `target (issue 18, 3): a pending task <= 750 bytes: ${aio.toFixed(0)} -> ${verdict}${floor === undefined ? "" : `; the floor (an await of a thenable, promises tagged), with no task object at all: ${floor.toFixed(0)}`}`;
 }
 
 function fmtPct(x) {

@@ -62,9 +62,7 @@ async function loadAsyncio() {
   // The build to measure: the runner's snapshot of dist/ (see run.mjs), else dist/ itself.
   const dist = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
   const lib = await import(`${dist}/src/index.js`);
-  // (before JobQueue is exported by the package's entry, it is read from its module)
-  const JobQueue = lib.JobQueue ?? (await import(`${dist}/src/toolkit/job-queue.js`)).JobQueue;
-  return { ...lib, JobQueue };
+  return lib;
 }
 
 async function main(kase, peer, concurrency, jobs, rounds) {

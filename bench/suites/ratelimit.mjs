@@ -100,8 +100,7 @@ const noop = () => 0;
 /** A function that runs `n` acquisitions of `peer` (the limit never reached) and resolves when done. */
 async function overheadRunner(peer) {
   if (peer.startsWith("aio")) {
-    const { run } = await import(`${DIST}/src/index.js`);
-    const { RateLimiter } = await import(`${DIST}/src/toolkit/rate-limiter.js`);
+    const { run, RateLimiter } = await import(`${DIST}/src/index.js`);
     const opts = peer === "aioWindow" ? { limit: 1_000_000_000, windowMs: 1000 } : { rate: 1_000_000_000, perMs: 1 };
     return (n) =>
       run(async () => {
@@ -160,8 +159,7 @@ async function throughputTimes(peer, durationMs) {
   const stamp = () => times.push(performance.now());
   let end = 0;
   if (peer.startsWith("aio")) {
-    const { run, gather, createTask } = await import(`${DIST}/src/index.js`);
-    const { RateLimiter } = await import(`${DIST}/src/toolkit/rate-limiter.js`);
+    const { run, gather, createTask, RateLimiter } = await import(`${DIST}/src/index.js`);
     await run(async () => {
       const limiter = new RateLimiter(peer === "aioWindow" ? { limit: 100, windowMs: 100 } : { rate: 1, perMs: 1, burst: 10 });
       const record = limiter._record.bind(limiter);
