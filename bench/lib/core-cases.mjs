@@ -17,6 +17,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { resourceUsage } from "node:process";
 import { pathToFileURL } from "node:url";
+import { installTaggingHook } from "./tagging-hook.mjs";
 
 const [group, peer, nArg, roundsArg, warmupArg] = process.argv.slice(2);
 const N = Number(nArg);
@@ -111,22 +112,6 @@ const sleepPeers = {
     }),
   effect: null,
 };
-
-/**
- * What issue 11's design needs on every promise made by a task's code, with nothing else: an `init` hook
- * that tags the promise (a symbol property; a second one when it has no parent). The floor peers
- * (`rawTagged`, `rawThenableTagged`) run raw code under it.
- */
-async function installTaggingHook() {
-  const { promiseHooks } = await import("node:v8");
-  const TAG = Symbol("tag");
-  const ROOT = Symbol("root");
-  const strand = {};
-  promiseHooks.onInit((p, parent) => {
-    p[TAG] = strand;
-    if (parent === undefined) p[ROOT] = true;
-  });
-}
 
 // ---------------------------------------------------------------- memory per pending task
 

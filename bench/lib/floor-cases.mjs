@@ -8,13 +8,15 @@
  *   lock4 | lock100 -- 4 or 100 tasks: acquire, `await sleep(0)`, release: ns per cycle
  *   sem4 | sem100   -- the same with a Semaphore(2)
  *   queue     -- a producer and a consumer through a Queue(100): ns per item
- *   PEER: aio | minimal
+ *   PEER: aio | minimal | minimalTagged (the minimal loop with every promise tagged by an init hook, as
+ *         issue 11's design needs: `tagging-hook.mjs`)
  * Prints one JSON object on the last line: { nsPerOp: [one figure per round] }, or with --hops
  * { hops }: microtasks per operation (promise reactions, counted by V8's `before` hook, and
  * `queueMicrotask` calls), counted over one round after a warm-up.
  */
 import { pathToFileURL } from "node:url";
 import * as mini from "./minimal-loop.mjs";
+import { installTaggingHook } from "./tagging-hook.mjs";
 
 const DIST = process.env.ASYNCIO_BENCH_DIST ? pathToFileURL(process.env.ASYNCIO_BENCH_DIST).href : new URL("../../dist", import.meta.url).href;
 const aio = await import(`${DIST}/src/index.js`);
@@ -106,12 +108,13 @@ function contended(a, prim, tasks) {
 }
 
 const program = programs[kase];
-if (program === undefined || (peer !== "aio" && peer !== "minimal")) {
-  console.error("usage: node bench/lib/floor-cases.mjs sleep0|event|lock4|lock100|sem4|sem100|queue aio|minimal OPS ROUNDS [--hops]");
+if (program === undefined || (peer !== "aio" && peer !== "minimal" && peer !== "minimalTagged")) {
+  console.error("usage: node bench/lib/floor-cases.mjs sleep0|event|lock4|lock100|sem4|sem100|queue aio|minimal|minimalTagged OPS ROUNDS [--hops]");
   process.exit(2);
 }
+if (peer === "minimalTagged") await installTaggingHook();
 const once = () => {
-  const a = api(peer);
+  const a = api(peer === "minimalTagged" ? "minimal" : peer);
   return a.run(program(a));
 };
 
