@@ -238,9 +238,10 @@ async function main() {
     return { nsPerTask, meanNsPerTask };
   }
   if (group === "sleeps") {
+    if (peer === "rawTagged") await installTaggingHook();
     const baseRssKiB = resourceUsage().maxRSS;
     const t0 = process.hrtime.bigint();
-    await sleepPeers[peer]();
+    await sleepPeers[peer === "rawTagged" ? "raw" : peer]();
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return { wallMs, maxRssKiB: resourceUsage().maxRSS, baseRssKiB };
   }

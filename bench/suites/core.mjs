@@ -101,6 +101,7 @@ export default async function core(ctx) {
   // ------------------------------------------------------------ concurrent sleeps
   const sleepPeers = [
     ["raw", "raw setTimeout promises"],
+    ["rawTagged", "floor: raw, every promise tagged by an init hook (issue 11's design)"],
     ["aio", "asyncio-ts createTask(sleep(10)) + gatherAll"],
     ["effect", "Effect forkChild(Effect.sleep) + joinAll"],
   ];
@@ -131,6 +132,7 @@ export default async function core(ctx) {
     ratio: { key: "wall", baseline: sleepRows[0].name, label: "wall x raw" },
     notes: [
       `median of ${sleepRuns} child process${sleepRuns > 1 ? "es" : ""} per peer, one round each; peak RSS = the child's maxRSS (getrusage); growth = peak minus maxRSS before the round`,
+      sleepVerdict(sleepRows),
     ],
   });
 
@@ -183,6 +185,15 @@ export default async function core(ctx) {
   function row(name, xs) {
     return { name, median: ctx.median(xs), min: Math.min(...xs), max: Math.max(...xs) };
   }
+}
+
+/** Issue 18's target 4 (100,000 sleeps within 1.2x of raw setTimeout promises in wall time and peak RSS). */
+function sleepVerdict(rows) {
+  const [raw, tagged, aio] = rows;
+  const w = aio.wall / raw.wall;
+  const r = aio.rss / raw.rss;
+  const ok = w <= 1.2 && r <= 1.2;
+  return `target (issue 18, 4; Node 24): within 1.2x of raw in wall time and peak RSS: ${w.toFixed(2)}x, ${r.toFixed(2)}x -> ${ok ? "met" : "MISSED"}${process.versions.node.startsWith("24.") ? "" : " (not Node 24: not judged)"}; the floor, raw under the tagging hook: ${(tagged.wall / raw.wall).toFixed(2)}x, ${(tagged.rss / raw.rss).toFixed(2)}x`;
 }
 
 /** Issue 18's target 3 (a pending task at most 750 bytes), beside the floor measured in the same run. */
