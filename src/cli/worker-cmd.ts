@@ -2,8 +2,11 @@
  * `aio worker`: run a Redis executor's jobs in this process (see `docs/redis-executor.md`).
  *
  *   aio worker --redis <url> --queue <name> --module [name=]<path> [--module ...] [--concurrency n]
+ *   aio worker --cluster <url>,<url>,... --prefix '{bull}' --queue <name> --module ...   (a Redis Cluster)
  *
- * The Redis URL may also come from `AIO_REDIS_URL` (keeps a password off the command line). SIGTERM
+ * The Redis URL may also come from `AIO_REDIS_URL`, the cluster's from `AIO_REDIS_CLUSTER` (keeps a
+ * password off the command line). On a cluster the prefix or the queue name must carry a hash tag
+ * (checked here, so that the error names the command line's options). SIGTERM
  * or SIGINT stops taking jobs and lets the running ones finish; a second signal abandons them (BullMQ
  * then recovers them on another worker).
  *
@@ -17,6 +20,10 @@ export const WORKER_HELP = `  aio worker --redis <url> --queue <name> --module [
                                    exported functions of the --module files (repeatable) run.
       --redis <url>                redis://[user:password@]host:port[/db] or rediss://... (TLS);
                                    default: the AIO_REDIS_URL environment variable.
+      --cluster <url>,<url>,...    A Redis Cluster instead: some of its nodes (redis://[user:password@]host:port,
+                                   comma-separated; the others are discovered); default: AIO_REDIS_CLUSTER.
+                                   The prefix or the queue name must carry a hash tag: --prefix '{bull}'
+                                   (every queue of that prefix on one master) or --queue '{work}'.
       --concurrency <n>            Jobs run at the same time by this worker (default 1, or --threads).
       --threads <n>                Run the jobs on a pool of n threads (CPU-bound or blocking tasks;
                                    keeps lock renewal alive); default: on the main thread.
@@ -35,7 +42,8 @@ function fail(msg: string): number {
 
 /** Run `aio worker` with its arguments; resolves with the exit code once the worker has stopped. */
 export async function runWorkerCommand(args: string[]): Promise<number> {
-  let url = process.env.AIO_REDIS_URL || undefined;
+  let url: string | undefined;
+  let cluster: string | undefined;
   let queue: string | undefined;
   const modules: WorkerModule[] = [];
   let tlsCa: string | undefined;
@@ -58,6 +66,7 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
     if (v === undefined || v.startsWith("--")) return fail(`${a} needs a value`);
     i++;
     if (a === "--redis") url = v;
+    else if (a === "--cluster") cluster = v;
     else if (a === "--queue") queue = v;
     else if (a === "--prefix") opts.prefix = v;
     else if (a === "--name") opts.name = v;
@@ -72,13 +81,41 @@ export async function runWorkerCommand(args: string[]): Promise<number> {
       opts[ints[a]!] = Number(v);
     } else return fail(`unknown option ${a}`);
   }
-  if (url === undefined) return fail("--redis <url> (or AIO_REDIS_URL) is required");
+  if (url !== undefined && cluster !== undefined) return fail("give --redis <url> (one server) or --cluster <urls> (a Redis Cluster), not both");
+  if (url === undefined && cluster === undefined) {
+    url = process.env.AIO_REDIS_URL || undefined;
+    cluster = process.env.AIO_REDIS_CLUSTER || undefined;
+    if (url !== undefined && cluster !== undefined) {
+      return fail("AIO_REDIS_URL and AIO_REDIS_CLUSTER are both set: unset one, or pass --redis or --cluster");
+    }
+  }
+  if (url === undefined && cluster === undefined) {
+    return fail("--redis <url> (or AIO_REDIS_URL) is required, or --cluster <url>,<url>,... (or AIO_REDIS_CLUSTER) for a Redis Cluster");
+  }
   if (queue === undefined) return fail("--queue <name> is required");
   if (modules.length === 0) return fail("at least one --module <path> is required");
+  let nodes: string[] | undefined;
+  if (cluster !== undefined) {
+    nodes = cluster.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const bad = nodes.find((n) => !/^rediss?:\/\/[^\s/]+(\/0?)?$/.test(n));
+    if (nodes.length === 0) return fail("--cluster needs at least one redis:// or rediss:// URL");
+    const { checkClusterKeys, redactUrl } = await import("../redis/deps.js");
+    if (bad !== undefined) {
+      return fail(`--cluster needs redis://[user:password@]host:port URLs separated by commas, got ${JSON.stringify(redactUrl(bad))}`);
+    }
+    try {
+      checkClusterKeys(opts.prefix ?? "bull", queue, { prefix: "--prefix", queue: "--queue" });
+    } catch (e) {
+      return fail((e as Error).message);
+    }
+  }
   const { RedisWorker } = await import("../redis/worker.js");
   let worker;
   try {
-    const connection = tlsCa !== undefined ? { url, tls: { ca: (await import("node:fs")).readFileSync(tlsCa) } } : url;
+    const ca = tlsCa !== undefined ? (await import("node:fs")).readFileSync(tlsCa) : undefined;
+    let connection: RedisWorkerOptions["connection"];
+    if (nodes !== undefined) connection = ca !== undefined ? { cluster: nodes, redisOptions: { tls: { ca } } } : { cluster: nodes };
+    else connection = ca !== undefined ? { url: url!, tls: { ca } } : url!;
     worker = await RedisWorker.start({ ...opts, connection, queue, modules });
   } catch (e) {
     process.stderr.write(`aio worker: ${e instanceof Error ? e.message : String(e)}\n`);

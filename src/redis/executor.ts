@@ -22,6 +22,16 @@
  * pub/sub) aborts it there (`taskSignal()` / `throwIfCancelled()` see a `CancelledError`). Until the
  * worker reports, the job stays in `_inflight`, so `shutdown({ wait: true })` waits for it.
  *
+ * On a Redis Cluster (`{ cluster: [...] }` or an ioredis `Cluster`, see `deps.ts`) the same runs
+ * unchanged: every key of the queue carries a hash tag (checked in the constructor), so BullMQ's
+ * scripts and our reads of the event stream go to the one master that serves the queue's slot, and the
+ * cancel channel is classic pub/sub, which reaches a subscriber on any node. One thing differs: the
+ * cluster connection stays "ready" while the queue's slot is not served (a master down puts the cluster
+ * in the fail state: CLUSTERDOWN), so no close/ready event starts the loss timer or the reconciliation.
+ * While jobs are in flight, the executor probes the slot (`EXISTS` on the queue's event stream, every
+ * `PROBE_MS`) and treats an error, or `PROBE_STALL_MS` without an answer, as a lost connection.
+ * Rejected: taking any node's error for a loss (a replica's hiccup would start the timer).
+ *
  * Rejected: polling job states (a round trip per job); one reply list per executor written by the
  * workers (duplicates what BullMQ's events already provide, and would need our own delivery
  * guarantees); sending inline functions (a worker must never run code that arrives through Redis).
@@ -35,7 +45,18 @@ import { CancelledError, checkBoolean, checkMs, checkOptions, describe, type Eve
 import { getEventLoop } from "../runner/loops.js";
 import { ExecutorFuture, type JobOwner } from "../executors/executor-future.js";
 import { isModuleFunction, type Executor, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "../executors/executor.js";
-import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
+import {
+  checkClusterKeys,
+  checkTarget,
+  errorText,
+  isFatalConnectionError,
+  loadDeps,
+  makeClient,
+  refuseClusterNode,
+  type Client,
+  type RedisTargetConnection,
+  type Target,
+} from "./deps.js";
 import {
   RedisConnectionError,
   RedisJobError,
@@ -50,11 +71,22 @@ import {
 
 /** Options of `new RedisExecutor()`. */
 export interface RedisExecutorOptions {
-  /** The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://...` for TLS, or `{ url, ...ioredisOptions }`. */
-  connection: RedisConnection;
-  /** The BullMQ queue's name; the workers must use the same (`aio worker --queue`). */
+  /**
+   * The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://...` for TLS, or
+   * `{ url, ...ioredisOptions }`; a Redis Cluster: `{ cluster: ["redis://host:port", ...], ...clusterOptions }`;
+   * or an ioredis `Redis` or `Cluster` instance (the executor makes its own connections from it with
+   * `duplicate()` and leaves the instance alone).
+   */
+  connection: RedisTargetConnection;
+  /**
+   * The BullMQ queue's name (no `:`); the workers must use the same (`aio worker --queue`). On a
+   * cluster, a name in braces (`"{work}"`) is a hash tag: the queue lives in that name's slot.
+   */
   queue: string;
-  /** BullMQ's key prefix (default `"bull"`); the workers must use the same. */
+  /**
+   * BullMQ's key prefix (default `"bull"`); the workers must use the same. On a cluster, the prefix or
+   * the queue name must carry a hash tag (`"{bull}"`), or the constructor throws a `TypeError`.
+   */
   prefix?: string;
   /** Default timeout of every task, in ms from the moment a worker starts it. Default none. */
   timeout?: number;
@@ -112,6 +144,11 @@ function addError(r: Rec, e: unknown): unknown {
 
 let executorCounter = 0;
 
+/** On a cluster: how often (ms) the queue's slot is probed while jobs are in flight. */
+const PROBE_MS = 1000;
+/** On a cluster: a probe unanswered this long (ms) counts as a lost connection. */
+const PROBE_STALL_MS = 5000;
+
 /**
  * An executor whose workers are `aio worker` processes on any number of machines, connected through a
  * BullMQ queue in Redis. Task functions are `moduleFunction()` references to exported functions of
@@ -137,8 +174,8 @@ let executorCounter = 0;
  */
 export class RedisExecutor implements Executor, JobOwner<Rec> {
   readonly queueName: string;
-  private readonly _url: string;
-  private readonly _connOptions: Record<string, unknown>;
+  /** Where to connect (checked): one server, a cluster, or an ioredis instance to duplicate. */
+  private readonly _target: Target;
   private readonly _prefix: string;
   private readonly _timeout: number | undefined;
   private readonly _lossTimeout: number;
@@ -162,10 +199,14 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
   });
   private _queue: Queue | null = null;
   private _events: QueueEvents | null = null;
-  private _clients: Redis[] = [];
+  private _clients: Client[] = [];
   /** Invariant: true while the command connection is up (after its first `ready`, until a `close`). */
   private _connected = false;
   private _lossTimer: LongTimer | null = null;
+  /** On a cluster: the timer of the queue's slot probe (see `_probeSlot`). */
+  private _probeTimer: ReturnType<typeof setInterval> | null = null;
+  /** On a cluster: when the pending probe was sent (performance.now()), or null when none is pending. */
+  private _probeSentAt: number | null = null;
   private _lostOnce = false;
   /** Resolvers of `shutdown()`'s wait for an empty `_inflight`. */
   private _drainWaiters: Array<() => void> = [];
@@ -173,7 +214,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
 
   constructor(options: RedisExecutorOptions) {
     checkOptions(options, ["connection", "queue", "prefix", "timeout", "connectionLossTimeout", "keepFinishedJobs"], "RedisExecutor");
-    const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
+    const target = checkTarget(options.connection, "options.connection");
     if (typeof options.queue !== "string" || options.queue.length === 0 || options.queue.includes(":")) {
       throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(options.queue)}`);
     }
@@ -181,6 +222,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     if (typeof prefix !== "string" || prefix.length === 0) {
       throw new TypeError(`Expected options.prefix to be a non-empty string, got ${describe(prefix)}`);
     }
+    if (target.cluster) checkClusterKeys(prefix, options.queue, { prefix: "options.prefix", queue: "options.queue" });
     if (options.timeout !== undefined) checkMs(options.timeout, "options.timeout", { positive: true });
     const loss = checkMs(options.connectionLossTimeout ?? 30_000, "options.connectionLossTimeout", { positive: true });
     const keep = options.keepFinishedJobs ?? 600;
@@ -188,8 +230,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
       throw new RangeError(`Expected options.keepFinishedJobs to be a non-negative number of seconds, got ${describe(keep)}`);
     }
     this.queueName = options.queue;
-    this._url = url;
-    this._connOptions = connOptions as Record<string, unknown>;
+    this._target = target;
     this._prefix = prefix;
     this._timeout = options.timeout;
     this._lossTimeout = loss;
@@ -205,15 +246,19 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
   private async _start(): Promise<void> {
     const deps = await loadDeps();
     const { bullmq } = deps;
-    if (this._closed !== null) return;
+    // Shut down before connecting, with nothing submitted: no connection is needed. (Jobs submitted
+    // before `shutdown()` must still go out: the shutdown waits for this start-up to send them.)
+    if (this._closed !== null && this._inflight.size === 0) return;
     // Reconnection is automatic and loss is tracked through close/ready; bad credentials are final.
     const onError = (e: unknown): void => {
       if (isFatalConnectionError(e)) this._onFatal(e);
     };
-    const mk = (): Redis => makeClient(deps, this._url, this._connOptions, this._clients, onError);
+    const mk = (): Client => makeClient(deps, this._target, this._clients, onError);
     const qc = mk();
     qc.on("ready", () => this._onReady());
     qc.on("close", () => this._onClose());
+    // A cluster node reached as one server would answer most commands with MOVED: say so at once.
+    await refuseClusterNode(qc, this._target);
     this._queue = new bullmq.Queue(this.queueName, { connection: qc, prefix: this._prefix });
     // (connection errors also come as events: loss is tracked through close/ready, fatal ones by onError)
     this._queue.on("error", () => {});
@@ -228,6 +273,11 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     this._events.on("completed", ({ jobId, returnvalue }) => this._onCompleted(jobId, returnvalue));
     this._events.on("failed", ({ jobId, failedReason }) => this._onFailed(jobId, failedReason));
     await this._events.waitUntilReady();
+    // (also during a shutdown that waits for jobs; not after one that has closed the connections)
+    if (this._target.cluster && this._clients.length > 0) {
+      this._probeTimer = realTimers.setInterval(() => this._probeSlot(qc, eventsKey), PROBE_MS);
+      this._probeTimer.unref();
+    }
   }
 
   // ------------------------------------------------------------------ submitting
@@ -470,7 +520,7 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
       () => {
         this._lossTimer = null;
         const err = new RedisConnectionError(
-          `Lost the connection to Redis at ${redactUrl(this._url)} for more than ${this._lossTimeout} ms; the job's outcome is unknown`,
+          `Lost the connection to ${this._target.label} for more than ${this._lossTimeout} ms; the job's outcome is unknown`,
         );
         for (const rec of [...this._inflight.values()]) this._settle(rec, false, err);
       },
@@ -481,11 +531,38 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
 
   private _onFatal(e: unknown): void {
     if (this._fatal !== null) return;
-    const msg = e instanceof Error ? e.message : String(e);
-    this._fatal = new RedisConnectionError(`Redis at ${redactUrl(this._url)} refused the connection: ${msg}`, { cause: e });
+    const msg = errorText(e);
+    this._fatal = new RedisConnectionError(`${this._target.label} refused the connection: ${msg}`, { cause: e });
     this._rejectFatal(this._fatal);
     for (const rec of [...this._inflight.values()]) this._settle(rec, false, this._fatal);
     for (const c of this._clients) c.disconnect();
+  }
+
+  /**
+   * On a cluster, the connection stays "ready" while the queue's slot is not served (its master is down,
+   * or the cluster is in the fail state and answers CLUSTERDOWN): no close/ready events tell. So while
+   * jobs are in flight, one command on the slot every PROBE_MS: an error, or no answer for
+   * PROBE_STALL_MS, counts as a lost connection (the loss timer runs); the next answer as a
+   * reconnection (reconciliation).
+   */
+  private _probeSlot(qc: Client, key: string): void {
+    if (this._queue === null || (this._inflight.size === 0 && this._connected)) return;
+    const sent = this._probeSentAt;
+    if (sent !== null) {
+      if (realTimers.performance.now() - sent > PROBE_STALL_MS) this._onClose();
+      return;
+    }
+    this._probeSentAt = realTimers.performance.now();
+    (qc as Redis).exists(key).then(
+      () => {
+        this._probeSentAt = null;
+        if (!this._connected) this._onReady();
+      },
+      () => {
+        this._probeSentAt = null;
+        this._onClose();
+      },
+    );
   }
 
   private _onClose(): void {
@@ -647,6 +724,8 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
     }
     if (this._lossTimer !== null) this._lossTimer.clear();
     this._lossTimer = null;
+    if (this._probeTimer !== null) realTimers.clearInterval(this._probeTimer);
+    this._probeTimer = null;
     // Without a connection BullMQ's graceful close would wait for one: drop the connections first.
     if (!this._connected || this._fatal !== null) for (const c of this._clients) c.disconnect();
     // Closing is best effort: whatever fails here, the connections are dropped below.

@@ -8,5 +8,5 @@
 export { RedisExecutor, type RedisExecutorOptions, type RedisExecutorStatistics } from "./executor.js";
 export { RedisWorker, type RedisWorkerOptions, type WorkerModule } from "./worker.js";
 export { UnknownFunctionError, RedisJobError, RedisConnectionError } from "./wire.js";
-export type { RedisConnection } from "./deps.js";
+export type { RedisConnection, RedisClusterConnection, RedisTargetConnection } from "./deps.js";
 export { RedisRateLimiter, type RedisRateLimiterOptions } from "./rate-limiter.js";

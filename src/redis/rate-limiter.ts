@@ -54,7 +54,7 @@
  * @module
  */
 const { createHash, randomBytes } = process.getBuiltinModule("node:crypto");
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { checkFn, checkOptions, describe, type EventLoop, getRunningLoop, RuntimeError, type TimerHandle } from "../core/index.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
 import { Lock } from "../sync/lock.js";
@@ -69,7 +69,7 @@ import {
   type WithLimitOptions,
 } from "../toolkit/rate-limiter.js";
 import { TokenBucket, type RatePolicy } from "../toolkit/rate-policies.js";
-import { checkConnection, clientOptions, isFatalConnectionError, redactUrl, type RedisConnection } from "./deps.js";
+import { checkTarget, errorText, isFatalConnectionError, newClient, type Client, type Deps, type RedisTargetConnection, type Target } from "./deps.js";
 import { RedisConnectionError } from "./wire.js";
 
 /** How long (ms) the head of the shared line keeps its place after it was due, if it does not come back. */
@@ -203,13 +203,16 @@ interface Reply {
   behind: boolean;
 }
 
-type RedisCtor = new (url: string, options: object) => Redis;
-let loadingIoredis: Promise<RedisCtor> | null = null;
+type Ioredis = Pick<Deps, "Redis" | "Cluster">;
+let loadingIoredis: Promise<Ioredis> | null = null;
 
 /** Import ioredis once (only ioredis: the limiter does not need BullMQ). */
-function loadIoredis(): Promise<RedisCtor> {
+function loadIoredis(): Promise<Ioredis> {
   loadingIoredis ??= import("ioredis").then(
-    (m) => ((m as unknown as { default?: unknown }).default ?? (m as unknown as { Redis?: unknown }).Redis) as RedisCtor,
+    (m) => {
+      const mod = m as unknown as { default?: { Cluster?: unknown }; Redis?: unknown; Cluster?: unknown };
+      return { Redis: (mod.Redis ?? mod.default) as Ioredis["Redis"], Cluster: (mod.Cluster ?? mod.default?.Cluster) as Ioredis["Cluster"] };
+    },
     (e: unknown) => {
       loadingIoredis = null;
       const err = new Error("RedisRateLimiter needs the optional peer dependency ioredis: npm install ioredis", { cause: e });
@@ -226,8 +229,13 @@ function loadIoredis(): Promise<RedisCtor> {
  * @example `{ connection: "redis://127.0.0.1:6379", key: "github-api", rate: 5000, perMs: 3_600_000 }`
  */
 export type RedisRateLimiterOptions = RateLimiterOptions & {
-  /** The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://...`, or `{ url, ...ioredisOptions }`. */
-  connection: RedisConnection;
+  /**
+   * The Redis server: `redis://[user:password@]host:port[/db]`, `rediss://...`, or `{ url, ...ioredisOptions }`;
+   * a Redis Cluster: `{ cluster: ["redis://host:port", ...], ...clusterOptions }` (the limit's two keys
+   * share the hash tag `{key}`, so its scripts run on one master); or an ioredis `Redis` or `Cluster`
+   * instance, whose `duplicate()` the limiter uses (the instance itself is left alone).
+   */
+  connection: RedisTargetConnection;
   /** The limit's name: every process using the same key (and prefix) shares one limit. */
   key: string;
   /** Prefix of the Redis keys (default `"asyncio-ts:ratelimit:"`). */
@@ -269,16 +277,16 @@ export class RedisRateLimiter implements RateLimiterLike {
   readonly _params: [string, string, string];
   /** @internal the keys' time to live, ms: a full refill or a window, the head's grace, and a margin */
   readonly _ttl: string;
-  private readonly _url: string;
-  private readonly _connOptions: object;
+  /** Where to connect (checked): one server, a cluster, or an ioredis instance to duplicate. */
+  private readonly _target: Target;
   /** Invariant: set from the first use until `close()`; null before and after. */
-  private _client: Promise<Redis> | null = null;
+  private _client: Promise<Client> | null = null;
   private _closed = false;
   private _fatal: RedisConnectionError | null = null;
   /** @internal the channel on which `LEAVE` says the head left */
   readonly _channel: string;
   /** The subscription to `_channel`, made when a waiter first finds another process's waiter at the head. */
-  private _sub: Promise<Redis> | null = null;
+  private _sub: Promise<Client> | null = null;
   /** Invariant: counts the messages on `_channel` (an attempt compares it before and after). */
   private _leftSeq = 0;
   /** Invariant: every wait of this limiter in progress (`_wait`), failed by `close()`. */
@@ -295,7 +303,7 @@ export class RedisRateLimiter implements RateLimiterLike {
 
   constructor(options: RedisRateLimiterOptions) {
     const policy = readRateOptions(options, "RedisRateLimiter", ["connection", "key", "prefix"]);
-    const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
+    const target = checkTarget(options.connection, "options.connection");
     if (typeof options.key !== "string" || options.key.length === 0) {
       throw new TypeError(`Expected options.key to be a non-empty string, got ${describe(options.key)}`);
     }
@@ -312,8 +320,7 @@ export class RedisRateLimiter implements RateLimiterLike {
     this._params = [bucket ? "b" : "w", p, String(policy.capacity)];
     const spanMs = bucket ? policy._interval * policy.capacity : (options as { windowMs: number }).windowMs;
     this._ttl = String(Math.ceil(spanMs) + HEAD_GRACE_MS + 1000);
-    this._url = url;
-    this._connOptions = connOptions;
+    this._target = target;
     this._stats.available = policy.capacity;
   }
 
@@ -511,12 +518,12 @@ export class RedisRateLimiter implements RateLimiterLike {
   }
 
   /** The client, made on first use. */
-  private _connect(): Promise<Redis> {
-    this._client ??= loadIoredis().then((R) => {
-      const c = new R(this._url, clientOptions(this._url, this._connOptions));
+  private _connect(): Promise<Client> {
+    this._client ??= loadIoredis().then((io) => {
+      const c = newClient(io, this._target);
       c.on("error", (e: unknown) => {
         if (isFatalConnectionError(e) && this._fatal === null) {
-          this._fatal = new RedisConnectionError(`Redis at ${redactUrl(this._url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          this._fatal = new RedisConnectionError(`${this._target.label} refused the connection: ${errorText(e)}`, { cause: e });
           c.disconnect();
         }
       });
@@ -602,7 +609,8 @@ export class RedisRateLimiter implements RateLimiterLike {
   /** Subscribe to the limit's channel, where `LEAVE` says that the head left; resolves once subscribed. */
   private _subscribe(): Promise<void> {
     const sub = this._connect().then(async (c) => {
-      const s = c.duplicate();
+      // (classic pub/sub: on a cluster a subscriber on any node hears a publish from any other)
+      const s: Client = c.isCluster ? (c as Cluster).duplicate() : (c as Redis).duplicate();
       s.on("error", () => {}); // (loss and fatal errors are the command connection's to report)
       s.on("message", () => this._onLeft());
       await s.subscribe(this._channel);

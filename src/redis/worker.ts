@@ -21,6 +21,10 @@
  * and another worker's stalled-job check puts the job back in the queue (`lockDuration`,
  * `stalledInterval`, `maxStalledCount`).
  *
+ * Closing: after the running jobs, BullMQ's graceful close also waits for Redis; on a cluster in the fail
+ * state (a master lost: every connection stays "ready", every command answers CLUSTERDOWN) it would wait
+ * forever, so once no job runs here it gets `CLOSE_GRACE_MS`, then the connections are dropped.
+ *
  * Rejected: BullMQ's sandboxed processors (they load a processor *file* per queue, not an allow-list of
  * functions); evaluating job-supplied source (remote code execution by design).
  *
@@ -31,13 +35,23 @@ const { register } = process.getBuiltinModule("node:module");
 const { isAbsolute, resolve: resolvePath } = process.getBuiltinModule("node:path");
 const { pathToFileURL } = process.getBuiltinModule("node:url");
 import type { Job, Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { CancelledError, checkCount, checkMs, checkOptions, describe, longTimeout, realTimers, TimeoutError } from "../core/index.js";
 import { resolveModuleUrl } from "../executors/resolve.js";
 import { moduleFunction } from "../executors/executor.js";
 import type { ThreadPoolExecutor } from "../executors/executors.js";
 import { setWorkerState, type WorkerState } from "../executors/worker-api.js";
-import { checkConnection, isFatalConnectionError, loadDeps, makeClient, redactUrl, type RedisConnection } from "./deps.js";
+import {
+  checkClusterKeys,
+  checkTarget,
+  errorText,
+  isFatalConnectionError,
+  loadDeps,
+  makeClient,
+  refuseClusterNode,
+  type Client,
+  type RedisTargetConnection,
+  type Target,
+} from "./deps.js";
 import { RedisJobError, UnknownFunctionError, WIRE_VERSION, checkJobData, decodeValue, encodeFailure, encodeValue, moduleNameOf, type JobData, type JobResult } from "./wire.js";
 
 type Fn = (...args: unknown[]) => unknown;
@@ -50,8 +64,8 @@ export interface WorkerModule {
 
 /** Options of `RedisWorker.start()`. */
 export interface RedisWorkerOptions {
-  /** The Redis server (see `RedisExecutorOptions.connection`). */
-  connection: RedisConnection;
+  /** The Redis server or cluster (see `RedisExecutorOptions.connection`). */
+  connection: RedisTargetConnection;
   /** The queue's name (the executor's `queue`). */
   queue: string;
   /** The modules whose exported functions this worker runs: paths, `file:` URLs, or `{ name, path }`. */
@@ -65,7 +79,7 @@ export interface RedisWorkerOptions {
    * `sleepSync` / `throwIfCancelled` are interruptible. Default 0 (main thread).
    */
   threads?: number;
-  /** BullMQ's key prefix. Default `"bull"`. */
+  /** BullMQ's key prefix. Default `"bull"`. On a cluster, the prefix or the queue name must carry a hash tag (`"{bull}"`). */
   prefix?: string;
   /** ms a job's lock lasts without renewal; a dead worker's job is recovered after about this long. Default 30 000. */
   lockDuration?: number;
@@ -118,6 +132,9 @@ function installWorkerState(name: string): void {
   setWorkerState(state);
 }
 
+/** How long `close()` waits for BullMQ's graceful close once no job runs here (ms). */
+const CLOSE_GRACE_MS = 5000;
+
 /** How long a cancel message for a job this worker has not started is remembered (ms). */
 const CANCEL_MEMORY = 60_000;
 
@@ -148,11 +165,13 @@ export class RedisWorker {
   private _pool: ThreadPoolExecutor | null = null;
   /** Abort functions of the jobs running here, by job id. */
   private readonly _active = new Map<string, (reason: unknown) => void>();
+  /** Resolvers waiting for `_active` to be empty (`close()`). */
+  private _idleWaiters: Array<() => void> = [];
   /** Cancel messages for jobs not (yet) running here: job id → time received. */
   private readonly _cancelled = new Map<string, number>();
   private _worker: Worker | null = null;
-  private _sub: Redis | null = null;
-  private _clients: Redis[] = [];
+  private _sub: Client | null = null;
+  private _clients: Client[] = [];
   private _seq = 0;
   private _closing: Promise<void> | null = null;
   private readonly _log: (line: string) => void;
@@ -175,11 +194,16 @@ export class RedisWorker {
    */
   static async start(options: RedisWorkerOptions): Promise<RedisWorker> {
     checkOptions(options);
-    const { url, options: connOptions } = checkConnection(options.connection, "options.connection");
+    const target = checkTarget(options.connection, "options.connection");
     const queue = options.queue;
     if (typeof queue !== "string" || queue.length === 0 || queue.includes(":")) {
       throw new TypeError(`Expected options.queue to be a non-empty queue name without ':', got ${describe(queue)}`);
     }
+    const prefix = options.prefix ?? "bull";
+    if (typeof prefix !== "string" || prefix.length === 0) {
+      throw new TypeError(`Expected options.prefix to be a non-empty string, got ${describe(prefix)}`);
+    }
+    if (target.cluster) checkClusterKeys(prefix, queue, { prefix: "options.prefix", queue: "options.queue" });
     if (!Array.isArray(options.modules) || options.modules.length === 0) {
       throw new TypeError(`Expected options.modules to be a non-empty list of module paths, got ${describe(options.modules)}`);
     }
@@ -190,7 +214,6 @@ export class RedisWorker {
       if (v !== undefined) checkMs(v, `options.${k}`, { positive: true });
     }
     const maxStalled = checkCount(options.maxStalledCount ?? 1, "options.maxStalledCount");
-    const prefix = options.prefix ?? "bull";
     const name = options.name ?? `RedisWorker-${queue}-${process.pid}`;
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const w = new RedisWorker(name, queue, log);
@@ -210,11 +233,11 @@ export class RedisWorker {
     fatal.catch(() => {}); // (observed by the race below: this only keeps it from being unhandled)
     // bad credentials or an unverifiable certificate: retrying cannot help
     const onError = (e: unknown): void => {
-      if (isFatalConnectionError(e)) rejectFatal(new Error(`Redis at ${redactUrl(url)} refused the connection: ${e instanceof Error ? e.message : String(e)}`));
+      if (isFatalConnectionError(e)) rejectFatal(new Error(`${target.label} refused the connection: ${errorText(e)}`));
     };
-    const mk = (): Redis => makeClient(deps, url, connOptions, w._clients, onError);
+    const mk = (): Client => makeClient(deps, target, w._clients, onError);
     try {
-      await Promise.race([w._connect(bullmq, mk, url, queue, prefix, name, concurrency, options, maxStalled, log), fatal]);
+      await Promise.race([w._connect(bullmq, mk, target, queue, prefix, name, concurrency, options, maxStalled, log), fatal]);
     } catch (e) {
       await w.close({ force: true });
       throw e;
@@ -224,8 +247,8 @@ export class RedisWorker {
 
   private async _connect(
     bullmq: Awaited<ReturnType<typeof loadDeps>>["bullmq"],
-    mk: () => Redis,
-    url: string,
+    mk: () => Client,
+    target: Target,
     queue: string,
     prefix: string,
     name: string,
@@ -237,17 +260,19 @@ export class RedisWorker {
     const w = this;
     const sub = mk();
     w._sub = sub;
+    // A cluster node reached as one server would answer most commands with MOVED: say so at once.
+    await refuseClusterNode(sub, target);
     const channel = `${prefix}:${queue}:asyncio-ts:cancel`;
     sub.on("message", (_ch: string, msg: string) => w._onCancelMessage(msg));
     await sub.subscribe(channel);
     const conn = mk();
     let down = false;
     conn.on("close", () => {
-      if (!down && w._closing === null) log(`aio worker ${name}: lost the connection to ${redactUrl(url)}; reconnecting`);
+      if (!down && w._closing === null) log(`aio worker ${name}: lost the connection to ${target.label}; reconnecting`);
       down = true;
     });
     conn.on("ready", () => {
-      if (down) log(`aio worker ${name}: reconnected to ${redactUrl(url)}`);
+      if (down) log(`aio worker ${name}: reconnected to ${target.label}`);
       down = false;
     });
     const worker = new bullmq.Worker(queue, (job: Job, _token?: string, signal?: AbortSignal) => w._process(job, signal), {
@@ -265,7 +290,7 @@ export class RedisWorker {
     await worker.waitUntilReady();
     const mods = [...w._allowed].map(([m, fns]) => `${m} (${[...fns.keys()].join(", ")})`).join("; ");
     const where = this._pool !== null ? `, on ${options.threads} thread(s)` : "";
-    log(`aio worker ${name}: queue ${queue} on ${redactUrl(url)}, concurrency ${concurrency}${where}, modules: ${mods}`);
+    log(`aio worker ${name}: queue ${queue} (prefix ${prefix}) on ${target.label}, concurrency ${concurrency}${where}, modules: ${mods}`);
   }
 
   private async _loadModules(modules: Array<string | WorkerModule>): Promise<void> {
@@ -397,7 +422,18 @@ export class RedisWorker {
       timer?.clear();
       signal?.removeEventListener("abort", onSignal);
       this._active.delete(id);
+      if (this._active.size === 0) {
+        const ws = this._idleWaiters;
+        this._idleWaiters = [];
+        for (const f of ws) f();
+      }
     }
+  }
+
+  /** Resolves once no job runs here. */
+  private _untilIdle(): Promise<void> {
+    if (this._active.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this._idleWaiters.push(resolve));
   }
 
   /**
@@ -435,12 +471,16 @@ export class RedisWorker {
         for (const c of this._clients) c.disconnect();
         this._worker?.close(true).catch(() => {}); // (not awaited: without a connection it cannot finish cleanly)
       } else {
-        try {
-          await this._worker?.close(options.force === true);
-        } catch {
-          // Closing anyway: the connections are dropped below, and a job left unfinished is recovered
-          // as stalled by another worker.
-        }
+        // (closing anyway if it fails: the connections are dropped below, and a job left unfinished is
+        // recovered as stalled by another worker)
+        const closing = this._worker?.close(options.force === true).catch(() => {});
+        // BullMQ's graceful close also waits for Redis: on a cluster that lost a master (CLUSTERDOWN,
+        // while every connection stays "ready") it would wait forever. Once no job of ours runs, give it
+        // CLOSE_GRACE_MS, then drop the connections (a completion it could not write is recovered as stalled).
+        let t: ReturnType<typeof setTimeout> | undefined;
+        const idleThenGrace = this._untilIdle().then(() => new Promise<void>((r) => (t = realTimers.setTimeout(r, CLOSE_GRACE_MS))));
+        await Promise.race([closing, idleThenGrace]);
+        realTimers.clearTimeout(t);
       }
       await this._pool?.shutdown({ wait: true, cancelFutures: true, timeout: options.force === true ? 0 : Infinity });
       for (const c of this._clients) c.disconnect();
