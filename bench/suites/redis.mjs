@@ -139,6 +139,8 @@ export default async function redisSuite(ctx) {
   };
 
   const TINY = ctx.quick ? 500 : 2000;
+  /** Items per job of the batching rows (map's chunksize). */
+  const CHUNK = 50;
   const CPU = ctx.quick ? 16 : 32;
   const CPU_ITERS = 1_000_000; // about 10-50 ms of arithmetic per task on this machine (depending on its load)
   const noop = lib.moduleFunction(tasks, "noop");
@@ -229,6 +231,7 @@ export default async function redisSuite(ctx) {
     });
 
   const tinyRows = [];
+  let batchGain = NaN;
   const cpuRows = [];
   let cmpRows = [];
   let c8Rows = [];
@@ -289,6 +292,39 @@ export default async function redisSuite(ctx) {
     c8Rows = compareRows(await compare(peers, TINY, c8Rounds), [["RedisExecutor, 2 workers, concurrency 8", "raw BullMQ, 2 workers, concurrency 8"]]);
     const c8 = c8Rows[0];
     tinyRows.push({ name: "RedisExecutor, 2 local workers, --concurrency 8", perSec: c8.perSec, min: c8.min, max: c8.max });
+    await Promise.all(peers.splice(0).map((p) => p.close()));
+    await stopWorkers();
+
+    // Batching (issue 18, target 6): map's chunksize puts CHUNK items in one job, one round trip for all
+    // of them; against one job per item on the same worker, rounds interleaved.
+    await startWorkers("exmap", 1, "aio");
+    const mapEx = new RedisExecutor({ connection: url, queue: "exmap", keepFinishedJobs: 1 });
+    const items = Array.from({ length: TINY }, () => 0);
+    const perItem = [];
+    const chunked = [];
+    for (let r = -1; r < cmpRounds; r++) {
+      process.stderr.write(`  redis suite: map, ${TINY} items, one job each and chunksize ${CHUNK} ...
+`);
+      for (const [out, chunksize] of [
+        [perItem, 1],
+        [chunked, CHUNK],
+      ]) {
+        const t0 = process.hrtime.bigint();
+        const n = await lib.run(async () => {
+          let k = 0;
+          for await (const _ of mapEx.map(noop, items, { chunksize })) k++;
+          return k;
+        });
+        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+        if (n !== TINY) throw new Error(`map: ${n} results for ${TINY} items`);
+        if (r >= 0) out.push(TINY / (ms / 1000));
+      }
+    }
+    await mapEx.shutdown();
+    const mapRow = (name, xs) => ({ name, perSec: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
+    tinyRows.push(mapRow("RedisExecutor, 1 local worker, map(), one job per item", perItem));
+    tinyRows.push(mapRow(`RedisExecutor, 1 local worker, map(..., { chunksize: ${CHUNK} })`, chunked));
+    batchGain = median(chunked) / median(perItem);
   } finally {
     await Promise.allSettled(peers.splice(0).map((p) => p.close()));
     await stopWorkers();
@@ -309,6 +345,7 @@ export default async function redisSuite(ctx) {
     notes: [
       "each Redis job is a BullMQ job: added in bulk, taken, locked, completed, and reported through the queue's event stream",
       "(several Redis round trips per job); a worker with --concurrency n overlaps n jobs' round trips",
+      `target (issue 18, 6): tiny-job throughput >= 2x one job per item: map with chunksize ${CHUNK} / one job per item = ${batchGain.toFixed(1)}x -> ${batchGain >= 2 ? "met" : "MISSED"}`,
     ],
   });
 

@@ -36,6 +36,13 @@ import { deserializeError, serializeError, type SerializedError } from "../execu
 
 /** Version of the job format. @internal */
 export const WIRE_VERSION = 1;
+/**
+ * A chunk of calls (`RedisExecutor.map(fn, items, { chunksize })`): `a` encodes the list of argument
+ * lists, the result the list of results, and a call that fails fails the chunk (CPython's
+ * `_process_chunk`). Its own version, so that a worker older than chunks refuses the job, saying why,
+ * rather than calling the function once with the whole list. @internal
+ */
+export const WIRE_VERSION_CHUNK = 2;
 
 /** A job's data in Redis. @internal */
 export interface JobData {
@@ -185,7 +192,9 @@ export function moduleNameOf(url: string): string {
 export function checkJobData(d: unknown): string | null {
   if (d === null || typeof d !== "object") return `expected an object, got ${describe(d)}`;
   const j = d as Record<string, unknown>;
-  if (j.v !== WIRE_VERSION) return `unsupported job format version ${describe(j.v)} (this worker reads ${WIRE_VERSION})`;
+  if (j.v !== WIRE_VERSION && j.v !== WIRE_VERSION_CHUNK) {
+    return `unsupported job format version ${describe(j.v)} (this worker reads ${WIRE_VERSION} and ${WIRE_VERSION_CHUNK})`;
+  }
   if (typeof j.m !== "string" || typeof j.f !== "string") return "the job names no module (m) or function (f)";
   if (typeof j.a !== "string") return "the job carries no encoded arguments (a)";
   if (j.t !== undefined && (typeof j.t !== "number" || !(j.t > 0))) return `invalid timeout ${describe(j.t)}`;

@@ -31,6 +31,7 @@ const echo = moduleFunction<(x: unknown) => unknown>(TASKS, "echo");
 const fail = moduleFunction<(m: string) => never>(TASKS, "fail");
 const sleepy = moduleFunction<(ms: number, log?: string, label?: string) => Promise<string>>(TASKS, "sleepy");
 const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
+const oddFails = moduleFunction<(x: number) => number>(TASKS, "oddFails");
 const returnsFunction = moduleFunction<() => () => number>(TASKS, "returnsFunction");
 
 /** Fast stalled-job recovery for the tests (about a second). */
@@ -81,6 +82,44 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       expect(out).toEqual([3, 1, 2]);
       expect(await ex.submit(whoAmI)).toBe("w-main");
       expect(ex.statistics()).toMatchObject({ inflight: 0, completed: 26 });
+    });
+  });
+
+  it("map with chunksize: chunksize items per job, results in order; a failing call fails its chunk, the iteration raises there", async () => {
+    await run(async () => {
+      await using ex = executor();
+      const done0 = ex.statistics().completed;
+      const out: unknown[] = [];
+      for await (const y of ex.map(echo, Array.from({ length: 10 }, (_, i) => i), { chunksize: 4 })) out.push(y);
+      expect(out).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(ex.statistics().completed - done0).toBe(3); // (three jobs: 4 + 4 + 2 items)
+      const seen: number[] = [];
+      const err = await (async () => {
+        for await (const y of ex.map(oddFails, [0, 2, 4, 1, 6], { chunksize: 2 })) seen.push(y);
+      })().then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(seen).toEqual([0, 20]); // (the first chunk; the second failed at its second call)
+      expect(err).toBeInstanceOf(RangeError);
+      expect(err!.message).toBe("odd 1");
+      // the same with one item per job, for comparison: 0, 20, 40, then the failure
+      const one: number[] = [];
+      await expect(
+        (async () => {
+          for await (const y of ex.map(oddFails, [0, 2, 4, 1, 6])) one.push(y);
+        })(),
+      ).rejects.toThrow("odd 1");
+      expect(one).toEqual([0, 20, 40]);
+    });
+  });
+
+  it("map's chunksize is checked", async () => {
+    await run(async () => {
+      await using ex = executor();
+      expect(() => ex.map(echo, [1], { chunksize: 0 })).toThrow(new RangeError("Expected chunksize to be a positive integer, got 0 (number)"));
+      expect(() => ex.map(echo, [1], { chunksize: 1.5 })).toThrow(/Expected chunksize to be a positive integer, got 1.5/);
+      expect(() => ex.map(echo, [1], { chunk: 2 } as never)).toThrow('Unknown option "chunk" of map() (known: chunksize)');
     });
   });
 
@@ -148,10 +187,17 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       const bad = [
         { code: "process.exit(1)" },
         { v: 1, m: "tasks", f: "add", a: 42 },
-        { v: 2, m: "tasks", f: "add", a: encodeValue([1, 2], "args") },
+        { v: 3, m: "tasks", f: "add", a: encodeValue([1, 2], "args") },
         { v: 1, m: "tasks", f: "add", a: encodeValue("not a list", "args") },
+        { v: 2, m: "tasks", f: "add", a: encodeValue([1, 2], "args") },
       ];
-      const expected = [/unsupported job format version/, /no encoded arguments/, /unsupported job format version 2/, /arguments are not a list/];
+      const expected = [
+        /unsupported job format version/,
+        /no encoded arguments/,
+        /unsupported job format version 3 \(number\) \(this worker reads 1 and 2\)/,
+        /arguments are not a list/,
+        /a chunk's arguments are not a list of argument lists/,
+      ];
       for (let i = 0; i < bad.length; i++) {
         const job = await q.add("raw", bad[i]);
         await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(expected[i]!);
@@ -301,6 +347,27 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
         await until(() => ex.statistics().inflight === 0, 10_000, "the cancelled job's report");
         await expect(ex.submit(fail, "from a thread")).rejects.toThrow("from a thread");
         expect(await ex.submit(blockFor, 1)).toBe("blocked 1");
+        // map's chunks on the threads: the calls of a chunk one after the other, a failure ends its chunk
+        const out: number[] = [];
+        for await (const y of ex.map(oddFails, [0, 2, 4, 6], { chunksize: 3 })) out.push(y);
+        expect(out).toEqual([0, 20, 40, 60]);
+        await expect(
+          (async () => {
+            for await (const _ of ex.map(oddFails, [0, 3], { chunksize: 2 }));
+          })(),
+        ).rejects.toThrow("odd 3");
+        // a chunk's timeout is the job's: the call running on a thread when it expires is cancelled
+        const slowEx = new RedisExecutor({ connection: redis.url, queue: "threads", timeout: 300 });
+        try {
+          await expect(
+            (async () => {
+              for await (const _ of slowEx.map(blockFor, [10, 60_000], { chunksize: 2 }));
+            })(),
+          ).rejects.toThrow(TimeoutError);
+        } finally {
+          await slowEx.shutdown();
+        }
+        expect(await ex.submit(blockFor, 1)).toBe("blocked 1"); // (a thread is free again)
       });
     } finally {
       await w.stop();
