@@ -9,9 +9,14 @@
  * process's start, the import, the run, the exit). The programs take turns (`ctx.interleave`), 3 per turn;
  * the table shows the median and the spread of each, and the median's excess over `node -e 0` of the same
  * Node. `ASYNCIO_BENCH_IMPORT_BASE=<dist of another build>` adds that build's rows. A p-limit program
- * (import, one limited call) is a reference for what a small package costs on the same path.
+ * (import, one limited call) is a reference for what a small package costs on the same path. A bundle of
+ * `run()` alone (esbuild of `src/runner/runner.ts` with what it imports: the kernel and the runner, 0.2 MB
+ * of the index's 0.56) shows what the runtime itself costs at start-up, apart from the size of the API
+ * that the index exports.
  */
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { build } from "esbuild";
 import { findNode24, scratchProject } from "../lib/scratch-project.mjs";
 
 /** Issue 18's target 7, in ms over `node -e 0`, on Node 24. */
@@ -24,6 +29,17 @@ const PLIMIT = `import("p-limit").then((m) => m.default(1)(async () => {}))`;
 export default async function startupSuite(ctx) {
   const project = scratchProject(ctx, ["p-limit"]);
   try {
+    const runOnly = join(project.dir, "run-only.mjs");
+    await build({
+      stdin: { contents: `export { run } from ${JSON.stringify(join(ctx.root, "src", "runner", "runner.ts"))};`, resolveDir: ctx.root, loader: "ts" },
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      keepNames: true,
+      outfile: runOnly,
+      logLevel: "warning",
+    });
     const node24 = findNode24(ctx.root);
     const nodes = [...(node24 === null ? [] : [{ tag: `Node ${node24.version}`, path: node24.path, yardstick: true }]), { tag: `Node ${ctx.nodeVersion}`, path: process.execPath, yardstick: node24 === null && ctx.nodeVersion.startsWith("24.") }];
     const children = 3;
@@ -45,6 +61,7 @@ export default async function startupSuite(ctx) {
       peer(`empty${i}`, `node -e 0 (${n.tag})`, n.path, EMPTY),
       peer(`aio${i}`, `asyncio-ts: import + run(empty main) (${n.tag})`, n.path, RUN("asyncio-ts")),
       ...(project.hasBase ? [peer(`base${i}`, `asyncio-ts, baseline build (${n.tag})`, n.path, RUN("asyncio-ts-base"))] : []),
+      peer(`runonly${i}`, `run() alone, bundled: import + run(empty main) (${n.tag})`, n.path, RUN("./run-only.mjs")),
       ...(project.peers.includes("p-limit") ? [peer(`plimit${i}`, `p-limit: import + one call (${n.tag})`, n.path, PLIMIT, true)] : []),
     ]);
     for (const p of peers) p.run(); // one untimed round: the files come from the page cache after it
