@@ -5,12 +5,16 @@
  * waiter woken by `set()` returns `true` even if `clear()` ran before it resumed (in the same step),
  * because its wake-up is its own future's result, not a re-read of the flag: no waiter misses a `set()`.
  *
+ * A blocked `wait()` returns its waiter itself, which unlinks itself when the waiting code resumes
+ * (`SettlingWaiter`, as `Lock.acquire()` does), not an async function around it: one object and one
+ * await per wait instead of a promise, a generator and two awaits. Measured with two tasks taking turns
+ * through two Events (`node bench/run.mjs floor`, Node 24): see bench/README.md, "Issue 18's targets".
+ *
  * @module
  */
 import type { EventLoop } from "../core/index.js";
-import { RESOLVED_TRUE, WaiterQueue } from "./wait-queue.js";
-import { abortReason, readSignal, waitOn, type AbortOptions } from "./abort-signal.js";
-import { bindLoop } from "./loop-binding.js";
+import { RESOLVED_TRUE, WaiterQueue, type SettlingWaiter, type WaitOwner } from "./wait-queue.js";
+import { abortReason, signalOrRejection, type AbortOptions } from "./abort-signal.js";
 
 /**
  * What `Event.statistics()` reports.
@@ -38,7 +42,7 @@ export interface EventStatistics {
  * }, { virtualTime: true });
  * ```
  */
-export class Event {
+export class Event implements WaitOwner {
   /** @internal the flag */
   _value = false;
   /** @internal tasks in `wait()`; woken ones stay linked until they run */
@@ -77,24 +81,18 @@ export class Event {
    * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`)
    * @example `await ev.wait({ signal: AbortSignal.timeout(1000) });`
    */
-  wait(options?: AbortOptions): Promise<true> {
+  wait(options?: AbortOptions): PromiseLike<true> {
     if (options === undefined && this._value) return RESOLVED_TRUE;
-    return this._wait(options);
+    const signal = signalOrRejection(options);
+    if (signal instanceof Promise) return signal;
+    if (this._value) return RESOLVED_TRUE;
+    return this._waiters.waitSettling(this, signal, "Event");
   }
 
-  /** @internal */
-  async _wait(options: AbortOptions | undefined): Promise<true> {
-    const signal = readSignal(options);
-    if (this._value) return true;
-    const w = this._waiters.park(bindLoop(this, "Event"));
-    try {
-      await waitOn(w, signal);
-      return true;
-    } catch (e) {
-      throw abortReason(w, e);
-    } finally {
-      this._waiters.remove(w);
-    }
+  /** @internal the end of a blocked `wait()`, when the waiting code resumes (CPython's `finally`) */
+  _afterWait(w: SettlingWaiter, ok: boolean, value: unknown): unknown {
+    this._waiters.remove(w);
+    return ok ? true : abortReason(w, value);
   }
 
   /**
