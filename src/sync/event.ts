@@ -13,7 +13,7 @@
  * @module
  */
 import type { EventLoop } from "../core/index.js";
-import { RESOLVED_TRUE, WaiterQueue, type SettlingWaiter, type WaitOwner } from "./wait-queue.js";
+import { RESOLVED_TRUE, WaiterQueue, type SettlingWaiter } from "./wait-queue.js";
 import { abortReason, signalOrRejection, type AbortOptions } from "./abort-signal.js";
 
 /**
@@ -42,7 +42,7 @@ export interface EventStatistics {
  * }, { virtualTime: true });
  * ```
  */
-export class Event implements WaitOwner {
+export class Event {
   /** @internal the flag */
   _value = false;
   /** @internal tasks in `wait()`; woken ones stay linked until they run */
