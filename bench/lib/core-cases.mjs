@@ -222,10 +222,16 @@ if (peer === "effect") {
 
 // ---------------------------------------------------------------- main
 
+/**
+ * A peer named `<peer>Tagged` is `<peer>` run under the tagging hook (`tagging-hook.mjs`): the floor of
+ * issue 11's design (`rawTagged`, `rawThenableTagged`).
+ */
 async function main() {
+  const tagged = peer.endsWith("Tagged");
+  if (tagged) await installTaggingHook();
+  const base = tagged ? peer.slice(0, -"Tagged".length) : peer;
   if (group === "spawn") {
-    if (peer === "rawTagged") await installTaggingHook();
-    const fn = spawnPeers[peer === "rawTagged" ? "raw" : peer];
+    const fn = spawnPeers[base];
     for (let w = 0; w < WARMUP; w++) await fn();
     const nsPerTask = [];
     const start = process.hrtime.bigint();
@@ -238,20 +244,15 @@ async function main() {
     return { nsPerTask, meanNsPerTask };
   }
   if (group === "sleeps") {
-    if (peer === "rawTagged") await installTaggingHook();
     const baseRssKiB = resourceUsage().maxRSS;
     const t0 = process.hrtime.bigint();
-    await sleepPeers[peer === "rawTagged" ? "raw" : peer]();
+    await sleepPeers[base]();
     const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
     return { wallMs, maxRssKiB: resourceUsage().maxRSS, baseRssKiB };
   }
   if (group === "memory") {
     if (typeof gc !== "function") throw new Error("the memory group needs node --expose-gc");
-    if (peer === "rawThenableTagged") {
-      await installTaggingHook();
-      return { bytesPerTask: await memoryPeers.rawThenable() };
-    }
-    return { bytesPerTask: await memoryPeers[peer]() };
+    return { bytesPerTask: await memoryPeers[base]() };
   }
   throw new Error(`unknown group ${group}`);
 }

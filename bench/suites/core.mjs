@@ -113,6 +113,12 @@ export default async function core(ctx) {
     const p = py("sleeps", 1);
     if (p !== null) pySleeps.push(p);
   }
+  const sleepColumns = [
+    { key: "wall", label: "wall ms", digits: 0 },
+    { key: "rss", label: "peak RSS MiB", digits: 0 },
+    { key: "rssDelta", label: "RSS growth MiB", digits: 0 },
+  ];
+  const sleepTitle = (n) => `${n.toLocaleString("en-US")} concurrent 10 ms sleeps, real clock (wall ms from the first spawn to the last wake-up; peak RSS in MiB)`;
   const sleepRow = (name, runs) => ({
     name,
     wall: ctx.median(runs.map((r) => r.wallMs)),
@@ -122,12 +128,8 @@ export default async function core(ctx) {
   const sleepRows = sleepPeers.map(([k, name]) => sleepRow(name, sleepRes.get(k)));
   if (python !== null) sleepRows.push(sleepRow(`${pyName} create_task(sleep(0.01)) + gather`, pySleeps));
   ctx.table({
-    title: `${N.toLocaleString("en-US")} concurrent 10 ms sleeps, real clock (wall ms from the first spawn to the last wake-up; peak RSS in MiB)`,
-    columns: [
-      { key: "wall", label: "wall ms", digits: 0 },
-      { key: "rss", label: "peak RSS MiB", digits: 0 },
-      { key: "rssDelta", label: "RSS growth MiB", digits: 0 },
-    ],
+    title: sleepTitle(N),
+    columns: sleepColumns,
     rows: sleepRows,
     ratio: { key: "wall", baseline: sleepRows[0].name, label: "wall x raw" },
     notes: [
@@ -139,17 +141,10 @@ export default async function core(ctx) {
   // ------------------------------------------------------------ a million sleeping tasks (issue 18, target 3)
   if (!ctx.quick) {
     const MILLION = 1_000_000;
-    const millionRows = sleepPeers.map(([k, name]) => {
-      const r = node("sleeps", k, 1, [], MILLION);
-      return { name, wall: r.wallMs, rss: r.maxRssKiB / 1024, rssDelta: (r.maxRssKiB - r.baseRssKiB) / 1024 };
-    });
+    const millionRows = sleepPeers.map(([k, name]) => sleepRow(name, [node("sleeps", k, 1, [], MILLION)]));
     ctx.table({
-      title: `${MILLION.toLocaleString("en-US")} concurrent 10 ms sleeps, real clock (wall ms from the first spawn to the last wake-up; peak RSS in MiB)`,
-      columns: [
-        { key: "wall", label: "wall ms", digits: 0 },
-        { key: "rss", label: "peak RSS MiB", digits: 0 },
-        { key: "rssDelta", label: "RSS growth MiB", digits: 0 },
-      ],
+      title: sleepTitle(MILLION),
+      columns: sleepColumns,
       rows: millionRows,
       ratio: { key: "wall", baseline: millionRows[0].name, label: "wall x raw" },
       notes: ["one child process per peer, one round (each takes seconds); the sleeps all end after the last one started"],

@@ -13,38 +13,10 @@
  */
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function waitFor(child, re, what) {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const on = (b) => {
-      out += b.toString();
-      if (re.test(out)) {
-        child.off("exit", onExit);
-        resolve();
-      }
-    };
-    const onExit = (code) => reject(new Error(`${what} exited (${code}):\n${out}`));
-    child.stdout.on("data", on);
-    child.stderr.on("data", on);
-    child.once("exit", onExit);
-  });
-}
+import { freePort, waitFor } from "../lib/child-processes.mjs";
 
 function cli(args) {
   return new Promise((resolve, reject) => {

@@ -17,35 +17,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { freePort, waitFor } from "../lib/child-processes.mjs";
 import { serialize } from "node:v8";
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function waitFor(child, re, what) {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const on = (b) => {
-      out += b.toString();
-      if (re.test(out)) resolve();
-    };
-    child.stdout.on("data", on);
-    child.stderr.on("data", on);
-    child.once("exit", (code) => reject(new Error(`${what} exited (${code}):\n${out}`)));
-  });
-}
 
 /** CPU time (ms, user + system) a process has used so far, from /proc; null where there is no /proc. */
 function procCpuMs(pid) {

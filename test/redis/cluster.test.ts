@@ -4,7 +4,6 @@
  * executors connected through `{ cluster: [...] }` and through an ioredis `Cluster` instance.
  * No test asserts timings: waits are bounded waits for events.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +11,7 @@ import { CancelledError, RuntimeError, gather, run, sleep } from "../../src/inde
 import { moduleFunction } from "../../src/executors/executor.js";
 import { RedisConnectionError, RedisExecutor, RedisRateLimiter, RedisWorker } from "../../src/redis/index.js";
 import { RedisCluster, clusterUnavailable } from "./cluster-harness.js";
-import { TASKS, WorkerProcess, until, waitExit } from "./harness.js";
+import { FAST_RECOVERY, TASKS, WorkerProcess, readLog, until, waitExit } from "./harness.js";
 
 const unavailable = clusterUnavailable();
 
@@ -24,17 +23,9 @@ const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
 
 /** Every key of the queue `main` carries this hash tag: the queue lives in one slot, on one master. */
 const PREFIX = "{aio-test}";
-const FAST_RECOVERY = ["--lock-duration", "1000", "--stalled-interval", "500"];
 /** No inherited connection settings in the workers' environment. */
 const NO_ENV = { AIO_REDIS_URL: "", AIO_REDIS_CLUSTER: "" };
 
-function readLog(path: string): string[] {
-  try {
-    return readFileSync(path, "utf8").split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 describe.skipIf(unavailable !== null)("RedisExecutor on a Redis Cluster of 3 masters", { timeout: 30_000 }, () => {
   // (a master unreachable for 2 s is marked failed: the last test loses one)

@@ -7,7 +7,7 @@
  * @module
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,18 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const AIO = join(ROOT, "dist/src/cli/aio.js");
 export const TASKS = fileURLToPath(new URL("./fixtures/tasks.mjs", import.meta.url));
+
+/** Fast stalled-job recovery for the tests' workers (about a second). */
+export const FAST_RECOVERY = ["--lock-duration", "1000", "--stalled-interval", "500"];
+
+/** The lines a task fixture appended to `path` (none if it does not exist yet). */
+export function readLog(path: string): string[] {
+  try {
+    return readFileSync(path, "utf8").split("\n").filter(Boolean);
+  } catch {
+    return [];
+  }
+}
 
 /** The redis-server binary, or null. */
 export function redisServerPath(): string | null {

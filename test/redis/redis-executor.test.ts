@@ -22,7 +22,7 @@ import {
 import { moduleFunction } from "../../src/executors/executor.js";
 import { RedisConnectionError, RedisExecutor, RedisJobError, UnknownFunctionError } from "../../src/redis/index.js";
 import { encodeValue } from "../../src/redis/wire.js";
-import { RedisServer, TASKS, WorkerProcess, redisUnavailable, until, waitExit } from "./harness.js";
+import { FAST_RECOVERY, RedisServer, TASKS, WorkerProcess, readLog, redisUnavailable, until, waitExit } from "./harness.js";
 
 const unavailable = redisUnavailable();
 
@@ -34,20 +34,10 @@ const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
 const oddFails = moduleFunction<(x: number) => number>(TASKS, "oddFails");
 const returnsFunction = moduleFunction<() => () => number>(TASKS, "returnsFunction");
 
-/** Fast stalled-job recovery for the tests (about a second). */
-const FAST_RECOVERY = ["--lock-duration", "1000", "--stalled-interval", "500"];
-
 function workerArgs(url: string, queue: string, ...extra: string[]): string[] {
   return ["--redis", url, "--queue", queue, "--module", TASKS, ...FAST_RECOVERY, ...extra];
 }
 
-function readLog(path: string): string[] {
-  try {
-    return readFileSync(path, "utf8").split("\n").filter(Boolean);
-  } catch {
-    return [];
-  }
-}
 
 describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () => {
   const redis = new RedisServer();
