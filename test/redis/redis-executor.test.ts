@@ -104,6 +104,22 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
     });
   });
 
+  it("leaving a chunked map early cancels the chunks not reached, running or waiting", async () => {
+    await run(async () => {
+      await using ex = executor();
+      const c0 = ex.statistics().cancelled;
+      const got: string[] = [];
+      // chunk 1: two short sleeps; chunks 2 and 3: sleeps of 30 s (the worker runs two jobs at a time)
+      for await (const y of ex.map(sleepy, [10, 10, 30_000, 30_000, 30_000], { chunksize: 2 })) {
+        got.push(y);
+        if (got.length === 2) break;
+      }
+      expect(got).toEqual(["slept 10", "slept 10"]);
+      await until(() => ex.statistics().inflight === 0, 10_000, "the cancelled chunks' reports");
+      expect(ex.statistics().cancelled - c0).toBe(2);
+    });
+  });
+
   it("map's chunksize is checked", async () => {
     await run(async () => {
       await using ex = executor();
