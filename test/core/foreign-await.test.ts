@@ -12,15 +12,20 @@ describe("foreign awaits", () => {
   it("a task awaiting a foreign promise does not block the others, and knows who it is afterwards", async () => {
     const { p, plain } = recorder();
     await run(async () => {
+      // A foreign promise settled by a real timer that b starts: a timer started by a could fire before
+      // the loop lets a's step go and runs b (Node's timers phase runs before its check phase).
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
       const a = createTask(
         async () => {
-          await foreign(5);
+          await gate;
           p(`a resumed as ${currentTask()?.getName()}`);
         },
         { name: "A" },
       );
       const b = createTask(async () => {
         p("b runs while a waits");
+        setTimeout(release, 1);
       });
       await b;
       await a;

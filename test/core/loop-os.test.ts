@@ -139,15 +139,18 @@ describe("callSoonThreadsafe / runCoroutineThreadsafe", () => {
       }, loop);
       await expect(failing).rejects.toThrow("inside");
       const cleanup: string[] = [];
+      let started!: () => void;
+      const waiting = new Promise<void>((r) => (started = r));
       const slow = runCoroutineThreadsafe(async () => {
         try {
+          started();
           await new Event().wait(); // never set
         } catch (e) {
           cleanup.push(e instanceof CancelledError ? "cancelled on its loop" : String(e));
           throw e;
         }
       }, loop);
-      await new Promise((r) => setTimeout(r, 5));
+      await waiting; // (not a real timer: on a loaded machine it could fire before the loop started the task)
       expect(slow.cancel("stop")).toBe(true);
       await expect(slow).rejects.toBeInstanceOf(CancelledError);
       expect(cleanup).toEqual(["cancelled on its loop"]);

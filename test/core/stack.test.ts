@@ -55,6 +55,7 @@ describe.each(clocks)("getStack on the %s clock", (_, clock) => {
   it("after a resumption: the awaiters are async frames", async () => {
     await run(async () => {
       const t = createTask(caller);
+      await sleep(0); // (t's first sleep starts before ours: on the real clock a stall between them could reorder them)
       await sleep(20); // twice() has resumed once: caller() is suspended in its await of it
       const s = t.getStack();
       expect(at(s)).toEqual([`caller:${lineOf("// caller-await")}`, `twice:${lineOf("// twice-await")}`]);
@@ -118,6 +119,7 @@ describe.each(clocks)("getStack on the %s clock", (_, clock) => {
       const failed = createTask(thrower);
       const ok = createTask(async () => 1);
       const cancelled = createTask(() => sleep(100));
+      await sleep(0); // (the tasks' sleeps start before ours, as above)
       await sleep(5);
       cancelled.cancel();
       await sleep(0);

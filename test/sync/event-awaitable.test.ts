@@ -45,8 +45,8 @@ async function scenarios(out: Record<string, string[]>): Promise<void> {
       if (!(e instanceof TimeoutError)) throw e;
       p("timeout", "waiters", waiters(ev));
     }
-    getRunningLoop().callLater(10, () => ev.set());
-    p("waitFor", await waitFor(ev.wait(), 50), "waiters", waiters(ev));
+    getRunningLoop().callLater(10, () => ev.set()); // (a timeout far from it: on the real clock a stall could fire both at once)
+    p("waitFor", await waitFor(ev.wait(), 5000), "waiters", waiters(ev));
   }
   {
     const p = logger(out, "wait+shield");

@@ -145,7 +145,8 @@ describe("JobQueue: jobs are tasks", () => {
       const loop = getRunningLoop();
       const t0 = loop.time();
       q.on("active", () => starts.push(loop.time() - t0));
-      const jobs = [1, 2, 3, 4].map((i) => q.add(async () => (await sleep(1), i)));
+      // (the quick jobs' limit is far from their 1 ms: on a loaded machine a stall could outlast 30 ms)
+      const jobs = [1, 2, 3, 4].map((i) => q.add(async () => (await sleep(1), i), { timeout: 5000 }));
       const slow = q.add(() => sleep(1000));
       await expect(slow).rejects.toBeInstanceOf(TimeoutError);
       const r = await gather(...jobs);

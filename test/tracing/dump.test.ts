@@ -146,7 +146,8 @@ describe("dumpTasks", () => {
     let text = "";
     await run(async () => {
       const t = createTask(async () => {
-        await new Promise((r) => setTimeout(r, 5));
+        // a plain promise settled by a loop callback (a real timer could fire before the dump on a loaded machine)
+        await new Promise<void>((r) => getRunningLoop().callLater(5, () => r()));
       }, { name: "foreign" });
       await sleep(1);
       text = dumpTasks({ print: false }).text;

@@ -112,7 +112,9 @@ async function everything(mark: (text: string) => void): Promise<void> {
   await sleep(0);
   mark("after sleep(0)");
   const foreignTask = createTask(async function foreignAwait() {
-    await new Promise((r) => setTimeout(r, 1));
+    // a plain promise, settled by a loop callback: never before the loop has seen the step let go (a real
+    // timer could fire first on a loaded machine, and the task would never be seen awaiting it)
+    await new Promise<void>((r) => loop.callLater(1, () => r()));
     await sleep(1);
   });
   // Promise.all over a task and a sleep: one wait, two labels

@@ -29,7 +29,7 @@ async def wait_for_wait():
     except TimeoutError:
         p("timeout", "waiters", len(ev._waiters))
     asyncio.get_running_loop().call_later(0.01, ev.set)
-    p("waitFor", await asyncio.wait_for(ev.wait(), 0.05), "waiters", len(ev._waiters))
+    p("waitFor", await asyncio.wait_for(ev.wait(), 5), "waiters", len(ev._waiters))
 
 
 async def wait_and_shield():
