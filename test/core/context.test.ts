@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { AsyncLocalStorage } from "node:async_hooks";
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import { createTask, gather, run, sleep } from "../../src/index.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
@@ -72,5 +72,81 @@ describe("task identity across foreign awaits", () => {
       }, { virtualTime: true }),
     );
     expect(seen).toEqual(["main:outer", "a:outer", "a after sleep:outer", "b after sleep:own"]);
+  });
+});
+
+/**
+ * The driver enters the loop's scope (the frame where the loop started running) unless it runs in it
+ * already (`inScope`, src/core/current.ts): it knows so only while no code has entered an async context,
+ * which a test worker has long done, hence a fresh child process. It counts the kernel's entries into a
+ * scope by wrapping `AsyncResource.prototype.runInAsyncScope` before the import, and prints what every
+ * kind of code saw of a store entered before the loop, and of one entered in a foreign timer's frame.
+ */
+const scopeProgram = `
+  import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
+  let entered = 0;
+  const original = AsyncResource.prototype.runInAsyncScope;
+  AsyncResource.prototype.runInAsyncScope = function (...a) { entered++; return original.apply(this, a); };
+  const { newEventLoop, createTask, gather, sleep } = await import(${JSON.stringify(dist)});
+  const als = new AsyncLocalStorage();
+  const seen = [];
+  const entries = (before, n) => (entered - before <= n / 20 ? "few" : entered - before + " of " + n);
+  const pingPong = async () => { for (let i = 0; i < 500; i++) await sleep(0); };
+  const loop = newEventLoop();
+  let gate, survivor, foreignEager, openX, startSecond;
+  // stores entered before any loop ran (no code after this enters one): the first run's, and two frames
+  // whose code the loop meets later: an eager task started from X, the second run started from B
+  als.enterWith("A");
+  als.run("X", () => new Promise((r) => (openX = r)).then(() => {
+    foreignEager = loop.createTask(async () => { seen.push("eager:" + als.getStore()); await sleep(0); seen.push("eager after:" + als.getStore()); }, { eagerStart: true });
+    loop.callSoon(() => seen.push("callback after eager:" + als.getStore()));
+  }));
+  const second = als.run("B", () => new Promise((r) => (startSecond = r)).then(() => loop.runUntilComplete(async () => {
+    gate.setResult(undefined);
+    await survivor;
+    await foreignEager;
+    const before = entered;
+    await gather(pingPong(), pingPong());
+    seen.push("second run:" + als.getStore() + ", scope entries: " + entries(before, 1000));
+  })));
+  await loop.runUntilComplete(async () => {
+    gate = loop.createFuture();
+    survivor = createTask(async () => { await gate; await sleep(0); loop.callSoon(() => seen.push("callback from survivor:" + als.getStore())); await sleep(0); });
+    const before = entered;
+    await gather(pingPong(), pingPong());
+    seen.push("first run:" + als.getStore() + ", scope entries: " + entries(before, 1000));
+    await Promise.all([sleep(0), new Promise((r) => setTimeout(r, 1))]);
+    openX();
+    await new Promise((r) => setTimeout(r, 1));
+    await sleep(0);
+    seen.push("after eager:" + als.getStore());
+  });
+  startSecond();
+  await second;
+  loop.close();
+  console.log(JSON.stringify(seen));
+`;
+
+describe("the driver and the loop's scope", () => {
+  it("enters the scope only when it is not in it already, and every callback, task and run sees the store it did before (child process)", () => {
+    expect(existsSync(dist), "build first (npm test does)").toBe(true);
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", scopeProgram], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    // What each line saw is what the kernel showed before it skipped entering its scope (checked against
+    // that build on Node 20 and 24). With frames (Node 24) the driver runs in the scope of the run in
+    // progress, whose stores its plain callbacks see; without them (Node 20) it runs where it was called.
+    const frames = new AsyncLocalStorage<number>();
+    const probe = new AsyncResource("probe");
+    probe.runInAsyncScope(() => frames.enterWith(1));
+    const hasFrames = probe.runInAsyncScope(() => frames.getStore()) === undefined;
+    expect(JSON.parse(r.stdout)).toEqual([
+      "first run:A, scope entries: few",
+      "eager:X",
+      `callback after eager:${hasFrames ? "A" : "X"}`,
+      "eager after:X",
+      "after eager:A",
+      `callback from survivor:${hasFrames ? "B" : "A"}`,
+      "second run:B, scope entries: few",
+    ]);
   });
 });
