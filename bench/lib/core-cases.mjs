@@ -5,9 +5,11 @@
  *   node [--expose-gc] bench/lib/core-cases.mjs GROUP PEER N ROUNDS [WARMUP]
  *
  * GROUP is `spawn` (spawn + await of N trivial tasks; WARMUP warm-up rounds (default 5), then ROUNDS
- * timed rounds; reports each round and the mean over all of them, which includes the rounds that paid
- * for a full garbage collection: a median of a few rounds of 100,000 tasks swings 2-5x with where the
- * collections fall, and a single warm-up round leaves Node 24 running unoptimised code),
+ * timed rounds, each after untimed garbage of a random size (`gc-phase.mjs`: otherwise a child locks
+ * onto one phase of the scavenges, and lands in a fast or a slow mode); reports each round and the mean
+ * over all of them, which includes the rounds that paid for a full garbage collection: a median of a
+ * few rounds of 100,000 tasks swings 2-5x with where the collections fall, and a single warm-up round
+ * leaves Node 24 running unoptimised code),
  * `sleeps` (N concurrent 10 ms sleeps on the real clock; one round: wall time and peak RSS) or
  * `memory` (N started tasks blocked on one never-settled awaitable; heap bytes per task, needs
  * --expose-gc). PEER is `raw`, `rawAls`, `aio`, `aioTracer`, `effect`, or (spawn only) `aioCoro`
@@ -17,6 +19,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { resourceUsage } from "node:process";
 import { pathToFileURL } from "node:url";
+import { shiftNurseryPhase } from "./gc-phase.mjs";
 import { installTaggingHook } from "./tagging-hook.mjs";
 
 const [group, peer, nArg, roundsArg, warmupArg] = process.argv.slice(2);
@@ -139,9 +142,9 @@ const memoryPeers = {
    * The floor under issue 18's target 3: an async function suspended in `await` of a thenable, an object
    * whose `then` keeps the callbacks (as a Future's does: a task's await must reach the future, which is
    * how a cancellation arrives at the await point, CPython's semantics), one thenable per function, made
-   * before the measurement. `rawThenableTagged` adds what issue 11's design needs on every promise: an
-   * `init` hook that tags it (a symbol property, two for a promise without a parent), installed by
-   * `main` below. Neither has a task object, a result subscription or a scheduler.
+   * before the measurement. `rawThenableTagged` adds what issue 11's design needs on every promise: the
+   * promise hooks that tag it with the strand whose code made it (a symbol property, two for a promise
+   * without a parent; `tagging-hook.mjs`), installed by `main` below. Neither has a task object, a result subscription or a scheduler.
    */
   rawThenable: async () => {
     class Thenable {
@@ -234,13 +237,13 @@ async function main() {
     const fn = spawnPeers[base];
     for (let w = 0; w < WARMUP; w++) await fn();
     const nsPerTask = [];
-    const start = process.hrtime.bigint();
     for (let r = 0; r < ROUNDS; r++) {
+      shiftNurseryPhase(); // (untimed: the rounds meet the scavenges at random phases, see gc-phase.mjs)
       const t0 = process.hrtime.bigint();
       await fn();
       nsPerTask.push(Number(process.hrtime.bigint() - t0) / N);
     }
-    const meanNsPerTask = Number(process.hrtime.bigint() - start) / (N * ROUNDS);
+    const meanNsPerTask = nsPerTask.reduce((a, b) => a + b, 0) / ROUNDS;
     return { nsPerTask, meanNsPerTask };
   }
   if (group === "sleeps") {

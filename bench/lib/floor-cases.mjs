@@ -8,7 +8,7 @@
  *   lock4 | lock100 -- 4 or 100 tasks: acquire, `await sleep(0)`, release: ns per cycle
  *   sem4 | sem100   -- the same with a Semaphore(2)
  *   queue     -- a producer and a consumer through a Queue(100): ns per item
- *   PEER: aio | minimal | minimalTagged (the minimal loop with every promise tagged by an init hook, as
+ *   PEER: aio | minimal | minimalTagged (the minimal loop with every promise tagged by promise hooks, as
  *         issue 11's design needs: `tagging-hook.mjs`)
  * Prints one JSON object on the last line: { nsPerOp: [one figure per round] }, or with --hops
  * { hops }: microtasks per operation (promise reactions, counted by V8's `before` hook, and

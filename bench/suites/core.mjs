@@ -27,7 +27,7 @@ export default async function core(ctx) {
   const spawnPeers = [
     ["raw", "raw Promise.all over async fns"],
     ["rawAls", "raw, each call in AsyncLocalStorage.run (reference)"],
-    ["rawTagged", "floor: raw, every promise tagged by an init hook (issue 11's design)"],
+    ["rawTagged", "floor: raw, every promise tagged by promise hooks (issue 11's design)"],
     ["aio", "asyncio-ts createTask + gather"],
     ["aioTracer", "asyncio-ts, empty tracer installed"],
     ["effect", "Effect forkChild + Fiber.joinAll"],
@@ -101,7 +101,7 @@ export default async function core(ctx) {
   // ------------------------------------------------------------ concurrent sleeps
   const sleepPeers = [
     ["raw", "raw setTimeout promises"],
-    ["rawTagged", "floor: raw, every promise tagged by an init hook (issue 11's design)"],
+    ["rawTagged", "floor: raw, every promise tagged by promise hooks (issue 11's design)"],
     ["aio", "asyncio-ts createTask(sleep(10)) + gatherAll"],
     ["effect", "Effect forkChild(Effect.sleep) + joinAll"],
   ];
@@ -155,7 +155,7 @@ export default async function core(ctx) {
   const memPeers = [
     ["raw", "raw async fn awaiting a pending promise"],
     ["rawThenable", "floor: raw async fn awaiting a thenable (as a task awaits a Future)"],
-    ["rawThenableTagged", "floor: the same, every promise tagged by an init hook (issue 11's design)"],
+    ["rawThenableTagged", "floor: the same, every promise tagged by promise hooks (issue 11's design)"],
     ["aio", "asyncio-ts task awaiting a pending Future"],
     ["effect", "Effect fiber awaiting a Deferred"],
   ];

@@ -12,7 +12,9 @@
  * (import, one limited call) is a reference for what a small package costs on the same path. A bundle of
  * `run()` alone (esbuild of `src/runner/runner.ts` with what it imports: the kernel and the runner, 0.2 MB
  * of the index's 0.56) shows what the runtime itself costs at start-up, apart from the size of the API
- * that the index exports.
+ * that the index exports. A note under the table gives V8's compile time alone for the files each of
+ * the two loads (`vm.SourceTextModule` over them in a fresh process, median of 9): what the size costs
+ * before any of it runs.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -21,6 +23,31 @@ import { findNode24, scratchProject } from "../lib/scratch-project.mjs";
 
 /** Issue 18's target 7, in ms over `node -e 0`, on Node 24. */
 const TARGET_MS = 20;
+
+/**
+ * A program that compiles, without running, every file that a static import of `entry` loads (the
+ * closure of its `import ... from "./..."` and `export ... from "./..."`), each as an ES module
+ * (`vm.SourceTextModule`, V8's compile alone: no loader, no linking, no evaluation), and prints the ms.
+ */
+const COMPILE = (entry) => `
+  import vm from "node:vm";
+  import { readFileSync } from "node:fs";
+  import { dirname, resolve } from "node:path";
+  const seen = new Set();
+  const texts = [];
+  const walk = (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    texts.push(text);
+    for (const m of text.matchAll(/^(?:import|export)[^;]*?from\\s*"(\\.[^"]+)"|^import\\s*"(\\.[^"]+)"/gm)) walk(resolve(dirname(file), m[1] ?? m[2]));
+  };
+  walk(${JSON.stringify(entry)});
+  const t0 = performance.now();
+  for (const [i, text] of texts.entries()) new vm.SourceTextModule(text, { identifier: "m" + i });
+  const ms = performance.now() - t0;
+  console.log(JSON.stringify({ ms, files: texts.length, bytes: texts.reduce((a, t) => a + t.length, 0) }));
+`;
 
 const EMPTY = "0";
 const RUN = (pkg) => `import(${JSON.stringify(pkg)}).then((m) => m.run(async () => {}))`;
@@ -64,6 +91,18 @@ export default async function startupSuite(ctx) {
       peer(`runonly${i}`, `run() alone, bundled: import + run(empty main) (${n.tag})`, n.path, RUN("./run-only.mjs")),
       ...(project.peers.includes("p-limit") ? [peer(`plimit${i}`, `p-limit: import + one call (${n.tag})`, n.path, PLIMIT, true)] : []),
     ]);
+    const compiled = nodes.map((n) => {
+      const one = (entry) => {
+        const r = spawnSync(n.path, ["--experimental-vm-modules", "--no-warnings", "--input-type=module", "-e", COMPILE(entry)], { cwd: project.dir, encoding: "utf8", timeout: 60_000 });
+        if (r.status !== 0) throw new Error(`compiling ${entry}: ${r.error?.message ?? `exit ${r.status}`}\n${r.stderr}`);
+        return JSON.parse(r.stdout.trim().split("\n").pop());
+      };
+      const median = (entry) => {
+        const runs = Array.from({ length: ctx.quick ? 3 : 9 }, () => one(entry));
+        return { ...runs[0], ms: ctx.median(runs.map((x) => x.ms)) };
+      };
+      return { all: median(join(project.dir, "node_modules", "asyncio-ts", "dist", "src", "index.js")), runOnly: median(runOnly) };
+    });
     for (const p of peers) p.run(); // one untimed round: the files come from the page cache after it
     const { rows, get } = ctx.interleave(peers, batches);
     for (const row of rows) {
@@ -85,7 +124,15 @@ export default async function startupSuite(ctx) {
         { key: "over", label: "over node -e 0", digits: 1 },
       ],
       rows,
-      notes: [...notes, `${ctx.cores} cores; programs interleaved; timed around spawnSync in the parent`],
+      notes: [
+        ...notes,
+        ...nodes.map((n, i) => {
+          const { all, runOnly: ro } = compiled[i];
+          const kb = (b) => `${Math.round(b / 1024)} KB`;
+          return `V8's compile alone (vm.SourceTextModule, nothing run), ${n.tag}: the ${all.files} files import "asyncio-ts" loads (${kb(all.bytes)}) ${all.ms.toFixed(1)} ms; run() alone, bundled (${kb(ro.bytes)}) ${ro.ms.toFixed(1)} ms`;
+        }),
+        `${ctx.cores} cores; programs interleaved; timed around spawnSync in the parent`,
+      ],
     });
   } finally {
     project.remove();
