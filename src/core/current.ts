@@ -311,13 +311,12 @@ const scopeMark: AsyncLocalStorage<{ scope: AsyncResource | null }> | null = fra
 export function newLoopScope(): LoopScope {
   if (scopeMark === null) return null;
   const mark: { scope: AsyncResource | null } = { scope: null };
-  // (`enterWith` inside a scope of our own, which puts the caller's frame back after: Node 24's `run` calls
-  // `this.enterWith`, which the context tripwire wraps, and would count as the user's)
-  const enter = (): void => {
-    alsEnterWithOriginal.call(scopeMark, mark);
-    mark.scope = new AsyncResource("asyncio-ts.loop");
-  };
-  runInContext(new AsyncResource("asyncio-ts.mark"), enter, undefined);
+  // The mark is entered in the caller's own frame, which the scope then captures: the caller goes on in
+  // the very frame its loop's tasks run in, as before there was a mark (Node 24's `als.disable()` deletes
+  // a store from the current frame in place, and either side sees the other's). (`enterWith` as it was:
+  // `run` calls `this.enterWith`, which the context tripwire wraps, and would count as the user's.)
+  alsEnterWithOriginal.call(scopeMark, mark);
+  mark.scope = new AsyncResource("asyncio-ts.loop");
   return mark.scope;
 }
 

