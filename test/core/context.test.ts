@@ -178,7 +178,7 @@ describe("the driver and the loop's scope", () => {
   });
 });
 
-/** Stores entered before any loop ran, then `disable()`d by a task, and by the caller's own timer. */
+/** Stores entered before any loop ran, then `disable()`d by a task, and by the caller. */
 const disableProgram = `
   import { AsyncLocalStorage } from "node:async_hooks";
   const { newEventLoop, sleep } = await import(${JSON.stringify(dist)});
@@ -195,14 +195,19 @@ const disableProgram = `
     see("task after it disabled", als);
   });
   see("caller after a task disabled", als);
+  let started;
+  const taskStarted = new Promise((r) => (started = r));
   const second = loop.runUntilComplete(async () => {
     see("task before", other);
+    started();
     await sleep(5);
     see("task after the caller disabled", other);
     loop.callSoon(() => see("callback after the caller disabled", other));
     await sleep(0);
   });
-  setTimeout(() => other.disable(), 1);
+  // (the caller's own code, once the task has looked: a timer of its own could fire before the task ran)
+  await taskStarted;
+  other.disable();
   await second;
   see("caller at the end", other);
   loop.close();
