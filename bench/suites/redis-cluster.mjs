@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { freePort, waitFor } from "../lib/child-processes.mjs";
+import { CLK_TCK, freePort, procCpuMs, waitFor } from "../lib/child-processes.mjs";
 
 function cli(args) {
   return new Promise((resolve, reject) => {
@@ -36,28 +36,16 @@ function which(cmd) {
 }
 
 /** CPU seconds (user + system) a process has used so far, or null where /proc cannot tell. */
-const TICKS = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 function cpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / TICKS; // utime, stime (fields 14 and 15)
-  } catch {
-    return null;
-  }
+  const ms = procCpuMs(pid);
+  return ms === null ? null : ms / 1000;
 }
 
 /** CPU seconds used by the whole machine so far (all cores), or null. */
 function machineSeconds() {
   try {
     const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / TICKS; // user, nice, system, irq, softirq, steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / CLK_TCK; // user, nice, system, irq, softirq, steal
   } catch {
     return null;
   }

@@ -15,31 +15,13 @@
  * Run: `npm run build && node bench/run.mjs redis` (add `--quick` for fewer jobs and rounds).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { freePort, waitFor } from "../lib/child-processes.mjs";
+import { CLK_TCK, freePort, procCpuMs, waitFor } from "../lib/child-processes.mjs";
 import { serialize } from "node:v8";
-
-/** CPU time (ms, user + system) a process has used so far, from /proc; null where there is no /proc. */
-function procCpuMs(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK; // utime, stime (14th, 15th)
-  } catch {
-    return null;
-  }
-}
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
 
 /**
  * The build to measure: the runner's snapshot of dist/ (ASYNCIO_BENCH_DIST: another build may rewrite

@@ -290,15 +290,15 @@ function hasContextFrames(): boolean {
 
 const frames = hasContextFrames();
 
-/** `AsyncLocalStorage`'s methods as they were at import (the context tripwire wraps them later). */
-const alsRunOriginal = AsyncLocalStorage.prototype.run;
+/** `AsyncLocalStorage.prototype.enterWith` as it was at import (the context tripwire wraps it later). */
 const alsEnterWithOriginal = AsyncLocalStorage.prototype.enterWith;
 
 /**
- * Invariant: in the frame of a loop's scope, and in every frame made from it, the store of `scopeMark`
- * names that scope (`{ scope }`). Read by `runOutsideTasks`: while no code has entered an async context
- * since a loop first ran (`contextState.inUse` false), a frame that names the scope is the scope's own,
- * and entering it again changes nothing. Node 24 only (null without frames).
+ * Invariant: in the frame a loop's scope captured (the frame of the code that started the loop, which
+ * goes on in it), and in every frame made from it, the store of `scopeMark` names that scope
+ * (`{ scope }`). Read by `runOutsideTasks`: while no code has entered an async context since a loop
+ * first ran (`contextState.inUse` false), a frame that names the scope is the scope's own, and entering
+ * it again changes nothing. Node 24 only (null without frames).
  */
 const scopeMark: AsyncLocalStorage<{ scope: AsyncResource | null }> | null = frames ? new AsyncLocalStorage() : null;
 
@@ -431,7 +431,7 @@ function inElementJobHooks(): boolean {
  */
 const strandStore: AsyncLocalStorage<StrandLike | null> | null = hookBackend.kind === "als" ? new AsyncLocalStorage<StrandLike | null>() : null;
 /** `run` as it was at import: the context tripwire (`context.ts`) wraps the prototype's while armed. */
-const alsRun = alsRunOriginal as (this: AsyncLocalStorage<StrandLike | null>, store: StrandLike | null, fn: (...args: never[]) => unknown, ...args: unknown[]) => unknown;
+const alsRun = AsyncLocalStorage.prototype.run as (this: AsyncLocalStorage<StrandLike | null>, store: StrandLike | null, fn: (...args: never[]) => unknown, ...args: unknown[]) => unknown;
 
 function runInStrandAls<A, R>(strand: StrandLike, body: (arg: A) => R, arg: A): R {
   return alsRun.call(strandStore!, strand, body, arg) as R;

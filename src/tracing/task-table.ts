@@ -9,8 +9,9 @@
  * step). The socket is opened `OPEN_AFTER_MS` after that first loop, by an unreferenced real timer: a
  * program that ends sooner never loads `node:net` nor makes the socket, which took 3.5 of the 6.5 ms of a
  * first empty `run()` on Node 24 (`ASYNCIO_TS_PS=0` against the default, `bench/run.mjs startup`), and
- * nobody types `aio ps PID` within 50 ms of a program's start. A client that connects gets one JSON document, the dump of the loops running then
- * (read from the loops' own state, as `dumpTasks()` does), and the connection ends. The socket file goes
+ * nobody types `aio ps PID` within 50 ms of a program's start. A client that connects gets one JSON
+ * document, the dump of the loops running then (read from the loops' own state, as `dumpTasks()` does),
+ * and the connection ends. The socket file goes
  * when the process exits. `ASYNCIO_TS_PS=0` turns it off. Only the main thread answers (a worker thread
  * shares the process id).
  *

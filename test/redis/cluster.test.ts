@@ -8,18 +8,13 @@ import { join } from "node:path";
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CancelledError, RuntimeError, gather, run, sleep } from "../../src/index.js";
-import { moduleFunction } from "../../src/executors/executor.js";
 import { RedisConnectionError, RedisExecutor, RedisRateLimiter, RedisWorker } from "../../src/redis/index.js";
 import { RedisCluster, clusterUnavailable } from "./cluster-harness.js";
-import { FAST_RECOVERY, TASKS, WorkerProcess, readLog, until, waitExit } from "./harness.js";
+import { FAST_RECOVERY, TASKS, WorkerProcess, fns, readLog, until, waitExit } from "./harness.js";
 
 const unavailable = clusterUnavailable();
 
-const add = moduleFunction<(a: number, b: number) => number>(TASKS, "add");
-const echo = moduleFunction<(x: unknown) => unknown>(TASKS, "echo");
-const fail = moduleFunction<(m: string) => never>(TASKS, "fail");
-const sleepy = moduleFunction<(ms: number, log?: string, label?: string) => Promise<string>>(TASKS, "sleepy");
-const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
+const { add, echo, fail, sleepy, whoAmI } = fns;
 
 /** Every key of the queue `main` carries this hash tag: the queue lives in one slot, on one master. */
 const PREFIX = "{aio-test}";

@@ -12,10 +12,23 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { moduleFunction } from "../../src/executors/executor.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const AIO = join(ROOT, "dist/src/cli/aio.js");
 export const TASKS = fileURLToPath(new URL("./fixtures/tasks.mjs", import.meta.url));
+
+/** The fixture module's functions, as the tests submit them. */
+export const fns = {
+  add: moduleFunction<(a: number, b: number) => number>(TASKS, "add"),
+  echo: moduleFunction<(x: unknown) => unknown>(TASKS, "echo"),
+  fail: moduleFunction<(m: string) => never>(TASKS, "fail"),
+  sleepy: moduleFunction<(ms: number, log?: string, label?: string) => Promise<string>>(TASKS, "sleepy"),
+  whoAmI: moduleFunction<() => string>(TASKS, "whoAmI"),
+  oddFails: moduleFunction<(x: number) => number>(TASKS, "oddFails"),
+  returnsFunction: moduleFunction<() => () => number>(TASKS, "returnsFunction"),
+  blockFor: moduleFunction<(ms: number) => string>(TASKS, "blockFor"),
+};
 
 /** Fast stalled-job recovery for the tests' workers (about a second). */
 export const FAST_RECOVERY = ["--lock-duration", "1000", "--stalled-interval", "500"];

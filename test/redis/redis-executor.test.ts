@@ -22,17 +22,11 @@ import {
 import { moduleFunction } from "../../src/executors/executor.js";
 import { RedisConnectionError, RedisExecutor, RedisJobError, UnknownFunctionError } from "../../src/redis/index.js";
 import { encodeValue } from "../../src/redis/wire.js";
-import { FAST_RECOVERY, RedisServer, TASKS, WorkerProcess, readLog, redisUnavailable, until, waitExit } from "./harness.js";
+import { FAST_RECOVERY, RedisServer, TASKS, WorkerProcess, fns, readLog, redisUnavailable, until, waitExit } from "./harness.js";
 
 const unavailable = redisUnavailable();
 
-const add = moduleFunction<(a: number, b: number) => number>(TASKS, "add");
-const echo = moduleFunction<(x: unknown) => unknown>(TASKS, "echo");
-const fail = moduleFunction<(m: string) => never>(TASKS, "fail");
-const sleepy = moduleFunction<(ms: number, log?: string, label?: string) => Promise<string>>(TASKS, "sleepy");
-const whoAmI = moduleFunction<() => string>(TASKS, "whoAmI");
-const oddFails = moduleFunction<(x: number) => number>(TASKS, "oddFails");
-const returnsFunction = moduleFunction<() => () => number>(TASKS, "returnsFunction");
+const { add, echo, fail, sleepy, whoAmI, oddFails, returnsFunction, blockFor } = fns;
 
 function workerArgs(url: string, queue: string, ...extra: string[]): string[] {
   return ["--redis", url, "--queue", queue, "--module", TASKS, ...FAST_RECOVERY, ...extra];
@@ -67,8 +61,8 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       const rich = { m: new Map([[1, new Set(["a"])]]), d: new Date(5), big: 10n ** 20n, u: undefined, bytes: new Uint8Array([1, 2]), nested: [[{ x: null }]] };
       expect(await ex.submit(echo, rich)).toEqual(rich);
       expect(await gather(...Array.from({ length: 20 }, (_, i) => ex.submit(add, i, i)))).toEqual(Array.from({ length: 20 }, (_, i) => 2 * i));
-      const out: number[] = [];
-      for await (const y of ex.map(moduleFunction<(x: number) => number>(TASKS, "echo"), [3, 1, 2])) out.push(y);
+      const out: unknown[] = [];
+      for await (const y of ex.map(echo, [3, 1, 2])) out.push(y);
       expect(out).toEqual([3, 1, 2]);
       expect(await ex.submit(whoAmI)).toBe("w-main");
       expect(ex.statistics()).toMatchObject({ inflight: 0, completed: 26 });
@@ -343,7 +337,6 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
     try {
       await run(async () => {
         await using ex = executor("threads");
-        const blockFor = moduleFunction<(ms: number) => string>(TASKS, "blockFor");
         expect(await ex.submit(whoAmI)).toMatch(/^tw_\d+$/);
         expect(await gather(ex.submit(blockFor, 50), ex.submit(add, 1, 2))).toEqual(["blocked 50", 3]);
         await expect(ex.submitWith({ timeout: 200 }, blockFor, 60_000)).rejects.toThrow(TimeoutError);
