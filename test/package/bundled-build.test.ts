@@ -38,7 +38,6 @@ describe("the bundled build", () => {
     expect(entries).toEqual([
       "cli/aio.js",
       "cli/ts-hooks.js",
-      "core/check.js",
       "core/errors.js",
       "core/index.js",
       "executors/ts-loader.js",
@@ -52,7 +51,10 @@ describe("the bundled build", () => {
     ]);
     // every chunk one folder below dist/src (the rule the paths from src/ rely on)
     for (const f of js) expect(f.split("/"), f).toHaveLength(f === "index.js" ? 1 : 2);
-    expect(readFileSync(join(DIST, "index.js"), "utf8")).toBe('export * from "./main/index.js";\n');
+    // the index's door re-exports the public names only (main/index.js also has hidden ones for the others)
+    const door = readFileSync(join(DIST, "index.js"), "utf8");
+    expect(door).toMatch(/^export \{\n[\s\S]*\} from "\.\/main\/index\.js";\n$/);
+    expect(door).not.toContain("__aio_");
     // the declarations stay one per module, as tsc writes them
     expect(files(DIST, /\.d\.ts$/).length).toBeGreaterThan(80);
   });
@@ -79,6 +81,24 @@ describe("the bundled build", () => {
         }));
       }, { virtualTime: true, name: "main" });`);
     expect(JSON.parse(out)).toEqual({ current: "main", dumped: ["main"], time: 50, cancelled: true, redisError: true });
+  });
+
+  it("holds every source module in one file: the other entries take the index's from it (the worker side's copies aside)", () => {
+    const where = new Map<string, Set<string>>();
+    for (const f of files(DIST, /\.js$/)) {
+      for (const m of readFileSync(join(ROOT, f), "utf8").matchAll(/^\/\/ (src\/\S+\.ts)$/gm)) {
+        if (!where.has(m[1]!)) where.set(m[1]!, new Set());
+        where.get(m[1]!)!.add(f.slice("dist/src/".length));
+      }
+    }
+    expect(where.size).toBeGreaterThan(80);
+    const twice = [...where].filter(([, fs]) => fs.size > 1).map(([m, fs]) => `${m}: ${[...fs].sort().join(", ")}`);
+    // the worker side's copies: state on globalThis, or used on another thread (bundle.mjs, SHARED_WITH_WORKERS)
+    expect(twice.map((t) => t.split(":")[0]).sort()).toEqual(["src/cli/ts-hooks.ts", "src/executors/protocol.ts", "src/executors/worker-api.ts"]);
+    // what `import "asyncio-ts"` loads: the door, the index, the kernel's two files
+    expect([...where].filter(([m]) => m.startsWith("src/sync/") || m.startsWith("src/combinators/")).every(([, fs]) => [...fs].join() === "main/index.js")).toBe(true);
+    expect([...where.get("src/core/task.ts")!]).toEqual(["core/index.js"]);
+    expect([...where.get("src/core/errors.ts")!]).toEqual(["core/errors.js"]);
   });
 
   it("keeps the names of the classes it exports (err.name, constructor.name, stacks)", () => {
