@@ -100,11 +100,12 @@ export function workerEntryPath(): string {
       }
     }
   } else {
-    // this code sits in dist/src/chunks/ (the bundled build, bundle.mjs) or dist/src/executors/ (a build by tsc alone)
+    // this code sits in dist/src/main/ or dist/src/chunks/ (the bundled build, bundle.mjs) or
+    // dist/src/executors/ (a build by tsc alone)
     p = join(dirname(here), "..", "executors", "worker-entry.js");
   }
   if (p === null || !existsSync(p)) {
-    const bundled = !/[\\/](executors[\\/]resolve\.(js|ts)|src[\\/]chunks[\\/][^\\/]+\.js)$/.test(here);
+    const bundled = !/[\\/](executors[\\/]resolve\.(js|ts)|src[\\/](main|chunks)[\\/][^\\/]+\.js)$/.test(here);
     throw new RuntimeError(
       bundled
         ? "asyncio-ts executors start their workers from its worker entry (dist/src/executors/worker-entry.js), which is not in " +

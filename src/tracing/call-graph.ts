@@ -22,7 +22,6 @@
  *
  * @module
  */
-const { fileURLToPath } = process.getBuiltinModule("node:url");
 import {
   awaitedByEdges,
   awaitedByHints,
@@ -67,7 +66,6 @@ export interface PrintCallGraphOptions extends CallGraphOptions {
   file?: { write(text: string): unknown };
 }
 
-const thisFile = fileURLToPath(import.meta.url);
 const KNOWN = ["depth", "limit"];
 const KNOWN_PRINT = ["depth", "limit", "file"];
 
@@ -134,10 +132,17 @@ function capture(future: Future<unknown> | null | undefined, depth: number, limi
   return buildGraph(target, limit, edges, new Set(), own);
 }
 
+/**
+ * Invariant: the frames of this module between the user's call and `callerFrames`: `ownFrames`,
+ * `capture`, and the public function (`captureCallGraph`, `formatCallGraph` or `printCallGraph`). Counted,
+ * not told by their file: in the bundled build this module shares its file with the rest of the index,
+ * whose frames (a `timeout`'s, a task group's) show as they do from the sources.
+ */
+const OWN_FRAMES = 3;
+
 /** The calling task's frames, newest first, from the caller of the public function on (`depth` 1). */
 function ownFrames(depth: number): StackFrame[] {
-  const frames = callerFrames(0).filter((f) => f.fileName !== thisFile);
-  return frames.slice(Math.max(0, depth - 1));
+  return callerFrames(OWN_FRAMES + Math.max(0, depth - 1));
 }
 
 /**

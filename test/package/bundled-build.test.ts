@@ -5,7 +5,8 @@
  * (built package: `npm run build` first).
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -128,5 +129,39 @@ describe("the bundled build", () => {
       for (const l of lines) if (/new URL\(\s*["'`]\.\//.test(l)) offenders.push(`${f}: ${l.trim()}`);
     }
     expect(offenders).toEqual([]);
+  });
+
+  it("shows the library's frames above the kernel in a task's own call graph, as from the sources (the index is one file)", () => {
+    const out = node(`
+      const aio = await import(${JSON.stringify(url("index.js"))});
+      async function inner() { console.log(aio.formatCallGraph()); }
+      await aio.run(async function main() {
+        await aio.timeout(1000, async function body() {
+          await aio.sleep(1);
+          await inner();
+        });
+      });`);
+    const calls = out.split("\n").filter((l) => l.includes(" in ")).map((l) => l.replace(/^.* in /, ""));
+    // (the same program from src/ prints these four, runIn's frame in src/time/timeout.ts)
+    expect(calls).toEqual(["inner()", "body()", "async runIn()", "async main()"]);
+    expect(out).toContain(`${join("dist", "src", "main", "index.js")}', line`);
+  });
+
+  it("tells a build without its worker entry from a user's bundle (the executors' code is in main/index.js)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-no-entry-"));
+    try {
+      cpSync(join(ROOT, "dist"), join(dir, "dist"), { recursive: true });
+      cpSync(join(ROOT, "package.json"), join(dir, "package.json"));
+      rmSync(join(dir, "dist", "src", "executors", "worker-entry.js"));
+      const r = spawnSync(
+        process.execPath,
+        ["--input-type=module", "-e", `const aio = await import(${JSON.stringify(pathToFileURL(join(dir, "dist", "src", "index.js")).href)});
+          await aio.run(async () => { try { const p = new aio.ThreadPoolExecutor({ maxWorkers: 1 }); await p.submit((a) => a + 1, 1); await p.shutdown(); } catch (e) { console.log(e.message); } });`],
+        { encoding: "utf8", timeout: 30_000, env: { ...process.env, ASYNCIO_TS_WORKER_ENTRY: "" } },
+      );
+      expect(r.stdout).toContain("which is missing: in a checkout of asyncio-ts, run `npm run build`");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
