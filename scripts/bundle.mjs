@@ -2,24 +2,28 @@
  * The build's second step: `tsc -p tsconfig.build.json` writes the declarations (and the examples); this
  * script writes the library's JavaScript as a few bundled files in place of one file per source module
  * (`npm run build` runs both). Why: Node's ES loader pays for every file it loads (resolving, reading,
- * compiling, linking). `import "asyncio-ts"` of 88 ES modules cost 60 ms on Node 20; bundled into 17 files,
- * less than half of that; with the index in one file (below), Node 24 imports it in 22 ms against 34 for
- * the 17 files (bench/README.md, "Startup", has the runs).
+ * compiling, linking). `import "asyncio-ts"` of 88 ES modules cost 60 ms on Node 20; bundled into 17 files
+ * (the previous layout), less than half of that; in the 4 files of this layout, Node 24 imports it in 17.7
+ * ms against 27.5 for the 17 files (median of 41 alternating children, `import()` timed inside each;
+ * bench/README.md, "Startup", has the whole programs).
  *
- * Three esbuild builds, all ES modules:
- * - **The kernel** (`src/core/`): its three doors, `core/index.js`, `core/errors.js` and `core/check.js`,
- *   and their shared chunks, all in `dist/src/core/`. `core/stack.ts` tells the kernel's stack frames from
- *   the user's by that folder.
- * - **The index and the worker side**: `main/index.js` holds everything the index needs above the kernel,
- *   in one file, except what the worker side needs too (the worker entry, its API, the loaders): that goes
- *   into chunks shared with them (`dist/src/chunks/`), so that a worker thread does not load the index.
- *   `main/index.js` also exports, under hidden names (`__aio_<path>`), each module it holds as a namespace.
- *   `dist/src/index.js` re-exports the public names only.
+ * Five esbuild builds, all ES modules:
+ * - **The kernel** (`src/core/`), in `dist/src/core/`: `core/errors.js` holds `errors.ts` and `check.ts`
+ *   (what the worker side needs), `core/index.js` the rest, importing `./errors.js`. `core/stack.ts` tells
+ *   the kernel's stack frames from the user's by that folder.
+ * - **What the index holds, and each module's members** (two builds that write nothing: esbuild's
+ *   metafile lists the modules, and each module's exports).
+ * - **The worker side** (the worker entry, its API, the loaders), with chunks shared among them, and its
+ *   own copies of the few modules it shares with the index (`SHARED_WITH_WORKERS`): a worker thread does
+ *   not load the index.
  * - **The other entry points** (`testing`, `tracing`, `redis`, the CLI), with chunks they share among
- *   themselves. A module they import that the index holds is not bundled again: it becomes a small module
- *   that reads the index's hidden namespace. So every module exists once, whichever entry loaded it: one
- *   current task, one set of classes, one of every table.
- * An import of the kernel stays an import of its door (`../core/index.js`) in every build.
+ *   themselves. A module they import that the index holds is not bundled again: it becomes a module that
+ *   re-exports its members from `../main/index.js` under hidden names (`__aio_sync_lock$Lock`).
+ * - **The index**, `main/index.js`: `src/index.ts` and everything it needs above the kernel, in one file,
+ *   which also exports the hidden members that the other entry points turned out to import.
+ *   `dist/src/index.js` re-exports its public names only.
+ * So every module exists once per thread, whichever entry loaded it: one current task, one set of
+ * classes, one of every table. An import of the kernel stays an import of its door in every build.
  *
  * Invariant: every file this writes above the kernel sits exactly one folder below `dist/src/` (the index
  * is `main/index.js`, re-exported by `dist/src/index.js`), as every source file that finds another by
@@ -32,15 +36,22 @@
  * `BUNDLE_REPORT=1 node scripts/bundle.mjs` lists, for each output over 100 KB, the source modules that
  * weigh most in it.
  *
- * Rejected: one bundle per entry point (each would carry its own kernel: a task made through
- * `asyncio-ts/testing` would not be current for `asyncio-ts`); one build of every entry with shared
- * chunks (the previous build: the index was 17 files, one per set of entries sharing code, 12 ms more to
- * import on Node 24 than one file); the worker side inside the index too (a worker thread would load the
- * whole index, 0.5 MB, to run one function); bundling only the kernel (31 of the 85 modules: about a third
- * of the cost); minifying (Node 24, 11 alternating children: the index's import 22.1 ms unminified, 20.4
- * with whitespace and syntax minified, 21.2 fully: within the noise, for stack traces of one line);
- * shipping the sources for the ES loader to cache (Node 20 has no compile cache for ES modules;
- * `module.enableCompileCache` is Node 22.1+, and a library should not turn it on for the whole process).
+ * Rejected, each measured on Node 24 as medians of 41-61 alternating children, `import()` timed inside:
+ * - One bundle per entry point: each would carry its own kernel (a task made through `asyncio-ts/testing`
+ *   would not be current for `asyncio-ts`).
+ * - One build of every entry with shared chunks (the previous layout): the index was 17 files, one per set
+ *   of entries sharing code; 27.5 ms against 17.7.
+ * - The kernel's three doors with shared chunks (5 files): 19.3 ms against 15.7 for the same code in one
+ *   file; the kernel in two files costs nothing measurable.
+ * - Each held module exported whole, as a namespace object: 28.4 ms against 26.7 for the same layout with
+ *   none.
+ * - The worker side's modules in chunks shared with the index (2 more files for the index): 26.7 ms
+ *   against 22.3 without them. The worker side inside the index instead: a worker thread would load the
+ *   whole index, 0.5 MB, to run one function.
+ * - Minifying, stripping comments, dropping `keepNames`: none measurable (20.4-22.1 ms either way; the
+ *   code, not its comments, is what V8 compiles), and stack traces of one line or renamed functions.
+ * - Node's compile cache: `module.enableCompileCache` is Node 22.1+, and a library should not turn it on
+ *   for the whole process (a user may: `NODE_COMPILE_CACHE=dir`).
  */
 import { build } from "esbuild";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
