@@ -4,8 +4,9 @@
  * (`npm run build` runs both). Why: Node's ES loader pays for every file it loads (resolving, reading,
  * compiling, linking). `import "asyncio-ts"` of 88 ES modules cost 60 ms on Node 20; bundled into 17 files
  * (the previous layout), less than half of that; in the 4 files of this layout, Node 24 imports it in 17.7
- * ms against 27.5 for the 17 files (median of 41 alternating children, `import()` timed inside each;
- * bench/README.md, "Startup", has the whole programs).
+ * ms against 27.5 for the 17 files in one run, 21.1 against 30.8 in another (`node
+ * bench/lib/import-inside.mjs NODE 41 <both index.js>`: medians of alternating children, `import()`
+ * timed inside each; bench/README.md, "Startup", has the whole programs).
  *
  * Five esbuild builds, all ES modules:
  * - **The kernel** (`src/core/`), in `dist/src/core/`: `core/errors.js` holds `errors.ts` and `check.ts`
@@ -36,7 +37,8 @@
  * `BUNDLE_REPORT=1 node scripts/bundle.mjs` lists, for each output over 100 KB, the source modules that
  * weigh most in it.
  *
- * Rejected, each measured on Node 24 as medians of 41-61 alternating children, `import()` timed inside:
+ * Rejected, each measured on Node 24 while choosing, on layouts built by hand for the purpose (medians of
+ * 21-61 alternating children, `import()` timed inside by `bench/lib/import-inside.mjs`):
  * - One bundle per entry point: each would carry its own kernel (a task made through `asyncio-ts/testing`
  *   would not be current for `asyncio-ts`).
  * - One build of every entry with shared chunks (the previous layout): the index was 17 files, one per set
