@@ -162,10 +162,10 @@ const MIN_SCHEDULED_TIMERS = 100;
 /** CPython's `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`: rebuild when more than this share is cancelled. */
 const MIN_CANCELLED_FRACTION = 0.5;
 
-const unretrievedRegistry = new FinalizationRegistry<{ loop: WeakRef<EventLoop>; context: ExceptionContext }>(
+const unretrievedRegistry = new FinalizationRegistry<{ loop: WeakRef<EventLoop>; context: ExceptionContext; ref: WeakRef<Future<unknown>> }>(
   (held) => {
     const loop = held.loop.deref();
-    if (loop !== undefined) loop.callExceptionHandler(held.context);
+    if (loop !== undefined) loop._reportCollected(held.ref, held.context);
     else defaultExceptionHandler(held.context);
   },
 );
@@ -280,7 +280,12 @@ export class EventLoop {
   _deadlock: DeadlockError | null = null;
   /** Set once a deadlock was reported with the task dump (later ones are a line). */
   private _deadlockReported = false;
-  private _unretrieved = new Set<WeakRef<Future<unknown>>>();
+  /**
+   * Invariant: the futures whose failure nobody has retrieved yet, each by its registration with
+   * `unretrievedRegistry` (the token), with its report; an entry leaves when the future is retrieved or
+   * reported (at collection, or by `close()`).
+   */
+  private _unretrieved = new Map<WeakRef<Future<unknown>>, ExceptionContext>();
   /**
    * @internal strict runs (`RunOptions.strict`): the futures that failed, in order, kept alive until the
    * runner reads which ones nobody retrieved (so none is collected and reported after it looked); null
@@ -645,9 +650,15 @@ export class EventLoop {
     this._readyHead = this._readyTail = null;
     this._nReady = 0;
     this._timers.clear();
-    for (const ref of this._unretrieved) {
+    for (const [ref, context] of this._unretrieved) {
       const f = ref.deref();
-      if (f !== undefined && f._logTraceback) this._reportUnretrieved(f);
+      if (f !== undefined) {
+        if (f._logTraceback) this._reportUnretrieved(f);
+      } else {
+        // collected, its finalizer not run yet (Node runs them in a later macrotask): report it now, once
+        unretrievedRegistry.unregister(ref);
+        this.callExceptionHandler(context);
+      }
     }
     this._unretrieved.clear();
     for (const t of [...this._tasks]) {
@@ -734,11 +745,17 @@ export class EventLoop {
     const exc = f._value;
     if (exc instanceof Error) void exc.stack;
     const ref = new WeakRef(f);
-    this._unretrieved.add(ref);
+    const context = this._unretrievedContext(f);
+    this._unretrieved.set(ref, context);
     // (those retrieved since are dropped now and then: the log holds what may still be unretrieved)
     if (this._failedLog !== null && this._failedLog.push(f) % 1024 === 0) this._failedLog = this._failedLog.filter((g) => g._logTraceback);
     (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef = ref;
-    unretrievedRegistry.register(f, { loop: new WeakRef(this), context: this._unretrievedContext(f) }, ref);
+    unretrievedRegistry.register(f, { loop: new WeakRef(this), context, ref }, ref);
+  }
+
+  /** @internal a future whose failure nobody retrieved was collected: report it (CPython's `__del__`). */
+  _reportCollected(ref: WeakRef<Future<unknown>>, context: ExceptionContext): void {
+    if (this._unretrieved.delete(ref) || !this._closed) this.callExceptionHandler(context);
   }
 
   /** @internal */

@@ -26,4 +26,35 @@ describe("unretrieved task errors", () => {
     expect(r.stderr).toContain("Error: dropped failure");
     expect(report).toBeLessThan(r.stderr.indexOf("--- still running"));
   });
+
+  it("collected but not yet finalized when the loop closes: reported by close(), once, not after it", () => {
+    // Node runs a FinalizationRegistry's callbacks in a later macrotask: a task collected just before the
+    // loop closes would have been reported after close() returned, past the program's own checks.
+    const late = `
+      import { newEventLoop, createTask, sleep } from ${JSON.stringify(dist)};
+      const loop = newEventLoop();
+      const reports = [];
+      let ref;
+      loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message + " (" + ctx.exception.message + ")"));
+      await loop.runUntilComplete(async () => {
+        (() => { ref = new WeakRef(createTask(async () => { throw new Error("dropped failure"); }, { name: "forgotten" })); })();
+        await sleep(0);
+        await sleep(0);
+      });
+      await new Promise((r) => setImmediate(r));
+      globalThis.gc();
+      globalThis.gc();
+      console.log("collected: " + (ref.deref() === undefined));
+      loop.close();
+      console.log("at close: " + JSON.stringify(reports));
+      await new Promise((r) => setTimeout(r, 50));
+      globalThis.gc();
+      await new Promise((r) => setTimeout(r, 50));
+      console.log("later: " + JSON.stringify(reports));
+    `;
+    const r = spawnSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", late], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    const one = JSON.stringify(["Task exception was never retrieved (dropped failure)"]);
+    expect(r.stdout).toBe(`collected: true\nat close: ${one}\nlater: ${one}\n`);
+  });
 });
