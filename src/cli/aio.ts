@@ -122,7 +122,13 @@ async function main(argv: string[]): Promise<number | undefined> {
     return await runTour({ fast, cell, timeline });
   }
   if (cmd === "worker") return await runWorkerCommand(rest);
-  if (cmd === "ps" || cmd === "pstree") return await runPs(rest, cmd === "pstree");
+  if (cmd === "ps" || cmd === "pstree") {
+    if (rest.includes("--help") || rest.includes("-h")) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    return await runPs(rest, cmd === "pstree");
+  }
   process.stderr.write(`aio: unknown command ${cmd}\n\n${HELP}`);
   return 2;
 }

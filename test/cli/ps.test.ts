@@ -58,5 +58,11 @@ describe("aio ps / aio pstree", () => {
     const help = spawnSync(process.execPath, [aio, "--help"], { encoding: "utf8" });
     expect(help.stdout).toContain("aio ps <pid>");
     expect(help.stdout).toContain("aio pstree <pid>");
+    // as `aio run --help` and `aio tour --help`: the usage, not a complaint about the process id
+    for (const [cmd, flag] of [["ps", "--help"], ["pstree", "-h"]] as const) {
+      const asked = aioRun(cmd, flag);
+      expect(asked.code, cmd).toBe(0);
+      expect(asked.stdout).toBe(help.stdout);
+    }
   });
 });
