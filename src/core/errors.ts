@@ -327,3 +327,141 @@ export class BrokenWorkerError extends AsyncioError {}
  * ```
  */
 export class WouldBlock extends AsyncioError {}
+
+// ------------------------------------------------------------------------------ the layers' errors
+// The errors that streams, subprocesses and memory channels raise live here, beside the kernel's own, as
+// CPython keeps `IncompleteReadError` and `LimitOverrunError` in `asyncio.exceptions` (and Trio its
+// channel errors in its core): an executor rebuilds an error that crosses from a worker by its class
+// name, from this module's classes (`executors/protocol.ts`), so these arrive as themselves, not as
+// look-alikes with the same name. Their modules (`streams/errors.ts`, `subprocess/errors.ts`,
+// `toolkit/channel.ts`) re-export them.
+
+/**
+ * The stream ended before the bytes asked for arrived (`readexactly`, `readuntil`); what did arrive is
+ * in `partial` (CPython: a subclass of `EOFError`).
+ *
+ * @example
+ * ```ts
+ * import { IncompleteReadError, StreamReader, run } from "asyncio-ts";
+ * await run(async () => {
+ *   const r = new StreamReader();
+ *   r.feedData(Buffer.from("ab"));
+ *   r.feedEof();
+ *   try { await r.readexactly(5); } catch (e) { if (e instanceof IncompleteReadError) console.log(e.partial.toString(), e.expected); } // ab 5
+ * });
+ * ```
+ */
+export class IncompleteReadError extends AsyncioError {
+  /** The bytes read before the end of the stream. */
+  readonly partial: Buffer;
+  /** How many bytes were asked for (`null`: up to a separator). */
+  readonly expected: number | null;
+  constructor(partial: Buffer, expected: number | null) {
+    super(`${partial.length} bytes read on a total of ${expected === null ? "undefined" : expected} expected bytes`);
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/**
+ * A line or a chunk up to a separator is longer than the reader's `limit`. `consumed` says how many bytes
+ * are to be consumed (CPython's `LimitOverrunError`).
+ *
+ * @example
+ * ```ts
+ * import { LimitOverrunError, StreamReader, run } from "asyncio-ts";
+ * await run(async () => {
+ *   const r = new StreamReader({ limit: 4 });
+ *   r.feedData(Buffer.from("0123456789\n"));
+ *   try { await r.readuntil("\n"); } catch (e) { if (e instanceof LimitOverrunError) console.log(e.message); }
+ * });
+ * ```
+ */
+export class LimitOverrunError extends AsyncioError {
+  /** The number of bytes to be consumed. */
+  readonly consumed: number;
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.consumed = consumed;
+  }
+}
+
+/**
+ * The connection was lost while data waited to be written (`StreamWriter.drain()`); Python's builtin
+ * `ConnectionResetError`. `code` is `"ECONNRESET"`, as Node's own error of that kind.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionResetError } from "asyncio-ts";
+ * console.log(new ConnectionResetError("Connection lost").code); // ECONNRESET
+ * ```
+ */
+export class ConnectionResetError extends AsyncioError {
+  readonly code = "ECONNRESET";
+}
+
+/**
+ * The process a signal was sent to is gone: it exited and its pipes closed (CPython's
+ * `ProcessLookupError`, an `OSError` for `ESRCH`). `code` is `"ESRCH"`, as Node's own error of that kind.
+ *
+ * @example
+ * ```ts
+ * import { createSubprocessExec, ProcessLookupError, run } from "asyncio-ts";
+ * await run(async () => {
+ *   const proc = await createSubprocessExec(process.execPath, ["-e", ""]);
+ *   await proc.wait();
+ *   try {
+ *     proc.kill();
+ *   } catch (e) {
+ *     if (e instanceof ProcessLookupError) console.log(e.code); // ESRCH
+ *   }
+ * });
+ * ```
+ */
+export class ProcessLookupError extends AsyncioError {
+  readonly code = "ESRCH";
+}
+
+/**
+ * `receive()` on a channel whose send ends are all closed and whose buffer is drained: no value will
+ * come (Trio's `EndOfChannel`). `for await` over a receive end ends quietly at this point.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, EndOfChannel } from "asyncio-ts";
+ * const [send, receive] = openMemoryChannel<number>(1);
+ * send.sendNowait(1);
+ * send.close();
+ * console.log(receive.receiveNowait()); // 1
+ * try { receive.receiveNowait(); } catch (e) { console.log(e instanceof EndOfChannel); } // true
+ * ```
+ */
+export class EndOfChannel extends AsyncioError {}
+
+/**
+ * `send()` on a channel whose receive ends are all closed: nobody will receive the value (Trio's
+ * `BrokenResourceError`). The values still buffered when the last receive end closed were dropped.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, BrokenResourceError } from "asyncio-ts";
+ * const [send, receive] = openMemoryChannel<number>(1);
+ * receive.close();
+ * try { send.sendNowait(1); } catch (e) { console.log(e instanceof BrokenResourceError); } // true
+ * ```
+ */
+export class BrokenResourceError extends AsyncioError {}
+
+/**
+ * An end (or a `Broadcast`) used after it was closed: `send`, `receive`, `clone` on a closed end, or a
+ * wait in progress on an end that another task closed (Trio's `ClosedResourceError`).
+ *
+ * @example
+ * ```ts
+ * import { openMemoryChannel, ClosedResourceError } from "asyncio-ts";
+ * const [send] = openMemoryChannel<number>(1);
+ * send.close();
+ * try { send.sendNowait(1); } catch (e) { console.log(e instanceof ClosedResourceError); } // true
+ * ```
+ */
+export class ClosedResourceError extends AsyncioError {}

@@ -6,7 +6,7 @@
  *
  * @module
  */
-export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenThreadPool, BrokenWorkerError, CancelledError, DeadlockError, ExceptionGroup, InvalidStateError, KeyboardInterrupt, oneLine, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock, type ErrorMatch } from "./errors.js";
+export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenResourceError, BrokenThreadPool, BrokenWorkerError, CancelledError, ClosedResourceError, ConnectionResetError, DeadlockError, EndOfChannel, ExceptionGroup, IncompleteReadError, InvalidStateError, KeyboardInterrupt, LimitOverrunError, oneLine, ProcessLookupError, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock, type ErrorMatch } from "./errors.js";
 export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe, kindOf } from "./check.js";
 export { armContextTripwire, captureContext, Context, contextState, ContextVar, copyContext, runInContext, Token } from "./context.js";
 export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";

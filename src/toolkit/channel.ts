@@ -61,7 +61,7 @@
  *
  * @module
  */
-import { AsyncioError, checkCount, type EventLoop, WouldBlock } from "../core/index.js";
+import { type AsyncioError, BrokenResourceError, checkCount, ClosedResourceError, EndOfChannel, type EventLoop, WouldBlock } from "../core/index.js";
 import { RESOLVED_VOID, type Waiter, WaiterQueue } from "../sync/wait-queue.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
 import { bindLoop } from "../sync/loop-binding.js";
@@ -69,49 +69,8 @@ import { TurnLine } from "./turn-line.js";
 
 // ------------------------------------------------------------------------------------------ errors
 
-/**
- * `receive()` on a channel whose send ends are all closed and whose buffer is drained: no value will
- * come (Trio's `EndOfChannel`). `for await` over a receive end ends quietly at this point.
- *
- * @example
- * ```ts
- * import { openMemoryChannel, EndOfChannel } from "asyncio-ts";
- * const [send, receive] = openMemoryChannel<number>(1);
- * send.sendNowait(1);
- * send.close();
- * console.log(receive.receiveNowait()); // 1
- * try { receive.receiveNowait(); } catch (e) { console.log(e instanceof EndOfChannel); } // true
- * ```
- */
-export class EndOfChannel extends AsyncioError {}
-
-/**
- * `send()` on a channel whose receive ends are all closed: nobody will receive the value (Trio's
- * `BrokenResourceError`). The values still buffered when the last receive end closed were dropped.
- *
- * @example
- * ```ts
- * import { openMemoryChannel, BrokenResourceError } from "asyncio-ts";
- * const [send, receive] = openMemoryChannel<number>(1);
- * receive.close();
- * try { send.sendNowait(1); } catch (e) { console.log(e instanceof BrokenResourceError); } // true
- * ```
- */
-export class BrokenResourceError extends AsyncioError {}
-
-/**
- * An end (or a `Broadcast`) used after it was closed: `send`, `receive`, `clone` on a closed end, or a
- * wait in progress on an end that another task closed (Trio's `ClosedResourceError`).
- *
- * @example
- * ```ts
- * import { openMemoryChannel, ClosedResourceError } from "asyncio-ts";
- * const [send] = openMemoryChannel<number>(1);
- * send.close();
- * try { send.sendNowait(1); } catch (e) { console.log(e instanceof ClosedResourceError); } // true
- * ```
- */
-export class ClosedResourceError extends AsyncioError {}
+// (the classes live in the kernel, core/errors.ts: an executor rebuilds them across a worker boundary)
+export { BrokenResourceError, ClosedResourceError, EndOfChannel };
 
 /** @internal */
 export function closedError(what: string, method: string, role: "producer" | "consumer"): ClosedResourceError {

@@ -8,9 +8,17 @@ import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
+  AsyncioError,
   BrokenExecutor,
+  BrokenResourceError,
   BrokenWorkerError,
   CancelledError,
+  ClosedResourceError,
+  ConnectionResetError,
+  EndOfChannel,
+  IncompleteReadError,
+  LimitOverrunError,
+  ProcessLookupError,
   ProcessPoolExecutor,
   RuntimeError,
   ThreadPoolExecutor,
@@ -37,6 +45,7 @@ const crashAtTopLevel = moduleFunction(fixtures, T.crashAtTopLevel);
 const eatMemory = moduleFunction(fixtures, T.eatMemory);
 const untilAborted = moduleFunction(fixtures, T.untilAborted);
 const spin = moduleFunction(fixtures, T.spin);
+const throwLibraryError = moduleFunction(fixtures, T.throwLibraryError);
 
 const tmp = mkdtempSync(join(tmpdir(), "aio-exec-"));
 let markers = 0;
@@ -96,6 +105,23 @@ describe.each(backends)("executor on %s", (kind, make, className) => {
     expect((err.cause as Error).message).toBe("root cause");
     const te = await pool.submit((o: { x: number } | null) => o!.x, null).then(() => null, (e: unknown) => e);
     expect(te).toBeInstanceOf(TypeError);
+  });
+
+  it("rebuilds the library's errors from above the kernel as themselves, with their data (streams, subprocesses, channels)", async () => {
+    await using pool = make({ maxWorkers: 1 });
+    const classes = [IncompleteReadError, LimitOverrunError, ConnectionResetError, ProcessLookupError, EndOfChannel, BrokenResourceError, ClosedResourceError];
+    const got = new Map<string, Error & Record<string, unknown>>();
+    for (const C of classes) got.set(C.name, (await pool.submit(throwLibraryError, C.name).then(() => null, (e: unknown) => e)) as Error & Record<string, unknown>);
+    for (const C of classes) {
+      const e = got.get(C.name)!;
+      expect(e, C.name).toBeInstanceOf(C);
+      expect(e).toBeInstanceOf(AsyncioError);
+      expect(e.name).toBe(C.name);
+    }
+    const incomplete = got.get("IncompleteReadError")!;
+    expect([Buffer.from(incomplete["partial"] as Uint8Array).toString(), incomplete["expected"], incomplete.message]).toEqual(["ab", 5, "2 bytes read on a total of 5 expected bytes"]);
+    expect(got.get("LimitOverrunError")!["consumed"]).toBe(7);
+    expect([got.get("ConnectionResetError")!["code"], got.get("ProcessLookupError")!["code"]]).toEqual(["ECONNRESET", "ESRCH"]);
   });
 
   it("an inline function that uses its outer scope fails with an error that says so", async () => {
