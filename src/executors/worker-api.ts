@@ -83,7 +83,10 @@ export function pendingAbort(state: WorkerState): unknown {
 
 /** Information about the thread running the caller (CPython's `threading.current_thread()`). */
 export interface ThreadInfo {
-  /** `ThreadPoolExecutor-<k>_<n>`, `<prefix>_<n>`, `ProcessPoolExecutor-<k>_<n>`, or `MainThread`. */
+  /**
+   * `ThreadPoolExecutor-<k>_<n>`, `<prefix>_<n>`, `ProcessPoolExecutor-<k>_<n>`, `MainThread`, or
+   * `Thread-<threadId>` in a worker thread that is no pool's (Node's `threadId`).
+   */
   readonly name: string;
   /** True on the main thread of the program. */
   readonly isMainThread: boolean;
@@ -92,8 +95,8 @@ export interface ThreadInfo {
 const MAIN: ThreadInfo = Object.freeze({ name: "MainThread", isMainThread: true });
 
 /**
- * The thread the caller runs on: inside a pool's worker its name is `ThreadPoolExecutor-<k>_<n>`;
- * elsewhere `MainThread`.
+ * The thread the caller runs on: inside a pool's worker its name is `ThreadPoolExecutor-<k>_<n>`; in a
+ * worker thread of the program's own, `Thread-<threadId>`; on the main thread `MainThread`.
  *
  * @example
  * ```ts
@@ -105,8 +108,17 @@ const MAIN: ThreadInfo = Object.freeze({ name: "MainThread", isMainThread: true 
  */
 export function currentThread(): ThreadInfo {
   const s = workerState();
-  if (s === null) return MAIN;
-  return { name: s.name, isMainThread: false };
+  if (s !== null) return { name: s.name, isMainThread: false };
+  return (outsidePools ??= threadOutsidePools());
+}
+
+/** Invariant: this thread's information when it is no pool's worker, once asked for; null before. */
+let outsidePools: ThreadInfo | null = null;
+
+// (`node:worker_threads` is read on the first call, not at import: `import "asyncio-ts"` does not load it)
+function threadOutsidePools(): ThreadInfo {
+  const { isMainThread, threadId } = process.getBuiltinModule("node:worker_threads");
+  return isMainThread ? MAIN : Object.freeze({ name: `Thread-${threadId}`, isMainThread: false });
 }
 
 let mainSleeper: Int32Array | null = null;

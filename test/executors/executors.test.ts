@@ -360,3 +360,22 @@ describe("inline functions", () => {
     expect((pool as unknown as { _fnIds: Map<string, number> })._fnIds.size).toBe(1);
   });
 });
+
+describe("currentThread() outside a pool", () => {
+  it("is MainThread on the main thread and Thread-<threadId> in a worker thread of the program's own", async () => {
+    const { currentThread: here } = await import("../../src/index.js");
+    expect(here()).toEqual({ name: "MainThread", isMainThread: true });
+    const dist = new URL("../../dist/src/index.js", import.meta.url).href;
+    const { Worker } = await import("node:worker_threads");
+    const code = `import { parentPort, threadId } from "node:worker_threads";
+      import { currentThread } from ${JSON.stringify(dist)};
+      parentPort.postMessage({ info: currentThread(), threadId });`;
+    const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+    const got = await new Promise<{ info: unknown; threadId: number }>((resolve, reject) => {
+      w.once("message", resolve);
+      w.once("error", reject);
+    });
+    await w.terminate();
+    expect(got.info).toEqual({ name: `Thread-${got.threadId}`, isMainThread: false });
+  });
+});
