@@ -71,7 +71,7 @@ export { LifoQueue } from "./queues/lifo-queue.js";
 export { runCoroutineThreadsafe, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type ThreadsafeFuture } from "./core/index.js";
 
 // Streams (issue #15): connections as reader/writer pairs, servers.
-export { ConnectionResetError, IncompleteReadError, LimitOverrunError } from "./streams/errors.js";
+export { ConnectionResetError, IncompleteReadError, LimitOverrunError } from "./core/index.js";
 export { DEFAULT_LIMIT, StreamReader, type Separator, type StreamReaderOptions } from "./streams/reader.js";
 export { StreamWriter, type StartTlsOptions } from "./streams/writer.js";
 export { openConnection, openUnixConnection, type OpenConnectionOptions } from "./streams/open.js";
@@ -81,7 +81,7 @@ export { Server, startServer, startUnixServer, type ClientConnected, type StartS
 export { createSubprocessExec, createSubprocessShell, type SubprocessOptions } from "./subprocess/create.js";
 export { Process } from "./subprocess/process.js";
 export { DEVNULL, PIPE, STDOUT, type Stdio } from "./subprocess/stdio.js";
-export { ProcessLookupError } from "./subprocess/errors.js";
+export { ProcessLookupError } from "./core/index.js";
 
 // Executors (issue #4): thread and process pools, runInExecutor/toThread, the worker-side API.
 export { BrokenExecutor, BrokenThreadPool, BrokenProcessPool, BrokenWorkerError } from "./core/index.js";
@@ -111,6 +111,7 @@ export { callLoop, callLoopSync, currentThread, sleepSync, taskSignal, throwIfCa
 export { Schedule, exponential, fibonacci, spaced, fixed, recurs, during, whileError, whileResult, union, intersect, upTo, jittered, seededRandom, type ScheduleState, type ScheduleStep, type JitterOptions } from "./toolkit/schedule.js";
 export { retry, repeat, RetryError, type RetryOptions, type RepeatOptions, type RetryInfo } from "./toolkit/retry.js";
 export { RateLimiter, type RateLimiterOptions, type TokenBucketOptions, type SlidingWindowOptions, type WithLimitOptions, type RateLimiterStatistics, type RateLimiterLike, type RateAlgorithm } from "./toolkit/rate-limiter.js";
-export { openMemoryChannel, MemorySendChannel, MemoryReceiveChannel, EndOfChannel, BrokenResourceError, ClosedResourceError, type MemoryChannelStatistics } from "./toolkit/channel.js";
+export { openMemoryChannel, MemorySendChannel, MemoryReceiveChannel, type MemoryChannelStatistics } from "./toolkit/channel.js";
+export { EndOfChannel, BrokenResourceError, ClosedResourceError } from "./core/index.js";
 export { Broadcast, Subscription, type BroadcastStrategy, type SubscribeOptions, type BroadcastStatistics, type SubscriptionStatistics } from "./toolkit/broadcast.js";
 export { JobQueue, JobFuture, type JobQueueOptions, type JobOptions, type JobQueueEvents, type JobQueueStatistics, type RunningJobInfo, type JobContext, type JobFunction, type JobState, type JobQueueListenerOptions } from "./toolkit/job-queue.js";

@@ -333,8 +333,7 @@ export class WouldBlock extends AsyncioError {}
 // CPython keeps `IncompleteReadError` and `LimitOverrunError` in `asyncio.exceptions` (and Trio its
 // channel errors in its core): an executor rebuilds an error that crosses from a worker by its class
 // name, from this module's classes (`executors/protocol.ts`), so these arrive as themselves, not as
-// look-alikes with the same name. Their modules (`streams/errors.ts`, `subprocess/errors.ts`,
-// `toolkit/channel.ts`) re-export them.
+// look-alikes with the same name.
 
 /**
  * The stream ended before the bytes asked for arrived (`readexactly`, `readuntil`); what did arrive is

@@ -15,8 +15,7 @@
 import type { Socket } from "node:net";
 import type * as net from "node:net";
 import type * as tls from "node:tls";
-import { type EventLoop, type Future, type IoHold, RuntimeError } from "../core/index.js";
-import { ConnectionResetError } from "./errors.js";
+import { ConnectionResetError, type EventLoop, type Future, type IoHold, RuntimeError } from "../core/index.js";
 import { StreamReader } from "./reader.js";
 
 // `node:net` and `node:tls` are required at the first connect or listen, not imported: `import

@@ -22,9 +22,8 @@
  *
  * @module
  */
-import { checkCount, checkOptions, describe, type EventLoop, type Future, getRunningLoop, RuntimeError } from "../core/index.js";
+import { checkCount, checkOptions, describe, type EventLoop, type Future, getRunningLoop, IncompleteReadError, LimitOverrunError, RuntimeError } from "../core/index.js";
 import { ByteBuffer } from "./byte-buffer.js";
-import { IncompleteReadError, LimitOverrunError } from "./errors.js";
 
 /** CPython's `_DEFAULT_LIMIT`: 64 KiB. */
 export const DEFAULT_LIMIT = 2 ** 16;

@@ -38,13 +38,11 @@ const { readFileSync } = process.getBuiltinModule("node:fs");
 import type { Socket } from "node:net";
 const { constants } = process.getBuiltinModule("node:os");
 import type { Readable } from "node:stream";
-import { describe, type EventLoop, type Future, type IoHold, type SignalLike } from "../core/index.js";
+import { ConnectionResetError, describe, type EventLoop, type Future, type IoHold, ProcessLookupError, type SignalLike } from "../core/index.js";
 import { gather } from "../combinators/gather.js";
 import { Connection } from "../streams/connection.js";
-import { ConnectionResetError } from "../streams/errors.js";
 import { StreamReader } from "../streams/reader.js";
 import { StreamWriter } from "../streams/writer.js";
-import { ProcessLookupError } from "./errors.js";
 import { PipeFeed } from "./pipe-reader.js";
 
 const SIGNALS = constants.signals as unknown as Record<string, number>;

@@ -38,15 +38,13 @@
  *
  * @module
  */
-import { checkCount, checkOptions, describe, type EventLoop, WouldBlock } from "../core/index.js";
+import { checkCount, checkOptions, ClosedResourceError, describe, EndOfChannel, type EventLoop, WouldBlock } from "../core/index.js";
 import { RESOLVED_VOID, type Waiter, WaiterQueue } from "../sync/wait-queue.js";
 import { abortReason, readSignal, waitOn, type AbortOptions } from "../sync/abort-signal.js";
 import { bindLoop } from "../sync/loop-binding.js";
 import { TurnLine } from "./turn-line.js";
 import {
   ChannelState,
-  ClosedResourceError,
-  EndOfChannel,
   MemoryReceiveChannel,
   type MemoryChannelStatistics,
   type RoomListener,

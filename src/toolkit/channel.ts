@@ -68,9 +68,8 @@ import { bindLoop } from "../sync/loop-binding.js";
 import { TurnLine } from "./turn-line.js";
 
 // ------------------------------------------------------------------------------------------ errors
-
-// (the classes live in the kernel, core/errors.ts: an executor rebuilds them across a worker boundary)
-export { BrokenResourceError, ClosedResourceError, EndOfChannel };
+// (`EndOfChannel`, `BrokenResourceError`, `ClosedResourceError` are the kernel's, core/errors.ts: an
+// executor rebuilds them across a worker boundary)
 
 /** @internal */
 export function closedError(what: string, method: string, role: "producer" | "consumer"): ClosedResourceError {

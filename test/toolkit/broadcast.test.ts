@@ -9,7 +9,8 @@ import { describe, expect, it } from "vitest";
 import { CancelledError, CancelScope, TimeoutError, WouldBlock, createTask, gather, getRunningLoop, run, sleep, timeout, type Task } from "../../src/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
 import { Broadcast, type BroadcastStrategy, type Subscription } from "../../src/toolkit/broadcast.js";
-import { ClosedResourceError, EndOfChannel, openMemoryChannel } from "../../src/toolkit/channel.js";
+import { openMemoryChannel } from "../../src/toolkit/channel.js";
+import { ClosedResourceError, EndOfChannel } from "../../src/index.js";
 import { dumpTasks } from "../../src/tracing/index.js";
 
 const vrun = <T>(fn: () => Promise<T>): Promise<T> => run(fn, { virtualTime: true });

@@ -23,14 +23,8 @@ import {
   type Task,
 } from "../../src/index.js";
 import { waitAllTasksBlocked } from "../../src/testing/index.js";
-import {
-  BrokenResourceError,
-  ClosedResourceError,
-  EndOfChannel,
-  MemoryReceiveChannel,
-  MemorySendChannel,
-  openMemoryChannel,
-} from "../../src/toolkit/channel.js";
+import { BrokenResourceError, ClosedResourceError, EndOfChannel } from "../../src/index.js";
+import { MemoryReceiveChannel, MemorySendChannel, openMemoryChannel } from "../../src/toolkit/channel.js";
 
 const vrun = <T>(fn: () => Promise<T>): Promise<T> => run(fn, { virtualTime: true });
 
