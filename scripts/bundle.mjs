@@ -8,7 +8,7 @@
  * bench/lib/import-inside.mjs NODE 41 <both index.js>`: medians of alternating children, `import()`
  * timed inside each; bench/README.md, "Startup", has the whole programs).
  *
- * Five esbuild builds, all ES modules:
+ * Seven esbuild builds in five steps, all ES modules:
  * - **The kernel** (`src/core/`), in `dist/src/core/`: `core/errors.js` holds `errors.ts` and `check.ts`
  *   (what the worker side needs), `core/index.js` the rest, importing `./errors.js`. `core/stack.ts` tells
  *   the kernel's stack frames from the user's by that folder.
@@ -236,7 +236,9 @@ if (byHidden.size !== [...members.values()].reduce((a, n) => a + n.length, 0)) t
 const used = new Map();
 for (const file of Object.keys(others.metafile.outputs).filter((f) => f.endsWith(".js"))) {
   const text = readFileSync(join(root, file), "utf8");
-  for (const m of text.matchAll(/(?:import|export)\s*\{([^}]*)\}\s*from\s*"\.\.\/main\/index\.js"/g)) {
+  const read = [...text.matchAll(/(?:import|export)\s*\{([^}]*)\}\s*from\s*"\.\.\/main\/index\.js"/g)];
+  if (read.length !== text.split(`"${MAIN}"`).length - 1) throw new Error(`${file} takes from the index in a form this script does not read: only import { ... } / export { ... }`);
+  for (const m of read) {
     for (const spec of m[1].split(",").map((x) => x.trim().split(/\s+as\s+/)[0]).filter((x) => x !== "")) {
       const [module, member] = byHidden.get(spec) ?? [];
       if (module === undefined) throw new Error(`${file} imports ${spec} from the index, which has no such member`);

@@ -55,7 +55,7 @@ const COMPILE = (entry) => `
 
 /** Node's compile cache for ES modules (`NODE_COMPILE_CACHE`) came in Node 22.1. */
 const hasCompileCache = (version) => {
-  const [major, minor] = version.replace(/^v/, "").split(".").map(Number);
+  const [major, minor] = version.split(".").map(Number);
   return major > 22 || (major === 22 && minor >= 1);
 };
 
@@ -79,7 +79,7 @@ export default async function startupSuite(ctx) {
       logLevel: "warning",
     });
     const node24 = findNode24(ctx.root);
-    const nodes = [...(node24 === null ? [] : [{ tag: `Node ${node24.version}`, path: node24.path, yardstick: true }]), { tag: `Node ${ctx.nodeVersion}`, path: process.execPath, yardstick: node24 === null && ctx.nodeVersion.startsWith("24.") }];
+    const nodes = [...(node24 === null ? [] : [{ tag: `Node ${node24.version}`, version: node24.version, path: node24.path, yardstick: true }]), { tag: `Node ${ctx.nodeVersion}`, version: ctx.nodeVersion, path: process.execPath, yardstick: node24 === null && ctx.nodeVersion.startsWith("24.") }];
     const children = 3;
     const batches = ctx.quick ? 4 : 15;
     const once = (node, code, env = {}) => {
@@ -99,7 +99,7 @@ export default async function startupSuite(ctx) {
       peer(`empty${i}`, `node -e 0 (${n.tag})`, n.path, EMPTY),
       peer(`aio${i}`, `asyncio-ts: import + run(empty main) (${n.tag})`, n.path, RUN("asyncio-ts")),
       ...(project.hasBase ? [peer(`base${i}`, `asyncio-ts, baseline build (${n.tag})`, n.path, RUN("asyncio-ts-base"))] : []),
-      ...(hasCompileCache(n.tag.replace(/^Node /, "")) ? [peer(`cache${i}`, `asyncio-ts with NODE_COMPILE_CACHE, warm (${n.tag})`, n.path, RUN("asyncio-ts"), false, { NODE_COMPILE_CACHE: cacheDir })] : []),
+      ...(hasCompileCache(n.version) ? [peer(`cache${i}`, `asyncio-ts with NODE_COMPILE_CACHE, warm (${n.tag})`, n.path, RUN("asyncio-ts"), false, { NODE_COMPILE_CACHE: cacheDir })] : []),
       peer(`runonly${i}`, `run() alone, bundled: import + run(empty main) (${n.tag})`, n.path, RUN("./run-only.mjs")),
       ...(project.peers.includes("p-limit") ? [peer(`plimit${i}`, `p-limit: import + one call (${n.tag})`, n.path, PLIMIT, true)] : []),
     ]);
