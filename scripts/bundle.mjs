@@ -89,6 +89,18 @@ const HIDDEN = "__aio_";
  */
 const SHARED_WITH_WORKERS = ["src/executors/protocol.ts", "src/executors/worker-api.ts", "src/cli/ts-hooks.ts"];
 
+/**
+ * The markers around each file's code: inside somebody's bundle, every frame names the bundle's file, and
+ * the lines between a file's two markers tell the package's frames from the user's (src/core/own-code.ts).
+ * The first is a function, as a CommonJS bundle moves a module's functions above the rest of its code.
+ */
+function marks(part) {
+  return {
+    banner: { js: "function __aioCodeStart() { return new Error(); }" },
+    footer: { js: `(globalThis[Symbol.for("asyncio-ts.code")] ??= []).push(["${part}", __aioCodeStart(), new Error()]);` },
+  };
+}
+
 /** esbuild's options for every build. */
 const common = {
   absWorkingDir: root,
@@ -191,12 +203,14 @@ const kernelErrors = await build({
   ...common,
   splitting: false,
   entryPoints: { "core/errors": "asyncio-ts-errors" },
+  ...marks("kernel"),
   plugins: [virtualEntry("asyncio-ts-errors", ["errors", "check"].map((d) => `export * from ${JSON.stringify(join(src, "core", `${d}.ts`))};`).join("\n"), join(src, "core"))],
 });
 const kernel = await build({
   ...common,
   splitting: false,
   entryPoints: { "core/index": join(src, "core", "index.ts") },
+  ...marks("kernel"),
   plugins: [
     {
       name: "asyncio-ts-kernel-errors",
@@ -219,6 +233,7 @@ const members = new Map(held.map((m) => [m, listed.metafile.outputs[`probe/${m.r
 const workerSide = await build({
   ...common,
   entryPoints: Object.fromEntries(Object.entries(WORKER_SIDE).map(([name, file]) => [name, join(src, file)])),
+  ...marks("library"),
   plugins: [layering],
 });
 const onWorkerSide = new Set(Object.keys(workerSide.metafile.inputs));
@@ -227,6 +242,7 @@ const onWorkerSide = new Set(Object.keys(workerSide.metafile.inputs));
 const others = await build({
   ...common,
   entryPoints: Object.fromEntries(Object.entries(OTHERS).map(([name, file]) => [name, join(src, file)])),
+  ...marks("library"),
   plugins: [layering, throughMain(members)],
 });
 const copies = [...held, ...Object.keys(others.metafile.inputs)].filter((m) => onWorkerSide.has(m) && !SHARED_WITH_WORKERS.includes(m));
@@ -252,6 +268,7 @@ const main = await build({
   ...common,
   splitting: false,
   entryPoints: { "main/index": "asyncio-ts-main" },
+  ...marks("library"),
   plugins: [mainEntry([...used].map(([m, s]) => [m, [...s].sort()])), layering],
 });
 const publicNames = main.metafile.outputs["dist/src/main/index.js"].exports.filter((k) => !k.startsWith(HIDDEN));

@@ -35,5 +35,6 @@ export { runCoroutineThreadsafe, signalName, type AddrInfo, type GetAddrInfoOpti
 export { allTasks, createTask } from "./task-api.js";
 export { addTaskHost, CancelScope, currentEffectiveDeadline, failAfter, moveOnAfter, moveOnAt, removeTaskHost, type CancelScopeOptions, type ScopeCancelListener, type TaskHost } from "./cancel-scope.js";
 export { createEagerTaskFactory, eagerTaskFactory, type TaskConstructor } from "./task-factory.js";
+export { isKernelFrame, isLibraryFrame, parseFrame, type ParsedFrame } from "./own-code.js";
 export { callerFrames, formatFrames, formatTaskStack, framesOf, limitFrames, siteFrames, siteFramesOf, taskStack, userFrames, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 export { addAwaitSource, awaitedByEdges, awaitedByHints, awaitsOf, futureAddToAwaitedBy, futureDiscardFromAwaitedBy, removeAwaitSource, type AwaitSource } from "./awaited-by.js";

@@ -12,8 +12,8 @@
  *   mode (`current.ts`, "await sites"), the frames of the function at its `await` and its awaiters;
  * - a task that failed: the frames of its exception's stack (CPython's traceback);
  * - anything else (done, cancelled, not started, or not in debug mode): no frames.
- * Frames of the kernel itself (this folder: the loop, the task machinery, the hooks) and Node's internals
- * are left out; frames of asyncio-ts's upper layers (`TaskGroup.run`, `gather`...) stay, as CPython shows
+ * Frames of the kernel itself (the loop, the task machinery, the hooks: `own-code.ts` tells them, also
+ * inside somebody's bundle) and Node's internals are left out; frames of asyncio-ts's upper layers (`TaskGroup.run`, `gather`...) stay, as CPython shows
  * `TaskGroup.__aexit__`.
  *
  * Rejected alternatives: recording a stack at every await outside debug mode (debug mode, which does
@@ -24,9 +24,9 @@
  * @module
  */
 const { readFileSync } = process.getBuiltinModule("node:fs");
-const { fileURLToPath } = process.getBuiltinModule("node:url");
 import { captureSite, contextTask, recordingSites, type AwaitSite } from "./current.js";
 import { ST_FINISHED, ST_HAS_EXCEPTION, ST_MASK, ST_PENDING } from "./future.js";
+import { isKernelFrame, isLibraryFrame, parseFrame } from "./own-code.js";
 import type { Task } from "./task.js";
 
 /** One frame of a task's stack (newest last in `getStack()`, as CPython's frames). */
@@ -43,25 +43,6 @@ export interface StackFrame {
   isAsync: boolean;
 }
 
-const kernelDir = fileURLToPath(new URL("./", import.meta.url));
-const kernelDirSlash = kernelDir.replace(/\\/g, "/");
-
-/** `at [async] name (file:line:col)` or `at [async] file:line:col` */
-const FRAME = /^\s*at (async )?(?:(.*?) \((.+):(\d+):(\d+)\)|(.+):(\d+):(\d+))\s*$/;
-
-function isKernelOrNode(file: string): boolean {
-  return file.startsWith("node:") || file.startsWith(kernelDir) || file.startsWith(kernelDirSlash);
-}
-
-function toPath(file: string): string {
-  if (!file.startsWith("file://")) return file;
-  try {
-    return fileURLToPath(file);
-  } catch {
-    return file;
-  }
-}
-
 /**
  * The frames of a V8 stack (`err.stack`), newest first, without the kernel's and Node's own. @internal
  */
@@ -71,16 +52,14 @@ export function userFrames(stack: string | undefined, asyncFlags: readonly boole
   let n = -1;
   for (const line of stack.split("\n")) {
     if (/^\s*at /.test(line)) n++;
-    const m = FRAME.exec(line);
-    if (m === null) continue;
-    const file = m[3] ?? m[6] ?? "";
-    if (isKernelOrNode(toPath(file))) continue;
+    const f = parseFrame(line);
+    if (f === null || isKernelFrame(f.file, f.line)) continue;
     out.push({
-      functionName: m[2] ?? "<anonymous>",
-      fileName: toPath(file),
-      lineNumber: Number(m[4] ?? m[7]),
-      columnNumber: Number(m[5] ?? m[8]),
-      isAsync: m[1] !== undefined || asyncFlags?.[n] === true,
+      functionName: f.functionName ?? "<anonymous>",
+      fileName: f.file,
+      lineNumber: f.line,
+      columnNumber: f.column,
+      isAsync: f.isAsync || asyncFlags?.[n] === true,
     });
   }
   return out;
@@ -108,9 +87,6 @@ export function framesOf(e: Error): StackFrame[] {
   return userFrames(text, flags);
 }
 
-const libDir = fileURLToPath(new URL("../", import.meta.url));
-const libDirSlash = libDir.replace(/\\/g, "/");
-
 /**
  * The frames of an await site (see `current.ts`): the direct caller's if the user's code called `then`
  * itself; else those of the promise whose job called it (an `await`, a `Promise.all`), which may have
@@ -118,7 +94,7 @@ const libDirSlash = libDir.replace(/\\/g, "/");
  */
 export function siteFrames(site: AwaitSite): StackFrame[] {
   const direct = framesOf(site.direct);
-  if (site.job === null || direct.some((f) => !f.fileName.startsWith(libDir) && !f.fileName.startsWith(libDirSlash))) return direct;
+  if (site.job === null || direct.some((f) => !isLibraryFrame(f.fileName, f.lineNumber))) return direct;
   return framesOf(site.job);
 }
 

@@ -80,9 +80,12 @@ export function workerEntryPath(): string {
     }
     return (entryPath = given);
   }
-  const here = fileURLToPath(import.meta.url);
+  const url: unknown = import.meta.url; // undefined in a CommonJS bundle
+  const here = typeof url === "string" ? fileURLToPath(url) : "a CommonJS bundle";
   let p: string | null;
-  if (TS_EXT.test(here)) {
+  if (typeof url !== "string") {
+    p = null;
+  } else if (TS_EXT.test(here)) {
     const ts = join(dirname(here), "worker-entry.ts");
     p = compiledTwin(ts);
     if (p === null) {

@@ -12,8 +12,7 @@
  *
  * @module
  */
-const { fileURLToPath } = process.getBuiltinModule("node:url");
-import { awaitedByEdges, contextTask, describe, type EventLoop, type Future, loopRegistry, runningLoopOrNull, siteFramesOf, Task } from "../core/index.js";
+import { awaitedByEdges, contextTask, describe, type EventLoop, type Future, isLibraryFrame, loopRegistry, parseFrame, runningLoopOrNull, siteFramesOf, Task } from "../core/index.js";
 import { describeAwaited, fmtTime, futureId } from "./describe.js";
 
 /** What a live task is doing. */
@@ -77,17 +76,16 @@ export interface DumpOptions {
   maxTasks?: number;
 }
 
-const libDir = fileURLToPath(new URL("../", import.meta.url));
-
-/** The first stack frame of `stack` outside asyncio-ts (and Node's internals). @internal */
+/** The first stack frame of `stack` outside asyncio-ts (and Node's internals), else its last line. @internal */
 export function userFrame(stack: string | undefined): string | null {
   if (stack === undefined) return null;
-  const frames = stack
-    .split("\n")
-    .map((l) => l.trim().replace(/^at /, ""))
-    .filter((l) => l !== "");
-  const user = frames.find((l) => !l.includes(libDir) && !l.includes(libDir.replace(/\\/g, "/")) && !l.includes("node:"));
-  return user ?? frames[frames.length - 1] ?? null;
+  const lines = stack.split("\n").filter((l) => l.trim() !== "");
+  const user = lines.find((l) => {
+    const f = parseFrame(l);
+    return f !== null && !f.file.startsWith("node:") && !isLibraryFrame(f.file, f.line);
+  });
+  const line = user ?? lines[lines.length - 1];
+  return line === undefined ? null : line.trim().replace(/^at /, "");
 }
 
 function activity(loop: EventLoop, t: Task<unknown>): TaskActivity {
