@@ -70,6 +70,8 @@ import { clearImmediate, clearTimeout, fakeTimersProblem, performance, setImmedi
 import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
+import { UnretrievedFailures } from "./unretrieved.js";
+import { defaultExceptionHandler, type ExceptionContext, type ExceptionHandler } from "./exception-handler.js";
 import { addSignalHandler, callSoonThreadsafe, getaddrinfo, getnameinfo, removeSignalHandler, type AddrInfo, type GetAddrInfoOptions, type SignalLike, type SignalTable } from "./loop-os.js";
 
 /** Options of `newEventLoop()` and `run()`. */
@@ -116,19 +118,6 @@ export interface EventLoopOptions {
 /** What `setTaskFactory` takes: makes the loop's tasks (CPython's task factory). */
 export type TaskFactory = <T>(loop: EventLoop, fn: TaskFunction<T>, options: TaskOptions) => Task<T>;
 
-/** What the exception handler receives (CPython's context dict). */
-export interface ExceptionContext {
-  message: string;
-  exception?: unknown;
-  future?: Future<unknown>;
-  task?: Task<unknown>;
-  handle?: Handle;
-  [key: string]: unknown;
-}
-
-/** A loop's exception handler. */
-export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
-
 /**
  * Check a loop's options (`newEventLoop()`, `run()`, `Runner`): every key one of `known`, every value of
  * its type and range; the environment's defaults applied. Throws a `TypeError` or `RangeError` naming the
@@ -162,29 +151,6 @@ const MIN_SCHEDULED_TIMERS = 100;
 /** CPython's `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`: rebuild when more than this share is cancelled. */
 const MIN_CANCELLED_FRACTION = 0.5;
 
-const unretrievedRegistry = new FinalizationRegistry<{ loop: WeakRef<EventLoop>; context: ExceptionContext; ref: WeakRef<Future<unknown>> }>(
-  (held) => {
-    const loop = held.loop.deref();
-    if (loop !== undefined) loop._reportCollected(held.ref, held.context);
-    else defaultExceptionHandler(held.context);
-  },
-);
-
-/**
- * Print an exception context the way CPython's default handler logs it.
- * @internal
- */
-export function defaultExceptionHandler(context: ExceptionContext): void {
-  const lines = [context.message];
-  if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
-  else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
-  else if (typeof context["name"] === "string") lines.push(`task: ${context["name"]}`);
-  const exc = context.exception;
-  if (exc !== undefined) {
-    lines.push(exc instanceof Error ? (exc.stack ?? `${exc.name}: ${exc.message}`) : String(exc));
-  }
-  console.error(lines.join("\n"));
-}
 
 /**
  * An event loop. Most programs never touch it directly: `run(main)` creates one, runs `main` on it and
@@ -280,18 +246,8 @@ export class EventLoop {
   _deadlock: DeadlockError | null = null;
   /** Set once a deadlock was reported with the task dump (later ones are a line). */
   private _deadlockReported = false;
-  /**
-   * Invariant: the futures whose failure nobody has retrieved yet, each by its registration with
-   * `unretrievedRegistry` (the token), with its report; an entry leaves when the future is retrieved or
-   * reported (at collection, or by `close()`).
-   */
-  private _unretrieved = new Map<WeakRef<Future<unknown>>, ExceptionContext>();
-  /**
-   * @internal strict runs (`RunOptions.strict`): the futures that failed, in order, kept alive until the
-   * runner reads which ones nobody retrieved (so none is collected and reported after it looked); null
-   * otherwise
-   */
-  _failedLog: Future<unknown>[] | null = null;
+  /** @internal failures nobody retrieved yet, reported at collection or close (`unretrieved.ts`) */
+  readonly _failures = new UnretrievedFailures(this);
   /** @internal */ _debug: boolean;
   /** @internal */ _slowCallbackDuration: number;
   /** @internal instrumentation; null when none is installed (the hot paths test this one field). */
@@ -650,17 +606,7 @@ export class EventLoop {
     this._readyHead = this._readyTail = null;
     this._nReady = 0;
     this._timers.clear();
-    for (const [ref, context] of this._unretrieved) {
-      const f = ref.deref();
-      if (f !== undefined) {
-        if (f._logTraceback) this._reportUnretrieved(f);
-      } else {
-        // collected, its finalizer not run yet (Node runs them in a later macrotask): report it now, once
-        unretrievedRegistry.unregister(ref);
-        this.callExceptionHandler(context);
-      }
-    }
-    this._unretrieved.clear();
+    this._failures.reportAll();
     for (const t of [...this._tasks]) {
       this.callExceptionHandler({ message: "Task was destroyed but it is pending!", task: t });
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
@@ -735,55 +681,6 @@ export class EventLoop {
     this._sitesHeld = on;
     if (on) useSiteHooks();
     else releaseSiteHooks();
-  }
-
-  /** @internal */
-  _noteUnretrieved(f: Future<unknown>): void {
-    // The report keeps the exception until the future is collected. An error's stack is formatted
-    // lazily, and until then V8 keeps the frames' functions, which may hold the task (a closure over
-    // it): the future would never be collected, and a dropped failure never reported. Format it now.
-    const exc = f._value;
-    if (exc instanceof Error) void exc.stack;
-    const ref = new WeakRef(f);
-    const context = this._unretrievedContext(f);
-    this._unretrieved.set(ref, context);
-    // (those retrieved since are dropped now and then: the log holds what may still be unretrieved)
-    if (this._failedLog !== null && this._failedLog.push(f) % 1024 === 0) this._failedLog = this._failedLog.filter((g) => g._logTraceback);
-    (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef = ref;
-    unretrievedRegistry.register(f, { loop: new WeakRef(this), context, ref }, ref);
-  }
-
-  /** @internal a future whose failure nobody retrieved was collected: report it (CPython's `__del__`). */
-  _reportCollected(ref: WeakRef<Future<unknown>>, context: ExceptionContext): void {
-    if (this._unretrieved.delete(ref) || !this._closed) this.callExceptionHandler(context);
-  }
-
-  /** @internal */
-  _retrieved(f: Future<unknown>): void {
-    const ref = (f as { _unretrievedRef?: WeakRef<Future<unknown>> })._unretrievedRef;
-    if (ref !== undefined) {
-      this._unretrieved.delete(ref);
-      unretrievedRegistry.unregister(ref);
-    }
-  }
-
-  private _unretrievedContext(f: Future<unknown>): ExceptionContext {
-    const isTask = f instanceof Task;
-    return {
-      message: `${isTask ? "Task" : "Future"} exception was never retrieved`,
-      exception: f._exception,
-      // the task itself is not referenced: that would keep it alive; its name is enough
-      name: isTask ? (f as Task<unknown>).getName() : undefined,
-    };
-  }
-
-  private _reportUnretrieved(f: Future<unknown>): void {
-    this._retrieved(f);
-    f._logTraceback = false;
-    const ctx = this._unretrievedContext(f);
-    if (f instanceof Task) ctx.task = f;
-    else ctx.future = f;
-    this.callExceptionHandler(ctx);
   }
 
   // ---------------------------------------------------------------- tasks

@@ -186,7 +186,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._value = exception;
     this._st = ST_FINISHED | ST_HAS_EXCEPTION | ST_LOG_TRACEBACK;
     // (noted before the callbacks are scheduled: a done-path callback may retrieve it at once)
-    this._loop._noteUnretrieved(this);
+    this._loop._failures.note(this);
     this._scheduleCallbacks();
   }
 
@@ -403,7 +403,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _markRetrieved(): void {
     if ((this._st & ST_LOG_TRACEBACK) !== 0) {
       this._st &= ~ST_LOG_TRACEBACK;
-      this._loop._retrieved(this);
+      this._loop._failures.retrieved(this);
     }
   }
 

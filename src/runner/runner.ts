@@ -10,7 +10,7 @@
  * (they go on the next time the loop runs, as in a notebook kernel): `docs/rosetta.md` shows both.
  *
  * Strict mode (`strict: true`, for tests) turns the errors that asyncio only reports into a failure of the
- * run: the loop keeps every future that failed (`EventLoop._failedLog`, so none is collected and reported
+ * run: the loop keeps every future that failed (`EventLoop._failures.log`, so none is collected and reported
  * behind the runner's back), and the runner's close, after the whole normal shutdown, reads which ones
  * nobody retrieved, adds the errors shutdown itself reported (a task failing as it is cancelled, a
  * floating chain's rejection) and throws them. Reading the loop's reports through its exception handler
@@ -166,10 +166,10 @@ export class Runner {
         await loop.runUntilComplete(() => ex.shutdown({ wait: true }));
       }
       // (read before close(), which reports these and marks them retrieved)
-      const log = loop._failedLog;
+      const log = loop._failures.log;
       if (log !== null) failures = [...log.filter((f) => f._logTraceback).map((f) => f._exception), ...atShutdown];
     } finally {
-      loop._failedLog = null;
+      loop._failures.log = null;
       loop.close();
       this._loop = null;
       this._state = "CLOSED";
@@ -188,7 +188,7 @@ export class Runner {
     const { loopFactory, name: _name, handleSigint: _h, ...loopOptions } = this._options;
     const { strict, ...rest } = loopOptions;
     this._loop = loopFactory ? equipLoop(loopFactory()) : newEventLoop(rest);
-    if (strict === true) this._loop._failedLog ??= [];
+    if (strict === true) this._loop._failures.log ??= [];
     // As CPython's Runner: its loop is the current one while it lives (getEventLoop() and new Future() in
     // a plain Node callback during run() mean it); closing the loop makes none current again.
     if (loopFactory === undefined) setEventLoop(this._loop);
