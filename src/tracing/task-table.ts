@@ -30,8 +30,9 @@ const { unlinkSync } = process.getBuiltinModule("node:fs");
 import { realTimers } from "../core/index.js";
 import { dumpTasks, type LoopDump } from "./dump.js";
 
-// `node:net` and `node:worker_threads` are required when the first loop is made (or `aio ps` asks), not
-// imported: `import "asyncio-ts"` does not pay for them (bench/README.md, "Import cost").
+// `node:net` is required when the socket opens (or `aio ps` asks), not imported: `import "asyncio-ts"` and
+// a short program do not pay for it (bench/README.md, "Import cost"); nor for `node:worker_threads`
+// (`onMainThread`).
 const net = (): typeof import("node:net") => process.getBuiltinModule("node:net");
 
 /** What `aio ps` / `aio pstree` receive. */
@@ -63,7 +64,7 @@ const OPEN_AFTER_MS = 50;
 export function serveTaskTable(): void {
   if (started) return;
   started = true;
-  if (process.env.ASYNCIO_TS_PS === "0" || !process.getBuiltinModule("node:worker_threads").isMainThread) return;
+  if (process.env.ASYNCIO_TS_PS === "0" || !onMainThread()) return;
   if (process.platform !== "win32") {
     // now, not when the socket opens: until then, a socket file with our pid would be a dead one
     try {
@@ -73,6 +74,18 @@ export function serveTaskTable(): void {
     }
   }
   realTimers.setTimeout(openSocket, OPEN_AFTER_MS).unref();
+}
+
+/**
+ * True on the process's main thread. A worker thread's start loads `node:worker_threads`, so while it is
+ * not loaded this is the main thread, and a short program does not load it (1.7-2.4 ms on Node 24); once
+ * it is loaded, it is asked. (`process.moduleLoadList` is Node's list of the built-ins loaded; a runtime
+ * without one asks the module.)
+ */
+function onMainThread(): boolean {
+  const loaded = (process as { moduleLoadList?: string[] }).moduleLoadList;
+  if (Array.isArray(loaded) && !loaded.includes("NativeModule worker_threads")) return true;
+  return process.getBuiltinModule("node:worker_threads").isMainThread;
 }
 
 function openSocket(): void {

@@ -50,16 +50,35 @@ describe("the task table of a running program", () => {
     expect(existsSync(taskTablePath(short.pid!))).toBe(false);
   });
 
-  it("is not opened by a program that ends within 50 ms: node:net is not even loaded", () => {
+  it("is not opened by a program that ends within 50 ms: neither node:net nor node:worker_threads is even loaded", () => {
     const program = `
       const { run } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
       await run(async () => {});
       const { existsSync } = await import("node:fs");
       const sock = ${JSON.stringify(taskTablePath(0))}.replace("-0.sock", "-" + process.pid + ".sock");
-      console.log(JSON.stringify({ sock: existsSync(sock), net: process.moduleLoadList.includes("NativeModule net") }));`;
+      const loaded = (m) => process.moduleLoadList.includes("NativeModule " + m);
+      console.log(JSON.stringify({ sock: existsSync(sock), net: loaded("net"), threads: loaded("worker_threads") }));`;
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).toBe("");
-    expect(JSON.parse(r.stdout)).toEqual({ sock: false, net: false });
+    expect(JSON.parse(r.stdout)).toEqual({ sock: false, net: false, threads: false });
+  });
+
+  it("is opened by the main thread only: a worker thread's loop does not answer for the process", () => {
+    const index = JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href);
+    const program = `
+      const { Worker } = await import("node:worker_threads");
+      const { existsSync } = await import("node:fs");
+      const sock = ${JSON.stringify(taskTablePath(0))}.replace("-0.sock", "-" + process.pid + ".sock");
+      const body = "const { run, sleep } = await import(" + JSON.stringify(${index}) + "); await run(() => sleep(150));";
+      const w = new Worker("import(" + JSON.stringify("data:text/javascript," + encodeURIComponent(body)) + ")", { eval: true });
+      await new Promise((r) => w.once("exit", r));
+      const inWorker = existsSync(sock);
+      const { run, sleep } = await import(${index});
+      await run(() => sleep(150));
+      console.log(JSON.stringify({ inWorker, inMain: existsSync(sock) }));`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual({ inWorker: false, inMain: true });
   });
 
   it("names a bad process id", async () => {
