@@ -1,7 +1,8 @@
 /**
  * Clocks: where an event loop reads the time, in milliseconds.
  *
- * A {@link RealClock} reads `performance.now()`. A {@link VirtualClock} only moves when the loop (or a
+ * A {@link RealClock} reads the monotonic clock in ms since the process started, as `performance.now()`
+ * counts (`real-timers.ts`). A {@link VirtualClock} only moves when the loop (or a
  * test) advances it; with `autojump` the loop jumps it to the next timer whenever every task is blocked,
  * as Trio's `MockClock(autojump_threshold=0)` does, so a program that sleeps for a day runs in
  * milliseconds and prints in the same order as on the real clock.
