@@ -68,6 +68,13 @@ export const REG_LIVE = 1;
 export const REG_ELEM = 2;
 /** A `sleep(0)` inside a cancelled Trio scope: raises when it resumes. @internal */
 export const REG_YIELD_CANCEL = 3;
+/**
+ * A live await whose future was done (its wake-up queued) when its strand was cancelled: it raises
+ * `CancelledError` when it wakes, its message in the chain's `_value` (`cancelAwait`). @internal
+ */
+export const REG_WAKE_CANCEL = 4;
+/** The same for an element (its step no longer kept: it wakes in this step's wake-ups). @internal */
+export const REG_WAKE_CANCEL_ELEM = 5;
 
 /**
  * A region of one task's code: a scope's body, or work taken over by `waitFor`.
@@ -186,20 +193,13 @@ export function deliverCancel(s: StrandLike, msg: string | undefined): number {
   const step = s._task._stepNo;
   const head = s._w;
   if (head !== null && head._wnext === null) {
-    if (head._reg !== REG_ELEM || head._value === step) {
-      if (head._fut!.cancel(msg)) n++;
-    }
+    n += cancelAwait(head, msg, step);
   } else if (head !== null) {
     // Oldest first (the list is newest first): the chains see CancelledError in the order they
     // suspended, as CPython's gather cancels its children in argument order.
     const chains: Chain<unknown>[] = [];
     for (let c: Chain<unknown> | null = head; c !== null; c = c._wnext) chains.push(c);
-    for (let i = chains.length - 1; i >= 0; i--) {
-      const c = chains[i]!;
-      if (c._reg !== REG_ELEM || c._value === step) {
-        if (c._fut!.cancel(msg)) n++;
-      }
-    }
+    for (let i = chains.length - 1; i >= 0; i--) n += cancelAwait(chains[i]!, msg, step);
   }
   const kids = s._kids;
   if (kids !== null) {
@@ -212,6 +212,42 @@ export function deliverCancel(s: StrandLike, msg: string | undefined): number {
     }
   }
   return n;
+}
+
+/**
+ * Cancel one registered await: 1 if the cancellation reached it, else 0 (an element of an earlier step).
+ * An await whose future is done already, its wake-up queued (the lock was handed over, the item or the
+ * permit given, in this very step), raises `CancelledError` when it wakes, instead of taking what it was
+ * given, which its primitive then passes on: CPython's task cancelled once its waiter is done sets
+ * `_must_cancel`, which its next step throws into the coroutine. Without this, a `Promise.all` in a
+ * cancelled task would take the lock in that chain and drop it with the other chain's CancelledError.
+ */
+function cancelAwait(c: Chain<unknown>, msg: string | undefined, step: number): number {
+  const reg = c._reg;
+  if (reg === REG_WAKE_CANCEL || reg === REG_WAKE_CANCEL_ELEM) return 1;
+  if (reg === REG_ELEM && c._value !== step) return 0;
+  const f = c._fut!;
+  if (!f.done()) return f.cancel(msg) ? 1 : 0;
+  c._reg = reg === REG_ELEM ? REG_WAKE_CANCEL_ELEM : REG_WAKE_CANCEL;
+  c._value = msg;
+  const s = c._strand!;
+  // (as `setMustCancel`: the message a task that finishes all the same then reports)
+  if (s === s._task) s._task._lastCancelMessage = msg;
+  return 1;
+}
+
+/** No request is left (`uncancel()`): awaits marked by `cancelAwait` take their outcome after all. */
+function unmarkWoken(s: StrandLike): void {
+  for (let c = s._w; c !== null; c = c._wnext) {
+    if (c._reg === REG_WAKE_CANCEL) {
+      c._reg = REG_LIVE;
+      c._value = undefined;
+    } else if (c._reg === REG_WAKE_CANCEL_ELEM) {
+      c._reg = REG_ELEM;
+      c._value = s._task._stepNo;
+    }
+  }
+  if (s._kids !== null) for (const k of s._kids) unmarkWoken(k);
 }
 
 /**
@@ -415,7 +451,10 @@ function setMustCancel(s: StrandLike, msg: string | undefined): void {
 export function uncancelTask(task: Task<unknown>): number {
   if (task._numCancelsRequested > 0) {
     task._numCancelsRequested--;
-    if (task._numCancelsRequested === 0) task._mustCancel = false;
+    if (task._numCancelsRequested === 0) {
+      task._mustCancel = false;
+      if (task._nreg > 0) unmarkWoken(task);
+    }
   }
   return task._numCancelsRequested;
 }

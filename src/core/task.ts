@@ -29,6 +29,8 @@ import {
   REG_LIVE,
   REG_NONE,
   REG_YIELD_CANCEL,
+  REG_WAKE_CANCEL,
+  REG_WAKE_CANCEL_ELEM,
   cancelOnSuspend,
   cancelTask,
   levelCancelled,
@@ -639,24 +641,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // An element of an earlier step (a losing Promise.race entry, strand.ts): the task's code may have
     // moved on, so its outcome starts no step.
     const stale = reg === REG_ELEM && c._value !== this._stepNo;
+    // Cancelled after its future was done (cancellation.ts, `cancelAwait`): the message.
+    const marked = reg === REG_WAKE_CANCEL || reg === REG_WAKE_CANCEL_ELEM;
+    const markMsg = marked ? (c._value as string | undefined) : undefined;
+    if (marked) c._value = undefined;
     unlinkAwait(c);
     c._reg = REG_NONE;
     this._nreg--;
     if (stale || this._st !== ST_PENDING) {
       if (this._nreg === 0 && this._st !== ST_PENDING) this._loop._orphanSettled(this as Task<unknown>);
-      fut._deliverTo(awaiter);
+      // (code of a task that has finished, cancelled all the same: what woke it passes on)
+      deliverOrCancel(fut, awaiter, marked ? markMsg : NO_CANCEL);
       return;
     }
     this._loop._beginStep(this);
-    const m = takeCancel(this as Task<unknown>, s);
-    if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
-      // A cancel() came after the awaited future was done: throw a new CancelledError instead of the
-      // outcome. (When the outcome already is a cancellation, CPython delivers that one, message and all.)
-      fut._markRetrieved();
-      awaiter._deliver(false, new CancelledError(m ?? ""));
-    } else {
-      fut._deliverTo(awaiter);
-    }
+    deliverOrCancel(fut, awaiter, marked ? markMsg : takeCancel(this as Task<unknown>, s));
     // Other awaits of the task are still pending (Promise.all, other chains): this delivery may not
     // resume code that suspends again. If the step has not ended within a few microtask hops, end it,
     // rather than leave the loop waiting for its macrotask watchdog.
@@ -693,6 +692,20 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
     const state = this._st === ST_PENDING && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
     return `<Task ${state} name='${this.getName()}'>`;
+  }
+}
+
+/**
+ * Give `awaiter` the outcome of `fut`, or, when a cancellation `m` came after `fut` was done, a new
+ * `CancelledError` instead. (When the outcome already is a cancellation, CPython delivers that one,
+ * message and all.)
+ */
+function deliverOrCancel(fut: Future<unknown>, awaiter: Awaiter, m: string | undefined | typeof NO_CANCEL): void {
+  if (m !== NO_CANCEL && !fut.cancelled() && !(fut._hasException && fut._exception instanceof CancelledError)) {
+    fut._markRetrieved();
+    awaiter._deliver(false, new CancelledError(m ?? ""));
+  } else {
+    fut._deliverTo(awaiter);
   }
 }
 

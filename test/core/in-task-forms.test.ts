@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CancelledError, Lock, Queue, TimeoutError, createTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, timeout, wait, waitFor } from "../../src/index.js";
+import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("./twins/in_task_forms.golden.json", import.meta.url), "utf8")) as Record<string, string[]>;
 
@@ -418,6 +418,73 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     void w("b", 100);
     await sleep(c.u(10));
     c.p("main returns");
+  },
+  "woken-then-cancelled": async (c) => {
+    // (a wait woken in the very step its chain is cancelled raises CancelledError, and what woke it passes
+    // on, as in CPython, where the woken task's pending cancel is thrown into it: a Promise.all in a
+    // cancelled task, one under waitFor, timeoutAt or gather, loses no lock, permit or item)
+    const loop = getRunningLoop();
+    const lock = new Lock();
+    const sem = new Semaphore(0);
+    await lock.acquire();
+    const t = createTask(async () => {
+      await Promise.all([lock.acquire(), sem.acquire()]);
+      c.p("both acquired");
+    });
+    await sleep(0);
+    lock.release();
+    t.cancel();
+    try {
+      await t;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("task CancelledError");
+    }
+    c.p(`locked ${pyBool(lock.locked())}`);
+
+    const q = new Queue<string>();
+    const u = createTask(() => waitFor(Promise.all([q.get(), q.get(), q.get()]), c.u(1000)));
+    await sleep(0);
+    q.putNowait("x");
+    q.putNowait("y");
+    u.cancel();
+    try {
+      await u;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("waitFor CancelledError");
+    }
+    c.p(`qsize ${q.qsize()}`);
+
+    const s2 = new Semaphore(0);
+    const when = loop.time() + c.u(5);
+    loop.callAt(when, () => {
+      s2.release();
+      s2.release();
+    });
+    try {
+      await timeoutAt(when, () => Promise.all([s2.acquire(), s2.acquire(), s2.acquire()]));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("timeoutAt TimeoutError");
+    }
+    c.p(`semaphore locked ${pyBool(s2.locked())}`);
+    await s2.acquire();
+    await s2.acquire();
+    c.p("two permits taken");
+
+    const q2 = new Queue<string>();
+    const g = gather(Promise.all([q2.get(), q2.get()]));
+    await sleep(0);
+    q2.putNowait("a");
+    g.cancel();
+    try {
+      await g;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("gather CancelledError");
+    }
+    c.p(`qsize ${q2.qsize()}`);
   },
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);

@@ -432,6 +432,68 @@ async def chain_made_before_scope_at_zero():
     p(f"locked {lock.locked()}")
 
 
+async def woken_then_cancelled():
+    loop = asyncio.get_running_loop()
+    lock = asyncio.Lock()
+    sem = asyncio.Semaphore(0)
+    await lock.acquire()
+
+    async def body():
+        await all_(lock.acquire(), sem.acquire())
+        p("both acquired")
+
+    t = asyncio.create_task(body())
+    await asyncio.sleep(0)
+    lock.release()
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("task CancelledError")
+    p(f"locked {lock.locked()}")
+
+    q = asyncio.Queue()
+    u = asyncio.create_task(asyncio.wait_for(E(all_(q.get(), q.get(), q.get())), 1))
+    await asyncio.sleep(0)
+    q.put_nowait("x")
+    q.put_nowait("y")
+    u.cancel()
+    try:
+        await u
+    except asyncio.CancelledError:
+        p("waitFor CancelledError")
+    p(f"qsize {q.qsize()}")
+
+    s2 = asyncio.Semaphore(0)
+    when = loop.time() + 0.005
+
+    def release_two():
+        s2.release()
+        s2.release()
+
+    loop.call_at(when, release_two)
+    try:
+        async with asyncio.timeout_at(when):
+            await all_(s2.acquire(), s2.acquire(), s2.acquire())
+    except TimeoutError:
+        p("timeoutAt TimeoutError")
+    p(f"semaphore locked {s2.locked()}")
+    await s2.acquire()
+    await s2.acquire()
+    p("two permits taken")
+
+    q2 = asyncio.Queue()
+    g = asyncio.gather(E(all_(q2.get(), q2.get())))
+    await asyncio.sleep(0)
+    q2.put_nowait("a")
+    g.cancel()
+    try:
+        await g
+    except asyncio.CancelledError:
+        p("gather CancelledError")
+    p(f"qsize {q2.qsize()}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -453,6 +515,7 @@ PROGRAMS = {
     "cancel-order": cancel_order,
     "shutdown-floating": shutdown_floating,
     "shutdown-race-loser": shutdown_race_loser,
+    "woken-then-cancelled": woken_then_cancelled,
 }
 
 
