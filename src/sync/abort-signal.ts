@@ -7,11 +7,14 @@
  * back); the wait then rejects with `signal.reason` rather than `CancelledError`. This is the same inside
  * and outside tasks: the task is not marked as cancelled (`cancelling()` stays 0), and outside code gets
  * the error it expects from an `AbortSignal`. An abort that comes after the waiter was woken is too late
- * and is ignored: the wait succeeds, as a late cancellation does in CPython.
+ * and is ignored: the wait succeeds, as a late cancellation does in CPython. A task cancelled during the
+ * wait as well (in the same step as the abort, or while a `Condition` re-acquires its lock after it) gets
+ * `CancelledError`, not the signal's reason: a cancellation is never turned into an error that code
+ * catching `AbortError` would swallow (the task's request count tells, `abortedIn`).
  *
  * @module
  */
-import { checkOptions, describe } from "../core/index.js";
+import { CancelledError, checkOptions, contextTask, describe, type Task } from "../core/index.js";
 
 /**
  * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
@@ -75,8 +78,13 @@ export interface AbortableWait<T> extends PromiseLike<T> {
  * @internal
  */
 export async function waitWithSignal<T>(w: AbortableWait<T>, signal: AbortSignal): Promise<T> {
+  const task = contextTask() ?? null;
+  const before = task?.cancelling() ?? 0;
   const onAbort = (): void => {
-    if (w.cancel()) w._abortedBy = signal;
+    if (w.cancel()) {
+      w._abortedBy = signal;
+      if (task !== null) abortedIn.set(w, { task, cancelling: before });
+    }
   };
   signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -91,7 +99,20 @@ export function waitOn<T>(w: AbortableWait<T>, signal: AbortSignal | undefined):
   return signal === undefined ? w : waitWithSignal(w, signal);
 }
 
-/** What a wait that failed with `err` should throw: the signal's reason if the signal ended it. @internal */
+/**
+ * The task that waited on a waiter its signal cancelled, and its `cancelling()` when the wait began. A
+ * weak map: written only on an abort, so no waiter carries a field for it.
+ */
+const abortedIn = new WeakMap<AbortableWait<unknown>, { task: Task<unknown>; cancelling: number }>();
+
+/**
+ * What a wait that failed with `err` should throw: the signal's reason if the signal ended it, unless the
+ * waiting task was cancelled during the wait too (a request still outstanding): then the
+ * `CancelledError`, which the task must see. @internal
+ */
 export function abortReason(w: AbortableWait<unknown>, err: unknown): unknown {
-  return w._abortedBy !== null ? w._abortedBy.reason : err;
+  if (w._abortedBy === null) return err;
+  const at = abortedIn.get(w);
+  if (at !== undefined && err instanceof CancelledError && at.task.cancelling() > at.cancelling) return err;
+  return w._abortedBy.reason;
 }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import {
   Barrier,
+  CancelledError,
   CapacityLimiter,
   Condition,
   Event,
@@ -192,5 +193,116 @@ describe("AbortSignal option", () => {
       { virtualTime: true },
     );
     expect(log).toEqual(["task releases", "outside got lock", "outside got item", "outside abort"]);
+  });
+
+  describe("a task cancelled during an aborted wait gets CancelledError, never the signal's reason", () => {
+    // (code that rethrows CancelledError and carries on after an AbortError would otherwise swallow the
+    // cancellation: the task would finish normally with cancelling() at 1)
+    const waits: Array<[string, () => { hold(): Promise<void>; wait(signal: AbortSignal): PromiseLike<unknown> }]> = [
+      ["Lock.acquire", () => {
+        const lock = new Lock();
+        return { hold: async () => void (await lock.acquire()), wait: (signal) => lock.acquire({ signal }) };
+      }],
+      ["Semaphore.acquire", () => {
+        const sem = new Semaphore(0);
+        return { hold: async () => undefined, wait: (signal) => sem.acquire({ signal }) };
+      }],
+      ["Event.wait", () => {
+        const ev = new Event();
+        return { hold: async () => undefined, wait: (signal) => ev.wait({ signal }) };
+      }],
+      ["Queue.get", () => {
+        const q = new Queue<number>();
+        return { hold: async () => undefined, wait: (signal) => q.get({ signal }) };
+      }],
+    ];
+    for (const [name, make] of waits) {
+      it(`${name}: aborted, then the task cancelled in the same step`, async () => {
+        await run(
+          async () => {
+            const prim = make();
+            await prim.hold();
+            const ac = new AbortController();
+            const seen: string[] = [];
+            const t = createTask(async () => {
+              try {
+                await prim.wait(ac.signal);
+              } catch (e) {
+                if (e instanceof CancelledError) throw e;
+                seen.push(`abandoned: ${(e as Error).name}`);
+              }
+              await sleep(10);
+              return "finished normally";
+            });
+            await sleep(0);
+            ac.abort();
+            expect(t.cancel()).toBe(true);
+            await expect(t).rejects.toBeInstanceOf(CancelledError);
+            expect(t.cancelled()).toBe(true);
+            expect(seen).toEqual([]);
+          },
+          { virtualTime: true },
+        );
+      });
+    }
+
+    it("Condition.wait: aborted, then the task cancelled while it re-acquires the lock", async () => {
+      await run(
+        async () => {
+          const cond = new Condition();
+          const ac = new AbortController();
+          const seen: string[] = [];
+          const t = createTask(async () => {
+            await cond.acquire();
+            try {
+              await cond.wait({ signal: ac.signal });
+            } catch (e) {
+              if (e instanceof CancelledError) throw e;
+              seen.push(`abandoned: ${(e as Error).name}`);
+            } finally {
+              cond.release();
+            }
+            await sleep(10);
+            return "finished normally";
+          });
+          await sleep(0);
+          await cond.acquire(); // (held: t's wait, once abandoned, waits to re-acquire)
+          ac.abort();
+          await sleep(100);
+          expect(t.cancel()).toBe(true);
+          await sleep(100);
+          cond.release();
+          await expect(t).rejects.toBeInstanceOf(CancelledError);
+          expect(seen).toEqual([]);
+          expect(cond.locked()).toBe(false);
+        },
+        { virtualTime: true },
+      );
+    });
+
+    it("an abort alone still gives the signal's reason, and a cancel taken back (uncancel) does too", async () => {
+      await run(
+        async () => {
+          const lock = new Lock();
+          await lock.acquire();
+          const ac = new AbortController();
+          const t = createTask(async () => {
+            try {
+              await lock.acquire({ signal: ac.signal });
+              return "acquired";
+            } catch (e) {
+              return e instanceof CancelledError ? "cancelled" : `abandoned: ${(e as Error).message}`;
+            }
+          });
+          await sleep(0);
+          ac.abort(new Error("gave up"));
+          t.cancel();
+          t.uncancel();
+          expect(await t).toBe("abandoned: gave up");
+          expect(lock.locked()).toBe(true);
+        },
+        { virtualTime: true },
+      );
+    });
   });
 });
