@@ -50,7 +50,7 @@
  */
 import { CancelledError, DeadlockError, RuntimeError } from "./errors.js";
 import { checkBoolean, checkMs, checkOptions, describe, kindOf } from "./check.js";
-import { Future, type Runnable } from "./future.js";
+import { Future, isOutsideDelivery, type Runnable } from "./future.js";
 import type { Chain } from "./chain.js";
 import { F_EAGER } from "./task-flags.js";
 import { Task, type TaskFunction, type TaskOptions } from "./task.js";
@@ -226,6 +226,11 @@ export class EventLoop {
   private _tickTimeout: ReturnType<typeof setTimeout> | null = null;
   /** @internal pending tasks of this loop (strong references: a running task is never collected). */
   readonly _tasks = new TaskSet();
+  /**
+   * @internal Invariant: the pending futures that code outside tasks awaits (`Future._awaitOutside`);
+   * `close()` fails that code rather than leave it waiting for ever.
+   */
+  readonly _outsideWaits = new Set<Future<unknown>>();
   private _exceptionHandler: ExceptionHandler | null = null;
   /** @internal external work in flight that the virtual clock must not jump over (executor jobs) */
   _holds = 0;
@@ -601,6 +606,13 @@ export class EventLoop {
     for (let h = this._readyHead; h !== null; ) {
       const next = h._rnext;
       h._rnext = null;
+      // (an outcome on its way to code outside tasks still reaches it: it needs no loop, only a microtask;
+      // the entry is the done future itself for its first callback, else a Handle)
+      const cb = h instanceof Future ? (h.done() ? h._cb : null) : h instanceof Handle ? h._callback : null;
+      if (isOutsideDelivery(cb)) {
+        const f = (h instanceof Future ? h : (h as Handle)._arg) as Future<unknown>;
+        soon(() => cb(f));
+      }
       h = next;
     }
     this._readyHead = this._readyTail = null;
@@ -612,6 +624,10 @@ export class EventLoop {
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
     }
     this._tasks.clear();
+    for (const f of [...this._outsideWaits]) {
+      f._abandon(new RuntimeError(`Event loop is closed: ${f._describe()}, awaited outside any task, will never complete`));
+    }
+    this._outsideWaits.clear();
     for (const sig of [...this._signals.keys()]) removeSignalHandler(this._signals, sig);
     const closing = this._closeCallbacks;
     this._closeCallbacks = null;

@@ -13,7 +13,7 @@
 import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
 import { describe } from "./check.js";
 import type { EventLoop } from "./event-loop.js";
-import { currentLoop, forgetWaitOnIdleLoop, noteWaitOnIdleLoop } from "./running.js";
+import { currentLoop, endIdleWait, noteWaitOnIdleLoop } from "./running.js";
 import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
@@ -356,14 +356,26 @@ export class Future<T = unknown> implements PromiseLike<T> {
       soon(() => awaiter._deliver(false, new RuntimeError(`Cannot await ${this._repr()}: its event loop is closed`)));
       return;
     }
-    const idle = !this._loop.isRunning();
+    const loop = this._loop;
+    const idle = loop.isRunning() ? null : noteWaitOnIdleLoop(this, (e) => soon(() => awaiter._deliver(false, e)));
+    // (while pending, the loop knows it: if it closes first, this code fails instead of waiting for ever)
+    loop._outsideWaits.add(this as Future<unknown>);
     const cb = (f: Future<T>): void => {
-      if (idle) forgetWaitOnIdleLoop(f);
+      loop._outsideWaits.delete(f as Future<unknown>);
+      if (idle !== null && !endIdleWait(idle)) return; // (failed already: the process was about to exit)
       f._deliverTo(awaiter);
     };
     (cb as OutsideAwaiter)._outside = awaiter;
     this._pushCallback(cb);
-    if (idle) noteWaitOnIdleLoop(this);
+  }
+
+  /**
+   * The loop closed with this future pending: the code awaiting it outside tasks fails with `error` (a
+   * later await fails too: `_awaitOutside`), as a pending task's does. A primitive's waiter also leaves
+   * its queue (`Waiter`). @internal
+   */
+  _abandon(error: unknown): void {
+    this._rejectOutsideAwaiters(error);
   }
 
   /** Reject every awaiter that is not a task (the loop closed under them). @internal */
@@ -504,6 +516,11 @@ Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: 
 Object.defineProperty(Future.prototype, "_label", { value: undefined, writable: true });
 
 type OutsideAwaiter = { _outside?: Awaiter };
+
+/** True for a done callback that gives a future's outcome to code outside tasks (`_awaitOutside`). @internal */
+export function isOutsideDelivery(cb: unknown): cb is (f: Future<unknown>) => void {
+  return typeof cb === "function" && (cb as OutsideAwaiter)._outside !== undefined;
+}
 
 
 /** How an outcome reaches an awaiter: `(true, value)` or `(false, error)`. @internal */

@@ -14,7 +14,7 @@ export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";
 export { fakeTimersProblem, realTimers } from "./real-timers.js";
 export { assertRuntime, awaitSiteNow, callbackContext, callerStrand, callerTask, cannotTakeOver, captureSite, contextStrand, contextTask, currentTask, findWork, inElementJob, logEnd, loggedAt, newLoopScope, NO_LIMIT, PENDING_TAKE, recordingSites, releaseHooks, releaseSiteHooks, retagRange, runInStrand, runInTask, runOutsideTasks, strandCarrier, strandOf, TAKEN, takeOverError, useHooks, useSiteHooks, WORK_OF, workLimits, type AwaitSite, type LoopScope, type StrandLike, type Taken, type Work } from "./current.js";
-export { currentLoop, forgetWaitOnIdleLoop, getRunningLoop, loopRegistry, noteWaitOnIdleLoop, runningLoopOrNull } from "./running.js";
+export { currentLoop, endIdleWait, getRunningLoop, loopRegistry, noteWaitOnIdleLoop, runningLoopOrNull, type IdleWait } from "./running.js";
 export { CANCEL_SCOPE_MESSAGE, cancelOnSuspend, cancelOrphanCode, cancelPending, cancelScopeEdge, cancelScopeLevel, cancelTask, closeScope, closeStrand, deliverCancel, delivery, giveUpPendingCancel, hasPendingAwaits, hasShield, levelCancelled, linkAwait, moveAwait, NO_CANCEL, noteRegistration, openStrand, pendingAwaits, recancelAfterScope, REG_ELEM, REG_LIVE, REG_NONE, REG_WAKE_CANCEL, REG_WAKE_CANCEL_ELEM, REG_YIELD_CANCEL, reparentStrand, Strand, takeCancel, takeMustCancel, takeRootCancel, uncancelTask, unlinkAwait, type LevelScope } from "./cancellation.js";
 export { runBodyIn, runSheltered, ScopeBody } from "./scope-body.js";
 export { Chain, CHAIN_OF } from "./chain.js";

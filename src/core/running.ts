@@ -73,33 +73,50 @@ export function currentLoop(what: string): EventLoop {
   return loop;
 }
 
-/** Futures awaited by plain code while their loop was not running (see `noteWaitOnIdleLoop`). */
-const idleWaits = new Set<{ done(): boolean; _describe(): string; readonly _loop: EventLoop }>();
+/** A future awaited by plain code while its loop was not running (see `noteWaitOnIdleLoop`). */
+export interface IdleWait {
+  readonly fut: { _describe(): string; readonly _loop: EventLoop };
+  /** Fail the awaiting code (it never got the outcome). */
+  readonly fail: (error: RuntimeError) => void;
+}
+
+/** Invariant: the idle waits whose awaiting code has not been given an outcome yet. */
+const idleWaits = new Set<IdleWait>();
 let idleWatch = false;
 
 /**
  * Plain code awaits `fut` while its loop is not running (`await lock.acquire()` at top level, no loop
- * ever run): if the process is about to exit with it still pending, nothing could ever complete it. Say
- * so, rather than let Node exit with its bare "unsettled top-level await".
+ * ever run). If the process is about to exit with that code still not given the outcome (the future
+ * pending, or done with its callbacks queued on a loop that nothing runs: `setTimeout(() => ev.set())`
+ * then `await ev.wait()`), nothing could ever give it. The awaiting code then fails with a
+ * `RuntimeError` that says so, rather than let Node exit with its bare "unsettled top-level await".
  * @internal
  */
-export function noteWaitOnIdleLoop(fut: { done(): boolean; _describe(): string; readonly _loop: EventLoop }): void {
-  idleWaits.add(fut);
-  if (idleWatch) return;
-  idleWatch = true;
-  process.on("beforeExit", () => {
-    for (const f of idleWaits) {
-      if (f.done() || f._loop.isRunning()) continue;
-      console.error(
-        `asyncio-ts: the program waits on ${f._describe()} outside any running event loop, and nothing will run that ` +
-          "loop: nothing can complete it. Await it in the function given to await run(async () => { ... }) (or to a loop's runUntilComplete(...)).",
-      );
-    }
-    idleWaits.clear();
-  });
+export function noteWaitOnIdleLoop(fut: IdleWait["fut"], fail: IdleWait["fail"]): IdleWait {
+  const w: IdleWait = { fut, fail };
+  idleWaits.add(w);
+  if (!idleWatch) {
+    idleWatch = true;
+    process.on("beforeExit", failIdleWaits);
+  }
+  return w;
 }
 
-/** @internal the wait of `fut` ended (or its loop runs it now) */
-export function forgetWaitOnIdleLoop(fut: object): void {
-  idleWaits.delete(fut as never);
+function failIdleWaits(): void {
+  for (const w of [...idleWaits]) {
+    if (w.fut._loop.isRunning()) continue;
+    idleWaits.delete(w);
+    w.fail(
+      new RuntimeError(
+        `asyncio-ts: the program waits on ${w.fut._describe()} outside any running event loop, and nothing will run that ` +
+          "loop: nothing can give it its outcome. Await it in the function given to await run(async () => { ... }) (or to a loop's runUntilComplete(...)).",
+      ),
+    );
+  }
 }
+
+/** The awaiting code of `w` is given the outcome now: false if it was failed already (then it must not be). @internal */
+export function endIdleWait(w: IdleWait): boolean {
+  return idleWaits.delete(w);
+}
+

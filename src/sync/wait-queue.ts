@@ -58,6 +58,15 @@ export class Waiter<T = unknown> extends Future<T> {
   _abortedBy: AbortSignal | null = null;
   /** @internal the label of the queue it was parked on (see the module comment) */
   override _label: string | undefined = undefined;
+
+  /**
+   * @internal its loop closed while code outside tasks awaited it (`Future._abandon`): it leaves its
+   * queue too, so that the primitive's next wake-up, on the loop it binds to next, is not spent on it
+   */
+  override _abandon(error: unknown): void {
+    super._abandon(error);
+    this._queue?.remove(this);
+  }
 }
 
 /**

@@ -2,13 +2,14 @@
  * A loop's life around `run()`: the loop is the current one while `run()` runs (CPython's Runner sets it),
  * work a task took over that settles after its loop closed crashes nothing, and a program that waits on
  * something of ours outside any running loop, where nothing can ever complete it, says so before Node
- * exits. The last two in child processes (a crash, an exit code).
+ * exits (in child processes: a crash, an exit code). Code outside tasks that still waits when its loop
+ * closes fails, and the primitive it waited on serves the next run.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Future, getEventLoop, getRunningLoop, run, sleep } from "../../src/index.js";
+import { Event, Future, Lock, Queue, RuntimeError, Semaphore, createTask, getEventLoop, getRunningLoop, newEventLoop, run, sleep } from "../../src/index.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
 
@@ -60,14 +61,123 @@ describe("the loop of run()", () => {
     expect(r.stderr).toMatch(/RangeError: late/);
   });
 
-  it("a wait outside any running loop that nothing can complete is reported before Node exits (child process)", () => {
+  it("a wait outside any running loop that nothing can complete fails with a RuntimeError before Node exits (child process)", () => {
     const r = child(`
       import { Lock } from ${JSON.stringify(dist)};
       const l = new Lock();
       await l.acquire();
-      await l.acquire();
+      try {
+        await l.acquire();
+      } catch (e) {
+        console.log(e.constructor.name);
+        throw e;
+      }
     `);
-    expect(r.status).toBe(13);
+    expect(r.stdout).toBe("RuntimeError\n");
+    expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/asyncio-ts: the program waits on Lock\.acquire outside any running event loop, and nothing will run that loop/);
   });
+
+  it("so does one woken while no loop runs: its outcome waits for a loop that nothing will run (child process)", () => {
+    // (Event.set from a Node timer finishes the waiter, but the awaiting code is resumed by its loop)
+    const r = child(`
+      import { Event } from ${JSON.stringify(dist)};
+      const ev = new Event();
+      setTimeout(() => { ev.set(); console.log("set"); }, 10);
+      await ev.wait();
+      console.log("woke");
+    `);
+    expect(r.stdout).toBe("set\n");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/asyncio-ts: the program waits on Event\.wait outside any running event loop/);
+  });
+
+  describe("code outside tasks still waiting when run() ends", () => {
+    const cases: Array<[string, () => { wait(): PromiseLike<unknown>; hold?(): Promise<unknown>; serve(): Promise<unknown> }]> = [
+      ["Lock.acquire", () => {
+        const lock = new Lock();
+        return { hold: () => lock.acquire(), wait: () => lock.acquire(), serve: async () => {
+          lock.release(); // (the first run's main left it held)
+          await createTask(() => lock.acquire());
+          return lock.locked();
+        } };
+      }],
+      ["Semaphore.acquire", () => {
+        const sem = new Semaphore(0);
+        return { wait: () => sem.acquire(), serve: async () => {
+          sem.release();
+          await createTask(() => sem.acquire());
+          return sem.locked();
+        } };
+      }],
+      ["Event.wait", () => {
+        const ev = new Event();
+        return { wait: () => ev.wait(), serve: async () => {
+          const t = createTask(() => ev.wait());
+          await sleep(0);
+          ev.set();
+          return await t;
+        } };
+      }],
+      ["Queue.get", () => {
+        const q = new Queue<number>();
+        return { wait: () => q.get(), serve: async () => {
+          q.putNowait(7);
+          return [await createTask(() => q.get()), q.qsize()];
+        } };
+      }],
+    ];
+    for (const [name, make] of cases) {
+      it(`${name}: the wait fails with RuntimeError when the loop closes; the next run uses the primitive as new`, async () => {
+        const prim = make();
+        let outcome: unknown = "pending";
+        await run(
+          async () => {
+            await prim.hold?.();
+            // (a Node callback: code outside any task, as a library's event handler would be)
+            setTimeout(() => {
+              prim.wait().then(
+                (v) => (outcome = ["ok", v]),
+                (e) => (outcome = e),
+              );
+            }, 1);
+            await sleep(5);
+          },
+        );
+        await sleep0Native();
+        expect(outcome).toBeInstanceOf(RuntimeError);
+        expect(String((outcome as Error).message)).toMatch(new RegExp(`Event loop is closed: ${name.replace(".", "\\.")}, awaited outside any task, will never complete`));
+        const served = await run(() => prim.serve(), { virtualTime: true });
+        expect(served).toEqual(name === "Queue.get" ? [7, 0] : true);
+      });
+    }
+
+    it("a wait woken just before the loop closed still gets its outcome (the lock it was handed)", async () => {
+      const lock = new Lock();
+      let outcome: unknown = "pending";
+      const loop = newEventLoop();
+      await loop.runUntilComplete(async () => {
+        await lock.acquire();
+        setTimeout(() => {
+          lock.acquire().then(
+            (v) => (outcome = v),
+            (e) => (outcome = e),
+          );
+        }, 1);
+        await sleep(5);
+        // (in the iteration where the loop stops: the callback's resumption is queued for the next one)
+        getRunningLoop().callSoon(() => lock.release());
+      });
+      expect(outcome).toBe("pending");
+      loop.close(); // (before that iteration ran)
+      await sleep0Native();
+      expect(outcome).toBe(true);
+      expect(lock.locked()).toBe(true);
+    });
+  });
 });
+
+/** One turn of Node's own event loop (no asyncio-ts loop is running here). */
+function sleep0Native(): Promise<void> {
+  return new Promise((r) => setImmediate(r));
+}
