@@ -85,38 +85,58 @@ export class PriorityQueue<T> extends Queue<T> {
   }
 
   protected override _put(item: T): void {
+    // The place is found before anything moves: a `compare` that throws (items it cannot order) leaves
+    // the heap as it was, so the put fails whole and `qsize()` stays true. (CPython's `heappush` appends
+    // first: the failed put stays in the queue, counted.)
     const heap = this._heap;
     const cmp = this._compare;
-    let i = heap.length;
+    const n = heap.length;
+    let k = n;
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      if (cmp(item, heap[parent] as T) >= 0) break;
+      k = parent;
+    }
     heap.push(item);
-    while (i > 0) {
+    for (let i = n; i > k; ) {
       const parent = (i - 1) >> 1;
-      const p = heap[parent] as T;
-      if (cmp(item, p) >= 0) break;
-      heap[i] = p;
+      heap[i] = heap[parent] as T;
       i = parent;
     }
-    heap[i] = item;
+    heap[k] = item;
   }
 
   protected override _get(): T {
+    // As `_put`: the path is found first, so a `compare` that throws loses no item (CPython's `heappop`
+    // would have dropped the smallest one).
     const heap = this._heap;
+    const n = heap.length - 1;
     const top = heap[0] as T;
-    const last = heap.pop() as T;
-    const n = heap.length;
-    if (n > 0) {
-      const cmp = this._compare;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && cmp(heap[r] as T, heap[l] as T) < 0 ? r : l;
-        if (cmp(heap[c] as T, last) >= 0) break;
-        heap[i] = heap[c] as T;
-        i = c;
-      }
-      heap[i] = last;
+    if (n === 0) {
+      heap.pop();
+      return top;
+    }
+    const last = heap[n] as T;
+    const cmp = this._compare;
+    let k = 0;
+    for (;;) {
+      const l = 2 * k + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && cmp(heap[r] as T, heap[l] as T) < 0 ? r : l;
+      if (cmp(heap[c] as T, last) >= 0) break;
+      k = c;
+    }
+    heap.pop();
+    // each node on the path from the root to k takes its child's item on that path (walked up from k)
+    let carried = heap[k] as T;
+    heap[k] = last;
+    for (let j = k; j > 0; ) {
+      const parent = (j - 1) >> 1;
+      const up = heap[parent] as T;
+      heap[parent] = carried;
+      carried = up;
+      j = parent;
     }
     return top;
   }

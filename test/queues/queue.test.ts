@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -260,6 +261,73 @@ describe("Queue, PriorityQueue, LifoQueue (CPython 3.13 semantics)", () => {
     bad.putNowait({});
     expect(() => bad.putNowait({})).toThrow("PriorityQueue cannot order an object (Object) and an object (Object)");
     expect(() => new PriorityQueue(0, { compare: 3 as never })).toThrow("Expected options.compare to be a function");
+  });
+
+  it("PriorityQueue: a put that cannot be ordered fails whole: the item is not stored, qsize() stays true", () => {
+    const q = new PriorityQueue<unknown>();
+    q.putNowait([1, { x: 1 }]);
+    expect(() => q.putNowait([1, "a"])).toThrow(/PriorityQueue cannot order/);
+    expect(q.qsize()).toBe(1);
+    q.putNowait([5, "b"]);
+    expect(q.qsize()).toBe(2);
+    expect([q.getNowait(), q.getNowait()]).toEqual([[1, { x: 1 }], [5, "b"]]);
+    expect(q.empty()).toBe(true);
+  });
+
+  it("PriorityQueue: a get whose compare throws loses no item (the heap is as it was)", () => {
+    let strict = true;
+    // (b and c are never compared by their puts, only by the sift of the first get)
+    const q = new PriorityQueue<string>(0, {
+      compare: (x, y) => {
+        if (strict && [x, y].sort().join() === "b,c") throw new TypeError("b and c cannot be compared");
+        return x < y ? -1 : x > y ? 1 : 0;
+      },
+    });
+    for (const x of ["a", "b", "c"]) q.putNowait(x);
+    expect(() => q.getNowait()).toThrow("b and c cannot be compared");
+    expect(q.qsize()).toBe(3);
+    strict = false;
+    expect([q.getNowait(), q.getNowait(), q.getNowait()]).toEqual(["a", "b", "c"]);
+  });
+
+  it("PriorityQueue: with a compare that throws at random, no item is lost or duplicated, and gets come out in order", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 9 }))), (ops) => {
+        let calls = 0;
+        let failAt = -1;
+        const q = new PriorityQueue<number>(0, {
+          compare: (x, y) => {
+            if (calls++ === failAt) throw new RangeError("no");
+            return x - y;
+          },
+        });
+        const model: number[] = [];
+        for (const [put, x, fail] of ops) {
+          failAt = calls + fail; // (fails at one of the next compares, if this operation makes that many)
+          if (put) {
+            try {
+              q.putNowait(x);
+              model.push(x);
+            } catch (e) {
+              expect(e).toBeInstanceOf(RangeError);
+            }
+          } else if (model.length > 0) {
+            try {
+              const got = q.getNowait();
+              model.sort((a, b) => a - b);
+              expect(got).toBe(model.shift());
+            } catch (e) {
+              expect(e).toBeInstanceOf(RangeError);
+            }
+          }
+          expect(q.qsize()).toBe(model.length);
+        }
+        failAt = -1;
+        const rest: number[] = [];
+        while (!q.empty()) rest.push(q.getNowait());
+        expect(rest).toEqual([...model].sort((a, b) => a - b));
+      }),
+    );
   });
 
   it("PriorityQueue heap order holds over many random items", () => {
