@@ -138,7 +138,7 @@ export class CancelScope {
     const task = currentTask();
     if (task === null) throw new RuntimeError("CancelScope must be used inside a task");
     const b = this._open(callerStrand()!, null);
-    const entryCancelling = task.cancelling();
+    const entryCancelling = b.visibleCancelling();
     let failed = false;
     let error: unknown;
     let result: T | undefined;

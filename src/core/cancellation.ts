@@ -105,6 +105,8 @@ export class Strand {
   _cancelStepMsg: string | undefined = undefined;
   /** the Trio scope whose body this is, if any: while it is cancelled, every await inside fails */
   _level: LevelScope | null = null;
+  /** the scope whose body this is, if any: its requests on the task not taken back (`visibleCancelling`) */
+  _scope: { readonly requests: number } | null = null;
   /** set when the scope exited: awaits made here are registered in the nearest open ancestor */
   _closed = false;
   /** awaits registered in this strand or below since it opened (adoption: has the work awaited ours?) */
@@ -224,7 +226,10 @@ export function deliverCancel(s: StrandLike, msg: string | undefined): number {
  */
 function cancelAwait(c: Chain<unknown>, msg: string | undefined, step: number): number {
   const reg = c._reg;
-  if (reg === REG_WAKE_CANCEL || reg === REG_WAKE_CANCEL_ELEM) return 1;
+  if (reg === REG_WAKE_CANCEL || reg === REG_WAKE_CANCEL_ELEM) {
+    c._value = msg; // (the latest request's message, as CPython's `_cancel_message` is overwritten)
+    return 1;
+  }
   if (reg === REG_ELEM && c._value !== step) return 0;
   const f = c._fut!;
   if (!f.done()) return f.cancel(msg) ? 1 : 0;
@@ -367,6 +372,35 @@ export function reparentStrand(k: Strand, to: StrandLike): void {
 function setTask(k: Strand, task: Task<unknown>): void {
   k._task = task;
   if (k._kids !== null) for (const c of k._kids) setTask(c, task);
+}
+
+/**
+ * `task.cancelling()` as the code of strand `s` sees it: the task's requests, less those that scopes of
+ * the task's other chains (strands that neither enclose `s` nor are `s`) made and have not taken back. A
+ * timeout expired in one chain of a `Promise.all` is no cancellation from outside for a timeout or a task
+ * group in another: with CPython's `gather`, each chain is a task with a count of its own. What scopes
+ * compare at their exit (`Timeout`, `TaskGroup`, `CancelScope`: CPython's `uncancel() <= cancelling`).
+ * @internal
+ */
+export function visibleCancelling(s: StrandLike): number {
+  const task = s._task;
+  let n = task._numCancelsRequested;
+  if (task._kids === null) return n;
+  const path: StrandLike[] = [];
+  for (let x: StrandLike | null = s; x !== null; x = x._sparent) path.push(x);
+  n -= othersRequests(task._kids, path);
+  return n;
+}
+
+/** The requests not taken back of the scopes in `kids` and below, except on `path` itself. */
+function othersRequests(kids: Strand[], path: StrandLike[]): number {
+  let n = 0;
+  for (const k of kids) {
+    const onPath = path.includes(k);
+    if (!onPath && k._scope !== null) n += k._scope.requests;
+    if (k._kids !== null) n += othersRequests(k._kids, path);
+  }
+  return n;
 }
 
 /** The futures the task is suspended on, in every strand (diagnostics). @internal */

@@ -624,10 +624,6 @@ export class EventLoop {
       t._rejectOutsideAwaiters(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
     }
     this._tasks.clear();
-    for (const f of [...this._outsideWaits]) {
-      f._abandon(new RuntimeError(`Event loop is closed: ${f._describe()}, awaited outside any task, will never complete`));
-    }
-    this._outsideWaits.clear();
     for (const sig of [...this._signals.keys()]) removeSignalHandler(this._signals, sig);
     const closing = this._closeCallbacks;
     this._closeCallbacks = null;
@@ -640,6 +636,11 @@ export class EventLoop {
         }
       }
     }
+    // (after the resources' own close callbacks, which may settle their futures with a better word)
+    for (const f of [...this._outsideWaits]) {
+      f._abandon(new RuntimeError(`Event loop is closed: ${f._describe()}, awaited outside any task, will never complete`));
+    }
+    this._outsideWaits.clear();
     this._releaseHooks();
     loopRegistry.closed(this);
   }

@@ -36,6 +36,7 @@ import {
   openStrand,
   recancelAfterScope,
   uncancelTask,
+  visibleCancelling,
   type LevelScope,
 } from "./cancellation.js";
 import type { Task } from "./task.js";
@@ -107,6 +108,7 @@ export class ScopeBody implements LevelScope {
   constructor(parent: StrandLike, level = false, shield = false) {
     const s = new Strand(parent);
     if (level) s._level = this;
+    s._scope = this;
     s._shield = shield;
     this.strand = s;
   }
@@ -201,11 +203,19 @@ export class ScopeBody implements LevelScope {
     else this._giveUpIfStuck(true);
   }
 
-  /** Take back the requests this scope made (`uncancel()` each); returns the task's `cancelling()` after. */
+  /**
+   * Take back the requests this scope made (`uncancel()` each); returns the task's `cancelling()` after,
+   * as the body sees it (`visibleCancelling`: the requests of scopes in the task's other chains left out).
+   */
   takeBack(): number {
     const task = this.strand._task;
     for (; this.requests > 0; this.requests--) uncancelTask(task);
-    return task.cancelling();
+    return visibleCancelling(this.strand);
+  }
+
+  /** The task's `cancelling()` as the body sees it (see `takeBack`): what a scope notes when entered. */
+  visibleCancelling(): number {
+    return visibleCancelling(this.strand);
   }
 
   /**

@@ -218,7 +218,7 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
   async run<R>(body: (tg: TaskGroup) => PromiseLike<R> | R): Promise<R> {
     if (typeof body !== "function") throw new TypeError(`Expected body to be a function, got ${describe(body)}`);
     const b = this._enter();
-    const entryCancelling = b.task.cancelling();
+    const entryCancelling = b.visibleCancelling();
     let failed = false;
     let error: unknown;
     let result: R | undefined;
@@ -326,7 +326,7 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
     }
     if (failed && !(exc instanceof CancelledError)) this._errors.push(exc);
     if (this._errors.length > 0) {
-      if (parent.cancelling() > 0) {
+      if (body.visibleCancelling() > 0) {
         // Cancelled from outside too: keep the request count stable for the code above us (CPython's
         // uncancel() then cancel(): the next await after the group raises).
         body.recancelAfter();

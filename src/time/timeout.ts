@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, checkFn, checkMsOrNull, checkTime, currentTask, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
+import { callerStrand, CancelledError, checkFn, checkMsOrNull, currentTask, describe, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
 import { fmtMs, secondsHint, timedOutMessage } from "../core/errors.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
@@ -41,12 +41,15 @@ export class Timeout {
   _limit: { ms: number; call: (ms: string) => string } | null = null;
   /** @internal the loop time when the scope was entered (NaN before) */
   _enteredAt = NaN;
-  /** Whether `reschedule()` moved the deadline (the `TimeoutError` then names it). */
-  private _moved = false;
+  /**
+   * The loop time of the last `reschedule()` (the `TimeoutError` then names it, and counts the delay the
+   * program gave from there: `reschedule(loop.time() + 0.5)`); NaN while the deadline was never moved.
+   */
+  private _movedAt = NaN;
 
   /** @param when an absolute loop time in ms, or null for no deadline */
   constructor(when: number | null) {
-    this._when = when === null ? null : checkTime(when, "when");
+    this._when = checkDeadline(when, "when");
   }
 
   /** The deadline (loop time, ms), or null. */
@@ -65,9 +68,10 @@ export class Timeout {
       if (this._state === "created") throw new RuntimeError("Timeout has not been entered");
       throw new RuntimeError(`Cannot change state of ${this._state} Timeout`);
     }
-    this._when = when === null ? null : checkTime(when, "when");
-    this._moved = true;
-    this._setDeadline();
+    this._when = checkDeadline(when, "when");
+    const loop = getRunningLoop();
+    this._movedAt = loop.time();
+    this._setDeadline(loop);
   }
 
   private _setDeadline(loop = getRunningLoop()): void {
@@ -95,7 +99,7 @@ export class Timeout {
     this._state = "active";
     const b = body ?? new ScopeBody(callerStrand()!);
     this._body = b;
-    this._cancelling = task.cancelling();
+    this._cancelling = b.visibleCancelling(); // (the requests of the task's other chains' scopes left out)
     const loop = getRunningLoop();
     this._enteredAt = loop.time();
     this._setDeadline(loop);
@@ -127,13 +131,18 @@ export class Timeout {
    * were meant.
    */
   private _message(): string {
-    if (this._limit !== null && !this._moved) return timedOutMessage(this._limit.ms, this._limit.call);
+    const moved = !Number.isNaN(this._movedAt);
+    if (this._limit !== null && !moved) return timedOutMessage(this._limit.ms, this._limit.call);
     const when = this._when!;
     const after = when - this._enteredAt;
-    const call = this._moved ? `reschedule(${fmtMs(when)})` : `timeoutAt(${fmtMs(when)}, ...)`;
+    const call = moved ? `reschedule(${fmtMs(when)})` : `timeoutAt(${fmtMs(when)}, ...)`;
     const entered = `the scope entered at loop time ${fmtMs(this._enteredAt)}`;
     if (after < 0) return `Timed out at once (${call}, ${entered}, after that deadline)`;
-    const hint = secondsHint(after, (d) => (this._moved ? `reschedule(loop.time() + ${d})` : `timeoutAt(loop.time() + ${d}, ...)`), ", loop.time() too");
+    // The seconds hint rewrites the delay the program gave: `reschedule(loop.time() + d)` counts d from
+    // the reschedule (not from the entry), `timeoutAt(loop.time() + d)` from about the entry.
+    const hint = moved
+      ? secondsHint(when - this._movedAt, (d) => `reschedule(loop.time() + ${d})`, ", loop.time() too")
+      : secondsHint(after, (d) => `timeoutAt(loop.time() + ${d}, ...)`, ", loop.time() too");
     return `Timed out after ${fmtMs(after)} ms (${call}, ${entered}${hint})`;
   }
 
@@ -147,6 +156,19 @@ export class Timeout {
   toString(): string {
     return `<Timeout [${this._state}]${this._state === "active" ? ` when=${this._when}` : ""}>`;
   }
+}
+
+/**
+ * A deadline (`when`, `deadline`): a loop time in ms, or null for none. NaN (`loop.time() + undefined`)
+ * is said to be not a number, which `describe` alone would call "NaN (number)".
+ */
+function checkDeadline(value: number | null, name: string): number | null {
+  if (value === null) return null;
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    const got = typeof value === "number" ? "NaN (not a number)" : describe(value);
+    throw new TypeError(`Expected ${name} to be a number of ms (loop time) or null, got ${got}`);
+  }
+  return value;
 }
 
 function addTimeoutContext(e: unknown): void {
@@ -224,7 +246,7 @@ export function limited<T>(ms: number | null, body: (scope: Timeout) => PromiseL
 export function timeoutAt<T>(deadline: number | null, body: (scope: Timeout) => PromiseLike<T> | T): Promise<T> {
   let t: Timeout;
   try {
-    t = new Timeout(deadline);
+    t = new Timeout(checkDeadline(deadline, "deadline"));
   } catch (e) {
     return Promise.reject(e);
   }

@@ -16,6 +16,7 @@ import {
   moveOnAt,
   run,
   sleep,
+  taskGroup,
   timeout,
 } from "../../src/index.js";
 import { rejection } from "./helpers.js";
@@ -349,3 +350,61 @@ describe("shielding cancel scopes", () => {
     }, V);
   });
 });
+
+describe("scopes in other chains of the same task (Promise.all)", () => {
+  it("a timeout still cleaning up in one chain is no outside cancellation for moveOnAfter or a task group in another", async () => {
+    const out: string[] = [];
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const t0 = loop.time();
+        const at = (): number => Math.round(loop.time() - t0);
+        // chain A: a timeout expired at 10, cleaning up until 60
+        const A = (): Promise<string> =>
+          timeout(10, async () => {
+            try {
+              await sleep(100);
+            } catch (e) {
+              await sleep(50);
+              throw e;
+            }
+          }).then(
+            () => "A: none",
+            (e: unknown) => `A: ${(e as Error).constructor.name} at ${at()}`,
+          );
+        const moved = async (): Promise<string> => {
+          const r = await moveOnAfter(20, () => sleep(100, "slept"));
+          return `moved on at ${at()}: ${String(r)}`;
+        };
+        out.push(...(await Promise.all([A(), moved()])));
+        const group = async (): Promise<string> => {
+          try {
+            await taskGroup(async (tg) => {
+              tg.createTask(async () => {
+                await sleep(20);
+                throw new Error("child");
+              });
+              await sleep(100);
+            });
+          } catch (e) {
+            out.push(`group raised ${(e as Error).constructor.name} at ${at()}`);
+          }
+          await sleep(1); // (no cancellation left over for this chain)
+          return `group chain went on at ${at()}`;
+        };
+        out.push(...(await Promise.all([A(), group()])));
+        out.push(`cancelling ${currentTask()!.cancelling()}`);
+      },
+      { virtualTime: true },
+    );
+    expect(out).toEqual([
+      "A: TimeoutError at 60",
+      "moved on at 20: undefined",
+      "group raised ExceptionGroup at 80",
+      "A: TimeoutError at 120",
+      "group chain went on at 81",
+      "cancelling 0",
+    ]);
+  });
+});
+

@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
+import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, currentTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, taskGroup, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("./twins/in_task_forms.golden.json", import.meta.url), "utf8")) as Record<string, string[]>;
 
@@ -485,6 +485,73 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
       c.p("gather CancelledError");
     }
     c.p(`qsize ${q2.qsize()}`);
+  },
+  "sibling-scope-requests": async (c) => {
+    // (a scope's request is its own chain's: a timeout or task group still cleaning up in one chain of a
+    // Promise.all is no cancellation from outside for a timeout in another chain, as with CPython's tasks)
+    const A = async (): Promise<string> => {
+      try {
+        await timeout(c.u(10), async () => {
+          try {
+            await sleep(c.u(100));
+          } catch (e) {
+            c.p("A cancelled, cleaning up");
+            await sleep(c.u(50));
+            c.p("A cleanup done");
+            throw e;
+          }
+        });
+      } catch (e) {
+        c.p(`A got ${name(e)}`);
+        return `A:${name(e)}`;
+      }
+      return "A:none";
+    };
+    const B = async (): Promise<string> => {
+      try {
+        await timeout(c.u(20), () => sleep(c.u(100)));
+      } catch (e) {
+        c.p(`B got ${name(e)}`);
+        return `B:${name(e)}`;
+      }
+      return "B:none";
+    };
+    c.p(`all ${py(await Promise.all([A(), B()]))}`);
+    c.p(`cancelling ${currentTask()!.cancelling()}`);
+    const G = async (): Promise<string> => {
+      try {
+        await taskGroup(async (tg) => {
+          tg.createTask(async () => {
+            await sleep(c.u(5));
+            throw new Error("child failed");
+          });
+          tg.createTask(async () => {
+            try {
+              await sleep(c.u(1000));
+            } finally {
+              await sleep(c.u(50));
+            }
+          });
+        });
+      } catch (e) {
+        c.p(`G got ${name(e)}`);
+        return `G:${name(e)}`;
+      }
+      return "G:none";
+    };
+    const H = async (): Promise<string> => {
+      try {
+        await timeout(c.u(20), () => sleep(c.u(1000)));
+      } catch (e) {
+        c.p(`H got ${name(e)}`);
+        return `H:${name(e)}`;
+      }
+      return "H:none";
+    };
+    c.p(`all ${py(await Promise.all([G(), H()]))}`);
+    c.p(`cancelling ${currentTask()!.cancelling()}`);
+    await sleep(c.u(1));
+    c.p("next await ok");
   },
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);

@@ -102,6 +102,53 @@ describe("a TimeoutError says after how many ms, and below 10 ms asks whether se
     }, V);
   });
 
+  it("reschedule(loop.time() + 0.5) later in the scope: the hint counts from the reschedule, not from the entry", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const e = await timedOut(
+        timeout(1000, async (cm) => {
+          await sleep(8);
+          cm.reschedule(loop.time() + 0.5); // meant: half a second from now
+          await sleep(10_000);
+        }),
+      );
+      expect(e.message).toBe(
+        "Timed out after 8.5 ms (reschedule(8.5), the scope entered at loop time 0: asyncio-ts counts milliseconds, loop.time() too; " +
+          "for half a second write reschedule(loop.time() + 500))",
+      );
+      // reschedule(loop.time()): expire now, no delay was given, so no seconds were meant
+      const e2 = await timedOut(
+        timeout(1000, async (cm) => {
+          await sleep(3);
+          cm.reschedule(loop.time());
+          await sleep(10_000);
+        }),
+      );
+      expect(e2.message).toBe("Timed out after 3 ms (reschedule(11.5), the scope entered at loop time 8.5)");
+      // a short delay from the entry but not from the reschedule: no hint
+      const e3 = await timedOut(
+        timeout(1000, async (cm) => {
+          await sleep(5);
+          cm.reschedule(loop.time() - 2);
+          await sleep(10_000);
+        }),
+      );
+      expect(e3.message).toBe("Timed out after 3 ms (reschedule(14.5), the scope entered at loop time 11.5)");
+    }, V);
+  });
+
+  it("timeoutAt(NaN) and reschedule(NaN) say that NaN is not a number", async () => {
+    await run(async () => {
+      await expect(timeoutAt(NaN, () => sleep(0))).rejects.toThrow(
+        new TypeError("Expected deadline to be a number of ms (loop time) or null, got NaN (not a number)"),
+      );
+      await timeout(100, (cm) => {
+        expect(() => cm.reschedule(NaN)).toThrow(new TypeError("Expected when to be a number of ms (loop time) or null, got NaN (not a number)"));
+        expect(() => cm.reschedule("5" as never)).toThrow(new TypeError('Expected when to be a number of ms (loop time) or null, got "5" (string)'));
+      });
+    }, V);
+  });
+
   it("failAfter(ms, ...): below 10 ms it asks whether seconds were meant (its message is otherwise unchanged)", async () => {
     await run(async () => {
       expect((await timedOut(failAfter(0.5, () => sleep(1000)))).message).toBe(

@@ -494,6 +494,69 @@ async def woken_then_cancelled():
     p(f"qsize {q2.qsize()}")
 
 
+async def sibling_scope_requests():
+    async def A():
+        try:
+            async with asyncio.timeout(0.01):
+                try:
+                    await asyncio.sleep(0.1)
+                except asyncio.CancelledError:
+                    p("A cancelled, cleaning up")
+                    await asyncio.sleep(0.05)
+                    p("A cleanup done")
+                    raise
+        except TimeoutError as e:
+            p(f"A got {name(e)}")
+            return f"A:{name(e)}"
+        return "A:none"
+
+    async def B():
+        try:
+            async with asyncio.timeout(0.02):
+                await asyncio.sleep(0.1)
+        except TimeoutError as e:
+            p(f"B got {name(e)}")
+            return f"B:{name(e)}"
+        return "B:none"
+
+    p(f"all {await all_(A(), B())}")
+    p(f"cancelling {asyncio.current_task().cancelling()}")
+
+    async def G():
+        async def fails():
+            await asyncio.sleep(0.005)
+            raise Exception("child failed")
+
+        async def slow_cleanup():
+            try:
+                await asyncio.sleep(1)
+            finally:
+                await asyncio.sleep(0.05)
+
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(fails())
+                tg.create_task(slow_cleanup())
+        except BaseExceptionGroup as e:
+            p(f"G got {name(e)}")
+            return f"G:{name(e)}"
+        return "G:none"
+
+    async def H():
+        try:
+            async with asyncio.timeout(0.02):
+                await asyncio.sleep(1)
+        except TimeoutError as e:
+            p(f"H got {name(e)}")
+            return f"H:{name(e)}"
+        return "H:none"
+
+    p(f"all {await all_(G(), H())}")
+    p(f"cancelling {asyncio.current_task().cancelling()}")
+    await asyncio.sleep(0.001)
+    p("next await ok")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -516,6 +579,7 @@ PROGRAMS = {
     "shutdown-floating": shutdown_floating,
     "shutdown-race-loser": shutdown_race_loser,
     "woken-then-cancelled": woken_then_cancelled,
+    "sibling-scope-requests": sibling_scope_requests,
 }
 
 
