@@ -48,7 +48,7 @@ export { timeout, timeoutAt, Timeout, type TimeoutState } from "./time/timeout.j
 export { CancelScope, moveOnAfter, moveOnAt, failAfter, currentEffectiveDeadline, type CancelScopeOptions } from "./core/index.js";
 export { gather, gatherAll, GatheringFuture, type GatherOptions, type Results, type ResultsOrErrors } from "./combinators/gather.js";
 export { shield } from "./combinators/shield.js";
-export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions } from "./combinators/wait.js";
+export { wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type ReturnWhen, type WaitOptions, type FutureOf } from "./combinators/wait.js";
 export { waitFor } from "./combinators/wait-for.js";
 export { asCompleted } from "./combinators/as-completed.js";
 export { TaskGroup, taskGroup } from "./structured/task-group.js";

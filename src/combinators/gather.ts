@@ -143,7 +143,9 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
 
 /**
  * `gather` of an iterable of awaitables: the same as `gather(...list)`, for lists too long to spread
- * into a call (JavaScript engines refuse calls of more than about 100,000 arguments).
+ * into a call (JavaScript engines refuse calls of more than about 100,000 arguments). Awaitables of
+ * different result types give an array of their union (`gatherAll([task, sleep(1, "s")])` with a
+ * `Task<number>`: `(number | string)[]`); `gatherAll<number>(list)` names the result type.
  *
  * @example
  * ```ts
@@ -154,6 +156,7 @@ export function gather(...args: unknown[]): GatheringFuture<unknown[]> {
  * }, { virtualTime: true });
  * ```
  */
+export function gatherAll<T = unknown, A extends AwaitableLike<T> = AwaitableLike<T>>(aws: Iterable<A>, options?: GatherOptions): GatheringFuture<Awaited2<A>[]>;
 export function gatherAll<T>(aws: Iterable<AwaitableLike<T>>, options?: GatherOptions): GatheringFuture<T[]> {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function" || aws instanceof Future) {
     const hint = oneIterableHint(aws, "gatherAll", null);

@@ -5,9 +5,14 @@
  * What CPython awaits inline (a coroutine) runs inline here: a function is called under the timeout; the
  * promise of an async function that the caller just called (`waitFor(fetchIt(), 500)`) has its work moved
  * into the timeout's strand (`core/adopt.ts`), so the timeout cancels the awaits inside it and waits for
- * its cleanup; our own awaitables (`q.get()`, `lock.acquire()`) are awaited in that strand directly, so a
+ * its cleanup; our own awaitables (`q.get()`, a contended `lock.acquire()`, a blocked `ev.wait()`) are
+ * awaited in that strand directly, so the caller wakes in the iteration a plain await would, and a
  * wake-up that races the deadline is passed on by the primitive (CPython's code shape), never lost.
- * Futures and tasks are cancelled on expiry and awaited, as in CPython.
+ * Futures and tasks are cancelled on expiry and awaited, as in CPython. With `ms <= 0` the awaitable is
+ * made a future (a task for a function or a primitive's waiter) and cancelled at once, as CPython does.
+ *
+ * Rejected: a task around a primitive's waiter (what `ensureFuture` does for `gather`, which reads
+ * futures without awaiting them): the caller then woke one iteration after a plain await.
  *
  * @module
  */
@@ -51,6 +56,13 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
     if (kind === "unreadable" || kind === "other" || (ms !== null && ms <= 0)) return waitForNow(toFuture(aw, undefined, NO_LIMIT, -1), ms ?? 0);
     // A function runs inline in the caller's task, as a coroutine does in CPython's wait_for.
     if (kind === "function") return timeoutScope(ms, aw as () => PromiseLike<T> | T);
+    // Our awaitable that only the awaiting code may `then` (a blocked `ev.wait()`, a contended
+    // `lock.acquire()`: a waiter future; `sleep(0)`): awaited in the timeout's strand, as CPython 3.12+
+    // awaits the coroutine inline (3.13 tasks.py:506, 3.12 :519 `async with timeouts.timeout(timeout): return await fut`),
+    // so the caller wakes in the iteration a plain await would; on expiry the strand's cancellation
+    // reaches the waiter and the primitive passes a wake-up on. (A task around it, as ensureFuture makes
+    // for the other combinators, woke the caller one iteration later.)
+    if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) return timeoutScope(ms, () => aw as PromiseLike<T>);
     if (kind === "thenable") {
       const settled = settledValue(aw);
       if (settled !== undefined) return Promise.resolve(settled.value as T);
@@ -60,9 +72,6 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
       } else if (aw instanceof Chain) {
         const inline = inlineChainUnderTimeout(aw as Chain<T>, ms);
         if (inline !== null) return inline;
-      } else if ((aw as { _awaitOnly?: boolean })._awaitOnly === true) {
-        // our awaitable (a contended acquire()): awaited in the timeout's strand, as CPython's coroutine
-        return timeoutScope(ms, () => aw as PromiseLike<T>);
       }
     }
     const fut = ensureFuture(aw);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type AwaitableLike, checkMs, checkOptions, describe, Future, getRunningLoop, kindOf, type TimerHandle, toFutures } from "../core/index.js";
+import { type AwaitableLike, checkMs, checkOptions, describe, Future, getRunningLoop, kindOf, type Task, type TimerHandle, toFutures } from "../core/index.js";
 
 /** The options of `wait()`. */
 const WAIT_OPTIONS = ["timeout", "returnWhen"] as const;
@@ -18,6 +18,27 @@ export const ALL_COMPLETED = "ALL_COMPLETED";
 /** When `wait` returns. */
 export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeof ALL_COMPLETED;
 
+/**
+ * The future that `wait` and `asCompleted` hand back for an element of type `A` of their iterable: a
+ * future or task as it is (the same object: `done.has(work)`, `t === a`), a function as the task it runs
+ * in, a promise as a future of its result. `T` is the caller's explicit type argument: when `A` is left
+ * at its default (`wait<unknown>(aws)`), the future is a `Future<T>`, as before the element type was
+ * inferred.
+ *
+ * (Rejected: one result type `T` inferred from every element, the old signature: TypeScript does not
+ * infer a union from several candidates, so `wait([work, sleep(100)])` did not typecheck.)
+ */
+export type FutureOf<A, T = unknown> = AwaitableLike<T> extends A ? Future<T> : FutureOfElement<A>;
+
+/** `FutureOf` of one element type, distributed over a union. */
+type FutureOfElement<A> = A extends Future<unknown>
+  ? A
+  : A extends PromiseLike<infer R>
+    ? Future<R>
+    : A extends () => infer R
+      ? Task<Awaited<R>>
+      : never;
+
 /** Options of `wait`. */
 export interface WaitOptions {
   /** Milliseconds; on expiry `wait` returns what is done so far (it does not throw). */
@@ -27,7 +48,8 @@ export interface WaitOptions {
 
 /**
  * Wait for the futures (tasks, or functions started as tasks) and return `[done, pending]` as two sets.
- * Errors are not raised: read them from the done futures.
+ * Errors are not raised: read them from the done futures. The sets hold the given tasks and futures
+ * themselves, typed as given (`wait([work, sleep(100)])` gives `Set<Task<number> | Future<void>>`).
  *
  * @example
  * ```ts
@@ -41,10 +63,11 @@ export interface WaitOptions {
  * }, { virtualTime: true });
  * ```
  */
-export function wait<T>(
-  aws: Iterable<Future<T> | AwaitableLike<T>>,
-  options: WaitOptions = {},
-): Promise<[Set<Future<T>>, Set<Future<T>>]> {
+export function wait<T = unknown, A extends AwaitableLike<T> = AwaitableLike<T>>(
+  aws: Iterable<A>,
+  options?: WaitOptions,
+): Promise<[Set<FutureOf<A, T>>, Set<FutureOf<A, T>>]>;
+export function wait<T>(aws: Iterable<AwaitableLike<T>>, options: WaitOptions = {}): Promise<[Set<Future<T>>, Set<Future<T>>]> {
   // (not an async function: the promises in `aws` are taken over before any promise of ours is made,
   // see core/adopt.ts)
   try {
@@ -60,7 +83,7 @@ export function wait<T>(
       throw new RangeError(`Expected returnWhen to be FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED, got ${describe(returnWhen)}`);
     }
     const loop = getRunningLoop();
-    const fs = new Set<Future<T>>(toFutures([...aws] as AwaitableLike<T>[], loop));
+    const fs = new Set<Future<T>>(toFutures([...aws], loop));
     if (fs.size === 0) throw new RangeError("Expected aws to hold at least one awaitable, got an empty iterable");
     return waitFor_(fs, loop, timeout, returnWhen);
   } catch (e) {

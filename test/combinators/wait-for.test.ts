@@ -2,7 +2,7 @@
  * CPython's test_waitfor.py, as behaviours of waitFor (see conformance/README.md).
  */
 import { describe, expect, it } from "vitest";
-import { CancelledError, TimeoutError, createTask, getRunningLoop, run, shield, sleep, wait, waitFor } from "../../src/index.js";
+import { CancelledError, Event, Lock, Semaphore, TimeoutError, createTask, gather, getRunningLoop, run, shield, sleep, wait, waitFor } from "../../src/index.js";
 import { rejection } from "../core/helpers.js";
 
 const V = { virtualTime: true };
@@ -252,6 +252,126 @@ describe("waitFor (test_waitfor AsyncioWaitForTest)", () => {
     await run(async () => {
       await expect(waitFor(sleep(1), "10" as never)).rejects.toThrow('Expected ms to be a non-negative number of milliseconds or null, got "10" (string)');
       await expect(waitFor(42 as never, 10)).rejects.toThrow(TypeError);
+    }, V);
+  });
+});
+
+// CPython 3.12+'s wait_for awaits the awaitable inline (3.13 tasks.py:506 `async with timeouts.timeout(timeout):
+// return await fut`): a primitive's wait wakes the caller in the same iteration as a plain await would.
+describe("waitFor of a primitive's wait awaits it inline, as CPython's wait_for", () => {
+  it("waitFor(ev.wait(), ms) wakes with the plain ev.wait() beside it (CPython 3.12/3.13: A, B, C)", async () => {
+    // async def a(): await asyncio.wait_for(ev.wait(), 1); print("A waitFor(ev.wait())")
+    // async def b(): await ev.wait(); print("B ev.wait()")
+    // async def w(): return await ev.wait()
+    // async def c(): await asyncio.wait_for(w(), 1); print("C waitFor(async wrapper)")
+    // ts = [asyncio.create_task(x()) for x in (a, b, c)]; await asyncio.sleep(0); ev.set(); await asyncio.gather(*ts)
+    const out: string[] = [];
+    await run(async () => {
+      const ev = new Event();
+      const ts = [
+        createTask(async () => {
+          await waitFor(ev.wait(), 1000);
+          out.push("A waitFor(ev.wait())");
+        }),
+        createTask(async () => {
+          await ev.wait();
+          out.push("B ev.wait()");
+        }),
+        createTask(async () => {
+          await waitFor((async () => ev.wait())(), 1000);
+          out.push("C waitFor(async wrapper)");
+        }),
+      ];
+      await sleep(0);
+      ev.set();
+      await gather(...ts);
+    }, V);
+    expect(out).toEqual(["A waitFor(ev.wait())", "B ev.wait()", "C waitFor(async wrapper)"]);
+  });
+
+  it("waitFor(lock.acquire(), ms) and waitFor(sem.acquire(), ms), contended, wake in their queue's order (CPython 3.12/3.13)", async () => {
+    // lock = asyncio.Lock(); sem = asyncio.Semaphore(0); await lock.acquire()
+    // a: await asyncio.wait_for(lock.acquire(), 1); print("A ..."); lock.release()
+    // b: await lock.acquire(); print("B ..."); lock.release()
+    // c: await asyncio.wait_for(sem.acquire(), 1); print("C ...")
+    // d: await sem.acquire(); print("D ...")
+    // e: await asyncio.sleep(0); await asyncio.sleep(0); print("E ...")
+    // tasks a-d; await asyncio.sleep(0); task e; lock.release(); sem.release(); sem.release(); gather
+    const out: string[] = [];
+    await run(async () => {
+      const lock = new Lock();
+      const sem = new Semaphore(0);
+      await lock.acquire();
+      const ts = [
+        createTask(async () => {
+          await waitFor(lock.acquire(), 1000);
+          out.push("A waitFor(lock.acquire())");
+          lock.release();
+        }),
+        createTask(async () => {
+          await lock.acquire();
+          out.push("B lock.acquire()");
+          lock.release();
+        }),
+        createTask(async () => {
+          await waitFor(sem.acquire(), 1000);
+          out.push("C waitFor(sem.acquire())");
+        }),
+        createTask(async () => {
+          await sem.acquire();
+          out.push("D sem.acquire()");
+        }),
+      ];
+      await sleep(0);
+      ts.push(
+        createTask(async () => {
+          await sleep(0);
+          await sleep(0);
+          out.push("E two sleep(0)");
+        }),
+      );
+      lock.release();
+      sem.release();
+      sem.release();
+      await gather(...ts);
+    }, V);
+    expect(out).toEqual(["A waitFor(lock.acquire())", "C waitFor(sem.acquire())", "D sem.acquire()", "B lock.acquire()", "E two sleep(0)"]);
+  });
+
+  it("on expiry the inline wait is cancelled: TimeoutError, no waiter left, the lock or permit not lost", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      const ev = new Event();
+      await expect(waitFor(ev.wait(), 10)).rejects.toBeInstanceOf(TimeoutError);
+      expect(ev.statistics().waiters).toBe(0);
+      const lock = new Lock();
+      await lock.acquire();
+      await expect(waitFor(lock.acquire(), 10)).rejects.toBeInstanceOf(TimeoutError);
+      expect(lock.locked()).toBe(true);
+      lock.release();
+      expect(lock.locked()).toBe(false);
+      // a release at the deadline's own time: the permit is either taken or left, never lost
+      const sem = new Semaphore(0);
+      loop.callAt(loop.time() + 10, () => sem.release());
+      let got = false;
+      try {
+        got = await waitFor(sem.acquire(), 10);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TimeoutError);
+      }
+      expect(sem.locked()).toBe(got); // taken (0 left) or still there (1 left)
+      expect(loop.time()).toBe(20 + 10);
+    }, V);
+  });
+
+  it("cancelling the caller of waitFor(ev.wait(), ms) cancels the wait (CancelledError, not TimeoutError)", async () => {
+    await run(async () => {
+      const ev = new Event();
+      const t = createTask(() => waitFor(ev.wait(), 1000));
+      await sleep(5);
+      t.cancel();
+      expect(await rejection(t)).toBeInstanceOf(CancelledError);
+      expect(ev.statistics().waiters).toBe(0);
     }, V);
   });
 });
