@@ -109,6 +109,11 @@ export class Strand {
   _scope: { readonly requests: number } | null = null;
   /** set when the scope exited: awaits made here are registered in the nearest open ancestor */
   _closed = false;
+  /**
+   * set when its scope gave the body up (stuck on something nothing can interrupt, `ScopeBody`): the body
+   * was cancelled, and every await it makes once it resumes raises `CancelledError` (`inAbandoned`)
+   */
+  _abandoned = false;
   /** awaits registered in this strand or below since it opened (adoption: has the work awaited ours?) */
   _regs = 0;
   /** a foreign hold on virtual time, released at the first await registered here (adopted work) */
@@ -136,6 +141,15 @@ export class Strand {
 export function openStrand(s: StrandLike): StrandLike {
   while (s._closed) s = s._sparent!;
   return s;
+}
+
+/**
+ * True if `s`, closed, lies in the body of a scope that gave that body up: the code was cancelled, and an
+ * await it makes now raises `CancelledError` rather than run on after its scope has raised. @internal
+ */
+export function inAbandoned(s: StrandLike): boolean {
+  for (let x: StrandLike | null = s; x !== null && x._closed; x = x._sparent) if ((x as Strand)._abandoned) return true;
+  return false;
 }
 
 /** Link `c` into `s`'s live awaits. @internal */

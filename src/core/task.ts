@@ -31,6 +31,7 @@ import {
   REG_YIELD_CANCEL,
   REG_WAKE_CANCEL,
   REG_WAKE_CANCEL_ELEM,
+  inAbandoned,
   cancelOnSuspend,
   cancelTask,
   levelCancelled,
@@ -518,7 +519,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * @internal
    */
   _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>, elem: boolean): void {
-    if (s._closed) s = openStrand(s);
+    let dead = false;
+    if (s._closed) {
+      dead = inAbandoned(s);
+      s = openStrand(s);
+    }
     awaiter._strand = s;
     awaiter._fut = fut;
     if (elem) {
@@ -535,7 +540,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       if ((f & F_HOLDING) !== 0) this._releaseHold();
       if ((f & F_FIRST_STEP) !== 0 && !this._loop._registeringDeferred) this._endFirstStep();
     }
-    if (s !== this || this._mustCancel || this._cancelStep === this._stepNo) cancelOnSuspend(this as Task<unknown>, s, fut);
+    if (dead) fut.cancel();
+    else if (s !== this || this._mustCancel || this._cancelStep === this._stepNo) cancelOnSuspend(this as Task<unknown>, s, fut);
     this._loop._stepSuspended(this);
   }
 
@@ -545,14 +551,19 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * knows the task has such chains (`_orphans`). @internal
    */
   _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
-    if (s._closed) s = openStrand(s);
+    let dead = false;
+    if (s._closed) {
+      dead = inAbandoned(s);
+      s = openStrand(s);
+    }
     awaiter._strand = s;
     awaiter._fut = fut;
     awaiter._reg = REG_LIVE;
     linkAwait(s, awaiter);
     if (this._nreg++ === 0) this._loop._noteOrphan(this as Task<unknown>);
     fut._pushCallback(awaiter);
-    cancelOnSuspend(this as Task<unknown>, s, fut);
+    if (dead) fut.cancel();
+    else cancelOnSuspend(this as Task<unknown>, s, fut);
   }
 
   /** @internal hold virtual time until this task's work awaits something of ours (adopt.ts) */
@@ -598,8 +609,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
   _yieldOnce(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
-    if (s._closed) s = openStrand(s);
-    if (s !== this && levelCancelled(s)) awaiter._reg = REG_YIELD_CANCEL;
+    let dead = false;
+    if (s._closed) {
+      dead = inAbandoned(s);
+      s = openStrand(s);
+    }
+    if (dead || (s !== this && levelCancelled(s))) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
     const f = this._flags;
     if (f !== 0) {

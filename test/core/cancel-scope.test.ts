@@ -408,3 +408,56 @@ describe("scopes in other chains of the same task (Promise.all)", () => {
   });
 });
 
+describe("a scope's body given up on a foreign await (nothing of ours to cancel)", () => {
+  // (the scope stops waiting for it and raises; the body, resumed later by the foreign promise, was
+  // cancelled: its next await of ours raises CancelledError, as the recorded request would, instead of
+  // running on after the scope has raised)
+  const scopes: Array<[string, (body: () => Promise<void>) => Promise<unknown>]> = [
+    ["timeout", (body) => timeout(50, body)],
+    ["moveOnAfter", (body) => moveOnAfter(50, body)],
+    ["taskGroup (a child fails)", (body) =>
+      taskGroup(async (tg) => {
+        tg.createTask(async () => {
+          await sleep(50);
+          throw new Error("child failed");
+        });
+        await body();
+      })],
+  ];
+  for (const [name, scope] of scopes) {
+    it(`${name}: the body's code after the foreign await meets CancelledError at its next await`, async () => {
+      const seen: string[] = [];
+      await run(
+        async () => {
+          const loop = getRunningLoop();
+          let resolveForeign!: (v: string) => void;
+          const foreign = new Promise<string>((r) => (resolveForeign = r));
+          try {
+            await scope(async () => {
+              const r = await foreign;
+              seen.push(`body resumed with ${r} at ${loop.time()}`);
+              try {
+                await sleep(10);
+                seen.push("body went on");
+              } catch (e) {
+                seen.push(`body's next await: ${(e as Error).constructor.name}`);
+                throw e;
+              }
+            });
+            seen.push(`scope returned at ${loop.time()}`);
+          } catch (e) {
+            seen.push(`scope raised ${(e as Error).constructor.name} at ${loop.time()}`);
+          }
+          await sleep(100);
+          resolveForeign("response");
+          await sleep(100);
+          seen.push(`cancelling ${currentTask()!.cancelling()}`);
+        },
+        { virtualTime: true },
+      );
+      const raised = name === "moveOnAfter" ? "scope returned at 50" : `scope raised ${name === "timeout" ? "TimeoutError" : "ExceptionGroup"} at 50`;
+      expect(seen).toEqual([raised, "body resumed with response at 150", "body's next await: CancelledError", "cancelling 0"]);
+    });
+  }
+});
+
