@@ -37,7 +37,7 @@ import { checkFn, checkMs, checkOptions, checkTime } from "./check.js";
 import { getRunningLoop } from "./running.js";
 import { callerStrand, currentTask, type StrandLike } from "./current.js";
 import { ScopeBody } from "./scope-body.js";
-import { openStrand, type Strand } from "./cancellation.js";
+import { openStrand, outerLevelCancelled, unshieldStrand, type Strand } from "./cancellation.js";
 import type { Task } from "./task.js";
 import type { EventLoop } from "./event-loop.js";
 
@@ -100,8 +100,12 @@ export class CancelScope {
     return this._shieldFlag;
   }
   set shield(v: boolean) {
+    const was = this._shieldFlag;
     this._shieldFlag = Boolean(v);
-    if (this._body !== null) this._body.strand._shield = this._shieldFlag;
+    if (this._body === null) return;
+    // (unshielded while it runs: a cancellation from outside reaches the awaits pending now, as Trio's)
+    if (was && !this._shieldFlag) unshieldStrand(this._body.strand);
+    else this._body.strand._shield = this._shieldFlag;
   }
 
   /** The deadline (loop time, ms); `Infinity` for none. Setting it reschedules the scope. */
@@ -181,7 +185,8 @@ export class CancelScope {
     this._onCancel = null;
     b.close();
     const after = b.takeBack();
-    if (failed && error instanceof CancelledError && this.cancelCalled && after <= entryCancelling) {
+    // (with a cancelled Trio scope around it visible, the outer one catches: Trio's rule)
+    if (failed && error instanceof CancelledError && this.cancelCalled && after <= entryCancelling && !outerLevelCancelled(b.strand)) {
       this.cancelledCaught = true;
       return true;
     }

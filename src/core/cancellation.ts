@@ -595,12 +595,58 @@ export function cancelScopeLevel(s: Strand): number {
  */
 export function closeScope(s: Strand): void {
   closeStrand(s);
-  const task = s._task;
-  if (s._shield && task._deferredCancels !== null && !hasShield(task)) {
+  if (s._shield) releaseHeldCancels(s._task);
+}
+
+/** `task.cancel()` requests held back while all of the task waited inside shields: made now, if no shield is left. */
+function releaseHeldCancels(task: Task<unknown>): void {
+  if (task._deferredCancels !== null && !hasShield(task)) {
     const held = task._deferredCancels;
     task._deferredCancels = null;
     for (const msg of held) requestCancel(task, msg);
   }
+}
+
+/**
+ * A scope stops shielding its body while it runs (Trio's `CancelScope.shield = False`): cancellation from
+ * outside reaches the body at once. The nearest cancelled Trio scope around it cancels the awaits pending
+ * in the body (one request, counted on that scope, as `cancelScopeLevel` does), and `task.cancel()`
+ * requests held back for the shields are made if no shield is left. (An asyncio scope's request waiting
+ * above, `_mustCancel`, is taken by the body's next await, which no longer stops at the shield.)
+ * @internal
+ */
+export function unshieldStrand(s: Strand): void {
+  s._shield = false;
+  const task = s._task;
+  if (task.done() || s._closed) return;
+  for (let x: StrandLike | null = s._sparent; x !== null; x = x._sparent) {
+    const l = x._level;
+    if (l !== null && l.cancelCalled) {
+      if (deliverCancel(s, CANCEL_SCOPE_MESSAGE) > 0) {
+        l.requests++;
+        countCancel(task, CANCEL_SCOPE_MESSAGE);
+      }
+      break;
+    }
+    if (x._shield) break;
+  }
+  releaseHeldCancels(task);
+}
+
+/**
+ * True if a cancelled Trio scope around `s` is visible from it (no shield between, `s` not shielding):
+ * then a Trio scope exiting on its own cancellation does not catch it, and the outer one does (Trio's
+ * `CancelScope._close`: a scope catches `Cancelled` only when its parent's cancellation is not visible).
+ * @internal
+ */
+export function outerLevelCancelled(s: Strand): boolean {
+  if (s._shield) return false;
+  for (let x: StrandLike | null = s._sparent; x !== null; x = x._sparent) {
+    const l = x._level;
+    if (l !== null && l.cancelCalled) return true;
+    if (x._shield) return false;
+  }
+  return false;
 }
 
 /**

@@ -316,7 +316,6 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
       const c = await runSheltered(body.strand, awaitChildrenSheltered, this);
       propagateCancellation ??= c;
     }
-    const parent = body.task;
     // Take back the requests the group made (CPython's uncancel() for its own cancel; the scope's too).
     const after = body.takeBack();
     if (this._parentCancelRequested && after === 0) propagateCancellation = undefined;

@@ -461,3 +461,95 @@ describe("a scope's body given up on a foreign await (nothing of ours to cancel)
   }
 });
 
+describe("nested scopes cancelled together, and a shield taken away (Trio's rules; the twins ran on Trio 0.34)", () => {
+  it("an inner scope does not catch its own cancellation while an outer cancelled scope is visible: the outer one does", async () => {
+    await run(async () => {
+      const outer = new CancelScope();
+      const inner = new CancelScope();
+      const after: string[] = [];
+      const r = await outer.run(async () => {
+        await inner.run(async () => {
+          inner.cancel();
+          outer.cancel();
+          await sleep(10);
+        });
+        after.push("after the inner scope (never runs in Trio)");
+        return "outer body finished";
+      });
+      // (Trio: None True False)
+      expect([r, outer.cancelledCaught, inner.cancelledCaught, after]).toEqual([undefined, true, false, []]);
+    });
+  });
+
+  it("equal deadlines: failAfter around moveOnAfter raises (TooSlowError in Trio); moveOnAfter around a timeout moves on", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        createTask(() => sleep(10)); // (another timer pending: the order of the heap must not matter)
+        await sleep(0);
+        let failed = "";
+        try {
+          await failAfter(50, async () => {
+            await moveOnAfter(50, () => sleep(100));
+            return "body finished";
+          });
+        } catch (e) {
+          failed = `${(e as Error).constructor.name} at ${loop.time()}`;
+        }
+        expect(failed).toBe("TimeoutError at 50");
+        expect(await moveOnAfter(50, () => timeout(50, () => sleep(100)))).toBeUndefined();
+      },
+      { virtualTime: true },
+    );
+  });
+
+  it("shield = false while the body waits: the cancelled scope around it cancels that await at once", async () => {
+    const seen: string[] = [];
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const outer = new CancelScope();
+        await outer.run(async () => {
+          const sh = new CancelScope({ shield: true });
+          await sh.run(async () => {
+            loop.callLater(5, () => outer.cancel());
+            loop.callLater(10, () => (sh.shield = false));
+            try {
+              await sleep(50);
+              seen.push(`sleep completed at ${loop.time()}`);
+            } catch (e) {
+              seen.push(`sleep cancelled at ${loop.time()}`);
+              throw e;
+            }
+          });
+        });
+        seen.push(`outer caught ${outer.cancelledCaught}, cancelling ${currentTask()!.cancelling()}`);
+      },
+      { virtualTime: true },
+    );
+    // (Trio: cancelled at 0.01, cancelled_caught True)
+    expect(seen).toEqual(["sleep cancelled at 10", "outer caught true, cancelling 0"]);
+  });
+
+  it("shield = false releases a task.cancel() held back by the shield", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const sh = new CancelScope({ shield: true });
+        const t = createTask(() =>
+          sh.run(async () => {
+            await sleep(50);
+            return "finished";
+          }),
+        );
+        await sleep(5);
+        t.cancel();
+        loop.callLater(5, () => (sh.shield = false));
+        await expect(t).rejects.toBeInstanceOf(CancelledError);
+        expect(loop.time()).toBe(10);
+      },
+      { virtualTime: true },
+    );
+  });
+});
+
