@@ -7,8 +7,25 @@
  * that), so every wait is an asyncio-ts await and can be cancelled. A connection still open when its loop
  * closes is destroyed then (`EventLoop._onClose`): Node would otherwise stay alive for it after `run()`.
  *
+ * The error a connection is lost with (CPython's `connection_lost(exc)`) is one that broke it before
+ * `close()`/`abort()`, or while `close()` was still flushing written bytes: the reader, a waiting drain and
+ * `waitClosed()` raise it. One that comes after our own close with nothing left to send (Node's teardown)
+ * is not: CPython's close would not have seen it.
+ *
+ * On virtual time, a close in progress (`close()` or `abort()` until the socket's `close` event) is I/O
+ * whose end is known, and holds the clock as such (`EventLoop._ioBegin(true)`): Node ends a socket over
+ * several turns of its event loop (shutdown, destroy, the handle's close callback), and a `waitClosed()`
+ * under a `timeout()` would otherwise see the clock jump to its deadline first. While `close()` still
+ * flushes written bytes, it holds as a drain does instead (`waitHold`: the clock only while the peer is
+ * not known to be in this process, then for at most `holdTimeout` of real time), since a peer that does
+ * not read keeps that part from ending. It holds whether or not anyone waits: the peer's end of a
+ * loopback connection (a test's own server) waits for this close to read its end of file. Rejected:
+ * holding only while a `waitClosed()` waits (the server's `waitClosed()` waits on its own side, which
+ * waits on the client's close that nobody awaits); holding from the peer's end of file (this side's close
+ * is not coming unless the program calls it: the real clock would wait forever too).
+ *
  * Invariant: `lost` turns true once, on the socket's `close` event, and then every drain waiter and
- * close waiter has been completed and the connection left its loop's `openOf` set.
+ * close waiter has been completed, the close hold released and the connection left its loop's `openOf` set.
  *
  * @module
  */
@@ -146,8 +163,21 @@ export class Connection {
   /** The error the socket closed with, if any. */
   error: unknown = undefined;
   hasError = false;
+  /**
+   * Invariant: true when `error` is the error the connection was lost with (it came before `close()` or
+   * `abort()`, or while `close()` flushed written bytes): the reader, drain waiters and `waitClosed()`
+   * raise it.
+   */
+  private failed = false;
   /** `close()` was called (CPython's `transport.is_closing()` turns true). */
   closing = false;
+  /** Invariant: true when `close()` was called with written bytes still queued (an error then is a failed flush). */
+  private flushingAtClose = false;
+  /**
+   * Invariant: the hold of a close in progress, set by `close()`/`abort()` while not `lost`, released when
+   * lost: a drain's hold (`waitHold`) while `close()` flushes queued bytes, then one on the clock.
+   */
+  private closeHold: { _release(): void } | null = null;
   /** `writeEof()` was called. */
   eofWritten = false;
   /** Whether the socket is TLS (no half close). */
@@ -282,6 +312,7 @@ export class Connection {
     if (!this.hasError) {
       this.hasError = true;
       this.error = this._reader === null && (err as { syscall?: string }).syscall === "read" ? readOnWriteOnly(err) : err;
+      this.failed = !this.closing || this.flushingAtClose;
     }
   }
 
@@ -304,18 +335,22 @@ export class Connection {
       if (n === 0) ends.delete(this.key);
       else ends.set(this.key, n);
     }
+    this.closeHold?._release();
+    this.closeHold = null;
     const r = this._reader;
     if (r === null) {
       // (a write-only end: nothing reads; the error reaches the writer's drain and waitClosed below)
-    } else if (this.hasError && !this.closing) r.setException(this.error);
+    } else if (this.failed) r.setException(this.error);
     else if (!r._eof) r.feedEof();
     // a drain waiting when the connection broke raises its error (CPython's `connection_lost(exc)`)
-    this.wakeDrain(this.hasError && !this.closing ? this.error : undefined);
+    this.wakeDrain(this.failed ? this.error : undefined);
+    // CPython's `StreamReaderProtocol.connection_lost`: `self._closed.set_exception(exc)` when lost with an
+    // error, whether or not `close()` was called since (streams.py)
     const waiters = this.closeWaiters ?? [];
     this.closeWaiters = null;
     for (const w of waiters) {
       if (w.done()) continue;
-      if (this.hasError && !this.closing) w.setException(this.error);
+      if (this.failed) w.setException(this.error);
       else w.setResult(undefined);
     }
     this.onLost?.(this);
@@ -336,7 +371,16 @@ export class Connection {
 
   /** CPython's `_drain_helper`: wait while the socket's buffer is above its high-water mark. */
   async drainHelper(): Promise<void> {
-    if (this.lost) throw this.hasError && this.error instanceof ConnectionResetError ? this.error : new ConnectionResetError("Connection lost");
+    if (this.lost) throw this.hasError && this.error instanceof ConnectionResetError ? this.error : new ConnectionResetError("Connection lost", this.hasError ? { cause: this.error } : undefined);
+    // A write failed at once (EPIPE): Node set `socket.errored` and emits `error` and `close` a tick later.
+    // The connection is being lost: CPython's transport is closing then (`_fatal_error`), and its
+    // `_drain_helper` raises ConnectionResetError('Connection lost') once `connection_lost` ran.
+    const errored = this.socket.errored;
+    if (errored !== null && errored !== undefined) {
+      // (a read error on a write-only end says why: the runtime read a child's stdin, `readOnWriteOnly`)
+      if (this._reader === null && (errored as { syscall?: string }).syscall === "read") throw readOnWriteOnly(errored);
+      throw new ConnectionResetError("Connection lost", { cause: errored });
+    }
     // closed by us with nothing left to send: CPython's connection is lost by now (its drain yields first)
     if (this.closing && this.socket.writableLength === 0) throw new ConnectionResetError("Connection lost");
     if (!this.socket.writableNeedDrain) return;
@@ -357,6 +401,15 @@ export class Connection {
     if (this.lost && this.socket.writableLength > 0) throw new ConnectionResetError("Connection lost");
   }
 
+  /**
+   * CPython's `transport.is_closing()`: `close()`/`abort()` was called, or the socket is lost, destroyed
+   * or failed (a write that failed at once sets Node's `errored` before its `error` and `close` events).
+   */
+  isClosing(): boolean {
+    const s = this.socket;
+    return this.closing || this.lost || s.destroyed || (s.errored !== null && s.errored !== undefined);
+  }
+
   /** Close after what was written is flushed (CPython's `transport.close()`). */
   close(): void {
     if (this.closing) return;
@@ -364,14 +417,32 @@ export class Connection {
     if (this.lost) return;
     // (a write-only end has nothing to pause: on Bun a child's stdin is a plain Writable)
     if (typeof this.socket.pause === "function") this.socket.pause();
-    if (this.socket.destroyed) return;
-    this.socket.end(() => this.socket.destroy());
+    if (this.socket.destroyed) {
+      this.holdClose();
+      return;
+    }
+    this.flushingAtClose = this.socket.writableLength > 0;
+    if (this.flushingAtClose) this.closeHold = this.waitHold();
+    else this.holdClose();
+    this.socket.end(() => {
+      if (this.flushingAtClose && !this.lost) this.holdClose(); // flushed: the rest is ours
+      this.socket.destroy();
+    });
   }
 
   /** Close at once, dropping what was not sent (CPython's `transport.abort()`). */
   abort(): void {
     this.closing = true;
+    this.flushingAtClose = false;
+    if (this.lost) return;
+    this.holdClose();
     if (!this.socket.destroyed) this.socket.destroy();
+  }
+
+  /** Hold the clock until the socket's `close` event (see the module's comment), instead of the hold taken so far. */
+  private holdClose(): void {
+    this.closeHold?._release();
+    this.closeHold = this.loop._ioBegin(true);
   }
 
   /** `<Transport 127.0.0.1:40000 -> 127.0.0.1:8888 closing>`, for the reader's text and dumps. */
@@ -381,10 +452,10 @@ export class Connection {
     return `<Transport${ends}${this.lost ? " closed" : this.closing ? " closing" : ""}>`;
   }
 
-  /** Wait for the socket to close; its error, if it closed with one that `close()` did not cause. */
+  /** Wait for the socket to close; raises the error it was lost with (see `failed`), even if `close()` came after. */
   async waitClosed(): Promise<void> {
     if (this.lost) {
-      if (this.hasError && !this.closing) throw this.error;
+      if (this.failed) throw this.error;
       return;
     }
     const w = this.loop.createFuture<void>();

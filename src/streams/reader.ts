@@ -5,10 +5,18 @@
  * The socket's `data` events append to a buffer (`feedData`), its end sets the end of file (`feedEof`),
  * its error is kept (`setException`). A read that finds too little in the buffer awaits a future of the
  * loop (`_waitForData`), completed by the next of those events, and looks again: the only suspension is an
- * asyncio-ts future, so a read is a cancellation point like any other await, and a cancelled read loses
- * nothing: the bytes stay in the buffer for the next read (CPython's guarantee). Flow control as CPython's:
+ * asyncio-ts future, so a read is a cancellation point like any other await. A cancelled `readline`,
+ * `readuntil`, `readexactly` or `read(n)` loses nothing: they take bytes out of the buffer only when they
+ * return, so the bytes stay there for the next read (as CPython's). `read()` (n = -1, to the end of the
+ * stream) is the exception, as in CPython: it takes block after block out of the buffer as it goes, so
+ * cancelled (a timeout) or failed partway it loses the blocks it gathered. Flow control as CPython's:
  * the socket is paused when the buffer holds more than twice `limit`, resumed when a read brings it down
  * to `limit` or waits for more.
+ *
+ * As CPython's, a read checks the reader's exception on entry only: woken by `feedData` and then failed
+ * by `setException` in the same turn (a socket's last bytes, then its error), it returns what it needs
+ * from the buffer. One woken with too little waits no more once the exception is set (`_waitForData`
+ * raises it), where CPython's would wait for data that cannot come.
  *
  * On virtual time, a read waiting for data from a peer outside the process holds the clock as foreign
  * work (`EventLoopOptions.holdTimeout`: the clock waits that long, in real time, for the bytes before
@@ -96,7 +104,10 @@ export class StreamReader {
     return this._exception;
   }
 
-  /** Fail the reader: the waiting read and every later one raise `exc`. */
+  /**
+   * Fail the reader: the read waiting for data and every later one raise `exc` (a read already woken by
+   * `feedData` in the same turn still returns what it finds in the buffer, as CPython's).
+   */
   setException(exc: unknown): void {
     this._exception = exc;
     this._hasException = true;
@@ -167,6 +178,8 @@ export class StreamReader {
     if (prev !== null && !prev.done()) {
       throw new RuntimeError(`${funcName}() called while another task is already waiting for incoming data`);
     }
+    // (failed since the read began: nothing more will be fed; CPython's would wait here forever)
+    if (this._hasException) throw this._exception;
     if (this._paused) {
       this._paused = false;
       this._transport?.resume();
@@ -233,7 +246,6 @@ export class StreamReader {
         throw new IncompleteReadError(chunk, null);
       }
       await this._waitForData("readuntil");
-      if (this._hasException) throw this._exception;
     }
     if (matchStart > this._limit) throw new LimitOverrunError("Separator is found, but chunk is longer than limit", matchStart);
     const chunk = this._buffer.take(matchEnd);
@@ -243,7 +255,8 @@ export class StreamReader {
 
   /**
    * Read up to `n` bytes (at least one unless at the end); `n` omitted or negative: everything up to the end
-   * of the stream. An empty buffer means the end.
+   * of the stream. An empty buffer means the end. A cancelled `read(n)` takes nothing; a cancelled or
+   * failed `read()` loses the blocks it had gathered (they left the buffer), as CPython's.
    */
   async read(n = -1): Promise<Buffer> {
     if (typeof n !== "number" || !Number.isInteger(n)) throw new TypeError(`Expected n to be an integer, got ${describe(n)}`);
@@ -258,10 +271,8 @@ export class StreamReader {
       }
       return Buffer.concat(blocks);
     }
-    if (this._buffer.length === 0 && !this._eof) {
-      await this._waitForData("read");
-      if (this._hasException) throw this._exception;
-    }
+    // (after the wait, no look at the exception: CPython's `read` takes what the wake-up brought)
+    if (this._buffer.length === 0 && !this._eof) await this._waitForData("read");
     const data = this._buffer.take(n);
     this._maybeResume();
     return data;
@@ -276,7 +287,6 @@ export class StreamReader {
     while (this._buffer.length < n) {
       if (this._eof) throw new IncompleteReadError(this._buffer.take(this._buffer.length), n);
       await this._waitForData("readexactly");
-      if (this._hasException) throw this._exception;
     }
     const data = this._buffer.take(n);
     this._maybeResume();

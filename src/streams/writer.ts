@@ -6,7 +6,11 @@
  * buffer is above its high-water mark (`socket.writableNeedDrain`), so a cancelled or timed-out `drain()`
  * is an ordinary cancellation and the bytes already written stay queued. Bytes written after `close()` or
  * after the connection was lost are dropped, and the next `drain()` says so (`ConnectionResetError`), as in
- * CPython.
+ * CPython; so does the first `drain()` after a write that failed at once (Node sets `socket.errored` then,
+ * and emits `error` a tick later: a drain that looked only at the events would return normally). A write
+ * after `writeEof()` raises `RuntimeError`, as CPython's socket transport does (selector_events.py), and
+ * on a child's stdin too, where CPython's pipe transport drops it silently (unix_events.py,
+ * `_UnixWritePipeTransport.write`): here no byte is lost without a word.
  *
  * `startTls()` upgrades the connection in place: the plain socket's events are unwired, a `TLSSocket` is
  * made over it (client or server side, as the connection was made), and the reader is fed from it once the
@@ -85,7 +89,7 @@ export class StreamWriter {
     }
     const c = this._conn;
     if (c.eofWritten) throw new RuntimeError("Cannot call write() after writeEof()");
-    if (c.lost || c.closing || c.socket.destroyed) return;
+    if (c.isClosing()) return; // dropped, as by CPython's transport once closing
     if (data.length === 0) return;
     c.socket.write(data);
   }
@@ -117,14 +121,18 @@ export class StreamWriter {
     this._conn.close();
   }
 
-  /** True once `close()` was called or the connection is gone. */
+  /**
+   * True once `close()` was called or the connection is gone or going (its socket failed or destroyed, as
+   * by a write that failed: CPython's transport is closing from its `_force_close`).
+   */
   isClosing(): boolean {
-    return this._conn.closing || this._conn.lost;
+    return this._conn.isClosing();
   }
 
   /**
-   * Wait until the connection is closed. Raises the error it closed with, if it broke (not closed by
-   * `close()`).
+   * Wait until the connection is closed. Raises the error it was lost with if it broke before `close()`
+   * (even when `close()` was called after) or while `close()` flushed what was written, as CPython's
+   * `wait_closed()`.
    */
   async waitClosed(): Promise<void> {
     await this._conn.waitClosed();
@@ -132,13 +140,16 @@ export class StreamWriter {
 
   /**
    * Wait until it is right to write again: while the socket's buffer is above its high-water mark. Raises
-   * the connection's error if the reader failed, `ConnectionResetError` if the connection is gone.
+   * the connection's error if the reader failed (Node's error, as it came: `EPIPE`, `ECONNRESET`),
+   * `ConnectionResetError("Connection lost")` if the connection is gone or going (a write failed at once:
+   * the Node error is its `cause`), as CPython's first drain after a failed write.
    */
   async drain(): Promise<void> {
     const r = this._reader;
     if (r !== null && r.exception() !== undefined) throw r.exception();
     const c = this._conn;
-    if (c.closing || c.lost) await sleep(0); // let a pending close event land first, as CPython does
+    // (CPython's `transport.is_closing()`: let a pending close event land first, as CPython does)
+    if (c.isClosing()) await sleep(0);
     await c.drainHelper();
   }
 

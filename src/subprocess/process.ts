@@ -21,7 +21,8 @@
  *
  * On virtual time, a pending `wait()` holds the clock (as foreign work, for at most `holdTimeout` of real
  * time) and keeps the loop from reporting a deadlock: the child's exit is coming from outside. Reads of
- * its pipes hold it the same way; a child that nobody waits for holds nothing.
+ * its pipes hold it the same way, and so does closing stdin until the pipe has closed (the streams'
+ * close, `Connection.close`); a child that nobody waits for holds nothing.
  *
  * ## At loop close
  * A child still running when its loop closes (`run()` ended without waiting for it) is killed (`SIGKILL`),

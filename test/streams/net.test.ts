@@ -396,6 +396,111 @@ describe.each(clocks)("TCP streams (%s)", (_name, virtualTime) => {
     );
     expect(out).toEqual(["client 0 cancelled", "client 1 cancelled", "client 2 cancelled", "TimeoutError"]);
   });
+
+  it("a close in progress holds the virtual clock: server.waitClosed, both writers' waitClosed and a cancelled serveForever end at once", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const t0 = loop.time();
+        // the client closes; the handler closes at its end of file; the server's waitClosed waits for both
+        const server = await startServer(async (r, w) => {
+          await r.read();
+          w.close();
+        }, HOST, 0);
+        const [, w] = await openConnection(HOST, server.sockets[0]!.port);
+        w.write("x");
+        w.close();
+        server.close();
+        await timeout(60_000, () => server.waitClosed());
+        await timeout(60_000, () => w.waitClosed());
+        // the server's writer closed by the handler's side, then the client's writer closed by the client
+        let serverWriter: StreamWriter | undefined;
+        let accepted!: () => void;
+        const acceptedP = new Promise<void>((res) => (accepted = res));
+        const s2 = await startServer(async (_r, sw) => {
+          serverWriter = sw;
+          accepted();
+          await sleep(1e9);
+        }, HOST, 0);
+        const [, w2] = await openConnection(HOST, s2.sockets[0]!.port);
+        await acceptedP;
+        serverWriter!.close();
+        await timeout(60_000, () => serverWriter!.waitClosed());
+        w2.close();
+        await timeout(60_000, () => w2.waitClosed());
+        s2.close();
+        await timeout(60_000, () => s2.waitClosed());
+        // serveForever cancelled with a client connected: the handler is cancelled, its connection closed
+        let handling!: () => void;
+        const handlingP = new Promise<void>((res) => (handling = res));
+        const s3 = await startServer(async (r) => {
+          handling();
+          await r.read();
+        }, HOST, 0);
+        const serving = createTask(() => s3.serveForever());
+        const [r3] = await openConnection(HOST, s3.sockets[0]!.port);
+        await handlingP;
+        serving.cancel();
+        await expect(timeout(60_000, () => serving)).rejects.toBeInstanceOf(CancelledError);
+        expect((await timeout(60_000, () => r3.read())).length).toBe(0);
+        if (virtualTime) expect(loop.time() - t0).toBe(0);
+      },
+      { virtualTime },
+    );
+  });
+
+  it("waitClosed after the connection broke, then close(): raises the error it broke with (CPython's wait_closed)", async () => {
+    await run(
+      async () => {
+        let serverWriter: StreamWriter | undefined;
+        let accepted!: () => void;
+        const acceptedP = new Promise<void>((res) => (accepted = res));
+        await using server = await startServer(async (_r, sw) => {
+          serverWriter = sw;
+          accepted();
+          await sleep(1e9);
+        }, HOST, 0);
+        const [r, w] = await openConnection(HOST, server.sockets[0]!.port);
+        await acceptedP;
+        serverWriter!.transport.resetAndDestroy();
+        await expect(r.read()).rejects.toMatchObject({ code: "ECONNRESET" });
+        w.close();
+        // CPython: connection_lost(exc) sets the close waiter's exception (streams.py, StreamReaderProtocol)
+        await expect(w.waitClosed()).rejects.toMatchObject({ code: "ECONNRESET" });
+        await expect(w.waitClosed()).rejects.toMatchObject({ code: "ECONNRESET" });
+        server.abortClients();
+      },
+      { virtualTime },
+    );
+  });
+});
+
+describe("virtual time: what does not hold the clock", () => {
+  it("the peer's close alone: this end stays half open, its waitClosed times out on time (as CPython's)", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        let serverWriter: StreamWriter | undefined;
+        let accepted!: () => void;
+        const acceptedP = new Promise<void>((res) => (accepted = res));
+        await using server = await startServer(async (_r, sw) => {
+          serverWriter = sw;
+          accepted();
+          await sleep(1e9);
+        }, HOST, 0);
+        const [r, w] = await openConnection(HOST, server.sockets[0]!.port);
+        await acceptedP;
+        serverWriter!.close();
+        expect((await r.read()).length).toBe(0);
+        const t0 = loop.time();
+        await expect(timeout(60_000, () => w.waitClosed())).rejects.toBeInstanceOf(TimeoutError);
+        expect(loop.time() - t0).toBe(60_000);
+        w.close();
+        await w.waitClosed();
+      },
+      { virtualTime: true },
+    );
+  });
 });
 
 describe("servers and the end of run()", () => {
@@ -489,6 +594,40 @@ describe("servers and the end of run()", () => {
 });
 
 describe("Unix sockets", () => {
+  it("drain right after a write that failed at once (EPIPE: Node sets socket.errored, emits 'error' a tick later) raises ConnectionResetError, as CPython's first drain", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-unix-"));
+    try {
+      for (const virtualTime of [true, false]) {
+        const path = join(dir, `d-${virtualTime}.sock`);
+        await run(
+          async () => {
+            await using server = await startUnixServer(async (_r, w) => {
+              w.transport.destroy();
+            }, path);
+            const [r, w] = await openUnixConnection(path);
+            expect((await r.read()).length).toBe(0); // the peer is gone: a write to it fails with EPIPE at once
+            w.write(Buffer.alloc(1000));
+            expect(w.transport.errored).toMatchObject({ code: "EPIPE" });
+            const e = await w.drain().then(
+              () => "returned",
+              (x: unknown) => x,
+            );
+            // CPython: the transport is closing, drain yields, then `_drain_helper` raises
+            // ConnectionResetError('Connection lost') (streams.py, FlowControlMixin._drain_helper)
+            expect(e).toBeInstanceOf(ConnectionResetError);
+            expect((e as Error).message).toBe("Connection lost");
+            expect((e as Error).cause).toMatchObject({ code: "EPIPE" });
+            await expect(w.drain()).rejects.toBeDefined();
+            void server;
+          },
+          { virtualTime },
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("server and client on a path, on both clocks", async () => {
     const dir = mkdtempSync(join(tmpdir(), "asyncio-ts-unix-"));
     try {

@@ -192,6 +192,45 @@ const programs: Record<string, Program> = {
     }
     p("left " + q(await r.read(100)));
   },
+  async "read-all-timeout"(p) {
+    const r = new StreamReader({ limit: 2 });
+    r.feedData("abcdef");
+    try {
+      await waitFor(r.read(), 10);
+    } catch (e) {
+      if (e instanceof TimeoutError) p("timeout");
+    }
+    r.feedData("tail");
+    r.feedEof();
+    p(q(await r.read()));
+  },
+  async "data-then-exception"(p) {
+    const { RuntimeError } = await import("../../src/index.js");
+    for (const m of ["readline", "read", "readexactly", "readuntil", "read-all"]) {
+      const r = new StreamReader();
+      const reads: Record<string, () => Promise<Buffer>> = {
+        readline: () => r.readline(),
+        read: () => r.read(100),
+        readexactly: () => r.readexactly(5),
+        readuntil: () => r.readuntil("\n"),
+        "read-all": () => r.read(),
+      };
+      const t = createTask(reads[m]!);
+      await sleep(0);
+      r.feedData("line\n");
+      r.setException(new RuntimeError("reset"));
+      try {
+        p(m, q(await t));
+      } catch (e) {
+        p(m, err(e));
+      }
+      try {
+        await r.read(1);
+      } catch (e) {
+        p(m, "then", err(e));
+      }
+    }
+  },
 };
 
 async function runProgram(name: string, virtualTime: boolean): Promise<string[]> {
@@ -213,6 +252,22 @@ describe("StreamReader against CPython 3.13", () => {
       expect(await runProgram(name, false)).toEqual(golden[name]);
     });
   }
+});
+
+describe("StreamReader beyond CPython", () => {
+  it("a read woken with too little after setException raises it, not waiting for data that cannot come (CPython's waits)", async () => {
+    await run(async () => {
+      for (const read of [(r: StreamReader) => r.readexactly(10), (r: StreamReader) => r.readuntil("\n\n")]) {
+        const r = new StreamReader();
+        const t = createTask(() => read(r));
+        await sleep(0);
+        r.feedData("line\n");
+        r.setException(new Error("reset"));
+        await expect(t).rejects.toThrow("reset");
+        expect(r._buffer.length).toBe(5); // kept: nothing was taken
+      }
+    });
+  });
 });
 
 describe("StreamReader bad input", () => {

@@ -13,6 +13,7 @@ import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
+  ConnectionResetError,
   createSubprocessExec,
   createSubprocessShell,
   createTask,
@@ -473,6 +474,46 @@ describe.each(CLOCKS)("subprocesses (%s)", (_clock, virtualTime) => {
     expect(r).toEqual([true, "got 4\n", 0, true]);
   });
 
+  it("drain right after a write the child's closed stdin refused at once raises ConnectionResetError (CPython's first drain)", async () => {
+    const [r] = await runIn(virtualTime, async () => {
+      const proc = await createSubprocessShell("exec 0<&-; echo closed; exec sleep 10", { stdin: PIPE, stdout: PIPE });
+      expect(String(await proc.stdout!.readline())).toBe("closed\n");
+      const w = proc.stdin!;
+      w.write(Buffer.alloc(65536));
+      const errored = (w.transport.errored as { code?: string } | null)?.code; // Node's 'error' comes a tick later
+      // CPython: the transport is closing, drain yields, then raises ConnectionResetError('Connection lost')
+      const e = await w.drain().then(
+        () => "returned",
+        (x: unknown) => x,
+      );
+      proc.kill();
+      return [errored, e instanceof ConnectionResetError, (e as Error).message, ((e as Error).cause as { code?: string } | undefined)?.code, await proc.wait()];
+    });
+    expect(r).toEqual(["EPIPE", true, "Connection lost", "EPIPE", -constants.signals.SIGKILL]);
+  });
+
+  it("write() and communicate(input) after writeEof() raise RuntimeError: no byte is dropped silently (CPython drops them)", async () => {
+    const [r] = await runIn(virtualTime, async () => {
+      const proc = await createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE });
+      proc.stdin!.write("a");
+      proc.stdin!.writeEof();
+      const late = (() => {
+        try {
+          proc.stdin!.write("late");
+          return "no error";
+        } catch (e) {
+          return `${(e as Error).name}: ${(e as Error).message}`;
+        }
+      })();
+      const communicated = await proc.communicate("b").then(
+        () => "no error",
+        (e: unknown) => (e as Error).name,
+      );
+      return [late, communicated, await proc.wait()];
+    });
+    expect(r).toEqual(["RuntimeError: Cannot call write() after writeEof()", "RuntimeError", 0]);
+  });
+
   it("a child still running at loop close is killed and reported", async () => {
     let proc: Process | null = null;
     const [, reports] = await runIn(virtualTime, async () => {
@@ -522,6 +563,20 @@ describe("subprocesses on virtual time", () => {
       { holdTimeout: Infinity },
     );
     expect(r).toEqual(["late\n", 0, 0]);
+  });
+
+  it("closing stdin holds the clock until the pipe has closed: its waitClosed under a timeout ends at once", async () => {
+    const [r] = await runIn(true, async () => {
+      const loop = getRunningLoop();
+      const proc = await createSubprocessExec("cat", [], { stdin: PIPE, stdout: PIPE });
+      proc.stdin!.write("x");
+      proc.stdin!.close();
+      const t0 = loop.time();
+      await timeout(60_000, () => proc.stdin!.waitClosed());
+      const elapsed = loop.time() - t0;
+      return [elapsed, q(await proc.stdout!.read()), await proc.wait()];
+    });
+    expect(r).toEqual([0, '"x"', 0]);
   });
 
   it("a child nobody waits for does not hold the clock", async () => {

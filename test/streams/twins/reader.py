@@ -209,6 +209,45 @@ async def found_beyond_limit():
     p(q(await r.readuntil(b"\n")) if False else "left " + q(await r.read(100)))
 
 
+async def data_then_exception():
+    # the data and the error arrive in one go, a read already waiting: it checks the exception on entry
+    # only, then finds what it needs in the buffer (read(-1) takes the block, then raises at its next read)
+    for m in ["readline", "read", "readexactly", "readuntil", "read-all"]:
+        r = asyncio.StreamReader()
+        reads = {
+            "readline": r.readline,
+            "read": lambda: r.read(100),
+            "readexactly": lambda: r.readexactly(5),
+            "readuntil": lambda: r.readuntil(b"\n"),
+            "read-all": r.read,
+        }
+        t = asyncio.create_task(reads[m]())
+        await asyncio.sleep(0)
+        r.feed_data(b"line\n")
+        r.set_exception(RuntimeError("reset"))
+        try:
+            p(m, q(await t))
+        except Exception as e:
+            p(m, err(e))
+        try:
+            await r.read(1)
+        except Exception as e:
+            p(m, "then", err(e))
+
+
+async def read_all_timeout():
+    # read() (n = -1) under a timeout: the blocks it gathered left the buffer and are lost
+    r = asyncio.StreamReader(limit=2)
+    r.feed_data(b"abcdef")
+    try:
+        await asyncio.wait_for(r.read(), 0.01)
+    except TimeoutError:
+        p("timeout")
+    r.feed_data(b"tail")
+    r.feed_eof()
+    p(q(await r.read()))
+
+
 PROGRAMS = {
     "readline": readline,
     "readuntil-multi": readuntil_multi,
@@ -225,6 +264,8 @@ PROGRAMS = {
     "exception": exception,
     "aiter": aiter,
     "found-beyond-limit": found_beyond_limit,
+    "data-then-exception": data_then_exception,
+    "read-all-timeout": read_all_timeout,
 }
 
 for name, prog in PROGRAMS.items():
