@@ -28,16 +28,16 @@ export type ReturnWhen = typeof FIRST_COMPLETED | typeof FIRST_EXCEPTION | typeo
  * (Rejected: one result type `T` inferred from every element, the old signature: TypeScript does not
  * infer a union from several candidates, so `wait([work, sleep(100)])` did not typecheck.)
  */
-export type FutureOf<A, T = unknown> = AwaitableLike<T> extends A ? Future<T> : FutureOfElement<A>;
-
-/** `FutureOf` of one element type, distributed over a union. */
-type FutureOfElement<A> = A extends Future<unknown>
-  ? A
-  : A extends PromiseLike<infer R>
-    ? Future<R>
-    : A extends () => infer R
-      ? Task<Awaited<R>>
-      : never;
+export type FutureOf<A, T = unknown> = AwaitableLike<T> extends A
+  ? Future<T>
+  : // (each member of a union on its own: the conditionals below distribute over A)
+    A extends Future<unknown>
+    ? A
+    : A extends PromiseLike<infer R>
+      ? Future<R>
+      : A extends () => infer R
+        ? Task<Awaited<R>>
+        : never;
 
 /** Options of `wait`. */
 export interface WaitOptions {
