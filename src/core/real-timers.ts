@@ -15,7 +15,7 @@
  *   the module object or the globals afterwards (what every fake-timer library does) leaves them alone.
  * - The monotonic clock is `process.hrtime` as it was at load (a fake replaces the property), counted
  *   from the process's start as `performance.now()` counts: the same clock (libuv's `uv_hrtime`), as
- *   cheap to read (43-47 ns a call on Node 24, `performance.now()` 43-47), without loading
+ *   cheap to read (`node bench/lib/clock-read.mjs`: 40-47 ns either way on Node 24), without loading
  *   `node:perf_hooks` (1.2-1.4 ms of every program's start on Node 24).
  * - If the snapshot is itself a fake (the fakes were on before anything imported `node:timers` as ESM,
  *   e.g. asyncio-ts imported dynamically after `mock.timers.enable()`): a sinon fake keeps the original
