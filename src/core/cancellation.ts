@@ -111,9 +111,10 @@ export class Strand {
   _closed = false;
   /**
    * set when its scope gave the body up (stuck on something nothing can interrupt, `ScopeBody`): the body
-   * was cancelled, and every await it makes once it resumes raises `CancelledError` (`inAbandoned`)
+   * was cancelled, and the first await its code makes once it resumes raises `CancelledError`; one token
+   * shared by the strands of that body, those made later in it too (`abandonStrand`, `takeAbandon`)
    */
-  _abandoned = false;
+  _givenUp: { pending: boolean } | null;
   /** awaits registered in this strand or below since it opened (adoption: has the work awaited ours?) */
   _regs = 0;
   /** a foreign hold on virtual time, released at the first await registered here (adopted work) */
@@ -133,6 +134,7 @@ export class Strand {
   constructor(parent: StrandLike) {
     this._sparent = parent;
     this._task = parent._task;
+    this._givenUp = parent._givenUp;
     (parent._kids ??= []).push(this);
   }
 }
@@ -144,12 +146,25 @@ export function openStrand(s: StrandLike): StrandLike {
 }
 
 /**
- * True if `s`, closed, lies in the body of a scope that gave that body up: the code was cancelled, and an
- * await it makes now raises `CancelledError` rather than run on after its scope has raised. @internal
+ * A scope gives its body up (`ScopeBody`): the first await the body's code makes once it resumes raises
+ * `CancelledError` (its cancellation, which the scope could not deliver), and its cleanup after that may
+ * await, as a cancelled CPython body's. The token goes to every strand of the body. @internal
  */
-export function inAbandoned(s: StrandLike): boolean {
-  for (let x: StrandLike | null = s; x !== null && x._closed; x = x._sparent) if ((x as Strand)._abandoned) return true;
-  return false;
+export function abandonStrand(s: Strand): void {
+  setAbandon(s, { pending: true });
+}
+
+function setAbandon(s: Strand, token: { pending: boolean }): void {
+  s._givenUp = token;
+  if (s._kids !== null) for (const k of s._kids) setAbandon(k, token);
+}
+
+/** An await is made in `s`: true (once per given-up body) if it must raise `CancelledError`. @internal */
+export function takeAbandon(s: StrandLike): boolean {
+  const t = s._givenUp;
+  if (t === null || !t.pending) return false;
+  t.pending = false;
+  return true;
 }
 
 /** Link `c` into `s`'s live awaits. @internal */
@@ -249,14 +264,30 @@ function cancelAwait(c: Chain<unknown>, msg: string | undefined, step: number): 
   if (!f.done()) return f.cancel(msg) ? 1 : 0;
   c._reg = reg === REG_ELEM ? REG_WAKE_CANCEL_ELEM : REG_WAKE_CANCEL;
   c._value = msg;
+  markedInStep.set(c._strand!._task, c._strand!._task._stepNo);
   const s = c._strand!;
   // (as `setMustCancel`: the message a task that finishes all the same then reports)
   if (s === s._task) s._task._lastCancelMessage = msg;
   return 1;
 }
 
-/** No request is left (`uncancel()`): awaits marked by `cancelAwait` take their outcome after all. */
-function unmarkWoken(s: StrandLike): void {
+/** The task's step in which `cancelAwait` last marked one of its awaits (rare: a weak map, no field). */
+const markedInStep = new WeakMap<Task<unknown>, number>();
+
+/**
+ * No request is left (`uncancel()` to 0) before the task ran again, and its code waits on one await: that
+ * await takes its outcome after all, as CPython's `uncancel()` clears the task's `_must_cancel` before its
+ * next step. With several chains (`Promise.all`), or once the task has run since (its code may have moved
+ * on: a `Promise.all` rejected by the first chain, a scope exited), the marks stay: each chain is a
+ * gather child's in CPython, whose own `_must_cancel` the parent's `uncancel()` does not touch, and taking
+ * it back would hand a chain what nobody then reads (a lock, an item).
+ */
+function unmarkWoken(task: Task<unknown>): void {
+  if (task._nreg !== 1 || markedInStep.get(task) !== task._stepNo) return;
+  unmarkIn(task);
+}
+
+function unmarkIn(s: StrandLike): void {
   for (let c = s._w; c !== null; c = c._wnext) {
     if (c._reg === REG_WAKE_CANCEL) {
       c._reg = REG_LIVE;
@@ -266,7 +297,7 @@ function unmarkWoken(s: StrandLike): void {
       c._value = s._task._stepNo;
     }
   }
-  if (s._kids !== null) for (const k of s._kids) unmarkWoken(k);
+  if (s._kids !== null) for (const k of s._kids) unmarkIn(k);
 }
 
 /**
@@ -611,8 +642,8 @@ function releaseHeldCancels(task: Task<unknown>): void {
  * A scope stops shielding its body while it runs (Trio's `CancelScope.shield = False`): cancellation from
  * outside reaches the body at once. The nearest cancelled Trio scope around it cancels the awaits pending
  * in the body (one request, counted on that scope, as `cancelScopeLevel` does), and `task.cancel()`
- * requests held back for the shields are made if no shield is left. (An asyncio scope's request waiting
- * above, `_mustCancel`, is taken by the body's next await, which no longer stops at the shield.)
+ * requests held back for the shields are made if no shield is left. An asyncio scope's request waiting
+ * above (`_mustCancel`: it found only the shielded body pending) is delivered to those awaits too.
  * @internal
  */
 export function unshieldStrand(s: Strand): void {
@@ -625,6 +656,15 @@ export function unshieldStrand(s: Strand): void {
       if (deliverCancel(s, CANCEL_SCOPE_MESSAGE) > 0) {
         l.requests++;
         countCancel(task, CANCEL_SCOPE_MESSAGE);
+      }
+      break;
+    }
+    if (x._mustCancel && x !== task) {
+      // an asyncio scope's request (a timeout that expired, a task group whose child failed) that found
+      // only the shielded body pending: counted already, delivered now
+      if (deliverCancel(s, x._pendingCancelMessage) > 0) {
+        x._mustCancel = false;
+        x._pendingCancelMessage = undefined;
       }
       break;
     }
@@ -670,9 +710,13 @@ export function cancelPending(s: StrandLike): boolean {
   return false;
 }
 
-/** True if an await of ours is pending in `s` or a strand below it. @internal */
+/**
+ * True if an await of ours is pending in `s` or a strand below it; an element of an earlier step (a
+ * `Promise.race` loser) is not the code waiting any more. @internal
+ */
 export function hasPendingAwaits(s: StrandLike): boolean {
-  if (s._w !== null) return true;
+  const step = s._task._stepNo;
+  for (let c = s._w; c !== null; c = c._wnext) if (c._reg !== REG_ELEM || c._value === step) return true;
   const kids = s._kids;
   if (kids !== null) for (const k of kids) if (hasPendingAwaits(k)) return true;
   return false;
@@ -680,11 +724,25 @@ export function hasPendingAwaits(s: StrandLike): boolean {
 
 /**
  * Cancel the code still running in a done task (run()'s shutdown): `CancelledError` at every await of it
- * pending, or at the next one it makes.
+ * pending, or at the next one it makes. The elements of earlier steps (the losers of a `Promise.race` or
+ * `Promise.any`, which nothing reads) have their futures cancelled: waiting for them would keep `run()`
+ * from ending (until a losing `sleep()` ends, or for ever: a deadlock report).
  * @internal
  */
 export function cancelOrphanCode(task: Task<unknown>): void {
-  if (deliverCancel(task, undefined) === 0) setMustCancel(task, undefined);
+  const n = deliverCancel(task, undefined) + cancelStaleElements(task);
+  if (n === 0) setMustCancel(task, undefined);
+}
+
+/** Cancel the futures of the elements of earlier steps in `s` and below: how many. */
+function cancelStaleElements(s: StrandLike): number {
+  const step = s._task._stepNo;
+  const stale: Future<unknown>[] = [];
+  for (let c = s._w; c !== null; c = c._wnext) if (c._reg === REG_ELEM && c._value !== step) stale.push(c._fut!);
+  let n = 0;
+  for (const f of stale) if (f.cancel()) n++;
+  if (s._kids !== null) for (const k of s._kids.slice()) n += cancelStaleElements(k);
+  return n;
 }
 
 /**

@@ -11,8 +11,8 @@
  * promise made in an earlier step, foreign I/O) has nothing to cancel: one iteration after such a
  * cancellation, if still nothing of ours is pending in the body, the scope stops waiting for it (as CPython
  * stops waiting for a plain future it cancelled). The body was cancelled: when what it awaits resumes it,
- * its next await of ours raises `CancelledError` (`Strand._abandoned`), and a failure other than that is
- * reported. Rejected: waiting for the body anyway (a `timeout` around `await neverSettles` would hang for
+ * its next await of ours raises `CancelledError` once (`Strand._givenUp`: its cleanup may await after
+ * that), and a failure other than that is reported. Rejected: waiting for the body anyway (a `timeout` around `await neverSettles` would hang for
  * ever, where CPython raises `TimeoutError` at the deadline).
  *
  * The scope's deadline is also recorded on its strand (`Strand._deadline`), where `currentEffectiveDeadline`
@@ -28,6 +28,7 @@ import { runInStrand } from "./current.js";
 import { takeSourcesInto } from "./adopt.js";
 import {
   Strand,
+  abandonStrand,
   cancelScopeEdge,
   cancelPending,
   cancelScopeLevel,
@@ -176,7 +177,7 @@ export class ScopeBody implements LevelScope {
       if (this._giveUp === null || s._closed || s._task.done() || hasPendingAwaits(s) || s._regs !== regs) return;
       if (!level && !cancelPending(s)) return;
       this._givenUp = true;
-      s._abandoned = true; // (its code, resumed later, meets CancelledError at its next await: inAbandoned)
+      abandonStrand(s); // (its code, resumed later, meets CancelledError at its next await)
       const giveUp = this._giveUp;
       this._giveUp = null;
       giveUp(new CancelledError());

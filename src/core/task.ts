@@ -31,7 +31,7 @@ import {
   REG_YIELD_CANCEL,
   REG_WAKE_CANCEL,
   REG_WAKE_CANCEL_ELEM,
-  inAbandoned,
+  takeAbandon,
   cancelOnSuspend,
   cancelTask,
   levelCancelled,
@@ -132,6 +132,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** @internal */ declare readonly _shield: boolean;
   /** @internal */ declare readonly _level: LevelScope | null;
   /** @internal */ declare readonly _closed: boolean;
+  /** @internal (a task's root is never given up: always null) */ declare readonly _givenUp: { pending: boolean } | null;
   /**
    * @internal the step in which a pending cancellation (`_mustCancel`) was taken, and its message: every
    * other await this strand makes in that step is cancelled too (cancellation.ts); -1 on the prototype
@@ -519,11 +520,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * @internal
    */
   _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>, elem: boolean): void {
-    let dead = false;
-    if (s._closed) {
-      dead = inAbandoned(s);
-      s = openStrand(s);
-    }
+    const dead = takeAbandon(s);
+    if (s._closed) s = openStrand(s);
     awaiter._strand = s;
     awaiter._fut = fut;
     if (elem) {
@@ -551,11 +549,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * knows the task has such chains (`_orphans`). @internal
    */
   _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
-    let dead = false;
-    if (s._closed) {
-      dead = inAbandoned(s);
-      s = openStrand(s);
-    }
+    const dead = takeAbandon(s);
+    if (s._closed) s = openStrand(s);
     awaiter._strand = s;
     awaiter._fut = fut;
     awaiter._reg = REG_LIVE;
@@ -609,11 +604,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
   _yieldOnce(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
-    let dead = false;
-    if (s._closed) {
-      dead = inAbandoned(s);
-      s = openStrand(s);
-    }
+    const dead = takeAbandon(s);
+    if (s._closed) s = openStrand(s);
     if (dead || (s !== this && levelCancelled(s))) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
     const f = this._flags;
@@ -728,6 +720,7 @@ Object.defineProperty(Task.prototype, "_sparent", { value: null, writable: false
 Object.defineProperty(Task.prototype, "_shield", { value: false, writable: false });
 Object.defineProperty(Task.prototype, "_level", { value: null, writable: false });
 Object.defineProperty(Task.prototype, "_closed", { value: false, writable: false });
+Object.defineProperty(Task.prototype, "_givenUp", { value: null, writable: false });
 Object.defineProperty(Task.prototype, "_cancelStep", { value: -1, writable: true });
 Object.defineProperty(Task.prototype, "_cancelStepMsg", { value: undefined, writable: true });
 

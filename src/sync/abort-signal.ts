@@ -10,11 +10,11 @@
  * and is ignored: the wait succeeds, as a late cancellation does in CPython. A task cancelled during the
  * wait as well (in the same step as the abort, or while a `Condition` re-acquires its lock after it) gets
  * `CancelledError`, not the signal's reason: a cancellation is never turned into an error that code
- * catching `AbortError` would swallow (the task's request count tells, `abortedIn`).
+ * catching `AbortError` would swallow (the task's request count as the waiting code sees it tells, `abortedIn`).
  *
  * @module
  */
-import { CancelledError, checkOptions, contextTask, describe, type Task } from "../core/index.js";
+import { CancelledError, checkOptions, contextStrand, describe, type StrandLike, visibleCancelling } from "../core/index.js";
 
 /**
  * Options of every wait (`acquire`, `wait`, `get`, `put`, `join`...).
@@ -78,12 +78,12 @@ export interface AbortableWait<T> extends PromiseLike<T> {
  * @internal
  */
 export async function waitWithSignal<T>(w: AbortableWait<T>, signal: AbortSignal): Promise<T> {
-  const task = contextTask() ?? null;
-  const before = task?.cancelling() ?? 0;
+  const strand = contextStrand();
+  const before = strand === null ? 0 : visibleCancelling(strand);
   const onAbort = (): void => {
     if (w.cancel()) {
       w._abortedBy = signal;
-      if (task !== null) abortedIn.set(w, { task, cancelling: before });
+      if (strand !== null) abortedIn.set(w, { strand, cancelling: before });
     }
   };
   signal.addEventListener("abort", onAbort, { once: true });
@@ -100,10 +100,12 @@ export function waitOn<T>(w: AbortableWait<T>, signal: AbortSignal | undefined):
 }
 
 /**
- * The task that waited on a waiter its signal cancelled, and its `cancelling()` when the wait began. A
- * weak map: written only on an abort, so no waiter carries a field for it.
+ * Where a waiter its signal cancelled was waited on (the task's code: a strand), and the task's
+ * `cancelling()` as that code saw it when the wait began (`visibleCancelling`: a scope in another chain of
+ * the task is no cancellation of this one). A weak map: written only on an abort, so no waiter carries a
+ * field for it.
  */
-const abortedIn = new WeakMap<AbortableWait<unknown>, { task: Task<unknown>; cancelling: number }>();
+const abortedIn = new WeakMap<AbortableWait<unknown>, { strand: StrandLike; cancelling: number }>();
 
 /**
  * What a wait that failed with `err` should throw: the signal's reason if the signal ended it, unless the
@@ -113,6 +115,6 @@ const abortedIn = new WeakMap<AbortableWait<unknown>, { task: Task<unknown>; can
 export function abortReason(w: AbortableWait<unknown>, err: unknown): unknown {
   if (w._abortedBy === null) return err;
   const at = abortedIn.get(w);
-  if (at !== undefined && err instanceof CancelledError && at.task.cancelling() > at.cancelling) return err;
+  if (at !== undefined && err instanceof CancelledError && visibleCancelling(at.strand) > at.cancelling) return err;
   return w._abortedBy.reason;
 }

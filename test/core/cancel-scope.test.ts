@@ -461,6 +461,39 @@ describe("a scope's body given up on a foreign await (nothing of ours to cancel)
   }
 });
 
+describe("a given-up body's cancellation is edge-triggered, as a cancelled CPython body's", () => {
+  it("the first await after it resumes raises, also inside a nested scope; its cleanup may await after that", async () => {
+    for (const nested of [false, true]) {
+      const seen: string[] = [];
+      await run(
+        async () => {
+          const loop = getRunningLoop();
+          let resolveForeign!: () => void;
+          const foreign = new Promise<void>((r) => (resolveForeign = r));
+          await timeout(10, async () => {
+            await foreign;
+            try {
+              if (nested) await new CancelScope().run(() => sleep(10));
+              else await sleep(10);
+              seen.push("went on");
+            } catch (e) {
+              seen.push(`first await: ${(e as Error).constructor.name}`);
+              await sleep(5); // (cleanup)
+              seen.push(`cleanup slept until ${loop.time()}`);
+              throw e;
+            }
+          }).catch((e: unknown) => seen.push(`timeout: ${(e as Error).constructor.name} at ${loop.time()}`));
+          await sleep(20);
+          resolveForeign();
+          await sleep(20);
+        },
+        { virtualTime: true },
+      );
+      expect(seen).toEqual(["timeout: TimeoutError at 10", "first await: CancelledError", "cleanup slept until 35"]);
+    }
+  });
+});
+
 describe("nested scopes cancelled together, and a shield taken away (Trio's rules; the twins ran on Trio 0.34)", () => {
   it("an inner scope does not catch its own cancellation while an outer cancelled scope is visible: the outer one does", async () => {
     await run(async () => {
@@ -529,6 +562,47 @@ describe("nested scopes cancelled together, and a shield taken away (Trio's rule
     );
     // (Trio: cancelled at 0.01, cancelled_caught True)
     expect(seen).toEqual(["sleep cancelled at 10", "outer caught true, cancelling 0"]);
+  });
+
+  it("shield = false inside an expired timeout or a failing task group: their request reaches the pending await at once", async () => {
+    const scopes: Array<[string, (body: () => Promise<void>) => Promise<unknown>]> = [
+      ["timeout", (body) => timeout(5, body)],
+      ["taskGroup", (body) =>
+        taskGroup(async (tg) => {
+          tg.createTask(async () => {
+            await sleep(5);
+            throw new Error("child failed");
+          });
+          await body();
+        })],
+    ];
+    for (const [name, scope] of scopes) {
+      const seen: string[] = [];
+      await run(
+        async () => {
+          const loop = getRunningLoop();
+          try {
+            await scope(async () => {
+              const sh = new CancelScope({ shield: true });
+              await sh.run(async () => {
+                loop.callLater(10, () => (sh.shield = false));
+                try {
+                  await sleep(50);
+                  seen.push(`sleep completed at ${loop.time()}`);
+                } catch (e) {
+                  seen.push(`sleep raised ${(e as Error).constructor.name} at ${loop.time()}`);
+                  throw e;
+                }
+              });
+            });
+          } catch (e) {
+            seen.push(`${name} raised ${(e as Error).constructor.name} at ${loop.time()}`);
+          }
+        },
+        { virtualTime: true },
+      );
+      expect(seen).toEqual(["sleep raised CancelledError at 10", `${name} raised ${name === "timeout" ? "TimeoutError" : "ExceptionGroup"} at 10`]);
+    }
   });
 
   it("shield = false releases a task.cancel() held back by the shield", async () => {

@@ -486,6 +486,50 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     }
     c.p(`qsize ${q2.qsize()}`);
   },
+  "woken-then-cancelled-then-uncancelled": async (c) => {
+    // (the woken chains of a Promise.all keep their cancellation when the task's count goes back to 0,
+    // by the code's own uncancel() or by a scope taking its request back: each is a gather child's in
+    // CPython, whose own _must_cancel the parent's uncancel() does not touch)
+    const loop = getRunningLoop();
+    const q1 = new Queue<string>();
+    const q2 = new Queue<string>();
+    const lock = new Lock();
+    await lock.acquire();
+    const b = createTask(async () => {
+      try {
+        await Promise.all([q1.get(), lock.acquire(), q2.get()]);
+        c.p("b got all");
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        c.p(`b caught CancelledError, uncancel -> ${currentTask()!.uncancel()}`);
+      }
+    });
+    await sleep(c.u(10));
+    q1.putNowait("a");
+    lock.release();
+    q2.putNowait("b");
+    b.cancel();
+    await b;
+    await sleep(c.u(10));
+    c.p(`q1 ${q1.qsize()} q2 ${q2.qsize()} locked ${pyBool(lock.locked())}`);
+    const when = loop.time() + c.u(10);
+    await lock.acquire();
+    loop.callAt(when, () => {
+      q1.putNowait("c");
+      lock.release();
+      q2.putNowait("d");
+    });
+    await createTask(async () => {
+      try {
+        await timeoutAt(when, () => Promise.all([q1.get(), q1.get(), lock.acquire(), q2.get(), q2.get()]));
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        c.p("timeoutAt TimeoutError");
+      }
+    });
+    await sleep(c.u(10));
+    c.p(`q1 ${q1.qsize()} q2 ${q2.qsize()} locked ${pyBool(lock.locked())}`);
+  },
   "sibling-scope-requests": async (c) => {
     // (a scope's request is its own chain's: a timeout or task group still cleaning up in one chain of a
     // Promise.all is no cancellation from outside for a timeout in another chain, as with CPython's tasks)

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Event, Future, Lock, Queue, RuntimeError, Semaphore, createTask, getEventLoop, getRunningLoop, newEventLoop, run, sleep } from "../../src/index.js";
+import { Event, Future, Lock, Queue, RuntimeError, Semaphore, createTask, getEventLoop, getRunningLoop, newEventLoop, run, sleep, timeout } from "../../src/index.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
 
@@ -181,3 +181,57 @@ describe("the loop of run()", () => {
 function sleep0Native(): Promise<void> {
   return new Promise((r) => setImmediate(r));
 }
+
+describe("the losers of a Promise.race in a task that has finished", () => {
+  // (elements of an earlier step that nothing reads: run()'s end cancels them, as asyncio.run cancels the
+  // tasks asyncio.wait(FIRST_COMPLETED) left pending, instead of waiting for them)
+  it("an Event.wait() that lost does not keep run() from ending (it reported a deadlock)", async () => {
+    for (const virtualTime of [true, false]) {
+      const r = await run(
+        async () => {
+          const ev = new Event();
+          const w = await Promise.race([sleep(5, "timer"), ev.wait()]);
+          await sleep(1);
+          return w;
+        },
+        { virtualTime },
+      );
+      expect(r).toBe("timer");
+    }
+  });
+
+  it("a sleep() that lost is cancelled when main returns, not waited for", async () => {
+    let late = false;
+    const r = await run(
+      async () => {
+        const ev = new Event();
+        const loop = getRunningLoop();
+        loop.callLater(5, () => ev.set());
+        loop.callLater(2000, () => (late = true)); // (fires only if run() waits for the losing sleep)
+        return await Promise.race([ev.wait(), sleep(3000, "timed out")]);
+      },
+      { virtualTime: true },
+    );
+    expect(r).toBe(true);
+    expect(late).toBe(false);
+  });
+
+  it("a scope whose body waits on a race with a foreign loser and a Promise.all is given up at its deadline", async () => {
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const ev = new Event();
+        let outcome = "";
+        try {
+          await timeout(10, () => Promise.all([Promise.race([new Promise(() => {}), ev.wait()]), (async () => await sleep(1))()]));
+          outcome = "returned";
+        } catch (e) {
+          outcome = `${(e as Error).constructor.name} at ${loop.time()}`;
+        }
+        expect(outcome).toBe("TimeoutError at 10");
+      },
+      { virtualTime: true },
+    );
+  });
+});
+

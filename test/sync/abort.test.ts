@@ -16,6 +16,7 @@ import {
   getRunningLoop,
   run,
   sleep,
+  timeout,
 } from "../../src/index.js";
 
 /** Abort `ac` from another task after `ms` of virtual time. */
@@ -305,4 +306,28 @@ describe("AbortSignal option", () => {
       );
     });
   });
+
+  it("a scope in another chain of the task, still cleaning up, is no cancellation of an aborted wait: it gives the signal's reason", async () => {
+    const seen: string[] = [];
+    await run(
+      async () => {
+        const q = new Queue<number>();
+        const ac = new AbortController();
+        getRunningLoop().callLater(10, () => ac.abort(new Error("gave up waiting")));
+        await Promise.all([
+          timeout(5, async () => {
+            try {
+              await sleep(100);
+            } finally {
+              await sleep(20);
+            }
+          }).catch((e: unknown) => seen.push(`X: ${(e as Error).constructor.name}`)),
+          q.get({ signal: ac.signal }).catch((e: unknown) => seen.push(`Y: ${(e as Error).message}`)),
+        ]);
+      },
+      { virtualTime: true },
+    );
+    expect(seen).toEqual(["Y: gave up waiting", "X: TimeoutError"]);
+  });
 });
+

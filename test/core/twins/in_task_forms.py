@@ -557,6 +557,51 @@ async def sibling_scope_requests():
     p("next await ok")
 
 
+async def woken_then_cancelled_then_uncancelled():
+    loop = asyncio.get_running_loop()
+    q1 = asyncio.Queue()
+    q2 = asyncio.Queue()
+    lock = asyncio.Lock()
+    await lock.acquire()
+
+    async def body():
+        try:
+            await all_(q1.get(), lock.acquire(), q2.get())
+            p("b got all")
+        except asyncio.CancelledError:
+            p(f"b caught CancelledError, uncancel -> {asyncio.current_task().uncancel()}")
+
+    b = asyncio.create_task(body())
+    await asyncio.sleep(0.01)
+    q1.put_nowait("a")
+    lock.release()
+    q2.put_nowait("b")
+    b.cancel()
+    await b
+    await asyncio.sleep(0.01)
+    p(f"q1 {q1.qsize()} q2 {q2.qsize()} locked {lock.locked()}")
+    when = loop.time() + 0.01
+    await lock.acquire()
+
+    def wake():
+        q1.put_nowait("c")
+        lock.release()
+        q2.put_nowait("d")
+
+    loop.call_at(when, wake)
+
+    async def scoped():
+        try:
+            async with asyncio.timeout_at(when):
+                await all_(q1.get(), q1.get(), lock.acquire(), q2.get(), q2.get())
+        except TimeoutError:
+            p("timeoutAt TimeoutError")
+
+    await asyncio.create_task(scoped())
+    await asyncio.sleep(0.01)
+    p(f"q1 {q1.qsize()} q2 {q2.qsize()} locked {lock.locked()}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -580,6 +625,7 @@ PROGRAMS = {
     "shutdown-race-loser": shutdown_race_loser,
     "woken-then-cancelled": woken_then_cancelled,
     "sibling-scope-requests": sibling_scope_requests,
+    "woken-then-cancelled-then-uncancelled": woken_then_cancelled_then_uncancelled,
 }
 
 
