@@ -263,6 +263,8 @@ export class EventLoop {
   _yield0: PromiseLike<undefined> | null = null;
   /** @internal the default executor of runInExecutor(null, ...), created on first use. */
   _defaultExecutor: Executor | null = null;
+  /** @internal Invariant: set by shutdownDefaultExecutor() and close(); runInExecutor(null) then throws. */
+  _executorShutdownCalled = false;
   /**
    * @internal makes the default executor (a `ThreadPoolExecutor`): given by the runner to the loops it
    * makes (`src/runner/loops.ts`); null on a bare kernel loop
@@ -443,6 +445,8 @@ export class EventLoop {
     this._checkClosed();
     let ex = executor;
     if (ex === null) {
+      // (CPython's _check_default_executor, base_events.py: checked before a pool is made)
+      if (this._executorShutdownCalled) throw new RuntimeError("Executor shutdown has been called");
       if (this._defaultExecutor === null) {
         const make = this._defaultExecutorFactory;
         if (make === null) {
@@ -603,6 +607,7 @@ export class EventLoop {
     if (this._running) throw new RuntimeError("Cannot close a running event loop");
     if (this._closed) return;
     this._closed = true;
+    this._executorShutdownCalled = true;
     for (let h = this._readyHead; h !== null; ) {
       const next = h._rnext;
       h._rnext = null;
@@ -1084,6 +1089,7 @@ export class EventLoop {
   async shutdownDefaultExecutor(timeout: number | null = null): Promise<void> {
     if (timeout !== null) checkDelay(timeout, "timeout");
     const ms = timeout;
+    this._executorShutdownCalled = true; // (CPython: later runInExecutor(None) and to_thread raise)
     const ex = this._defaultExecutor;
     if (ex === null) return;
     this._defaultExecutor = null;

@@ -355,9 +355,33 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     fut.addDoneCallback(() => loop._release());
     this._shutdown = true;
     if (cancelFutures) {
+      // Every job not started is cancelled, as CPython's `shutdown(cancel_futures=True)` cancels every
+      // work item still pending (Lib/concurrent/futures/thread.py:222, `shutdown`: the loop over
+      // `self._work_queue`): the queued ones, and those sent to a thread's pipeline that it has not
+      // started (their slot swapped from `seq` to 0, as `_cancelJob` does; a running job is left alone).
       for (let i = this._qhead; i < this._queue.length; i++) {
         const j = this._queue[i]!;
         if (j.state === "queued") j.future.cancel();
+      }
+      for (const w of this._workers) {
+        const ctl = w.bw.control;
+        if (ctl === null) continue;
+        for (let i = w.ihead; i < w.inflight.length; i++) {
+          const j = w.inflight[i]!;
+          if (j.state !== "sent" || j.future.done()) continue;
+          if (Atomics.compareExchange(ctl, CTL_SLOTS + (j.seq % SLOT_RING), j.seq, 0) !== j.seq) continue; // started
+          // (the worker will report it skipped; cancel the future only: its slot is already taken)
+          this._stats.cancelled++;
+          this._traceEnd(j, "cancelled");
+          j.future._owner = null;
+          try {
+            j.future.cancel();
+          } catch {
+            // The future's loop was closed: nobody can await it there any more; the job is still
+            // counted, reported and released.
+          }
+          this._release(j);
+        }
       }
     }
     if (timeout !== Infinity && this._forceTimer === null) {
@@ -643,6 +667,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
         break;
       case "fatal":
         w.lastError ??= deserializeError(m.error);
+        if (typeof m.seq === "number") w.fatalSeq ??= m.seq;
         break;
       case "call":
         this._onCall(w, m);
@@ -764,6 +789,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
       w.abortKillTimer = null;
       if (w.abortingJob === j && !w.dead) {
         w.expectedExit = true;
+        w.stoppedBecause = `was terminated by the pool: a task ${code === AbortCode.Timeout ? "that timed out" : "that was cancelled"} did not return within cancelGrace (${this._cancelGrace} ms)`;
         w.bw.terminate();
       }
     }, this._cancelGrace);
@@ -798,7 +824,14 @@ export class WorkerPool implements Executor, JobOwner<Job> {
         this._release(j);
         continue;
       }
-      const started = ctl === null ? i === w.ihead : Atomics.load(ctl, CTL_SLOTS + (j.seq % SLOT_RING)) === -j.seq;
+      // (a child process has no control slots: it names the job it was running in its fatal message, and
+      // runs one job at a time otherwise, the first in flight)
+      const started =
+        ctl !== null
+          ? Atomics.load(ctl, CTL_SLOTS + (j.seq % SLOT_RING)) === -j.seq
+          : w.fatalSeq !== undefined
+            ? j.seq === w.fatalSeq
+            : i === w.ihead;
       if (started) {
         const err = new BrokenWorkerError(`Worker ${w.name} ${reason} while running this task`, cause === undefined ? undefined : { cause });
         this._settle(j, false, err);
@@ -916,6 +949,7 @@ export class WorkerPool implements Executor, JobOwner<Job> {
 }
 
 function describeExit(w: Slot, code: number | null, signal: string | null, hint: "oom" | undefined, limited: boolean): string {
+  if (w.stoppedBecause !== null) return w.stoppedBecause;
   const e = w.lastError as { code?: unknown; name?: unknown; message?: unknown } | undefined;
   if (hint === "oom" || (e !== undefined && e !== null && e.code === "ERR_WORKER_OUT_OF_MEMORY")) {
     return `ran out of memory${limited ? " (resourceLimits)" : ""}`;

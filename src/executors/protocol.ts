@@ -95,7 +95,11 @@ export type FromWorker =
   | { t: "results"; r: unknown[] }
   | { t: "out"; fd: 1 | 2; s: string }
   | PortalCallMessage
-  | { t: "fatal"; error: SerializedError };
+  /**
+   * An uncaught error is about to end the worker: `seq` is the job it was running (0: none, e.g. a timer
+   * a finished job left behind), so the pool fails that job only and sends the others again.
+   */
+  | { t: "fatal"; error: SerializedError; seq?: number };
 
 /** What a worker receives at start-up (`workerData`, or the first IPC message of a child). @internal */
 export interface WorkerInit {
@@ -212,7 +216,7 @@ function classFor(className: string): new (message?: string) => Error {
   const b = BUILTIN[className];
   if (b !== undefined) return b;
   const ours = (errors as unknown as Record<string, unknown>)[className];
-  if (typeof ours === "function" && (ours as { prototype?: unknown }).prototype instanceof Error && className !== "ExceptionGroup") {
+  if (typeof ours === "function" && (ours as { prototype?: unknown }).prototype instanceof Error) {
     return ours as new (message?: string) => Error;
   }
   let c = synthesized.get(className);
@@ -232,10 +236,13 @@ export function deserializeError(s: SerializedError): unknown {
   if (C === null) {
     err = new AggregateError((s.errors ?? []).map(deserializeError), s.message);
   } else {
+    // (an ExceptionGroup is made without its constructor, as the other classes: the message that
+    // crossed already counts its sub-errors, and `rawMessage` comes back with the data properties; its
+    // `exceptions` reads the `errors` rebuilt here, each rebuilt the same way)
     err = Object.create(C.prototype) as Error;
     Object.defineProperty(err, "message", { value: s.message ?? "", writable: true, configurable: true, enumerable: false });
-    if (s.errors !== undefined) {
-      Object.defineProperty(err, "errors", { value: s.errors.map(deserializeError), writable: true, configurable: true, enumerable: false });
+    if (s.errors !== undefined || C.prototype instanceof AggregateError) {
+      Object.defineProperty(err, "errors", { value: (s.errors ?? []).map(deserializeError), writable: true, configurable: true, enumerable: false });
     }
   }
   if (s.name !== undefined && s.name !== err.name) {

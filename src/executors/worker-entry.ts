@@ -4,9 +4,11 @@
  * ## Approach
  * The worker receives batches of jobs and runs them one at a time, in order: a synchronous function
  * runs back to back with the next job (no event-loop turn between them), an async one is awaited before
- * the next starts. Results are collected in an outbox and flushed as one message when the local queue
- * is empty, when 64 results are waiting, when a job took more than a millisecond, or before an `await`,
- * so tiny tasks cost one message per batch while slow ones report at once.
+ * the next starts. Results are collected in an outbox and sent before the next job starts: a finished
+ * job's result never waits behind a job that may run long, die (`process.exit`, an uncaught error) or be
+ * terminated by the pool (a cancelled job overrunning `cancelGrace`), as CPython's pools deliver each
+ * result as its job ends. What still batches: the jobs skipped because they were cancelled before they
+ * started. The exit paths (`process` `exit`, `uncaughtException`) send the outbox too.
  *
  * Cancelling a job that was sent but has not started: each job owns a slot in the shared control
  * buffer (threads). Before starting, the worker swaps the slot from `seq` to `-seq` with
@@ -24,7 +26,12 @@
  * aborts, async replies) is consumed or reordered meanwhile.
  *
  * Rejected: running several async jobs concurrently in one worker (a pool of N workers would then run
- * more than N tasks at a time, unlike CPython); flushing a message per result (2-3 us each).
+ * more than N tasks at a time, unlike CPython); holding results across the next job to batch them (one
+ * message per batch of tiny tasks, but a long job delayed the results before it, and a worker that died
+ * or was terminated lost them: the pool failed jobs that had finished with `BrokenWorkerError`). The
+ * message per result costs tiny tasks about twice their time (executors benchmark, 100,000 `x + 1` tasks:
+ * 2-3.5 us per task held, 5.5-9.5 us flushed); holding results younger than 50 us kept the throughput
+ * but still lost those held across a job the pool then terminated.
  *
  * @module
  */
@@ -81,8 +88,10 @@ const specs = new Map<number, FnSpec>();
 let queue: unknown[] = [];
 let head = 0;
 let draining = false;
+/** Invariant: set once an uncaught error is ending the worker: no job starts after it. */
+let dying = false;
+/** Invariant: the results `[seq, kind, value, ...]` not yet sent; sent before the next job starts, when the queue runs dry, and on exit. */
 let outbox: unknown[] = [];
-let lastFlush = 0;
 /** Invariant: the async portal calls sent and not yet answered, by call id: their promise's settlers. */
 const pendingCalls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
 /** Invariant: the id of the last portal call sent (ids are never reused). */
@@ -94,7 +103,6 @@ function flush(): void {
   if (outbox.length === 0) return;
   const r = outbox;
   outbox = [];
-  lastFlush = performance.now();
   try {
     post({ t: "results", r });
   } catch (e) {
@@ -170,7 +178,7 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 async function drain(): Promise<void> {
   draining = true;
   try {
-    while (head < queue.length) {
+    while (head < queue.length && !dying) {
       const seq = queue[head] as number;
       const fnId = queue[head + 1] as number;
       const args = queue[head + 2];
@@ -183,7 +191,8 @@ async function drain(): Promise<void> {
           continue;
         }
       }
-      const t0 = performance.now();
+      // (the results of the jobs before go first: this job may run long, die, or be terminated)
+      flush();
       let fn = fns.get(fnId);
       const spec = specs.get(fnId);
       state.currentSeq = seq;
@@ -213,7 +222,6 @@ async function drain(): Promise<void> {
       }
       state.currentSeq = 0;
       state.controller = null;
-      if (outbox.length >= 192 || performance.now() - t0 > 1 || performance.now() - lastFlush > 2) flush();
     }
     queue = [];
     head = 0;
@@ -283,7 +291,7 @@ function onMessage(m: ToWorker): void {
     if (m.defs !== undefined) for (const [id, spec] of m.defs) specs.set(id, spec);
     const jobs = m.jobs;
     for (let i = 0; i < jobs.length; i++) queue.push(jobs[i]);
-    if (!draining) void drain();
+    if (!draining && !dying) void drain();
   } else if (m.t === "abort") {
     if (state.currentSeq === m.seq) {
       const reason = pendingAbort(state) ?? abortReasonFromCode(m.code);
@@ -360,18 +368,39 @@ async function start(init: WorkerInit): Promise<void> {
   post({ t: "ready" });
 }
 
+// The exit paths send the finished results first (a task's `process.exit()`, an uncaught error): the
+// pool then fails only the job that was running (`seq` in the fatal message says which one).
+process.on("exit", () => {
+  try {
+    flush();
+  } catch {
+    // The channel to the pool is gone: nothing can be sent from here.
+  }
+});
+process.on("uncaughtException", (err) => {
+  if (dying) return;
+  dying = true; // (no job starts from now on)
+  const code = isChild ? 70 : 1;
+  try {
+    flush();
+    const m: FromWorker = { t: "fatal", error: serializeError(err), seq: state?.currentSeq ?? 0 };
+    if (isChild && process.connected) {
+      // (a child's IPC send is asynchronous: exit once it is written, or it may be lost)
+      process.send!(m, () => process.exit(code));
+      setTimeout(() => process.exit(code), 1000);
+      return;
+    }
+    post(m);
+  } catch {
+    // The channel to the pool is gone: the exit below is all the pool will see (it reports the exit
+    // code); nothing else can be done from here.
+  }
+  process.exit(code);
+});
+
 if (isChild) {
   // The parent is gone (or asked us to leave): do not linger on handles that task code left open.
   process.on("disconnect", () => process.exit(0));
-  process.on("uncaughtException", (err) => {
-    try {
-      post({ t: "fatal", error: serializeError(err) });
-    } catch {
-      // The channel to the pool is gone: the exit below is all the pool will see (it reports the exit
-      // code); nothing else can be done from here.
-    }
-    process.exit(70);
-  });
   process.on("message", function first(m: unknown) {
     const msg = m as { t: string; init?: WorkerInit };
     if (msg.t === "init") {

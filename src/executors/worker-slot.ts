@@ -51,6 +51,14 @@ export class WorkerSlot<J> {
    * when it fires, the worker is terminated; null otherwise.
    */
   exitKillTimer: LongTimer | null = null;
+  /**
+   * Invariant: the job the worker said it was running when an uncaught error ended it (the `seq` of its
+   * `"fatal"` message; 0: none was running); undefined when it sent no such message. Tells a child
+   * process's pool which job died with it.
+   */
+  fatalSeq: number | undefined = undefined;
+  /** Invariant: why the pool terminated the worker while it had jobs (the end of "Worker X ..."); null if it did not. */
+  stoppedBecause: string | null = null;
   /** Invariant: the first error the worker reported (an `error` event, or its `"fatal"` message), the cause of a crash; undefined if none. */
   lastError: unknown = undefined;
   /**

@@ -127,8 +127,14 @@ export class SubscriptionState<T> extends ChannelState<T> {
     }
     // "dropOldest" (a full "wait" subscriber never gets here: publish waited for it)
     if (this._strategy === "dropOldest") {
-      this._buf.removeAt(this._reserved); // the oldest not already handed to a woken receiver
-      this._dropped++;
+      // Drop the oldest not already handed to a woken receiver, until there is room: a receiver
+      // cancelled after a message was reserved for it gives the message back, so the unreserved count
+      // may exceed the limit by more than one; keeping the limit drops them all.
+      // Invariant (after this): at most `_max` unreserved messages, this one included.
+      while (this._buf.length - this._reserved >= this._max) {
+        this._buf.removeAt(this._reserved);
+        this._dropped++;
+      }
     }
     this._buf.push(v);
   }

@@ -16,6 +16,7 @@ import {
   ClosedResourceError,
   ConnectionResetError,
   EndOfChannel,
+  ExceptionGroup,
   IncompleteReadError,
   LimitOverrunError,
   ProcessLookupError,
@@ -46,6 +47,7 @@ const eatMemory = moduleFunction(fixtures, T.eatMemory);
 const untilAborted = moduleFunction(fixtures, T.untilAborted);
 const spin = moduleFunction(fixtures, T.spin);
 const throwLibraryError = moduleFunction(fixtures, T.throwLibraryError);
+const throwGroup = moduleFunction(fixtures, T.throwGroup);
 
 const tmp = mkdtempSync(join(tmpdir(), "aio-exec-"));
 let markers = 0;
@@ -105,6 +107,23 @@ describe.each(backends)("executor on %s", (kind, make, className) => {
     expect((err.cause as Error).message).toBe("root cause");
     const te = await pool.submit((o: { x: number } | null) => o!.x, null).then(() => null, (e: unknown) => e);
     expect(te).toBeInstanceOf(TypeError);
+  });
+
+  it("rebuilds an ExceptionGroup as the kernel's, with its sub-errors rebuilt the same way", async () => {
+    await using pool = make({ maxWorkers: 1 });
+    const g = (await pool.submit(throwGroup).then(() => null, (e: unknown) => e)) as ExceptionGroup;
+    expect(g).toBeInstanceOf(ExceptionGroup);
+    expect(g.rawMessage).toBe("two things failed");
+    expect(g.message).toMatch(/^two things failed \(2 sub-exceptions\)/);
+    expect(g.exceptions).toHaveLength(2);
+    const [first, inner] = g.exceptions as [Error & { code?: string }, ExceptionGroup];
+    expect(first.constructor.name).toBe("MyError");
+    expect(first.code).toBe("E_MINE");
+    expect(inner).toBeInstanceOf(ExceptionGroup);
+    expect(inner.exceptions[0]).toBeInstanceOf(RangeError);
+    const [match, rest] = g.split(RangeError);
+    expect(match?.exceptions[0]).toBeInstanceOf(ExceptionGroup);
+    expect(rest?.exceptions).toEqual([first]);
   });
 
   it("rebuilds the library's errors from above the kernel as themselves, with their data (streams, subprocesses, channels)", async () => {
@@ -297,6 +316,95 @@ describe.each(backends)("executor on %s", (kind, make, className) => {
   });
 });
 
+/** Run tiny jobs until the pool's pipeline is deep (its measured pace makes it send many jobs at once). */
+async function deepen(pool: ThreadPoolExecutor): Promise<void> {
+  await Promise.all(Array.from({ length: 300 }, (_, i) => pool.submit((x: number) => x, i)));
+}
+
+describe("thread pool: nothing lost, every job not started can be cancelled", () => {
+  it("a worker that calls process.exit keeps the results of the jobs it finished before", async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    await deepen(pool);
+    const futs = Array.from({ length: 50 }, (_, i) =>
+      pool.submit((k: number) => {
+        if (k === 40) process.exit(1);
+        return k;
+      }, i),
+    );
+    await Promise.allSettled(futs);
+    const got = futs.map((f) => (f.exception() == null ? f.result() : (f.exception() as Error).name));
+    expect(got).toEqual(Array.from({ length: 50 }, (_, i) => (i === 40 ? "BrokenWorkerError" : i)));
+  });
+
+  it("a worker the pool terminates (a cancelled job ignored cancelGrace) keeps the results of the jobs it finished before", async () => {
+    await using pool = new ThreadPoolExecutor({ maxWorkers: 1, cancelGrace: 50 });
+    await deepen(pool);
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    const stuckFn = (sab: SharedArrayBuffer | null): number => {
+      if (sab === null) return 0;
+      Atomics.store(new Int32Array(sab), 0, 1);
+      for (;;) Atomics.wait(new Int32Array(sab), 0, 1, 1000); // ignores its signal
+    };
+    expect(await pool.submit(stuckFn, null)).toBe(0); // (compiled in the worker: its start is not delayed)
+    const fast = Array.from({ length: 20 }, (_, i) => pool.submit((x: number) => x, i));
+    const stuck = pool.submit(stuckFn, started.buffer as SharedArrayBuffer);
+    while (Atomics.load(started, 0) === 0) await delay(5);
+    stuck.cancel();
+    await Promise.allSettled(fast);
+    expect(fast.map((f) => (f.exception() == null ? f.result() : String(f.exception())))).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(await pool.submit(add, 1, 1)).toBe(2); // replaced
+  });
+
+  it("shutdown({ cancelFutures: true }) cancels the jobs sent to a worker's pipeline that have not started", async () => {
+    const pool = new ThreadPoolExecutor({ maxWorkers: 1 });
+    await deepen(pool);
+    const sab = new SharedArrayBuffer(8); // [runs, gate]
+    const words = new Int32Array(sab);
+    const futs = Array.from({ length: 30 }, (_, i) =>
+      pool.submit((k: number, s: SharedArrayBuffer) => {
+        const w = new Int32Array(s);
+        Atomics.add(w, 0, 1);
+        while (Atomics.load(w, 1) === 0) Atomics.wait(w, 1, 0, 1000);
+        return k;
+      }, i, sab),
+    );
+    while (Atomics.load(words, 0) === 0) await delay(5); // the first job runs; the others wait in its pipeline
+    const done = pool.shutdown({ cancelFutures: true });
+    expect(futs.filter((f) => !f.cancelled()).length).toBe(1);
+    Atomics.store(words, 1, 1);
+    Atomics.notify(words, 1);
+    await done;
+    expect(Atomics.load(words, 0)).toBe(1); // the cancelled jobs never ran
+    expect(futs[0]!.result()).toBe(0);
+    expect(pool.statistics()).toMatchObject({ completed: 301, cancelled: 29, workers: 0 });
+  });
+});
+
+describe("process pool: a job that never started is not failed by its worker's death", () => {
+  it("a timer left by the job before kills the process: the next job, sent but not started, runs on a new process", async () => {
+    await using pool = new ProcessPoolExecutor({ maxWorkers: 1 });
+    const m = marker();
+    expect(
+      await pool.submit(() => {
+        setImmediate(() => {
+          // (runs right after this job's result is sent, before the next job can arrive; which waits)
+          const end = Date.now() + 200;
+          while (Date.now() < end);
+          throw new Error("leftover timer");
+        });
+        return "A";
+      }),
+    ).toBe("A");
+    const b = pool.submit((path: string) => {
+      process.getBuiltinModule("node:fs").writeFileSync(path, "ran");
+      return currentThread().name;
+    }, m);
+    expect(await b).toMatch(/_1$/); // ran once, on the replacement
+    expect(existsSync(m)).toBe(true);
+    expect(pool.statistics().crashedWorkers).toBe(1);
+  });
+});
+
 describe("default executor", () => {
   it("runInExecutor(null) and toThread use a ThreadPoolExecutor that run() shuts down", async () => {
     const names = await run(async () => {
@@ -306,6 +414,17 @@ describe("default executor", () => {
     });
     expect(names[0]).toMatch(/^ThreadPoolExecutor-\d+_0$/);
     expect(names[1]).toBe(2);
+  });
+
+  it("after shutdownDefaultExecutor, toThread and runInExecutor(null) throw as CPython's", async () => {
+    await run(async () => {
+      const loop = getRunningLoop();
+      expect(await toThread((x: number) => x + 1, 1)).toBe(2);
+      await loop.shutdownDefaultExecutor();
+      // CPython: Lib/asyncio/base_events.py:556 (_check_default_executor), from run_in_executor(None, ...)
+      expect(() => toThread((x: number) => x, 1)).toThrow(new RuntimeError("Executor shutdown has been called"));
+      expect(() => loop.runInExecutor(null, (x: number) => x, 1)).toThrow(new RuntimeError("Executor shutdown has been called"));
+    });
   });
 
   it("setDefaultExecutor replaces it", async () => {

@@ -211,6 +211,22 @@ describe("dropping strategies drop exactly what they should", () => {
     });
   });
 
+  it('"dropOldest" keeps its limit when a receiver cancelled after a reservation gives its message back', async () => {
+    await vrun(async () => {
+      const bc = new Broadcast<number>(1, { strategy: "dropOldest" });
+      const sub = bc.subscribe();
+      const r = createTask(() => sub.receive());
+      await waitAllTasksBlocked();
+      bc.publishNowait(1); // handed to r
+      bc.publishNowait(2); // buffered
+      r.cancel(); // r gives 1 back: two unreserved messages, one over the limit
+      await expect(r).rejects.toBeInstanceOf(CancelledError);
+      bc.publishNowait(3); // drops 1 and 2: the buffer holds maxBufferSize messages again
+      expect(sub.statistics()).toMatchObject({ currentBufferUsed: 1, dropped: 2 });
+      expect(drain(sub)).toEqual([3]);
+    });
+  });
+
   it("per-subscriber strategies: a dropping subscriber never holds publishers back, a waiting one does", async () => {
     await vrun(async () => {
       const bc = new Broadcast<number>(1);
