@@ -179,6 +179,16 @@ describe("shutdownDefaultExecutor", () => {
       expect(await toThread(() => 7)).toBe(7);
       await loop.shutdownDefaultExecutor();
       await loop.shutdownDefaultExecutor(); // none any more: returns at once
+      // (then the default executor is done for on this loop, even a new one: CPython 3.12/3.13 raise too)
+      const other = new ThreadPoolExecutor({ maxWorkers: 1 });
+      loop.setDefaultExecutor(other);
+      await expect(Promise.resolve().then(() => toThread(() => 8))).rejects.toThrow("Executor shutdown has been called");
+      expect(() => loop.runInExecutor(null, () => 9)).toThrow("Executor shutdown has been called");
+      await other.shutdown();
+    });
+    await run(async () => {
+      const loop = getRunningLoop();
+      loop.setExceptionHandler((_l, c) => reports.push(c));
       const slowPool = new ThreadPoolExecutor({ maxWorkers: 1 });
       loop.setDefaultExecutor(slowPool);
       const job = toThread(() => {
