@@ -11,6 +11,7 @@
  */
 // (Node's clock, not the global that test runners' fake timers replace: real-timers.ts)
 import { performance } from "./real-timers.js";
+import { checkBoolean, checkOptions } from "./check.js";
 
 /** A loop time or duration for people: `2000 ms`, `1.5 ms`. @internal */
 export function fmtTime(ms: number): string {
@@ -62,6 +63,9 @@ export class VirtualClock implements Clock {
   /** When false, the owning loop does not jump the clock by itself: only `advance()` moves it. */
   autojump: boolean;
   constructor(options: { start?: number; autojump?: boolean } = {}) {
+    // (a misspelt option would leave the clock jumping in a test meant to drive it by hand)
+    checkOptions(options, ["start", "autojump"], "VirtualClock");
+    checkBoolean(options.autojump, "options.autojump");
     const start = options.start ?? 0;
     if (typeof start !== "number" || !Number.isFinite(start)) {
       throw new TypeError(`Expected start to be a finite number, got ${String(start)} (${typeof start})`);

@@ -1233,7 +1233,7 @@ export class EventLoop {
       const next = this._peekTimer();
       if (next === undefined) {
         // Idle until something external calls callSoon. On virtual time that may be never.
-        if (this._clock.virtual && this._tasks.size > 0 && this._holds === 0) this._armDeadlockCheck();
+        if (this._clock.virtual && this._tasks.size > 0 && this._holds === 0 && this._foreignHolds === 0) this._armDeadlockCheck();
         return false;
       }
       const now = this._clock.now();
@@ -1380,7 +1380,8 @@ export class EventLoop {
     const mark = this._iterations;
     this._deadlockTimer = longTimeout(() => {
       this._deadlockTimer = null;
-      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0 || this._io > 0) return;
+      // (foreign work in flight, a fromPromise's, may still wake them: if it never settles, Node's beforeExit tells)
+      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0 || this._foreignHolds > 0 || this._io > 0) return;
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
       this._reportDeadlock(
         `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +

@@ -28,11 +28,25 @@ export { RealClock, VirtualClock, type Clock };
  */
 export async function waitAllTasksBlocked(): Promise<void> {
   const loop = getRunningLoop();
+  let w = waiting.get(loop);
+  if (w === undefined) waiting.set(loop, (w = { yielding: 0 }));
   for (;;) {
-    await sleep(0);
-    if (loop._readyCount() === 0) return;
+    w.yielding++;
+    try {
+      await sleep(0);
+    } finally {
+      w.yielding--;
+    }
+    // (the other callers' resumptions are queued too: they wait, as Trio counts its waiters as blocked)
+    if (loop._readyCount() <= w.yielding) return;
   }
 }
+
+/**
+ * Invariant: per loop, how many `waitAllTasksBlocked()` callers have a `sleep(0)` resumption queued now.
+ * Two callers at once each saw the other's resumption ready and yielded again, for ever.
+ */
+const waiting = new WeakMap<EventLoop, { yielding: number }>();
 
 /**
  * Move a hand-driven virtual clock forward by `ms` and let the loop fire what became due. The loop must

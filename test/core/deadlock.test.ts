@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { DeadlockError, EventLoop, createTask, fromPromise, getRunningLoop, sleep, type ExceptionContext } from "../../src/index.js";
+import { DeadlockError, EventLoop, createTask, fromPromise, getRunningLoop, run, sleep, type ExceptionContext } from "../../src/index.js";
 
 describe("deadlock on virtual time", () => {
   it("is reported with the task dump, and the blocked tasks are cancelled", async () => {
@@ -101,6 +101,17 @@ describe("virtual time is not frozen for ever by foreign work", () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]!.message).toMatch(/virtual time waited 20 ms of real time for work that is not asyncio-ts's/);
     loop.close();
+  });
+
+  it("a fromPromise still in flight is no deadlock on virtual time, whatever deadlockTimeout says", async () => {
+    const r = await run(
+      async () => {
+        // (a real timer outside the loop settles it after 150 ms of real time; no timer of the loop pending)
+        return await fromPromise(new Promise<string>((resolve) => setTimeout(() => resolve("done"), 150)));
+      },
+      { virtualTime: true, deadlockTimeout: 50, holdTimeout: 5000 },
+    );
+    expect(r).toBe("done");
   });
 
   it("holdTimeout is validated", () => {

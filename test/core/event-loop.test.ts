@@ -207,6 +207,9 @@ describe("misuse is a clear error", () => {
     expect(() => new EventLoop(42 as never)).toThrow("Expected options to be an object, got 42 (number)");
     expect(() => new VirtualClock({ start: NaN })).toThrow(TypeError);
     expect(() => new VirtualClock().advance(-5)).toThrow(RangeError);
+    // (a misspelt option would leave the clock jumping in a test meant to drive it by hand)
+    expect(() => new VirtualClock({ autojmp: false } as never)).toThrow(/Unknown option "autojmp" of VirtualClock/);
+    expect(() => new VirtualClock({ autojump: "false" } as never)).toThrow('Expected options.autojump to be a boolean, got "false" (string)');
   });
 });
 
@@ -291,6 +294,23 @@ describe("foreign promises", () => {
 });
 
 describe("virtual time (asyncio-ts/testing)", () => {
+  it("waitAllTasksBlocked() from two tasks at once: both return, each counting the other as blocked (Trio's rule)", async () => {
+    for (const virtualTime of [true, false]) {
+      const r = await run(
+        async () => {
+          const sleeper = createTask(() => sleep(1000, "slept"));
+          const a = createTask(() => waitAllTasksBlocked());
+          await waitAllTasksBlocked();
+          await a;
+          const before = getRunningLoop().time();
+          return [sleeper.done(), await sleeper, before < 1000];
+        },
+        { virtualTime },
+      );
+      expect(r).toEqual([false, "slept", true]);
+    }
+  });
+
   it("autojump: a program that sleeps for a day runs at once, with exact timestamps", async () => {
     const stamps: number[] = [];
     await run(async () => {
