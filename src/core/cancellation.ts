@@ -112,7 +112,7 @@ export class Strand {
   /**
    * set when its scope gave the body up (stuck on something nothing can interrupt, `ScopeBody`): the body
    * was cancelled, and the first await its code makes once it resumes raises `CancelledError`; one token
-   * shared by the strands of that body, those made later in it too (`abandonStrand`, `takeAbandon`)
+   * shared by the strands of that body, those made later in it too (`giveUpStrand`, `takeGivenUp`)
    */
   _givenUp: { pending: boolean } | null;
   /** awaits registered in this strand or below since it opened (adoption: has the work awaited ours?) */
@@ -146,21 +146,29 @@ export function openStrand(s: StrandLike): StrandLike {
 }
 
 /**
+ * True for an element registered in an earlier step than `step` (a losing `Promise.race` entry): the task's
+ * code may have moved on, so it is no longer what the code waits for (see the module comment). @internal
+ */
+export function isStaleElement(c: Chain<unknown>, step: number): boolean {
+  return c._reg === REG_ELEM && c._value !== step;
+}
+
+/**
  * A scope gives its body up (`ScopeBody`): the first await the body's code makes once it resumes raises
  * `CancelledError` (its cancellation, which the scope could not deliver), and its cleanup after that may
  * await, as a cancelled CPython body's. The token goes to every strand of the body. @internal
  */
-export function abandonStrand(s: Strand): void {
-  setAbandon(s, { pending: true });
+export function giveUpStrand(s: Strand): void {
+  setGivenUp(s, { pending: true });
 }
 
-function setAbandon(s: Strand, token: { pending: boolean }): void {
+function setGivenUp(s: Strand, token: { pending: boolean }): void {
   s._givenUp = token;
-  if (s._kids !== null) for (const k of s._kids) setAbandon(k, token);
+  if (s._kids !== null) for (const k of s._kids) setGivenUp(k, token);
 }
 
 /** An await is made in `s`: true (once per given-up body) if it must raise `CancelledError`. @internal */
-export function takeAbandon(s: StrandLike): boolean {
+export function takeGivenUp(s: StrandLike): boolean {
   const t = s._givenUp;
   if (t === null || !t.pending) return false;
   t.pending = false;
@@ -259,13 +267,13 @@ function cancelAwait(c: Chain<unknown>, msg: string | undefined, step: number): 
     c._value = msg; // (the latest request's message, as CPython's `_cancel_message` is overwritten)
     return 1;
   }
-  if (reg === REG_ELEM && c._value !== step) return 0;
+  if (isStaleElement(c, step)) return 0;
   const f = c._fut!;
   if (!f.done()) return f.cancel(msg) ? 1 : 0;
   c._reg = reg === REG_ELEM ? REG_WAKE_CANCEL_ELEM : REG_WAKE_CANCEL;
   c._value = msg;
-  markedInStep.set(c._strand!._task, c._strand!._task._stepNo);
   const s = c._strand!;
+  markedInStep.set(s._task, s._task._stepNo);
   // (as `setMustCancel`: the message a task that finishes all the same then reports)
   if (s === s._task) s._task._lastCancelMessage = msg;
   return 1;
@@ -429,21 +437,19 @@ function setTask(k: Strand, task: Task<unknown>): void {
  */
 export function visibleCancelling(s: StrandLike): number {
   const task = s._task;
-  let n = task._numCancelsRequested;
-  if (task._kids === null) return n;
-  const path: StrandLike[] = [];
-  for (let x: StrandLike | null = s; x !== null; x = x._sparent) path.push(x);
-  n -= othersRequests(task._kids, path);
-  return n;
+  if (task._kids === null) return task._numCancelsRequested;
+  // (the requests of all the task's open scopes, less those of the open scopes that enclose `s` or are `s`)
+  let own = 0;
+  for (let x: StrandLike = s; x !== x._task; x = x._sparent!) if (!x._closed) own += (x as Strand)._scope?.requests ?? 0;
+  return task._numCancelsRequested - (scopeRequests(task._kids) - own);
 }
 
-/** The requests not taken back of the scopes in `kids` and below, except on `path` itself. */
-function othersRequests(kids: Strand[], path: StrandLike[]): number {
+/** The requests not taken back of the scopes of `kids` and below. */
+function scopeRequests(kids: Strand[]): number {
   let n = 0;
   for (const k of kids) {
-    const onPath = path.includes(k);
-    if (!onPath && k._scope !== null) n += k._scope.requests;
-    if (k._kids !== null) n += othersRequests(k._kids, path);
+    if (k._scope !== null) n += k._scope.requests;
+    if (k._kids !== null) n += scopeRequests(k._kids);
   }
   return n;
 }
@@ -459,7 +465,7 @@ function collect(s: StrandLike, out: Future<unknown>[]): void {
   const chains: Chain<unknown>[] = [];
   const step = s._task._stepNo;
   for (let c = s._w; c !== null; c = c._wnext) {
-    if (c._reg !== REG_ELEM || c._value === step) chains.push(c);
+    if (!isStaleElement(c, step)) chains.push(c);
   }
   for (let i = chains.length - 1; i >= 0; i--) out.push(chains[i]!._fut!);
   if (s._kids !== null) for (const k of s._kids) collect(k, out);
@@ -716,7 +722,7 @@ export function cancelPending(s: StrandLike): boolean {
  */
 export function hasPendingAwaits(s: StrandLike): boolean {
   const step = s._task._stepNo;
-  for (let c = s._w; c !== null; c = c._wnext) if (c._reg !== REG_ELEM || c._value === step) return true;
+  for (let c = s._w; c !== null; c = c._wnext) if (!isStaleElement(c, step)) return true;
   const kids = s._kids;
   if (kids !== null) for (const k of kids) if (hasPendingAwaits(k)) return true;
   return false;
@@ -738,7 +744,7 @@ export function cancelOrphanCode(task: Task<unknown>): void {
 function cancelStaleElements(s: StrandLike): number {
   const step = s._task._stepNo;
   const stale: Future<unknown>[] = [];
-  for (let c = s._w; c !== null; c = c._wnext) if (c._reg === REG_ELEM && c._value !== step) stale.push(c._fut!);
+  for (let c = s._w; c !== null; c = c._wnext) if (isStaleElement(c, step)) stale.push(c._fut!);
   let n = 0;
   for (const f of stale) if (f.cancel()) n++;
   if (s._kids !== null) for (const k of s._kids.slice()) n += cancelStaleElements(k);

@@ -28,7 +28,7 @@ import { runInStrand } from "./current.js";
 import { takeSourcesInto } from "./adopt.js";
 import {
   Strand,
-  abandonStrand,
+  giveUpStrand,
   cancelScopeEdge,
   cancelPending,
   cancelScopeLevel,
@@ -177,7 +177,7 @@ export class ScopeBody implements LevelScope {
       if (this._giveUp === null || s._closed || s._task.done() || hasPendingAwaits(s) || s._regs !== regs) return;
       if (!level && !cancelPending(s)) return;
       this._givenUp = true;
-      abandonStrand(s); // (its code, resumed later, meets CancelledError at its next await)
+      giveUpStrand(s); // (its code, resumed later, meets CancelledError at its next await)
       const giveUp = this._giveUp;
       this._giveUp = null;
       giveUp(new CancelledError());

@@ -31,7 +31,8 @@ import {
   REG_YIELD_CANCEL,
   REG_WAKE_CANCEL,
   REG_WAKE_CANCEL_ELEM,
-  takeAbandon,
+  takeGivenUp,
+  isStaleElement,
   cancelOnSuspend,
   cancelTask,
   levelCancelled,
@@ -520,7 +521,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * @internal
    */
   _suspendOn(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>, elem: boolean): void {
-    const dead = takeAbandon(s);
+    const dead = takeGivenUp(s);
     if (s._closed) s = openStrand(s);
     awaiter._strand = s;
     awaiter._fut = fut;
@@ -549,7 +550,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * knows the task has such chains (`_orphans`). @internal
    */
   _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
-    const dead = takeAbandon(s);
+    const dead = takeGivenUp(s);
     if (s._closed) s = openStrand(s);
     awaiter._strand = s;
     awaiter._fut = fut;
@@ -604,7 +605,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   /** The task's code, in strand `s`, yields for one iteration (`sleep(0)`): CPython's bare `yield`. @internal */
   _yieldOnce(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
     this._loop._tracer?.onTaskSuspended(this, null);
-    const dead = takeAbandon(s);
+    const dead = takeGivenUp(s);
     if (s._closed) s = openStrand(s);
     if (dead || (s !== this && levelCancelled(s))) awaiter._reg = REG_YIELD_CANCEL;
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
@@ -647,7 +648,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const s = c._strand!;
     // An element of an earlier step (a losing Promise.race entry, strand.ts): the task's code may have
     // moved on, so its outcome starts no step.
-    const stale = reg === REG_ELEM && c._value !== this._stepNo;
+    const stale = isStaleElement(c, this._stepNo);
     // Cancelled after its future was done (cancellation.ts, `cancelAwait`): the message.
     const marked = reg === REG_WAKE_CANCEL || reg === REG_WAKE_CANCEL_ELEM;
     const markMsg = marked ? (c._value as string | undefined) : undefined;
