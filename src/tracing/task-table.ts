@@ -12,7 +12,10 @@
  * nobody types `aio ps PID` within 50 ms of a program's start. A client that connects gets one JSON
  * document, the dump of the loops running then (read from the loops' own state, as `dumpTasks()` does),
  * and the connection ends. The socket file goes
- * when the process exits. `ASYNCIO_TS_PS=0` turns it off. Only the main thread answers (a worker thread
+ * when the process exits. A process killed by a signal or out of memory has no exit event to remove it:
+ * so each program, once its own socket is open, removes the sockets of dead processes
+ * (`removeDeadSockets`; 5,346 had piled up in this machine's /tmp from test runs, and a new process with a
+ * dead one's pid seemed to answer). `ASYNCIO_TS_PS=0` turns it off. Only the main thread answers (a worker thread
  * shares the process id).
  *
  * Rejected alternatives:
@@ -26,7 +29,7 @@
 import type { Server } from "node:net";
 const { tmpdir } = process.getBuiltinModule("node:os");
 const { join } = process.getBuiltinModule("node:path");
-const { unlinkSync } = process.getBuiltinModule("node:fs");
+const { unlinkSync, readdir, lstat, unlink } = process.getBuiltinModule("node:fs");
 import { realTimers } from "../core/index.js";
 import { dumpTasks, type LoopDump } from "./dump.js";
 
@@ -104,10 +107,44 @@ function openSocket(): void {
   s.on("error", () => s.close());
   s.listen(path, () => {
     s.unref();
+    removeDeadSockets();
   });
   s.unref();
   server = s;
   process.on("exit", removeSocketFile);
+}
+
+/**
+ * Remove the sockets in tmpdir named after processes that no longer run (off the program's path: after its
+ * own socket opened, with callbacks). A process that runs keeps its file whoever it is (`process.kill(pid,
+ * 0)` succeeds, or EPERM for another user's); only socket files are removed, and errors (another user's
+ * file in a sticky /tmp) are ignored.
+ */
+function removeDeadSockets(): void {
+  if (process.platform === "win32") return; // (named pipes go with their process)
+  const dir = tmpdir();
+  readdir(dir, (err, names) => {
+    if (err !== null) return;
+    for (const name of names) {
+      const m = /^asyncio-ts-(\d+)\.sock$/.exec(name);
+      if (m === null) continue;
+      const pid = Number(m[1]);
+      if (pid === process.pid || isRunning(pid)) continue;
+      const file = join(dir, name);
+      lstat(file, (e, st) => {
+        if (e === null && st.isSocket()) unlink(file, () => {});
+      });
+    }
+  });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function removeSocketFile(): void {

@@ -3,7 +3,7 @@
  * `aio ps` and of the task table it reads.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,5 +34,9 @@ export function startTarget(env: Record<string, string> = {}): Promise<ChildProc
 
 /** Kill every target still running (afterEach). */
 export function stopTargets(): void {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+  for (const c of children.splice(0)) {
+    if (c.exitCode !== null) continue;
+    c.kill("SIGKILL");
+    rmSync(join(tmpdir(), `asyncio-ts-${c.pid}.sock`), { force: true }); // (a killed program cannot remove it)
+  }
 }

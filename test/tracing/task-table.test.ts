@@ -2,7 +2,8 @@
  * The task table a running program gives `aio ps` / `aio pstree` (`src/tracing/task-table.ts`): a real
  * program in a real process, asked over its real socket (built package: `npm run build` first).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { existsSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { readTaskTable, taskTablePath } from "../../src/tracing/task-table.js";
@@ -69,6 +70,7 @@ describe("the task table of a running program", () => {
       const { Worker } = await import("node:worker_threads");
       const { existsSync } = await import("node:fs");
       const sock = ${JSON.stringify(taskTablePath(0))}.replace("-0.sock", "-" + process.pid + ".sock");
+      (await import("node:fs")).rmSync(sock, { force: true }); // (a socket left by a killed process that had our pid)
       const body = "const { run, sleep } = await import(" + JSON.stringify(${index}) + "); await run(() => sleep(150));";
       const w = new Worker("import(" + JSON.stringify("data:text/javascript," + encodeURIComponent(body)) + ")", { eval: true });
       await new Promise((r) => w.once("exit", r));
@@ -79,6 +81,31 @@ describe("the task table of a running program", () => {
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
     expect(r.stderr).toBe("");
     expect(JSON.parse(r.stdout)).toEqual({ inWorker: false, inMain: true });
+  });
+
+  it("removes the sockets that killed programs left, and keeps the live ones", async () => {
+    // A program killed by a signal or out of memory has no exit event to remove its socket file.
+    const dead = spawnSync(process.execPath, ["-e", `const p = require("node:os").tmpdir() + "/asyncio-ts-" + process.pid + ".sock";
+      require("node:net").createServer().listen(p, () => process.kill(process.pid, "SIGKILL"));`]);
+    expect(dead.signal).toBe("SIGKILL");
+    const deadSock = taskTablePath(dead.pid!);
+    expect(existsSync(deadSock)).toBe(true);
+    // A live process's socket stays, whoever opened it.
+    const live = spawn("sleep", ["30"]);
+    const liveSock = taskTablePath(live.pid!);
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(liveSock, r));
+    try {
+      const program = `const { run, sleep } = await import(${JSON.stringify(new URL("../../dist/src/index.js", import.meta.url).href)});
+        await run(() => sleep(300));`;
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+      expect(r.stderr).toBe("");
+      expect(existsSync(deadSock)).toBe(false);
+      expect(existsSync(liveSock)).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+      live.kill("SIGKILL");
+    }
   });
 
   it("names a bad process id", async () => {
