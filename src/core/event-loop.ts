@@ -251,6 +251,8 @@ export class EventLoop {
   _deadlock: DeadlockError | null = null;
   /** Set once a deadlock was reported with the task dump (later ones are a line). */
   private _deadlockReported = false;
+  /** Set once the loop said it stops because cancelling did not end the tasks (run()'s shutdown stops it again, silently). */
+  private _stuckReported = false;
   /** @internal failures nobody retrieved yet, reported at collection or close (`unretrieved.ts`) */
   readonly _failures = new UnretrievedFailures(this);
   /** @internal */ _debug: boolean;
@@ -1349,9 +1351,12 @@ export class EventLoop {
     const all = [...this._tasks];
     const names = all.slice(0, 20).map((t) => t.getName()).join(", ") + (all.length > 20 ? ` and ${all.length - 20} more` : "");
     this._deadlock ??= new DeadlockError(`asyncio-ts: still deadlocked: ${names} could not be cancelled`);
-    this.callExceptionHandler({
-      message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,
-    });
+    if (!this._stuckReported) {
+      this._stuckReported = true;
+      this.callExceptionHandler({
+        message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,
+      });
+    }
     this.stop();
   }
 

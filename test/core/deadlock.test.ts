@@ -81,6 +81,9 @@ describe("a run() that can no longer progress says so (never Node's silent exit 
         expect(r.stdout).toBe("");
         expect(r.stderr).toMatch(/DeadlockError: asyncio-ts: deadlock/);
         expect(r.stderr).toMatch(shows);
+        // each line says something new: the loop stopping is told once, not again by run()'s shutdown
+        expect(r.stderr.split("still deadlocked after cancelling").length - 1).toBeLessThanOrEqual(1);
+        expect(r.stderr.split("Tasks of the running event loop").length - 1).toBeLessThanOrEqual(2); // (the report, and the error's message)
       });
     }
   }
