@@ -45,12 +45,28 @@ const originalEnterWith = AsyncLocalStorage.prototype.enterWith;
  * `armed`: the tripwire is in place (set by the first loop that runs, gone at its first call).
  * @internal
  */
-export const contextState = { inUse: false, armed: false };
+export const contextState = {
+  inUse: false,
+  armed: false,
+  /**
+   * Called once, at the first use of a context, before that use changes anything (set by the loop):
+   * what was scheduled before took no copy of the context, since none existed, and would see the change.
+   */
+  onFirstUse: null as (() => void) | null,
+};
+
+/** Some code uses a context (enters a store, copies or makes a `ContextVar`): from now on tasks and callbacks capture theirs. */
+function noteUse(): void {
+  if (!contextState.inUse) {
+    contextState.inUse = true;
+    contextState.onFirstUse?.();
+  }
+  disarm();
+}
 
 /** The first entry into a context: note it, and put the methods back (nothing is wrapped after). */
 function trip(): void {
-  contextState.inUse = true;
-  disarm();
+  noteUse();
 }
 
 function disarm(): void {
@@ -74,9 +90,24 @@ export function armContextTripwire(): void {
     return (originalRun as (...x: unknown[]) => unknown).apply(this, a);
   } as AsyncLocalStorage<unknown>["run"];
   AsyncLocalStorage.prototype.enterWith = function (this: AsyncLocalStorage<unknown>, store: unknown) {
+    firstEntered = { als: this, before: this.getStore() };
     trip();
     return originalEnterWith.call(this, store);
   };
+}
+
+/** The `enterWith` that tripped the wire, and the store it replaced (see `undoFirstEnterWith`). */
+let firstEntered: { als: AsyncLocalStorage<unknown>; before: unknown } | null = null;
+
+/**
+ * @internal an eager task's first step, run in its caller's context (no context existed to copy when it
+ * was made), made the first entry into a context with `enterWith`, which changed its caller's context
+ * too: put the caller's store back. (Its own code goes on in the promises it made, which keep the store.)
+ */
+export function undoFirstEnterWith(): void {
+  if (firstEntered === null) return;
+  originalEnterWith.call(firstEntered.als, firstEntered.before);
+  firstEntered = null;
 }
 
 /**
@@ -125,8 +156,7 @@ export class Context {
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
     if (typeof fn !== "function") throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     if (this._entered) throw new RuntimeError("cannot enter context: <Context> is already entered");
-    contextState.inUse = true;
-    disarm();
+    noteUse();
     this._entered = true;
     try {
       return originalRunInScope.call(this._res, () => {
@@ -139,6 +169,15 @@ export class Context {
     } finally {
       this._entered = false;
     }
+  }
+
+  /**
+   * @internal a copy of this context, for a task given it (`createTask(fn, { context })`): the task's
+   * values stay in the task on every Node (on Node 20 a store entered in a resource's scope is written
+   * into the resource itself, so running the task in `_res` would write into this context).
+   */
+  _copy(): AsyncResource {
+    return originalRunInScope.call(this._res, newResource) as AsyncResource;
   }
 
   /** The value of `v` in this context (or `dflt`, or `v`'s default); throws `RangeError` if it has none. */
@@ -157,9 +196,12 @@ export class Context {
  * ```
  */
 export function copyContext(): Context {
-  contextState.inUse = true;
-  disarm();
+  noteUse();
   return new Context(new AsyncResource("asyncio-ts.context", { requireManualDestroy: true }));
+}
+
+function newResource(): AsyncResource {
+  return new AsyncResource("asyncio-ts.context", { requireManualDestroy: true });
 }
 
 const NO_VALUE: unique symbol = Symbol("asyncio-ts.noValue");
@@ -212,6 +254,9 @@ export class ContextVar<T> {
     if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     this.name = name;
     this._default = "default" in options ? (options.default as T) : NO_VALUE;
+    // A variable exists: its first `set` must find every task with its own context. (Noted now, where
+    // nothing has been set yet, rather than at that `set`, which may run in a step shared with others.)
+    noteUse();
   }
 
   /**
@@ -230,8 +275,7 @@ export class ContextVar<T> {
   set(value: T): Token<T> {
     const box = this._als.getStore();
     const token = new Token<T>(this, box === undefined ? Token.MISSING : box.v);
-    contextState.inUse = true;
-    disarm();
+    noteUse();
     originalEnterWith.call(this._als, { v: value });
     return token;
   }

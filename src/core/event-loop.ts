@@ -61,7 +61,7 @@ import { TimerHeap } from "./timer-heap.js";
 import { ensureFuture } from "./ensure-future.js";
 import { TaskSet } from "./task-set.js";
 import { soon } from "./microtask.js";
-import { loopRegistry } from "./running.js";
+import { loopRegistry, runningLoopOrNull } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
 import { cancelOrphanCode } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
@@ -146,6 +146,8 @@ export const LOOP_OPTIONS = ["virtualTime", "clock", "debug", "slowCallbackDurat
 
 /** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
 const TURN_BUDGET = 256;
+
+contextState.onFirstUse = () => runningLoopOrNull()?._contextStarts();
 /** CPython's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers the heap is never rebuilt. */
 const MIN_SCHEDULED_TIMERS = 100;
 /** CPython's `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`: rebuild when more than this share is cancelled. */
@@ -249,6 +251,21 @@ export class EventLoop {
   private _jumpOverHolds = false;
   /** @internal set when the loop found itself deadlocked: what `runUntilComplete` throws */
   _deadlock: DeadlockError | null = null;
+  /**
+   * @internal the first use of a context since the loop started happens in this loop's task or callback
+   * (`contextState.onFirstUse`): the tasks not started yet and the callbacks scheduled took no copy of
+   * the context (none existed), and would run in the step's, which the use is about to change (Node 20
+   * writes a store into the resource the loop's callbacks share; Node 24 into the frame the rest of the
+   * pass runs in). Each gets its own copy of the context as it is now, before the change.
+   */
+  _contextStarts(): void {
+    for (const t of this._tasks) if (t._fn !== null && (t._x === null || t._x.ctx === null)) t._extras().ctx = captureContext();
+    for (let r = this._readyHead; r !== null; r = r._rnext) if (r instanceof Handle && r._ctx === null) r._ctx = captureContext();
+    this._timers.forEach((h) => {
+      if (h._ctx === null) h._ctx = captureContext();
+    });
+  }
+
   /** Set once a deadlock was reported with the task dump (later ones are a line). */
   private _deadlockReported = false;
   /** Set once the loop said it stops because cancelling did not end the tasks (run()'s shutdown stops it again, silently). */
@@ -1506,7 +1523,10 @@ export class IoHold {
 
 /** The options a callback may be scheduled with, last after its arguments (CPython's `context=`). */
 export interface CallOptions {
-  /** The context the callback runs in (`copyContext()`); by default the context current when it is scheduled. */
+  /**
+   * The context the callback runs in (`copyContext()`), as `context.run(callback)`: what it sets stays
+   * in `context`. By default, a copy of the context current when it is scheduled.
+   */
   context: Context;
 }
 
@@ -1514,7 +1534,7 @@ export interface CallOptions {
  * The context a callback scheduled with `args` runs in: the `{ context }` given last (taken off `args`),
  * else the current one when contexts are in use (context.ts), else null.
  */
-function contextOf(args: unknown[]): AsyncResource | null {
+function contextOf(args: unknown[]): AsyncResource | Context | null {
   const n = args.length;
   if (n > 0) {
     const last = args[n - 1];
@@ -1524,7 +1544,7 @@ function contextOf(args: unknown[]): AsyncResource | null {
         const c = (last as { context: unknown }).context;
         if (!(c instanceof Context)) throw new TypeError(`Expected context to be a Context (copyContext()), got ${describe(c)}`);
         args.pop();
-        return c._res;
+        return c;
       }
     }
   }

@@ -6,12 +6,28 @@
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import type { Runnable } from "./future.js";
-import { runInContext } from "./context.js";
+import { Context, runInContext } from "./context.js";
 
+/**
+ * Call the handle's callback; its error goes to the loop's exception handler, from inside the callback's
+ * context (so the handler sees what the callback set, as CPython's runs in the handle's context). An
+ * async function's rejection goes there too: nobody else can read it (CPython refuses coroutine
+ * functions in `call_soon` in debug mode, and never runs them otherwise).
+ */
 function callHandle(h: Handle): void {
   const cb = h._callback!;
-  if (h._args === null) cb(h._arg);
-  else cb(...h._args);
+  let r: unknown;
+  try {
+    r = h._args === null ? cb(h._arg) : cb(...h._args);
+  } catch (exception) {
+    reportCallbackError(h, cb, exception);
+    return;
+  }
+  if (r instanceof Promise) r.then(undefined, (exception: unknown) => reportCallbackError(h, cb, exception));
+}
+
+function reportCallbackError(h: Handle, cb: (...args: any[]) => unknown, exception: unknown): void {
+  h._loop.callExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, handle: h });
 }
 
 /**
@@ -37,8 +53,8 @@ export class Handle implements Runnable {
   /** @internal */ readonly _loop: EventLoop;
   /** @internal the next entry of the loop's ready list (see `EventLoop`) */
   _rnext: Runnable | null = null;
-  /** @internal the context the callback runs in (context.ts), when one was captured or given */
-  _ctx: AsyncResource | null = null;
+  /** @internal the context the callback runs in (context.ts): captured, or given (entered as `Context.run` does) */
+  _ctx: AsyncResource | Context | null = null;
   constructor(callback: (...args: any[]) => void, args: readonly unknown[] | null, loop: EventLoop, arg?: unknown) {
     this._callback = callback;
     this._args = args;
@@ -62,16 +78,15 @@ export class Handle implements Runnable {
   _run(): void {
     const cb = this._callback;
     if (cb === null) return;
-    try {
-      if (this._ctx !== null) runInContext(this._ctx, callHandle, this);
-      else if (this._args === null) cb(this._arg);
-      else cb(...this._args);
-    } catch (exception) {
-      this._loop.callExceptionHandler({
-        message: `Exception in callback ${cb.name || "anonymous"}`,
-        exception,
-        handle: this,
-      });
+    const ctx = this._ctx;
+    if (ctx === null) callHandle(this);
+    else if (!(ctx instanceof Context)) runInContext(ctx, callHandle, this);
+    else {
+      try {
+        ctx.run(callHandle, this);
+      } catch (exception) {
+        reportCallbackError(this, cb, exception); // (the context was entered already: CPython's RuntimeError)
+      }
     }
   }
 }

@@ -14,7 +14,7 @@
  */
 import { CancelledError, RuntimeError } from "./errors.js";
 import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./check.js";
-import { Context, captureContext, contextState, runInContext } from "./context.js";
+import { Context, captureContext, contextState, runInContext, undoFirstEnterWith } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
@@ -242,7 +242,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._parent = parent !== null && !parent._task.done() ? parent._task : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     // The context the task runs in: a copy of its creator's (context.ts), once any context exists.
-    const ctx = context !== undefined ? context._res : contextState.inUse && !adopted ? captureContext() : null;
+    const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureContext() : null;
     if (ctx !== null) this._extras().ctx = ctx;
     loop._taskCreated(this);
     if (adopted) return;
@@ -261,8 +261,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     callbackContext.loop = null;
     try {
       const ctx = this._x === null ? null : this._x.ctx;
-      if (ctx === null) runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
-      else runInContext(ctx, startEagerInStrand, this as Task<unknown>);
+      if (ctx !== null) runInContext(ctx, startEagerInStrand, this as Task<unknown>);
+      else if (contextState.inUse) runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
+      else {
+        runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
+        if (contextState.inUse) undoFirstEnterWith(); // (its first entry into a context was in the caller's)
+      }
     } finally {
       callbackContext.loop = saved;
     }

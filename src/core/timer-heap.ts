@@ -68,6 +68,11 @@ export class TimerHeap {
     return best;
   }
 
+  /** Call `fn` on every timer, in no particular order (the heap is not changed). */
+  forEach(fn: (t: TimerHandle) => void): void {
+    for (const t of this.items) fn(t);
+  }
+
   clear(): void {
     for (const t of this.items) t._scheduled = false;
     this.items = [];
