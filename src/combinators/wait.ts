@@ -123,7 +123,7 @@ async function waitFor_<T>(
     if (
       counter <= 0 ||
       returnWhen === FIRST_COMPLETED ||
-      (returnWhen === FIRST_EXCEPTION && !f.cancelled() && f.exception() !== undefined)
+      (returnWhen === FIRST_EXCEPTION && failed(f))
     ) {
       timeoutHandle?.cancel();
       if (!waiter.done()) waiter.setResult();
@@ -140,4 +140,15 @@ async function waitFor_<T>(
   const pending = new Set<Future<T>>();
   for (const f of fs) (f.done() ? done : pending).add(f);
   return [done, pending];
+}
+
+/**
+ * CPython's `not f.cancelled() and f.exception() is not None` (tasks.py `_wait`): reading the exception
+ * marks it retrieved, as there; whether it failed is the future's own state, not `exception() !==
+ * undefined` (a task whose function threw undefined failed too).
+ */
+function failed(f: Future<unknown>): boolean {
+  if (f.cancelled()) return false;
+  f.exception();
+  return f._hasException;
 }

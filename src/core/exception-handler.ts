@@ -9,6 +9,19 @@
  * exception, the future or task, the handle; the default prints the message, the task or future, and the
  * exception's stack, to stderr (CPython logs them through `logging`, whose default also goes to stderr).
  *
+ * Anything can be thrown in JavaScript, including values `String()` cannot convert (an object without a
+ * prototype, one whose `toString` throws, an error whose `stack` getter throws). Reporting such a value
+ * must not throw in turn (the process would crash from inside the loop): every user value is shown
+ * through `reprValue` / `errorText`, which never throw and fall back to CPython's words
+ * `<exception str() failed>`; and the default handler guards itself as CPython's `call_exception_handler`
+ * guards it ("Exception in default exception handler", base_events.py). Rejected: `String(value)` (throws
+ * for those values, and says `[object Object]` for the rest), and `JSON.stringify` (throws on cycles and
+ * BigInt, drops undefined).
+ *
+ * `reprValue` is CPython's `reprlib.repr` for futures' reprs (`<Future finished result='x'>`): readable
+ * (`util.inspect`, read from `node:util` at the first call, not at import) and bounded (a long string is
+ * cut in its middle as reprlib cuts it, long arrays show 6 items, nesting 2 levels).
+ *
  * @module
  */
 import type { Future } from "./future.js";
@@ -29,18 +42,114 @@ export interface ExceptionContext {
 /** A loop's exception handler. */
 export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
 
+/** CPython's words for a value whose `str()` raised (`traceback.TracebackException`). */
+const STR_FAILED = "<exception str() failed>";
+/** reprlib's `maxstring`: a string longer than this is cut in its middle */
+const MAX_STRING = 30;
+/** the longest repr of any other value (reprlib's `maxother` is 30; inspect's forms are wordier) */
+const MAX_OTHER = 80;
+
+type Inspect = (value: unknown, options: object) => string;
+/** Invariant: null until the first `reprValue` of a non-string: then `util.inspect`. */
+let inspectFn: Inspect | null = null;
+const INSPECT_OPTIONS = Object.freeze({ depth: 2, maxArrayLength: 6, maxStringLength: MAX_STRING, breakLength: Infinity, compact: true });
+
+/** Cut `s` in its middle to `max` characters, as `reprlib.Repr.repr_str` does (`'yyy...yyy'`). */
+function cutMiddle(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const i = Math.max(0, Math.floor((max - 3) / 2));
+  const j = Math.max(0, max - 3 - i);
+  return s.slice(0, i) + "..." + s.slice(s.length - j);
+}
+
 /**
- * Print an exception context the way CPython's default handler logs it.
+ * A value, readable and bounded, for reprs and reports (CPython's `reprlib.repr`): `'x'`, `{ a: 1 }`,
+ * `[ 0, 1, 2, 3, 4, 5, ... 94 more items ]`, `TypeError: bad`. Never throws: `<exception str() failed>`
+ * when nothing about the value can be read.
+ * @internal
+ */
+export function reprValue(value: unknown): string {
+  try {
+    if (typeof value === "string") {
+      // (reprlib's `repr_str`: quote the start; if too long, quote the two ends and cut between them)
+      let s = quote(value.slice(0, MAX_STRING));
+      if (s.length > MAX_STRING) {
+        const i = Math.floor((MAX_STRING - 3) / 2);
+        const j = MAX_STRING - 3 - i;
+        s = quote(value.slice(0, i) + value.slice(value.length - j));
+        s = s.slice(0, i) + "..." + s.slice(s.length - j);
+      }
+      return s;
+    }
+    if (value instanceof Error) return cutMiddle(errorHeadline(value), MAX_OTHER);
+    inspectFn ??= process.getBuiltinModule("node:util").inspect as Inspect;
+    return cutMiddle(inspectFn(value, INSPECT_OPTIONS), MAX_OTHER);
+  } catch {
+    return STR_FAILED;
+  }
+}
+
+/** A string quoted as `util.inspect` quotes it (`'x'`, `"it's"`). */
+function quote(s: string): string {
+  inspectFn ??= process.getBuiltinModule("node:util").inspect as Inspect;
+  return inspectFn(s, { maxStringLength: Infinity });
+}
+
+/** `TypeError: bad`; throws if the error's properties cannot be read. */
+function errorHeadline(e: Error): string {
+  const message = String(e.message);
+  const name = String(e.name);
+  return message === "" ? name : `${name}: ${message}`;
+}
+
+/**
+ * An exception as the default handler prints it: an error's stack (else `name: message`), any other
+ * value inspected in full. Never throws: `<exception str() failed>` when nothing can be read.
+ * @internal
+ */
+export function errorText(exc: unknown): string {
+  if (exc instanceof Error) {
+    try {
+      const stack = exc.stack;
+      if (typeof stack === "string" && stack !== "") return stack;
+    } catch {
+      // (a stack getter that throws: fall back to name and message)
+    }
+    try {
+      return errorHeadline(exc);
+    } catch {
+      return STR_FAILED;
+    }
+  }
+  try {
+    if (typeof exc === "string") return exc;
+    inspectFn ??= process.getBuiltinModule("node:util").inspect as Inspect;
+    return inspectFn(exc, { depth: 2, breakLength: Infinity });
+  } catch {
+    return STR_FAILED;
+  }
+}
+
+/**
+ * Print an exception context the way CPython's default handler logs it. Never throws: a failure while
+ * reporting is itself reported, as CPython's `call_exception_handler` reports "Exception in default
+ * exception handler" (base_events.py, `call_exception_handler`).
  * @internal
  */
 export function defaultExceptionHandler(context: ExceptionContext): void {
-  const lines = [context.message];
-  if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
-  else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
-  else if (typeof context["name"] === "string") lines.push(`task: ${context["name"]}`);
-  const exc = context.exception;
-  if (exc !== undefined) {
-    lines.push(exc instanceof Error ? (exc.stack ?? `${exc.name}: ${exc.message}`) : String(exc));
+  try {
+    const lines = [String(context.message)];
+    if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
+    else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
+    else if (typeof context["name"] === "string") lines.push(`task: ${context["name"]}`);
+    const exc = context.exception;
+    if (exc !== undefined) lines.push(errorText(exc));
+    console.error(lines.join("\n"));
+  } catch (e) {
+    try {
+      console.error(`Exception in default exception handler\n${errorText(e)}`);
+    } catch {
+      // (stderr itself failed: nothing is left to report with)
+    }
   }
-  console.error(lines.join("\n"));
 }

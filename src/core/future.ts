@@ -8,10 +8,22 @@
  * CPython's `Future.__schedule_callbacks` schedules `Task.__wakeup`: the task resumes one loop iteration
  * later, behind what was already ready.
  *
+ * Anything can be thrown in JavaScript, `undefined` included, so whether a future failed is its own state
+ * (`ST_HAS_EXCEPTION`, `_hasException`), never `exception() !== undefined`: a task whose function throws
+ * `undefined` has failed. `setException` on a plain future (what user code settles by hand) refuses
+ * `undefined` and `null` (CPython's "invalid exception object": a value that says nothing is almost
+ * always a mistake) and instantiates an Error class (as CPython instantiates an exception class); the
+ * library's relays of a thrown value (a task's end, gather, shield, a promise's rejection) take any
+ * value: a task calls `_finishException`, the other subclasses `setException` (not checked on them) or
+ * `_relayException`. Rejected: checking on every class before the relays use `_relayException` (gather
+ * of a task that threw undefined would hang).
+ * Reprs show values through `reprValue` (readable, bounded, never throws: see exception-handler.ts).
+ *
  * @module
  */
 import { CancelledError, InvalidStateError, RuntimeError } from "./errors.js";
-import { describe } from "./check.js";
+import { checkOptions, describe } from "./check.js";
+import { reprValue } from "./exception-handler.js";
 import type { EventLoop } from "./event-loop.js";
 import { currentLoop, endIdleWait, noteWaitOnIdleLoop } from "./running.js";
 import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLike } from "./current.js";
@@ -21,6 +33,7 @@ import { Chain } from "./chain.js";
 import type { Task } from "./task.js";
 
 const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
+const FUTURE_OPTIONS = ["loop"] as const;
 const NO_FUTURES: readonly Future<unknown>[] = Object.freeze([]);
 
 /** `Future._st`: the state in the low two bits, then flags. @internal */
@@ -94,11 +107,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
   declare readonly _awaitOnly: boolean;
 
   /**
-   * @param options `loop`: the loop to bind to (default: the running loop, else the current one)
+   * @param options `loop`: the loop to bind to (default: the running loop, else the current one). Options
+   *   that are not an object, an unknown option, or a `loop` that is not an `EventLoop` are a `TypeError`
+   *   (as `createTask`'s).
    * @param loop (internal) the loop, passed directly by subclasses to save an options object
    */
   constructor(options: { loop?: EventLoop } = NO_OPTIONS, loop?: EventLoop) {
-    this._loop = loop ?? options.loop ?? currentLoop("new Future()");
+    this._loop = loop ?? (options === NO_OPTIONS ? currentLoop("new Future()") : loopOption(options));
   }
 
   /** @internal the state, named as in CPython */
@@ -157,6 +172,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     // As CPython: asking to cancel counts as having looked at the outcome (no "never retrieved" report).
     this._markRetrieved();
     if (this._st !== ST_PENDING) return false;
+    // (checked as Task.cancel checks it; CPython takes any msg, but a CancelledError's message is a string)
+    if (msg !== undefined && typeof msg !== "string") throw new TypeError(`Expected msg to be a string, got ${describe(msg)}`);
     this._st = ST_CANCELLED;
     this._value = msg;
     this._scheduleCallbacks();
@@ -173,8 +190,36 @@ export class Future<T = unknown> implements PromiseLike<T> {
     this._scheduleCallbacks();
   }
 
-  /** Mark the future done with an exception. Throws `InvalidStateError` if it is already done. */
+  /**
+   * Mark the future done with an exception. Throws `InvalidStateError` if it is already done. On a plain
+   * future (`loop.createFuture()`), `undefined` or `null` is a `TypeError` (CPython's "invalid exception
+   * object"), and an Error class is instantiated (as CPython instantiates an exception class):
+   * `setException(TimeoutError)` stores `new TimeoutError()`. Any other value may be thrown in
+   * JavaScript and is kept as it is.
+   */
   setException(exception: unknown): void {
+    if (this._st !== ST_PENDING) {
+      throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
+    }
+    // (CPython's futures.py `set_exception`: `if isinstance(exception, type): exception = exception()`,
+    // then `TypeError("invalid exception object")` for what is not an exception.) Only on a plain future
+    // (`new Future()`, `loop.createFuture()`: what user code settles by hand): the library's subclasses
+    // (gather's, shield's, a promise's, an executor's, a job's, a primitive's waiter) call `setException`
+    // to relay whatever their work threw, `undefined` included, until they all call `_relayException`.
+    if (Object.getPrototypeOf(this) === Future.prototype) {
+      if (exception === undefined || exception === null) {
+        throw new TypeError(`Expected exception to be an error or a thrown value other than undefined, got ${describe(exception)}`);
+      }
+      if (isErrorClass(exception)) exception = new exception();
+    }
+    this._finishException(exception);
+  }
+
+  /**
+   * Mark the future done with a value that was thrown, whatever it is (`undefined` too: a relay of another
+   * future's exception, or of a promise's rejection). Throws `InvalidStateError` if already done. @internal
+   */
+  _relayException(exception: unknown): void {
     if (this._st !== ST_PENDING) {
       throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
     }
@@ -205,7 +250,9 @@ export class Future<T = unknown> implements PromiseLike<T> {
 
   /**
    * The exception set on the future, or `undefined` if it finished with a result. Throws
-   * `CancelledError` if cancelled and `InvalidStateError` if not done.
+   * `CancelledError` if cancelled and `InvalidStateError` if not done. (A task whose function threw
+   * `undefined` failed, yet this returns `undefined`: `result()` throws it. Library code tests
+   * `_hasException`.)
    */
   exception(): unknown {
     const st = this._st & ST_MASK;
@@ -465,7 +512,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     try {
       cb(this);
     } catch (exception) {
-      this._loop.callExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
+      this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this });
     }
   }
 
@@ -499,7 +546,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _repr(): string {
     const state = this._state.toLowerCase();
     if ((this._st & ST_MASK) === ST_FINISHED) {
-      return this._hasException ? `<Future finished exception=${String(this._exception)}>` : `<Future finished result=${String(this._result)}>`;
+      return this._hasException ? `<Future finished exception=${reprValue(this._exception)}>` : `<Future finished result=${reprValue(this._result)}>`;
     }
     return `<Future ${state}>`;
   }
@@ -516,6 +563,35 @@ Object.defineProperty(Future.prototype, "_awaitOnly", { value: false, writable: 
 Object.defineProperty(Future.prototype, "_label", { value: undefined, writable: true });
 
 type OutsideAwaiter = { _outside?: Awaiter };
+
+/** The loop of `new Future(options)`: the `loop` option checked, else the running or current loop. */
+function loopOption(options: { loop?: EventLoop }): EventLoop {
+  const l = checkOptions(options, FUTURE_OPTIONS, "new Future()").loop;
+  if (l === undefined) return currentLoop("new Future()");
+  // (duck-typed: event-loop.ts imports this module, not the other way round)
+  if (l === null || typeof l !== "object" || typeof (l as { _pushRunnable?: unknown })._pushRunnable !== "function") {
+    throw new TypeError(`Expected loop to be an EventLoop, got ${describe(l)}`);
+  }
+  return l;
+}
+
+/** True for `Error` and its subclasses (a class given where an error is expected: CPython instantiates it). */
+function isErrorClass(value: unknown): value is new () => Error {
+  try {
+    return typeof value === "function" && (value === Error || value.prototype instanceof Error);
+  } catch {
+    return false;
+  }
+}
+
+/** A callback's name for a report; never throws (a `name` getter may). */
+function fnName(fn: (...args: never[]) => unknown): string {
+  try {
+    return typeof fn.name === "string" && fn.name !== "" ? fn.name : "anonymous";
+  } catch {
+    return "anonymous";
+  }
+}
 
 /** True for a done callback that gives a future's outcome to code outside tasks (`_awaitOutside`). @internal */
 export function isOutsideDelivery(cb: unknown): cb is (f: Future<unknown>) => void {

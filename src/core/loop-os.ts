@@ -14,7 +14,8 @@
  *   "thread-safe" means "from code that is not running on this loop" (a Node callback, another loop, a
  *   worker thread's message handler): `callSoonThreadsafe` wakes the loop if it idles, and
  *   `runCoroutineThreadsafe` starts a task on the loop and returns a plain `Promise` of its result
- *   (CPython's `concurrent.futures.Future`).
+ *   (CPython's `concurrent.futures.Future`). That promise settles even if the loop closes first (a close
+ *   callback, `loop._onClose`, rejects it), where CPython's concurrent future would wait for ever.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import { describe } from "./check.js";
 import { CancelledError, RuntimeError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
 import type { Handle } from "./handles.js";
+import type { Task } from "./task.js";
 
 /**
  * A signal: a name (`"SIGTERM"`) or its number (`15`), as in `os.constants.signals` (`addSignalHandler`,
@@ -147,7 +149,10 @@ export type ThreadsafeFuture<T> = Promise<T> & {
 
 /**
  * Start `fn` as a task on `loop` from code that does not run on that loop (CPython's
- * `run_coroutine_threadsafe`), and return a promise of its result that can also cancel it.
+ * `run_coroutine_threadsafe`), and return a promise of its result that can also cancel it. The promise
+ * always settles: if the loop closes before the task ends (or before it starts), it rejects with a
+ * `RuntimeError` ("Event loop is closed: task Task-3 will never finish"), as an outside `await` of a
+ * task does at close.
  *
  * @example
  * ```ts
@@ -175,31 +180,54 @@ export function runCoroutineThreadsafe<T>(fn: () => T | PromiseLike<T>, loop: Ev
     resolve = res;
     reject = rej;
   }) as ThreadsafeFuture<Awaited<T>>;
-  let task: { cancel(msg?: string): boolean; done(): boolean } | null = null;
+  let task: Task<unknown> | null = null;
   /** null: not cancelled; else the message (possibly undefined) */
   let cancelled: string | undefined | null = null;
+  /** Invariant: true once the promise is settled; then `unClose` has been called. */
   let settled = false;
+  const settleFrom = (d: Task<unknown>): void => {
+    if (settled) return;
+    settled = true;
+    unClose();
+    if (d.cancelled()) {
+      try {
+        d.result();
+      } catch (e) {
+        reject(e);
+      }
+    } else if (d._hasException) reject(d.exception()); // (its own state: a function that threw undefined failed)
+    else resolve(d.result() as Awaited<T>);
+  };
+  // The loop may close before the task starts (the callback below is dropped), while it is pending, or
+  // with its done callback still queued: the promise settles all the same, as an outside `await` of a
+  // task does at close ("Event loop is closed: task X will never finish", `EventLoop.close`). (Such a
+  // rejection is marked handled: fire-and-forget calls must not crash the process with an unhandled
+  // rejection at close; the pending task is reported as destroyed by the close itself.)
+  const unClose = loop._onClose(() => {
+    if (settled) return;
+    const t = task;
+    if (t !== null && t.done()) {
+      settleFrom(t);
+      return;
+    }
+    settled = true;
+    promise.catch(() => {});
+    if (cancelled !== null) reject(new CancelledError(cancelled));
+    else if (t === null) reject(new RuntimeError("Event loop is closed: the task of runCoroutineThreadsafe() will never start (the loop closed before running it)"));
+    else reject(new RuntimeError(`Event loop is closed: task ${t.getName()} will never finish`));
+  });
   callSoonThreadsafe(
     loop,
     () => {
       if (cancelled !== null) {
         settled = true;
+        unClose();
         reject(new CancelledError(cancelled));
         return;
       }
-      const t = loop.createTask(async () => (await fn()) as Awaited<T>);
+      const t: Task<unknown> = loop.createTask(async () => await fn());
       task = t;
-      t.addDoneCallback((d) => {
-        settled = true;
-        if (d.cancelled()) {
-          try {
-            d.result();
-          } catch (e) {
-            reject(e);
-          }
-        } else if (d.exception() !== undefined) reject(d.exception());
-        else resolve(d.result() as Awaited<T>);
-      });
+      t.addDoneCallback(settleFrom);
     },
     [],
   );

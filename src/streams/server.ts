@@ -204,7 +204,8 @@ export class Server {
     task.addDoneCallback((t) => {
       this._handlers.delete(t);
       if (t.cancelled()) conn.close();
-      else if (t.exception() !== undefined) {
+      else if (t._hasException) {
+        // (its own state: a handler that threw undefined failed too)
         loop.callExceptionHandler({ message: "Unhandled exception in clientConnected", exception: t.exception(), task: t });
         conn.close();
       } else if (!conn.closing && !conn.lost) {

@@ -146,7 +146,8 @@ export class StreamWriter {
    */
   async drain(): Promise<void> {
     const r = this._reader;
-    if (r !== null && r.exception() !== undefined) throw r.exception();
+    // (the reader's own "has an exception" state, not `exception() !== undefined`: anything can be thrown)
+    if (r !== null && (r as unknown as { _hasException: boolean })._hasException) throw r.exception();
     const c = this._conn;
     // (CPython's `transport.is_closing()`: let a pending close event land first, as CPython does)
     if (c.isClosing()) await sleep(0);
