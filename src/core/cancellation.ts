@@ -75,6 +75,43 @@ export const REG_YIELD_CANCEL = 3;
 export const REG_WAKE_CANCEL = 4;
 /** The same for an element (its step no longer kept: it wakes in this step's wake-ups). @internal */
 export const REG_WAKE_CANCEL_ELEM = 5;
+/**
+ * A `sleep(0)` (no future: `_fut` null), linked in its strand's awaits until it resumes, so that
+ * cancelling the strand reaches it (CPython's task in a bare yield gets `_must_cancel`). @internal
+ */
+export const REG_YIELD = 6;
+/** A `REG_YIELD` whose strand was cancelled: raises `CancelledError` when it resumes (its message in `yieldCancels`). @internal */
+export const REG_YIELD_CANCELLED = 7;
+
+/**
+ * True if code of `s` or below waits on an await or a `sleep(0)` of ours (a done task's code that does is
+ * an orphan: run()'s shutdown cancels it and waits for it).
+ * @internal
+ */
+export function hasLinked(s: StrandLike): boolean {
+  if (s._w !== null) return true;
+  const kids = s._kids;
+  if (kids !== null) for (const k of kids) if (hasLinked(k)) return true;
+  return false;
+}
+
+/** The message of each `REG_YIELD_CANCELLED` chain (rare: a weak map, no field on every chain). */
+const yieldCancels = new WeakMap<Chain<unknown>, string | undefined>();
+
+/**
+ * A `sleep(0)` resumes: unlinked from its strand; the message of the cancellation that reached it
+ * meanwhile, or `NO_CANCEL`.
+ * @internal
+ */
+export function takeYield(c: Chain<unknown>): string | undefined | typeof NO_CANCEL {
+  const reg = c._reg;
+  unlinkAwait(c);
+  c._reg = REG_NONE;
+  if (reg !== REG_YIELD_CANCELLED) return NO_CANCEL;
+  const m = yieldCancels.get(c);
+  yieldCancels.delete(c);
+  return m;
+}
 
 /**
  * A region of one task's code: a scope's body, or work taken over by `waitFor`.
@@ -267,6 +304,15 @@ function cancelAwait(c: Chain<unknown>, msg: string | undefined, step: number): 
     c._value = msg; // (the latest request's message, as CPython's `_cancel_message` is overwritten)
     return 1;
   }
+  if (reg === REG_YIELD || reg === REG_YIELD_CANCELLED) {
+    // (its resumption is queued already: it raises then, as an await woken in this step does)
+    c._reg = REG_YIELD_CANCELLED;
+    yieldCancels.set(c, msg);
+    const s = c._strand!;
+    markedInStep.set(s._task, s._task._stepNo);
+    if (s === s._task) s._task._lastCancelMessage = msg;
+    return 1;
+  }
   if (isStaleElement(c, step)) return 0;
   const f = c._fut!;
   if (!f.done()) return f.cancel(msg) ? 1 : 0;
@@ -291,13 +337,23 @@ const markedInStep = new WeakMap<Task<unknown>, number>();
  * it back would hand a chain what nobody then reads (a lock, an item).
  */
 function unmarkWoken(task: Task<unknown>): void {
-  if (task._nreg !== 1 || markedInStep.get(task) !== task._stepNo) return;
+  if (markedInStep.get(task) !== task._stepNo || countLinked(task, 0) !== 1) return;
   unmarkIn(task);
+}
+
+/** How many awaits and `sleep(0)`s are linked in `s` and below, counted up to 2 from `n`. */
+function countLinked(s: StrandLike, n: number): number {
+  for (let c = s._w; c !== null && n < 2; c = c._wnext) n++;
+  if (s._kids !== null) for (const k of s._kids) if (n < 2) n = countLinked(k, n);
+  return n;
 }
 
 function unmarkIn(s: StrandLike): void {
   for (let c = s._w; c !== null; c = c._wnext) {
-    if (c._reg === REG_WAKE_CANCEL) {
+    if (c._reg === REG_YIELD_CANCELLED) {
+      c._reg = REG_YIELD;
+      yieldCancels.delete(c);
+    } else if (c._reg === REG_WAKE_CANCEL) {
       c._reg = REG_LIVE;
       c._value = undefined;
     } else if (c._reg === REG_WAKE_CANCEL_ELEM) {
@@ -465,7 +521,7 @@ function collect(s: StrandLike, out: Future<unknown>[]): void {
   const chains: Chain<unknown>[] = [];
   const step = s._task._stepNo;
   for (let c = s._w; c !== null; c = c._wnext) {
-    if (!isStaleElement(c, step)) chains.push(c);
+    if (c._fut !== null && !isStaleElement(c, step)) chains.push(c); // (not a sleep(0): nothing to wait on)
   }
   for (let i = chains.length - 1; i >= 0; i--) out.push(chains[i]!._fut!);
   if (s._kids !== null) for (const k of s._kids) collect(k, out);
@@ -538,7 +594,7 @@ export function uncancelTask(task: Task<unknown>): number {
     task._numCancelsRequested--;
     if (task._numCancelsRequested === 0) {
       task._mustCancel = false;
-      if (task._nreg > 0) unmarkWoken(task);
+      unmarkWoken(task);
     }
   }
   return task._numCancelsRequested;

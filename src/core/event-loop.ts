@@ -63,7 +63,7 @@ import { TaskSet } from "./task-set.js";
 import { soon } from "./microtask.js";
 import { loopRegistry, runningLoopOrNull } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
-import { cancelOrphanCode } from "./cancellation.js";
+import { cancelOrphanCode, hasLinked } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
 // (Node's own timers and clock, not the globals that test runners' fake timers replace: real-timers.ts)
 import { clearImmediate, clearTimeout, fakeTimersProblem, performance, setImmediate, setTimeout } from "./real-timers.js";
@@ -737,7 +737,7 @@ export class EventLoop {
   /** @internal */
   _taskDone(t: Task<unknown>): void {
     this._tasks.delete(t);
-    if (t._nreg > 0) this._noteOrphan(t);
+    if (t._nreg > 0 || hasLinked(t)) this._noteOrphan(t);
     this._tracer?.onTaskDone(t);
   }
 
@@ -949,9 +949,10 @@ export class EventLoop {
 
   /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */
   _endStepIfIdle(t: Task<unknown>): void {
+    const step = t._stepNo; // (that step only: the task may have begun another since, its orphan code's)
     soon(() => {
       soon(() => {
-        if (this._stepping === t) this._stepSuspended(t);
+        if (this._stepping === t && t._stepNo === step) this._stepSuspended(t);
       });
     });
   }

@@ -28,7 +28,10 @@ import {
   REG_ELEM,
   REG_LIVE,
   REG_NONE,
+  REG_YIELD,
   REG_YIELD_CANCEL,
+  hasLinked,
+  takeYield,
   REG_WAKE_CANCEL,
   REG_WAKE_CANCEL_ELEM,
   takeGivenUp,
@@ -564,6 +567,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     fut._pushCallback(awaiter);
     if (dead) fut.cancel();
     else cancelOnSuspend(this as Task<unknown>, s, fut);
+    this._loop._stepSuspended(this as Task<unknown>);
   }
 
   /** @internal hold virtual time until this task's work awaits something of ours (adopt.ts) */
@@ -612,6 +616,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     const dead = takeGivenUp(s);
     if (s._closed) s = openStrand(s);
     if (dead || (s !== this && levelCancelled(s))) awaiter._reg = REG_YIELD_CANCEL;
+    else {
+      awaiter._reg = REG_YIELD; // (linked until it resumes: cancelling the strand reaches it)
+      awaiter._strand = s;
+      linkAwait(s, awaiter);
+    }
     this._loop._pushRunnable(awaiter._resumeWith(s, value));
     const f = this._flags;
     if (f !== 0) {
@@ -623,20 +632,49 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._stepSuspended(this);
   }
 
+  /**
+   * Code of this task, which is done, resumes: the loop waits for it to suspend again (or, if it ends
+   * instead, for the driver's macrotask watchdog) before it goes on, as for a step, so that code woken in
+   * the iteration that ends `run()`'s main awaits again while the loop still runs (it would find none).
+   */
+  private _beginOrphanStep(): void {
+    this._loop._beginStep(this as Task<unknown>);
+  }
+
+  /**
+   * `sleep(0)` in code of this task, which is done (an orphan chain): queued as a yield of its own, and
+   * the loop knows the task has such code (`_orphans`), so that run()'s shutdown cancels and waits for it.
+   * @internal
+   */
+  _yieldOrphan(s: StrandLike, awaiter: Chain<unknown>, value: unknown): void {
+    if (s._closed) s = openStrand(s);
+    awaiter._reg = REG_YIELD;
+    awaiter._strand = s;
+    linkAwait(s, awaiter);
+    this._loop._noteOrphan(this as Task<unknown>);
+    this._loop._pushRunnable(awaiter._resumeWith(s, value));
+    this._loop._stepSuspended(this as Task<unknown>);
+  }
+
   /** The step after `sleep(0)`. @internal */
   _resumeAfterYield(awaiter: Chain<unknown>, value: unknown): void {
+    const reg = awaiter._reg;
+    let m: string | undefined | typeof NO_CANCEL = NO_CANCEL;
+    if (reg === REG_YIELD_CANCEL) {
+      awaiter._reg = REG_NONE;
+      m = CANCEL_SCOPE_MESSAGE;
+    } else if (reg !== REG_NONE) m = takeYield(awaiter);
     if (this._st !== ST_PENDING) {
-      awaiter._deliver(true, value);
+      // (code of a task that has finished: cancelled by run()'s shutdown, or going on as it likes)
+      if (reg !== REG_YIELD_CANCEL && m === NO_CANCEL) m = takeCancel(this as Task<unknown>, awaiter._strand!);
+      if (!hasLinked(this)) this._loop._orphanSettled(this as Task<unknown>);
+      this._beginOrphanStep();
+      if (m !== NO_CANCEL && reg !== REG_YIELD_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
+      else awaiter._deliver(true, value);
       return;
     }
     this._loop._beginStep(this);
-    if (awaiter._reg === REG_YIELD_CANCEL) {
-      awaiter._reg = REG_NONE;
-      awaiter._deliver(false, new CancelledError(CANCEL_SCOPE_MESSAGE));
-      return;
-    }
-    const s = awaiter._strand!;
-    const m = takeCancel(this as Task<unknown>, s);
+    if (m === NO_CANCEL) m = takeCancel(this as Task<unknown>, awaiter._strand!);
     if (m !== NO_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
     else awaiter._deliver(true, value);
   }
@@ -661,7 +699,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     c._reg = REG_NONE;
     this._nreg--;
     if (stale || this._st !== ST_PENDING) {
-      if (this._nreg === 0 && this._st !== ST_PENDING) this._loop._orphanSettled(this as Task<unknown>);
+      if (this._st !== ST_PENDING) {
+        if (!hasLinked(this)) this._loop._orphanSettled(this as Task<unknown>);
+        this._beginOrphanStep();
+      }
       // (code of a task that has finished, cancelled all the same: what woke it passes on)
       deliverOrCancel(fut, awaiter, marked ? markMsg : NO_CANCEL);
       return;

@@ -56,6 +56,7 @@ class YieldOnce<T> implements PromiseLike<T> {
     const s = callerStrand();
     const task = s === null ? undefined : s._task;
     if (task !== undefined && !task.done() && task._loop === this.loop) task._yieldOnce(s!, chain, this.value);
+    else if (task !== undefined && task._loop === this.loop && this.loop.isRunning()) task._yieldOrphan(s!, chain, this.value);
     else this.loop._soon(() => chain._deliver(true, this.value));
     return chain;
   }

@@ -597,6 +597,61 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     await sleep(c.u(1));
     c.p("next await ok");
   },
+  "yield-chain-cancelled": async (c) => {
+    // (a chain in sleep(0) when its task is cancelled raises there, as each gather child does in CPython;
+    // it took no cancellation, ran on, and took the next item)
+    const q = new Queue<string>();
+    const a = async (): Promise<void> => {
+      try {
+        await q.get();
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("A raised CancelledError");
+        throw e;
+      }
+    };
+    const b = async (): Promise<void> => {
+      try {
+        await sleep(0);
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("B sleep raised CancelledError");
+        throw e;
+      }
+      c.p("B after sleep");
+      c.p(`B got ${await q.get()}`);
+    };
+    const t = createTask(() => Promise.all([a(), b()]));
+    await sleep(0);
+    t.cancel();
+    try {
+      await t;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("t CancelledError");
+    }
+    q.putNowait("job-1");
+    await sleep(c.u(1));
+    c.p(`qsize ${q.qsize()}`);
+
+    const cc = async (n: string): Promise<void> => {
+      try {
+        await sleep(0);
+        c.p(`${n} after sleep`);
+      } catch (e) {
+        if (e instanceof CancelledError) c.p(`${n} sleep raised CancelledError`);
+        throw e;
+      }
+    };
+    const u = createTask(() => Promise.all([cc("c1"), cc("c2")]));
+    await sleep(0);
+    u.cancel("stop");
+    try {
+      await u;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p(`u CancelledError ${e.message}`);
+    }
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

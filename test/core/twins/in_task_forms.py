@@ -602,6 +602,59 @@ async def woken_then_cancelled_then_uncancelled():
     p(f"q1 {q1.qsize()} q2 {q2.qsize()} locked {lock.locked()}")
 
 
+async def yield_chain_cancelled():
+    # (the fuzz probe's min3: one chain waits on q.get(), the other is in sleep(0) when the task is
+    # cancelled; both raise, and nobody takes a later item)
+    q = asyncio.Queue()
+
+    async def a():
+        try:
+            await q.get()
+        except asyncio.CancelledError:
+            p("A raised CancelledError")
+            raise
+
+    async def b():
+        try:
+            await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            p("B sleep raised CancelledError")
+            raise
+        p("B after sleep")
+        x = await q.get()
+        p(f"B got {x}")
+
+    t = asyncio.create_task(all_(a(), b()))
+    await asyncio.sleep(0)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("t CancelledError")
+    q.put_nowait("job-1")
+    await asyncio.sleep(0.001)
+    p(f"qsize {q.qsize()}")
+
+    async def two_yields():
+        async def c(n):
+            try:
+                await asyncio.sleep(0)
+                p(f"{n} after sleep")
+            except asyncio.CancelledError:
+                p(f"{n} sleep raised CancelledError")
+                raise
+
+        await all_(c("c1"), c("c2"))
+
+    u = asyncio.create_task(two_yields())
+    await asyncio.sleep(0)
+    u.cancel("stop")
+    try:
+        await u
+    except asyncio.CancelledError as e:
+        p(f"u CancelledError {e}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -626,6 +679,7 @@ PROGRAMS = {
     "woken-then-cancelled": woken_then_cancelled,
     "sibling-scope-requests": sibling_scope_requests,
     "woken-then-cancelled-then-uncancelled": woken_then_cancelled_then_uncancelled,
+    "yield-chain-cancelled": yield_chain_cancelled,
 }
 
 
