@@ -38,7 +38,11 @@ const registry = new FinalizationRegistry<Held>((held) => {
   else defaultExceptionHandler(held.context);
 });
 
-/** The report of an unretrieved failure; the task itself is not referenced (that would keep it alive). */
+/**
+ * The report of an unretrieved failure; the task itself is not referenced (that would keep it alive):
+ * reported at collection, it has `name` (a task's) where CPython, whose `__del__` still has the object,
+ * has `future`; reported by `close()` while alive, it has `future` (and `task`) as well (`_report`).
+ */
 function contextOf(f: Future<unknown>): ExceptionContext {
   const isTask = f instanceof Task;
   return {
@@ -111,8 +115,10 @@ export class UnretrievedFailures {
     this.retrieved(f);
     f._logTraceback = false;
     const ctx = contextOf(f);
+    // CPython's keys: `future` is the task or future (`Future.__del__`, Lib/asyncio/futures.py:97-102);
+    // `task` as well for a task, which this project's handlers and the default one read.
+    ctx.future = f;
     if (f instanceof Task) ctx.task = f;
-    else ctx.future = f;
     this._loop.callExceptionHandler(ctx);
   }
 }

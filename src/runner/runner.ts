@@ -77,6 +77,12 @@ type RunnerState = "CREATED" | "INITIALIZED" | "CLOSED";
 export class Runner {
   private _state: RunnerState = "CREATED";
   private _loop: EventLoop | null = null;
+  /**
+   * Invariant: true from a `run()` that made its main task until that run() settles. A second `run()` and
+   * `close()` are refused meanwhile, before they touch anything (CPython cannot be asked either: its
+   * `Runner.run()` blocks; called from inside the loop, it raises `RuntimeError`).
+   */
+  private _running = false;
   private readonly _options: RunOptions;
 
   constructor(options: RunOptions = {}) {
@@ -107,11 +113,21 @@ export class Runner {
     if (runningLoopOrNull() !== null || currentTask() !== null) {
       throw new RuntimeError("run() cannot be called from a running event loop");
     }
+    // (said before a main task is made that could never start: its code would run all the same, its
+    // result lost; CPython's Runner.run() raises RuntimeError when its loop is running, runners.py:95)
+    if (this._running) {
+      throw new RuntimeError("Runner.run() cannot be called while another run() of this runner is in progress: await that run() first");
+    }
     // (the loop would refuse to run as well; said before a main task is made that could never start)
     if (fakeTimersProblem !== null) throw new RuntimeError(fakeTimersProblem);
     this._lazyInit();
     const loop = this._loop!;
+    if (loop.isRunning()) {
+      // (a loop from loopFactory that something else runs)
+      throw new RuntimeError("Runner.run() cannot be called while its event loop is running: await what runs it first");
+    }
     const task = loop.createTask(main, { name: options.name ?? this._options.name });
+    this._running = true;
     let interrupted = false;
     const onSigint = (): void => {
       if (loop._handlesSignal("SIGINT")) return; // the program's own handler (addSignalHandler) has it
@@ -138,6 +154,7 @@ export class Runner {
       }
       throw e;
     } finally {
+      this._running = false;
       if (handle) process.off("SIGINT", onSigint);
     }
   }
@@ -154,6 +171,10 @@ export class Runner {
 
   /** @internal `close()`'s work: returns the errors strict mode fails with (none without `strict`). */
   async _close(): Promise<unknown[]> {
+    // Refused before anything is cancelled or closed: the run goes on, the runner stays usable.
+    if (this._running) {
+      throw new RuntimeError("Runner.close() cannot be called while its run() is in progress: await run() first (cancel its main task to end it sooner)");
+    }
     if (this._state !== "INITIALIZED") {
       this._state = "CLOSED";
       return [];

@@ -1,0 +1,171 @@
+/**
+ * Findings of a probe of `run()`/`Runner` (stop 29): chains nobody awaited that were woken as `main` ended
+ * or whose cleanup awaits foreign work, two `run()`s of one runner at once, `close()` during a `run()`, and
+ * the keys of the "never retrieved" report. The CPython twins are in the comments.
+ */
+import { describe, expect, it } from "vitest";
+import { CancelledError, Runner, RuntimeError, createTask, fromPromise, getRunningLoop, run, sleep, type ExceptionContext } from "../../src/index.js";
+import { rejection } from "../core/helpers.js";
+
+const V = { virtualTime: true };
+
+
+/** Node's unhandled rejections while `body` runs and for a few macrotasks after (Node reports them late). */
+async function watchUnhandled<T>(body: () => Promise<T>): Promise<{ value: T; unhandled: unknown[] }> {
+  const unhandled: unknown[] = [];
+  const on = (reason: unknown): void => void unhandled.push(reason);
+  process.on("unhandledRejection", on);
+  try {
+    const value = await body();
+    for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+    return { value, unhandled };
+  } finally {
+    process.off("unhandledRejection", on);
+  }
+}
+
+/** The unhandled rejections other than the `CancelledError` run()'s end expects from a chain it ended. */
+const unexpected = (reasons: unknown[]): string[] =>
+  reasons.filter((r) => !(r instanceof CancelledError)).map((r) => (r instanceof Error ? `${r.name}: ${r.message.slice(0, 60)}` : String(r)));
+
+describe("run()'s end and chains nobody awaited (rosetta: 'A call nobody awaits is part of the task that made it')", () => {
+  // Twin (p16.py): create_task(heartbeat()) looping on sleep(0); main returns after 3 sleep(0)s:
+  //   heartbeat caught CancelledError / main
+  for (const n of [0, 3]) {
+    it(`a heartbeat spinning on sleep(0), woken as main (${n} sleep(0)s) ends, is cancelled and waited for`, async () => {
+      const caught: string[] = [];
+      const { value, unhandled } = await watchUnhandled(() =>
+        run(async () => {
+          void (async () => {
+            try {
+              for (;;) await sleep(0);
+            } catch (e) {
+              caught.push((e as Error).constructor.name);
+              throw e;
+            }
+          })();
+          for (let i = 0; i < n; i++) await sleep(0);
+          return "main";
+        }, V),
+      );
+      expect(value).toBe("main");
+      expect(caught).toEqual(["CancelledError"]);
+      expect(unexpected(unhandled)).toEqual([]);
+    });
+  }
+
+  it("a heartbeat on sleep(10) due with main's sleep(30) at the same virtual moment is cancelled and waited for", async () => {
+    const log: string[] = [];
+    const { value, unhandled } = await watchUnhandled(() =>
+      run(async () => {
+        void (async () => {
+          try {
+            for (;;) await sleep(10);
+          } catch (e) {
+            log.push(`caught ${(e as Error).constructor.name}`);
+            throw e;
+          } finally {
+            log.push("finally");
+          }
+        })();
+        await sleep(30);
+        return "main";
+      }, V),
+    );
+    expect(value).toBe("main");
+    expect(log).toEqual(["caught CancelledError", "finally"]);
+    expect(unexpected(unhandled)).toEqual([]);
+  });
+
+  it("a leftover chain whose finally awaits foreign work through fromPromise is waited for, and its CancelledError dropped", async () => {
+    // (A raw foreign promise there is not seen: the chain is nobody's promise, so nothing tells its end
+    // from a wait on foreign work; rosetta says to wrap it with fromPromise.)
+    const log: string[] = [];
+    const { value, unhandled } = await watchUnhandled(() =>
+      run(async () => {
+        void (async () => {
+          try {
+            for (;;) await sleep(10);
+          } finally {
+            log.push("finally");
+            await fromPromise(new Promise<void>((resolve) => setTimeout(resolve, 20))); // (foreign work)
+            log.push("finally after foreign");
+          }
+        })();
+        await sleep(35);
+        return "main";
+      }, V),
+    );
+    expect(value).toBe("main");
+    expect(log).toEqual(["finally", "finally after foreign"]); // (all of it before run() returned)
+    expect(unexpected(unhandled)).toEqual([]);
+  });
+});
+
+describe("Runner: run() and close() while a run() is in progress", () => {
+  it("a second run() is refused before its main starts; the first run's result is kept", async () => {
+    const runner = new Runner(V);
+    const started: string[] = [];
+    const a = runner.run(async () => {
+      started.push("a");
+      await sleep(10);
+      return "a";
+    });
+    const b = runner.run(async () => {
+      started.push("b");
+      await sleep(10);
+      return "b";
+    });
+    const e = await rejection(b);
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect((e as Error).message).toMatch(/^Runner\.run\(\) cannot be called while another run\(\)/);
+    expect(await a).toBe("a");
+    expect(started).toEqual(["a"]);
+    expect(await runner.run(async () => "c")).toBe("c");
+    await runner.close();
+  });
+
+  it("close() during a run() is refused before it cancels anything; the run ends normally; close() then works", async () => {
+    const runner = new Runner(V);
+    const log: string[] = [];
+    const p = runner.run(async () => {
+      try {
+        await sleep(100);
+        log.push("slept");
+        return "m";
+      } finally {
+        log.push("finally");
+      }
+    });
+    const e = await rejection(runner.close());
+    expect(e).toBeInstanceOf(RuntimeError);
+    expect((e as Error).message).toMatch(/^Runner\.close\(\) cannot be called while its run\(\) is in progress/);
+    expect(await p).toBe("m");
+    expect(log).toEqual(["slept", "finally"]);
+    expect(runner.getLoop().isClosed()).toBe(false);
+    const loop = runner.getLoop();
+    await runner.close();
+    expect(loop.isClosed()).toBe(true);
+    expect(() => runner.getLoop()).toThrow("Runner is closed");
+  });
+});
+
+describe('"Task exception was never retrieved": the context', () => {
+  // Twin (p10.py, CPython futures.py:97-102): the handler's context has keys exception, future, message.
+  it("has the task under `future` (as CPython) and under `task`", async () => {
+    const seen: ExceptionContext[] = [];
+    let task: unknown;
+    await run(async () => {
+      getRunningLoop().setExceptionHandler((_l, c) => void seen.push(c));
+      task = createTask(async () => {
+        throw new Error("IMPORTANT task failure");
+      });
+      await sleep(1);
+    }, V);
+    const reports = seen.filter((c) => c.message === "Task exception was never retrieved");
+    expect(reports).toHaveLength(1);
+    expect(reports[0]!.future).toBe(task);
+    expect(reports[0]!.task).toBe(task);
+    expect((reports[0]!.exception as Error).message).toBe("IMPORTANT task failure");
+  });
+});
