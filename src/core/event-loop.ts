@@ -913,7 +913,9 @@ export class EventLoop {
     if (this._stepping === t) {
       this._finishStepBookkeeping(t);
       this._stepping = null;
-      return this._nEager === 0;
+      // (awaits deferred while eager steps ran are registered at the next tick, before anything else
+      // runs: a callback of the next iteration, a scope's deadline, must find them: `_flushDeferred`)
+      return this._nEager === 0 && this._deferred === null;
     }
     if ((t._flags & F_EAGER) !== 0) {
       t._flags &= ~F_EAGER;
@@ -921,7 +923,7 @@ export class EventLoop {
       if (--this._nEager === 0) {
         this._alsoStepping = null;
         if (!this._registeringDeferred) this._runAfterEager(); // (else once all are registered)
-        return this._stepping === null;
+        return this._stepping === null && this._deferred === null;
       }
       return false;
     }
@@ -944,7 +946,7 @@ export class EventLoop {
 
   /** The driver's continuation after a step suspended (see `_stepSuspended`). */
   private readonly _continueBound = (): void => {
-    if (this._stepping === null && this._nEager === 0 && !this._driving) this._drive(false);
+    if (this._stepping === null && this._nEager === 0 && this._deferred === null && !this._driving) this._drive(false);
   };
 
   /** @internal end `t`'s step after a few microtask hops unless it ended by itself (see Task._wakeup). */

@@ -652,6 +652,47 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     }
   },
 
+  "passed-deadline-gather": async (c) => {
+    // (a scope whose deadline has passed when it is entered: the chain before a gather or shield of
+    // running work waits on q.get() and is cancelled too; its await was deferred while the gather's eager
+    // step ran, and the deadline used to fire before it was registered, so it took the next item)
+    const q = new Queue<string>();
+    const a = async (): Promise<void> => {
+      try {
+        c.p(`A got ${await q.get()}`);
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("A raised CancelledError");
+        throw e;
+      }
+    };
+    const b = async (): Promise<void> => {
+      try {
+        await sleep(0);
+        c.p("B slept");
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("B raised CancelledError");
+        throw e;
+      }
+    };
+    try {
+      await timeout(0, () => Promise.all([a(), gather(b())]));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("timeout TimeoutError");
+    }
+    try {
+      await timeout(0, () => Promise.all([a(), shield(b())]));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("shield timeout TimeoutError");
+    }
+    await sleep(c.u(3));
+    c.p(`getters ${q.statistics().getters}`);
+    q.putNowait("job");
+    await sleep(c.u(1));
+    c.p(`qsize ${q.qsize()}`);
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

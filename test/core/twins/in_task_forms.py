@@ -655,6 +655,43 @@ async def yield_chain_cancelled():
         p(f"u CancelledError {e}")
 
 
+async def passed_deadline_gather():
+    # (the fuzz probe's f2: a scope whose deadline has passed when it is entered; the chain before a
+    # gather/shield of running work waits on q.get(): it is cancelled too, and takes no later item)
+    q = asyncio.Queue()
+
+    async def a():
+        try:
+            p(f"A got {await q.get()}")
+        except asyncio.CancelledError:
+            p("A raised CancelledError")
+            raise
+
+    async def b():
+        try:
+            await asyncio.sleep(0)
+            p("B slept")
+        except asyncio.CancelledError:
+            p("B raised CancelledError")
+            raise
+
+    try:
+        async with asyncio.timeout(0):
+            await asyncio.gather(E(a()), asyncio.gather(E(b())))
+    except TimeoutError:
+        p("timeout TimeoutError")
+    try:
+        async with asyncio.timeout(0):
+            await asyncio.gather(E(a()), asyncio.shield(E(b())))
+    except TimeoutError:
+        p("shield timeout TimeoutError")
+    await asyncio.sleep(0.003)
+    p(f"getters {len(q._getters)}")
+    q.put_nowait("job")
+    await asyncio.sleep(0.001)
+    p(f"qsize {q.qsize()}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -680,6 +717,7 @@ PROGRAMS = {
     "sibling-scope-requests": sibling_scope_requests,
     "woken-then-cancelled-then-uncancelled": woken_then_cancelled_then_uncancelled,
     "yield-chain-cancelled": yield_chain_cancelled,
+    "passed-deadline-gather": passed_deadline_gather,
 }
 
 
