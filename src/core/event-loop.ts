@@ -66,7 +66,7 @@ import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
 import { cancelOrphanCode, hasLinked } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
 // (Node's own timers and clock, not the globals that test runners' fake timers replace: real-timers.ts)
-import { clearImmediate, clearTimeout, fakeTimersProblem, performance, setImmediate, setTimeout } from "./real-timers.js";
+import { clearImmediate, clearTimeout, fakeTimersProblem, performance, realTimers, setImmediate, setTimeout } from "./real-timers.js";
 import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
@@ -573,6 +573,7 @@ export class EventLoop {
       this._hooksHeld = true;
     }
     this._running = true;
+    this._syncSignalWait();
     armContextTripwire();
     watchProcessIdle();
     this._scope = newLoopScope();
@@ -1043,6 +1044,23 @@ export class EventLoop {
 
   /** Invariant: the signal listeners this loop installed on `process` (removed at close). */
   private readonly _signals: SignalTable = new Map();
+  /**
+   * Invariant: while the loop runs with a signal handler installed, a referenced real timer that keeps
+   * Node's process alive, else null. A signal listener keeps nothing alive in Node, where CPython's loop
+   * waits in its selector for the signal: a program that waits only for SIGTERM (a graceful shutdown)
+   * would end, or be taken for a deadlock (`_syncSignalWait`).
+   */
+  private _signalWait: ReturnType<typeof realTimers.setInterval> | null = null;
+
+  /** Keep the process alive while the loop runs and handles a signal (see `_signalWait`). */
+  private _syncSignalWait(): void {
+    const want = this._running && this._signals.size > 0;
+    if (want && this._signalWait === null) this._signalWait = realTimers.setInterval(noop, MAX_TIMER_DELAY);
+    else if (!want && this._signalWait !== null) {
+      realTimers.clearInterval(this._signalWait);
+      this._signalWait = null;
+    }
+  }
 
   /**
    * Run `callback(...args)` on the loop whenever the process receives `sig` (CPython's
@@ -1064,11 +1082,14 @@ export class EventLoop {
   addSignalHandler<A extends unknown[]>(sig: SignalLike, callback: (...args: A) => void, ...args: A): void {
     this._checkClosed();
     addSignalHandler(this, this._signals, sig, callback as (...a: unknown[]) => void, args);
+    this._syncSignalWait();
   }
 
   /** Remove this loop's handler for `sig`; false if there was none (CPython's `remove_signal_handler`). */
   removeSignalHandler(sig: SignalLike): boolean {
-    return removeSignalHandler(this._signals, sig);
+    const r = removeSignalHandler(this._signals, sig);
+    this._syncSignalWait();
+    return r;
   }
 
   /** @internal whether this loop handles `sig` itself (the runner leaves SIGINT to it then) */
@@ -1407,6 +1428,7 @@ export class EventLoop {
       this._deadlockTimer = null;
       // (foreign work in flight, a fromPromise's, may still wake them: if it never settles, Node's beforeExit tells)
       if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0 || this._foreignHolds > 0 || this._io > 0) return;
+      if (this._signals.size > 0) return; // (a signal may still come and wake them)
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
       this._reportDeadlock(
         `asyncio-ts: deadlock on virtual time: for ${this._deadlockTimeout} ms every task was blocked, with no ` +
@@ -1426,6 +1448,7 @@ export class EventLoop {
     }
     this._stopping = false;
     this._running = false;
+    this._syncSignalWait();
     // The hooks stay while tasks of this loop are pending (their code, resumed by a foreign promise while
     // the loop is stopped, must still know its task); `close()` lets them go then.
     if (this._tasks.size === 0 && !this._hasOrphans()) this._releaseHooks();
@@ -1485,6 +1508,8 @@ function watchProcessIdle(): void {
 
 /** Node's timers hold at most 2**31-1 ms; a longer delay fires after 1 ms (with a warning). */
 const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
+function noop(): void {}
 
 /** A delay for Node's `setTimeout`: at least 1 ms, at most what a Node timer holds. @internal */
 export function timerDelay(ms: number): number {

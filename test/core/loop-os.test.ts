@@ -2,6 +2,8 @@
  * The loop and the operating system: signal handlers, name resolution, calls from outside the loop,
  * shutting the default executor down.
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
@@ -79,6 +81,44 @@ describe("addSignalHandler / removeSignalHandler", () => {
       expect(() => loop.addSignalHandler("SIGSTOP", () => {})).toThrow(/cannot be caught/);
     });
   });
+});
+
+describe("a program that waits only for a signal (the graceful-shutdown pattern)", () => {
+  // CPython 3.13: loop.add_signal_handler(SIGTERM, h), then `await stop.wait()`: waits, prints
+  // "got SIGTERM", then returns "clean stop". Node keeps no process alive for a signal listener, and the
+  // loop took the wait for a deadlock (real clock: at once; virtual time: after deadlockTimeout).
+  const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+  for (const virtualTime of [false, true]) {
+    it(`waits for the signal, not a deadlock report, and ends when its handler is removed (${virtualTime ? "virtual time" : "real clock"})`, async () => {
+      const program = `
+        import { run, getRunningLoop, Event } from ${JSON.stringify(dist)};
+        const r = await run(async () => {
+          const loop = getRunningLoop();
+          const stop = new Event();
+          loop.addSignalHandler("SIGTERM", () => { console.log("got SIGTERM"); stop.set(); });
+          console.log("waiting");
+          await stop.wait();
+          loop.removeSignalHandler("SIGTERM");
+          return "clean stop";
+        }, { virtualTime: ${virtualTime}, deadlockTimeout: 100 });
+        console.log(r);`;
+      const child = spawn(process.execPath, ["--input-type=module", "-e", program], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      await new Promise<void>((resolve) => {
+        const poll = (): void => void (out.includes("waiting") ? resolve() : setTimeout(poll, 10));
+        poll();
+      });
+      // (longer than deadlockTimeout, and than Node's exit when nothing is left: the program must wait)
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(err).toBe("");
+      child.kill("SIGTERM");
+      const code = await new Promise((resolve) => child.once("exit", resolve));
+      expect({ code, out, err }).toEqual({ code: 0, out: "waiting\ngot SIGTERM\nclean stop\n", err: "" });
+    });
+  }
 });
 
 describe("getaddrinfo / getnameinfo", () => {
