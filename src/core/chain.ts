@@ -22,7 +22,7 @@ import { soon } from "./microtask.js";
 import type { Future, Runnable } from "./future.js";
 import type { StrandLike } from "./current.js";
 import { REG_LIVE, REG_NONE, moveAwait } from "./cancellation.js";
-import { contextStrand } from "./current.js";
+import { callbackContext, contextStrand, runInStrand } from "./current.js";
 
 /** Set on the promise of an observed chain: the chain (its await may have to move with the promise). @internal */
 export const CHAIN_OF: unique symbol = Symbol("asyncio-ts.chainOf");
@@ -42,6 +42,19 @@ function claimAwait(c: Chain<unknown>): void {
 const PENDING = 0;
 const FULFILLED = 1;
 const REJECTED = 2;
+
+/** `Chain._run`'s work, run as the strand's code. */
+function wakeChain(c: Chain<unknown>): void {
+  const task = c._strand!._task;
+  const fut = c._fut;
+  c._fut = null;
+  if (fut !== null) task._wakeup(fut, c);
+  else {
+    const v = c._value;
+    c._value = undefined;
+    task._resumeAfterYield(c, v);
+  }
+}
 
 /** The real promise of an observed chain, and how to settle it. */
 interface Observed<T> {
@@ -104,16 +117,19 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
     return this;
   }
 
-  /** @internal run as a ready-queue entry: resume the task (CPython's `Task.__wakeup`) */
+  /**
+   * @internal run as a ready-queue entry: resume the task (CPython's `Task.__wakeup`), as the code of the
+   * strand that awaited, not as a plain callback of the loop: the callbacks of `fut.then(cb)` made inside
+   * a task run as the task's code there (`currentTask()`, and cancellation reaches their awaits), as an
+   * `await fut` resumes; `waitFor(lock.acquire().then(use), ms)` cancels `use` at the deadline.
+   */
   _run(): void {
-    const task = this._strand!._task;
-    const fut = this._fut;
-    this._fut = null;
-    if (fut !== null) task._wakeup(fut, this);
-    else {
-      const v = this._value;
-      this._value = undefined;
-      task._resumeAfterYield(this, v);
+    const saved = callbackContext.loop;
+    callbackContext.loop = null;
+    try {
+      runInStrand(this._strand!, wakeChain, this);
+    } finally {
+      callbackContext.loop = saved;
     }
     this._strand = null;
   }

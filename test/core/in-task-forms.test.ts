@@ -693,6 +693,55 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     c.p(`qsize ${q.qsize()}`);
   },
 
+  "then-callback-is-task-code": async (c) => {
+    // (the callback of `pending.then(async cb)` inside a task ran as a plain callback of the loop, outside
+    // the task: currentTask() null, its awaits not cancelled, the lock it held kept after the timeout)
+    const loop = getRunningLoop();
+    const lock = new Lock();
+    const main = currentTask();
+    const use = async (): Promise<void> => {
+      c.p(`use in main ${pyBool(currentTask() === main)}`);
+      try {
+        await sleep(c.u(100));
+        c.p("use not cancelled");
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("use CancelledError");
+        throw e;
+      } finally {
+        lock.release();
+      }
+    };
+    await lock.acquire();
+    loop.callLater(c.u(5), () => lock.release());
+    try {
+      await waitFor(lock.acquire().then(use), c.u(20));
+    } catch (e) {
+      if (!(e instanceof TimeoutError)) throw e;
+      c.p("waitFor TimeoutError");
+    }
+    c.p(`locked ${pyBool(lock.locked())}`);
+
+    const cb = async (): Promise<void> => {
+      c.p(`cb in ${currentTask()?.getName() ?? "no task"}`);
+      try {
+        await sleep(c.u(100));
+        c.p("cb not cancelled");
+      } catch (e) {
+        if (e instanceof CancelledError) c.p("cb CancelledError");
+        throw e;
+      }
+    };
+    const t = createTask(() => sleep(c.u(5)).then(cb), { name: "sleeper" });
+    await sleep(c.u(20));
+    t.cancel();
+    try {
+      await t;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("t CancelledError");
+    }
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -692,6 +692,53 @@ async def passed_deadline_gather():
     p(f"qsize {q.qsize()}")
 
 
+async def then_callback_is_task_code():
+    # (the low-level probe's th2/th3: the callback of `pending.then(async cb)` inside a task is the task's
+    # code: its awaits are cancelled with the task or the timeout, and the lock it holds is released)
+    loop = asyncio.get_running_loop()
+    lock = asyncio.Lock()
+    main = asyncio.current_task()
+
+    async def use(_):
+        p(f"use in main {asyncio.current_task() is main}")
+        try:
+            await asyncio.sleep(0.1)
+            p("use not cancelled")
+        except asyncio.CancelledError:
+            p("use CancelledError")
+            raise
+        finally:
+            lock.release()
+
+    async def then_async(aw, f):
+        return await f(await aw)
+
+    await lock.acquire()
+    loop.call_later(0.005, lock.release)
+    try:
+        await asyncio.wait_for(then_async(lock.acquire(), use), 0.02)
+    except TimeoutError:
+        p("waitFor TimeoutError")
+    p(f"locked {lock.locked()}")
+
+    async def cb(_):
+        p(f"cb in {asyncio.current_task().get_name()}")
+        try:
+            await asyncio.sleep(0.1)
+            p("cb not cancelled")
+        except asyncio.CancelledError:
+            p("cb CancelledError")
+            raise
+
+    t = asyncio.create_task(then_async(asyncio.sleep(0.005), cb), name="sleeper")
+    await asyncio.sleep(0.02)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("t CancelledError")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -718,6 +765,7 @@ PROGRAMS = {
     "woken-then-cancelled-then-uncancelled": woken_then_cancelled_then_uncancelled,
     "yield-chain-cancelled": yield_chain_cancelled,
     "passed-deadline-gather": passed_deadline_gather,
+    "then-callback-is-task-code": then_callback_is_task_code,
 }
 
 
