@@ -476,10 +476,25 @@ export function reparentStrand(k: Strand, to: StrandLike): void {
   k._sparent = to;
   (to._kids ??= []).push(k);
   setTask(k, to._task);
+  // (work that has awaited something of ours moved in: it is not foreign, `to` holds virtual time no more)
+  if (to !== to._task && hasLinked(k)) noteRegistration(to as Strand);
 }
 
 function setTask(k: Strand, task: Task<unknown>): void {
+  const from = k._task;
   k._task = task;
+  if (from !== task) {
+    // The awaits registered in the strand move along (as `moveAwait` moves one): counted on their new
+    // task, which has awaited something of ours (no hold on virtual time waiting for its first await).
+    let n = 0;
+    for (let c = k._w; c !== null; c = c._wnext) if (c._reg !== REG_YIELD && c._reg !== REG_YIELD_CANCELLED) n++;
+    if (n > 0) {
+      from._nreg -= n;
+      task._nreg += n;
+      task._flags |= F_AWAITED;
+      task._releaseHold();
+    }
+  }
   if (k._kids !== null) for (const c of k._kids) setTask(c, task);
 }
 

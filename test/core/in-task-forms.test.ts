@@ -742,6 +742,22 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     }
   },
 
+  "scope-body-then": async (c) => {
+    // (a scope's body awaiting task.then(f), handed to gather / shield / waitFor: the scope's strand moves
+    // to the combinator's task with the await registered in it, which stayed counted on the caller; the
+    // new task held virtual time for holdTimeout, and run() ended in a deadlock report)
+    const child = (): Promise<string> =>
+      createTask(async () => {
+        await sleep(c.u(1));
+        return "x";
+      });
+    const body = async (): Promise<string> => await child().then((v) => v + "!");
+    c.p(`gather ${py(await gather(timeout(c.u(100), body)))}`);
+    c.p(`gather of no deadline ${py(await gather(timeout(null, body)))}`);
+    c.p(`shield ${await shield(timeout(c.u(100), body))}`);
+    c.p(`waitFor ${await waitFor(timeout(c.u(100), body), c.u(50))}`);
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -739,6 +739,24 @@ async def then_callback_is_task_code():
         p("t CancelledError")
 
 
+async def scope_body_then():
+    # (the fuzz probe's f5b: a scope's body that awaits task.then(f), handed to gather / shield / waitFor:
+    # the scope's strand moved to the combinator's task with its await, which had been counted on the
+    # caller; virtual time was held for a second, and the run ended in a deadlock report)
+    async def child():
+        await asyncio.sleep(0.001)
+        return "x"
+
+    async def body(ms):
+        async with asyncio.timeout(ms):
+            return await then(asyncio.create_task(child()), lambda v: v + "!")
+
+    p(f"gather {await asyncio.gather(E(body(0.1)))}")
+    p(f"gather of no deadline {await asyncio.gather(E(body(None)))}")
+    p(f"shield {await asyncio.shield(E(body(0.1)))}")
+    p(f"waitFor {await asyncio.wait_for(body(0.1), 0.05)}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -766,6 +784,7 @@ PROGRAMS = {
     "yield-chain-cancelled": yield_chain_cancelled,
     "passed-deadline-gather": passed_deadline_gather,
     "then-callback-is-task-code": then_callback_is_task_code,
+    "scope-body-then": scope_body_then,
 }
 
 
