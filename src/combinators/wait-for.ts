@@ -88,7 +88,7 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
  */
 function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<T> | null {
   const cur = callerStrand();
-  if (cur === null || cur._task.done()) return null;
+  if (cur === null || (cur._task.done() && !cur._task._loop.isRunning())) return null;
   const loop = cur._task._loop;
   const t = waitForTimeout(loop, ms);
   const body = new ScopeBody(cur);
@@ -113,7 +113,7 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
  */
 function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise<T> | null {
   const cur = callerStrand();
-  if (cur === null || cur._task.done()) return null;
+  if (cur === null || (cur._task.done() && !cur._task._loop.isRunning())) return null;
   const t = waitForTimeout(cur._task._loop, ms);
   const body = new ScopeBody(cur);
   if (!adoptChainIntoStrand(chain as Chain<unknown>, body.strand)) {

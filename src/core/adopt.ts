@@ -107,7 +107,9 @@ function adoptable(promise: object, limit: number): Adoptable | null {
   const cur = callerStrand();
   if (cur === null) return null;
   const from = strandOf(promise);
-  if (from === undefined || from._task !== cur._task || from._task.done()) return null;
+  // (a done task's code still running, a chain it did not wait for, is the task's code too: as CPython's
+  // gather child goes on after its parent, its waitFor and gather take its work over)
+  if (from === undefined || from._task !== cur._task || (from._task.done() && !from._task._loop.isRunning())) return null;
   const work = findWork(promise, hint, limit);
   if (work === null) return null;
   hint = work.at + 2;

@@ -674,7 +674,7 @@ export function takeRootCancel(task: Task<unknown>): string | undefined | typeof
  */
 export function cancelScopeEdge(s: Strand, msg: string | undefined): number {
   const task = s._task;
-  if (task.done()) return 0;
+  // (a done task's scope still cancels the body: its code, a chain the task did not wait for, runs on)
   countCancel(task, msg);
   const o = openStrand(s);
   const n = deliverCancel(o, msg);
@@ -690,7 +690,7 @@ export function cancelScopeEdge(s: Strand, msg: string | undefined): number {
  */
 export function cancelScopeLevel(s: Strand): number {
   const task = s._task;
-  if (task.done()) return 0;
+  // (a done task's scope still cancels the body: its code, a chain the task did not wait for, runs on)
   const n = deliverCancel(openStrand(s), CANCEL_SCOPE_MESSAGE);
   if (n > 0) countCancel(task, CANCEL_SCOPE_MESSAGE);
   return n;

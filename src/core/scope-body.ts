@@ -189,7 +189,6 @@ export class ScopeBody implements LevelScope {
    * pending in the body, or, if none, at the next one made there.
    */
   cancel(msg: string | undefined): void {
-    if (this.strand._task.done()) return;
     this.requests++;
     if (cancelScopeEdge(this.strand, msg) === 0) this._giveUpIfStuck(false);
   }
@@ -201,7 +200,6 @@ export class ScopeBody implements LevelScope {
    */
   cancelLevel(): void {
     this.cancelCalled = true;
-    if (this.strand._task.done()) return;
     if (cancelScopeLevel(this.strand) > 0) this.requests++;
     else this._giveUpIfStuck(true);
   }

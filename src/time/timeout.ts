@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, checkFn, checkMsOrNull, currentTask, describe, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
+import { callerStrand, CancelledError, checkFn, checkMsOrNull, describe, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
 import { fmtMs, secondsHint, timedOutMessage } from "../core/errors.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
@@ -89,15 +89,17 @@ export class Timeout {
    */
   _enter(body?: ScopeBody): ScopeBody {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
-    const task = currentTask();
-    if (task === null) {
+    // (a task's code, or the code of a done task still running: a chain it started and did not wait for,
+    // as CPython's gather child task goes on after its parent, with timeouts that work)
+    const caller = callerStrand();
+    if (caller === null || !caller._task._loop.isRunning()) {
       throw new RuntimeError(
         "Timeout should be used inside a task: await it in the function given to await run(async () => { ... }) or in a task " +
           "(createTask(...)), not in a loop's callback or outside a loop",
       );
     }
     this._state = "active";
-    const b = body ?? new ScopeBody(callerStrand()!);
+    const b = body ?? new ScopeBody(caller);
     this._body = b;
     this._cancelling = b.visibleCancelling(); // (the requests of the task's other chains' scopes left out)
     const loop = getRunningLoop();

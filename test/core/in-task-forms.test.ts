@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, currentTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, taskGroup, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
+import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, type Task, currentTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, taskGroup, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("./twins/in_task_forms.golden.json", import.meta.url), "utf8")) as Record<string, string[]>;
 
@@ -746,7 +746,7 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     // (a scope's body awaiting task.then(f), handed to gather / shield / waitFor: the scope's strand moves
     // to the combinator's task with the await registered in it, which stayed counted on the caller; the
     // new task held virtual time for holdTimeout, and run() ended in a deadlock report)
-    const child = (): Promise<string> =>
+    const child = (): Task<string> =>
       createTask(async () => {
         await sleep(c.u(1));
         return "x";
@@ -756,6 +756,43 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     c.p(`gather of no deadline ${py(await gather(timeout(null, body)))}`);
     c.p(`shield ${await shield(timeout(c.u(100), body))}`);
     c.p(`waitFor ${await waitFor(timeout(c.u(100), body), c.u(50))}`);
+  },
+
+  "orphan-scopes": async (c) => {
+    // (a chain of a Promise.all whose task caught the rejection and returned goes on, as CPython's gather
+    // child task does; its waitFor, timeout and scopes threw "Timeout should be used inside a task", after
+    // q.get() had taken the item: lost)
+    const q = new Queue<string>();
+    q.putNowait("item");
+    const a = async (): Promise<void> => {
+      await sleep(c.u(2));
+      c.p(`a got ${await waitFor(q.get(), c.u(5))}`);
+      try {
+        await timeout(c.u(5), () => sleep(c.u(100)));
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        c.p("a timeout TimeoutError");
+      }
+      try {
+        await waitFor(q.get(), c.u(5));
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        c.p("a waitFor TimeoutError");
+      }
+    };
+    const b = async (): Promise<void> => {
+      await sleep(c.u(1));
+      throw new RangeError("boom");
+    };
+    await createTask(async () => {
+      try {
+        await Promise.all([a(), b()]);
+      } catch (e) {
+        c.p(`parent caught ${(e as Error).message}`);
+      }
+    });
+    await sleep(c.u(30));
+    c.p(`qsize ${q.qsize()} getters ${q.statistics().getters}`);
   },
 
   "shutdown-race-loser": async (c) => {

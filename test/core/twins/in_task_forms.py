@@ -757,6 +757,41 @@ async def scope_body_then():
     p(f"waitFor {await asyncio.wait_for(body(0.1), 0.05)}")
 
 
+async def orphan_scopes():
+    # (the fuzz probe's f3: a chain of a Promise.all whose task caught the rejection and returned goes on,
+    # as CPython's gather child task does after its parent; its waitFor, timeout and scopes work there.
+    # It threw "Timeout should be used inside a task", after q.get() had taken the item: lost)
+    q = asyncio.Queue()
+    q.put_nowait("item")
+
+    async def a():
+        await asyncio.sleep(0.002)
+        p(f"a got {await asyncio.wait_for(q.get(), 0.005)}")
+        try:
+            async with asyncio.timeout(0.005):
+                await asyncio.sleep(0.1)
+        except TimeoutError:
+            p("a timeout TimeoutError")
+        try:
+            await asyncio.wait_for(q.get(), 0.005)
+        except TimeoutError:
+            p("a waitFor TimeoutError")
+
+    async def b():
+        await asyncio.sleep(0.001)
+        raise ValueError("boom")
+
+    async def parent():
+        try:
+            await all_(a(), b())
+        except ValueError as e:
+            p(f"parent caught {e}")
+
+    await asyncio.create_task(parent())
+    await asyncio.sleep(0.03)
+    p(f"qsize {q.qsize()} getters {len(q._getters)}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -785,6 +820,7 @@ PROGRAMS = {
     "passed-deadline-gather": passed_deadline_gather,
     "then-callback-is-task-code": then_callback_is_task_code,
     "scope-body-then": scope_body_then,
+    "orphan-scopes": orphan_scopes,
 }
 
 
