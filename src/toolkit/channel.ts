@@ -13,8 +13,8 @@
  *   reservation* (`TAKE`): one of the buffered items is its own (`_reserved` counts them), and it takes
  *   the front item when it runs. Newcomers see only the unreserved items, so a receiver that waited is
  *   never overtaken (Trio's `test_channel_fairness`). Rendezvous (`maxBufferSize` 0) is the same rule with
- *   no room: an item enters the buffer only reserved for a receiver, so `send()` completes exactly when
- *   a receiver has taken the value.
+ *   no room: an item enters the buffer only reserved for a receiver, so `send()` completes when a waiting
+ *   receiver has been handed the value (it takes it when it runs; see "The hand-off race").
  * - A sender waits without handing its value over. It is woken with a *slot* (`SLOT`: room in the buffer,
  *   or a receiver waiting) and delivers when it runs. Newcomers queue behind waiting and woken senders.
  *
@@ -26,6 +26,24 @@
  * receiver woken with an item and cancelled before it runs gives the reservation back (`_receiverLeft`):
  * the item goes to the next waiting receiver, or stays first in the buffer. Hence Trio's guarantees: a
  * cancelled `send` delivered nothing, a cancelled `receive` consumed nothing.
+ *
+ * ## The hand-off race
+ * A value handed to a waiting receiver whose cancellation arrives before it runs (the same step: a
+ * `timeout` expiring as the sender's `sleep` ends) is given back: to the next waiting receiver, or first
+ * in the buffer, where it may exceed `maxBufferSize` (`currentBufferUsed` 1 on a rendezvous) until it is
+ * received; no new value is let in meanwhile. Trio's hand-off is final instead (`send_nowait` does
+ * `reschedule(task, Value(value))`, the receive returns the value, the cancellation comes at the next
+ * checkpoint); here the woken await throws (`cancelAwait` in core/cancellation.ts, as CPython's
+ * `_must_cancel`). Of the three guarantees (cancelled `send` delivered nothing, cancelled `receive`
+ * consumed nothing, never more than `maxBufferSize` buffered) one must give whenever a task can be
+ * cancelled after it was woken: whichever side of the exchange is woken last can be. The bound gives
+ * (anyio's memory object streams made the same choice, agronholm/anyio#147). Rejected:
+ * - Holding the sender until the receiver ran (the value goes back to it if the receiver left): the
+ *   sender, woken after the take, can be cancelled before it runs, and its `send` then throws
+ *   `CancelledError` after delivering: a caller that retries duplicates the value.
+ * - Returning the value from a woken-then-cancelled `receive` (swallowing the `CancelledError`): the
+ *   task carries on as if not cancelled (a `TaskGroup` shutting down a `for await` consumer would wait
+ *   for the end of the channel); re-raising at the next await needs the kernel (`_mustCancel`).
  *
  * Two consequences, documented on the methods: on a rendezvous channel `receiveNowait()` cannot take a
  * waiting sender's value (it throws `WouldBlock` unless a value is buffered), and `receive()` with a
@@ -154,7 +172,10 @@ export interface RoomListener {
 
 /** What an end's `statistics()` reports (Trio's `MemoryChannelStatistics`, in camelCase). */
 export interface MemoryChannelStatistics {
-  /** Values buffered and not yet handed to a receiver. */
+  /**
+   * Values buffered and not yet handed to a receiver. At most `maxBufferSize`, except for values given
+   * back by receivers cancelled after they were handed one (see the module comment, "The hand-off race").
+   */
   currentBufferUsed: number;
   /** The bound given to `openMemoryChannel` (0: rendezvous; `Infinity`: unbounded). */
   maxBufferSize: number;
@@ -376,7 +397,8 @@ export class MemorySendChannel<T> {
   }
 
   /**
-   * Send a value, waiting while the buffer is full (on a rendezvous channel, until a receiver takes it).
+   * Send a value, waiting while the buffer is full (on a rendezvous channel, until it is handed to a
+   * waiting receiver).
    * Throws `ClosedResourceError` if this end was closed (also while waiting), `BrokenResourceError` if
    * every receive end is closed. Cancelled (or aborted) while waiting, it delivered nothing. It does not
    * yield to the loop when it need not wait (asyncio's convention, unlike Trio's checkpoint).
@@ -532,7 +554,7 @@ export class MemoryReceiveChannel<T> implements AsyncIterable<T> {
    * Receive the next value, waiting until one is sent. Throws `EndOfChannel` once every send end is
    * closed and the buffer is drained, `ClosedResourceError` if this end was closed (also while waiting).
    * Cancelled (or aborted) while waiting, it consumed nothing: a value already handed to it goes to the
-   * next receiver. It does not yield to the loop when a value is ready.
+   * next receiver, or back first in the buffer. It does not yield to the loop when a value is ready.
    * @param options `signal`: abandon the wait when it aborts (rejects with `signal.reason`; nothing taken)
    * @example `const job = await receive.receive();`
    */
@@ -659,8 +681,10 @@ export class MemoryReceiveChannel<T> implements AsyncIterable<T> {
 /**
  * Open a channel for passing values between tasks (Trio's `open_memory_channel`): returns
  * `[send, receive]` (data flows left to right). `maxBufferSize` values may wait in the channel before
- * `send()` waits; with 0 the channel is a rendezvous (each `send()` completes when a receiver has taken
- * its value), with `Infinity` `send()` never waits. Throws a `TypeError`/`RangeError` for any other bound.
+ * `send()` waits; with 0 the channel is a rendezvous (each `send()` completes when its value has been
+ * handed to a waiting receiver), with `Infinity` `send()` never waits. A receiver cancelled after it was
+ * handed a value (before it ran) gives it back: to the next receiver, or first in the buffer, where it may
+ * exceed `maxBufferSize` until received (the module comment, "The hand-off race"). Throws a `TypeError`/`RangeError` for any other bound.
  *
  * Compared with `Queue`: each end closes on its own, so consumers learn that every producer is done
  * (`EndOfChannel`, the end of `for await`) and producers that every consumer left
@@ -675,7 +699,7 @@ export class MemoryReceiveChannel<T> implements AsyncIterable<T> {
  *   const producer = createTask(async () => {
  *     try {
  *       for (let i = 0; i < 3; i++) {
- *         await send.send(i); // returns once the consumer's receive() holds i
+ *         await send.send(i); // returns once i is handed to the consumer's waiting receive()
  *         console.log("sent", i, "at", getRunningLoop().time()); // at 0, 10, 20 ms: it waits for the consumer
  *       }
  *     } finally {
