@@ -144,8 +144,19 @@ export function checkLoopOptions(options: EventLoopOptions, known: readonly stri
 /** The keys of `EventLoopOptions` (anything else is a mistake). @internal */
 export const LOOP_OPTIONS = ["virtualTime", "clock", "debug", "slowCallbackDuration", "blockedThreshold", "deadlockTimeout", "holdTimeout"] as const;
 
-/** Iterations run back to back in one macrotask before the loop yields to Node's other work. */
+/**
+ * Iterations run back to back in one macrotask before the loop yields to Node's other work (its timers,
+ * I/O, signals: CPython's loop polls its selector at every iteration)...
+ */
 const TURN_BUDGET = 256;
+/**
+ * ...or fewer, once the turn has run this many ms: iterations of heavy steps (`for (;;) { work(); await
+ * sleep(0); }`) delayed Node's timers, I/O and Ctrl-C by 256 of them (2.5 s with 10 ms of work each; the
+ * runner probe, stop 29). The clock is read every `TURN_CHECK_EVERY` iterations, or at every one once
+ * they are slow (a read costs ~25 ns, a quick iteration a few hundred).
+ */
+const TURN_MS = 5;
+const TURN_CHECK_EVERY = 8;
 
 contextState.onFirstUse = () => runningLoopOrNull()?._contextStarts();
 /** CPython's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers the heap is never rebuilt. */
@@ -222,6 +233,11 @@ export class EventLoop {
   private _driving = false;
   /** Iterations run since the last tick; reset by each tick. */
   private _turnIterations = 0;
+  /** When the current turn began, and when its clock was last read (`TURN_MS`). */
+  private _turnStartedAt = 0;
+  private _turnCheckedAt = 0;
+  /** Set when the last `TURN_CHECK_EVERY` iterations took over a ms: the clock is read at every one. */
+  private _turnSlow = false;
   /** True at the start of a tick until the first callback runs: no microtask can be pending. */
   private _fresh = false;
   private _tickImmediate: ReturnType<typeof setImmediate> | null = null;
@@ -441,7 +457,7 @@ export class EventLoop {
   /** Create a future bound to this loop. */
   createFuture<T = unknown>(): Future<T> {
     this._checkClosed();
-    return new Future<T>({ loop: this });
+    return new Future<T>(undefined, this);
   }
 
   /**
@@ -1180,6 +1196,8 @@ export class EventLoop {
     }
     if (!this._running) return;
     this._turnIterations = 0;
+    this._turnStartedAt = this._turnCheckedAt = performance.now();
+    this._turnSlow = false;
     if (this._deferred !== null && this._flushDeferred()) {
       // code resumed: the steps in progress go on (look again when the microtasks have drained)
       this._kick();
@@ -1252,7 +1270,7 @@ export class EventLoop {
       }
       if (this._inIteration) {
         this._inIteration = false;
-        this._turnIterations++;
+        if ((++this._turnIterations & (TURN_CHECK_EVERY - 1)) === 0 || this._turnSlow) this._checkTurnTime();
         this._iterations++;
         this._tracer?.onIterationEnd(this);
         if (this._stopping) {
@@ -1262,6 +1280,14 @@ export class EventLoop {
       }
       if (!this._prepareIteration(fromTick)) return;
     }
+  }
+
+  /** End the turn early once it has run `TURN_MS` (see there). */
+  private _checkTurnTime(): void {
+    const now = performance.now();
+    if (now - this._turnStartedAt >= TURN_MS) this._turnIterations = TURN_BUDGET;
+    else this._turnSlow = now - this._turnCheckedAt > 1;
+    this._turnCheckedAt = now;
   }
 
   /** Start an iteration: move due timers to the ready queue. False when there is nothing to do now. */

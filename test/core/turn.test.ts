@@ -1,0 +1,52 @@
+/**
+ * The loop yields to Node's own work (its timers, I/O, signals) within a few ms of heavy iterations, not
+ * only every 256 iterations (`TURN_MS` in src/core/event-loop.ts; the runner probe of stop 29 saw a
+ * `setTimeout(10)` fire after 2.5 s and Ctrl-C wait 4.6 s behind steps of 10-20 ms; CPython's loop polls
+ * its selector at every iteration). Counted in iterations, not asserted in time: each iteration here
+ * busy-waits 1 ms of real time, so the limit in iterations holds on any machine.
+ */
+import { describe, expect, it } from "vitest";
+import { run, sleep } from "../../src/index.js";
+
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+describe("the loop's turn", () => {
+  for (const virtualTime of [false, true]) {
+    it(`ends within a few ms of heavy iterations, so Node's setImmediate runs (${virtualTime ? "virtual time" : "real clock"})`, async () => {
+      let iterations = 0;
+      let seenAt = -1;
+      await run(
+        async () => {
+          setImmediate(() => (seenAt = iterations));
+          while (seenAt < 0 && iterations < 1000) {
+            busy(1);
+            iterations++;
+            await sleep(0);
+          }
+        },
+        { virtualTime },
+      );
+      expect(seenAt).toBeGreaterThanOrEqual(0);
+      expect(seenAt).toBeLessThan(64); // (it was 256: the iteration budget alone)
+    });
+  }
+
+  it("quick iterations still run many to a turn (the budget of 256)", async () => {
+    let iterations = 0;
+    let seenAt = -1;
+    await run(
+      async () => {
+        setImmediate(() => (seenAt = iterations));
+        while (seenAt < 0 && iterations < 100_000) {
+          iterations++;
+          await sleep(0);
+        }
+      },
+      { virtualTime: true },
+    );
+    expect(seenAt).toBeGreaterThanOrEqual(16); // (a turn ends at 256, or after 5 ms: 16 iterations of sleep(0) take microseconds)
+  });
+});
