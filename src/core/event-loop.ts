@@ -896,11 +896,15 @@ export class EventLoop {
     for (let i = 0; i < d.length; i += 4) {
       const fut = d[i] as Future<unknown>;
       const s = d[i + 1] as StrandLike;
-      if (fut.done() || s._task.done()) {
+      if (fut.done()) {
         resumed = true;
         const awaiter = d[i + 2] as Chain<unknown>;
         fut._markRetrieved();
         soon(() => fut._deliverTo(awaiter));
+      } else if (s._task.done()) {
+        // (its task ended in its first step: the wait is that task's code still running, an orphan's;
+        // it was handed a result that did not exist: an Event.wait() returned unset, a lock held twice)
+        s._task._suspendOrphan(s, fut, d[i + 2] as Chain<unknown>, false);
       } else (this._deferred ??= []).push(fut, s, d[i + 2], d[i + 3]);
     }
     if (resumed) return true;

@@ -556,7 +556,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * not wait for): registered as its awaits were, without steps (nobody waits for its steps); the loop
    * knows the task has such chains (`_orphans`). @internal
    */
-  _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>): void {
+  _suspendOrphan(s: StrandLike, fut: Future<unknown>, awaiter: Chain<unknown>, endsStep = true): void {
     const dead = takeGivenUp(s);
     if (s._closed) s = openStrand(s);
     awaiter._strand = s;
@@ -567,7 +567,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     fut._pushCallback(awaiter);
     if (dead) fut.cancel();
     else cancelOnSuspend(this as Task<unknown>, s, fut);
-    this._loop._stepSuspended(this as Task<unknown>);
+    if (endsStep) this._loop._stepSuspended(this as Task<unknown>);
   }
 
   /** @internal hold virtual time until this task's work awaits something of ours (adopt.ts) */

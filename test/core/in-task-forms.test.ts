@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { CancelledError, Lock, Queue, Semaphore, TimeoutError, createTask, type Task, currentTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, taskGroup, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
+import { CancelledError, Event, Lock, Queue, Semaphore, TimeoutError, createTask, type Task, currentTask, ensureFuture, gather, getRunningLoop, run, shield, sleep, taskGroup, timeout, timeoutAt, wait, waitFor } from "../../src/index.js";
 
 const golden = JSON.parse(readFileSync(new URL("./twins/in_task_forms.golden.json", import.meta.url), "utf8")) as Record<string, string[]>;
 
@@ -793,6 +793,27 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     });
     await sleep(c.u(30));
     c.p(`qsize ${q.qsize()} getters ${q.statistics().getters}`);
+  },
+
+  "eager-task-ends-while-waiting": async (c) => {
+    // (a task whose first step runs eagerly starts waits and ends: its waits were handed a result that did
+    // not exist: Event.wait() returned with the event unset, the lock was taken while main held it)
+    const lock = new Lock();
+    const ev = new Event();
+    await lock.acquire();
+    await createTask(
+      async () => {
+        void ev.wait().then(() => c.p(`wait returned, set ${pyBool(ev.isSet())}`));
+        void lock.acquire().then(() => c.p("task acquired the lock"));
+      },
+      { eagerStart: true },
+    );
+    await sleep(c.u(5));
+    c.p("setting, releasing");
+    ev.set();
+    lock.release();
+    await sleep(c.u(5));
+    c.p(`locked ${pyBool(lock.locked())}`);
   },
 
   "shutdown-race-loser": async (c) => {

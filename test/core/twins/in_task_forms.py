@@ -792,6 +792,26 @@ async def orphan_scopes():
     p(f"qsize {q.qsize()} getters {len(q._getters)}")
 
 
+async def eager_task_ends_while_waiting():
+    # (the second fuzz probe's m3/m4: a task whose first step runs eagerly starts waits and ends; its
+    # waits were handed a result that did not exist: Event.wait() returned unset, a lock held twice)
+    lock = asyncio.Lock()
+    ev = asyncio.Event()
+    await lock.acquire()
+
+    async def body():
+        E(then(ev.wait(), lambda _: p(f"wait returned, set {ev.is_set()}")))
+        E(then(lock.acquire(), lambda _: p("task acquired the lock")))
+
+    await E(body())
+    await asyncio.sleep(0.005)
+    p("setting, releasing")
+    ev.set()
+    lock.release()
+    await asyncio.sleep(0.005)
+    p(f"locked {lock.locked()}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -821,6 +841,7 @@ PROGRAMS = {
     "then-callback-is-task-code": then_callback_is_task_code,
     "scope-body-then": scope_body_then,
     "orphan-scopes": orphan_scopes,
+    "eager-task-ends-while-waiting": eager_task_ends_while_waiting,
 }
 
 
