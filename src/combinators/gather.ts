@@ -203,7 +203,7 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
       }
       const exc = fut.exception();
       if (fut._hasException) {
-        outer.setException(exc);
+        outer._relayException(exc); // (whatever was thrown, undefined too: not the user's setException)
         return;
       }
     }

@@ -67,7 +67,7 @@ export function shield<T>(aw: AwaitableLike<T>): Future<T> {
     if (f.cancelled()) outer.cancel(eager === true ? cancelMessageOf(f) : undefined);
     else {
       const exc = f.exception();
-      if (f._hasException) outer.setException(exc);
+      if (f._hasException) outer._relayException(exc); // (whatever was thrown, undefined too)
       else outer.setResult(f.result());
     }
   });

@@ -155,7 +155,7 @@ function wrapPromise<T>(promise: PromiseLike<T>, l: EventLoop, hold: boolean): F
         // that nobody would retrieve), as CPython's future of a cancelled coroutine
         fut._workOf = null;
         if (e instanceof CancelledError) fut.cancel(e.message === "" ? undefined : e.message);
-        else fut.setException(e);
+        else fut._relayException(e); // (whatever the promise rejected with, undefined too)
       } else if (s !== undefined && fut.cancelled() && !(e instanceof CancelledError) && !l.isClosed()) {
         l.callExceptionHandler({ message: "A promise given up when its future was cancelled failed later", exception: e });
       }

@@ -1162,7 +1162,7 @@ export class EventLoop {
     const hold = this._ioBegin(true);
     Promise.resolve(ex.shutdown({ wait: true })).then(
       () => !done.done() && done.setResult(undefined),
-      (e: unknown) => !done.done() && done.setException(e),
+      (e: unknown) => !done.done() && done._relayException(e),
     );
     const timer =
       ms === null

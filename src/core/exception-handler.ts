@@ -6,8 +6,9 @@
  *
  * ## Approach
  * As CPython's: a context (a dict there, an object here) with a message and, when there is one, the
- * exception, the future or task, the handle; the default prints the message, the task or future, and the
- * exception's stack, to stderr (CPython logs them through `logging`, whose default also goes to stderr).
+ * exception, the future or task, the handle, and any other key; the default prints the message, every
+ * other key (`key: repr(value)`, sorted), and the exception's stack, to stderr (CPython logs them through
+ * `logging`, whose default also goes to stderr).
  *
  * Anything can be thrown in JavaScript, including values `String()` cannot convert (an object without a
  * prototype, one whose `toString` throws, an error whose `stack` getter throws). Reporting such a value
@@ -131,17 +132,42 @@ export function errorText(exc: unknown): string {
 }
 
 /**
- * Print an exception context the way CPython's default handler logs it. Never throws: a failure while
- * reporting is itself reported, as CPython's `call_exception_handler` reports "Exception in default
+ * Print an exception context the way CPython's default handler logs it (Lib/asyncio/base_events.py:1810,
+ * `default_exception_handler`, 3.13): the message (`Unhandled exception in event loop` when there is none),
+ * then every other key in sorted order as `key: repr(value)` (a task, a future or a handle by its repr,
+ * another value through `reprValue`, a context object, as the "Unhandled error in exception handler"
+ * report carries, key by key), then the exception's stack. Two departures: a key whose value is
+ * `undefined` is left out (in JavaScript that is an absent optional key, where CPython's `None` is a
+ * value), and `future` is left out when it is the `task` itself (the project's reports of a task carry
+ * both). `name`, the stand-in for the task in a report made after the task was collected
+ * (unretrieved.ts), prints as `task: <name>` when there is no task or future. Never throws: a failure
+ * while reporting is itself reported, as CPython's `call_exception_handler` reports "Exception in default
  * exception handler" (base_events.py, `call_exception_handler`).
  * @internal
  */
 export function defaultExceptionHandler(context: ExceptionContext): void {
   try {
-    const lines = [String(context.message)];
-    if (context.task !== undefined) lines.push(`task: ${context.task._repr()}`);
-    else if (context.future !== undefined) lines.push(`future: ${context.future._repr()}`);
-    else if (typeof context["name"] === "string") lines.push(`task: ${context["name"]}`);
+    const message = context.message as unknown;
+    // (CPython: `if not message: message = 'Unhandled exception in event loop'`, base_events.py:1827;
+    // the other keys: `for key in sorted(context)`, :1842)
+    const lines = [message === undefined || message === null || message === "" ? "Unhandled exception in event loop" : String(message)];
+    const task = context.task;
+    const entries: [string, unknown][] = [];
+    for (const key of Object.keys(context)) {
+      if (key === "message" || key === "exception") continue;
+      const value = context[key];
+      if (value === undefined) continue;
+      if (key === "future" && value === task) continue;
+      if (key === "name" && typeof value === "string" && task === undefined && context.future === undefined) {
+        entries.push(["task", value]);
+        continue;
+      }
+      entries.push([key, value]);
+    }
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [key, value] of entries) {
+      lines.push(`${key}: ${key === "task" && typeof value === "string" ? value : key === "context" ? reprContext(value) : reprOf(value)}`);
+    }
     const exc = context.exception;
     if (exc !== undefined) lines.push(errorText(exc));
     console.error(lines.join("\n"));
@@ -152,4 +178,23 @@ export function defaultExceptionHandler(context: ExceptionContext): void {
       // (stderr itself failed: nothing is left to report with)
     }
   }
+}
+
+/**
+ * A value of a context, as CPython's `repr`: ours (a future, a task, a handle) by their `_repr()`, others
+ * through `reprValue`. A `_repr` that throws is not caught here: the default handler reports it as
+ * CPython's reports a failing `repr` ("Exception in default exception handler").
+ */
+function reprOf(value: unknown): string {
+  if (typeof value === "object" && value !== null && typeof (value as { _repr?: unknown })._repr === "function") {
+    return String((value as { _repr(): unknown })._repr());
+  }
+  return reprValue(value);
+}
+
+/** A context given to a handler that threw, key by key (`{ message: 'given', exception: TypeError: orig }`). */
+function reprContext(value: unknown): string {
+  if (typeof value !== "object" || value === null) return reprOf(value);
+  const parts = Object.keys(value).map((k) => `${k}: ${reprOf((value as Record<string, unknown>)[k])}`);
+  return parts.length === 0 ? "{}" : `{ ${parts.join(", ")} }`;
 }

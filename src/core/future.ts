@@ -10,13 +10,15 @@
  *
  * Anything can be thrown in JavaScript, `undefined` included, so whether a future failed is its own state
  * (`ST_HAS_EXCEPTION`, `_hasException`), never `exception() !== undefined`: a task whose function throws
- * `undefined` has failed. `setException` on a plain future (what user code settles by hand) refuses
+ * `undefined` has failed. `setException` (what user code settles by hand, on any future class) refuses
  * `undefined` and `null` (CPython's "invalid exception object": a value that says nothing is almost
  * always a mistake) and instantiates an Error class (as CPython instantiates an exception class); the
- * library's relays of a thrown value (a task's end, gather, shield, a promise's rejection) take any
- * value: a task calls `_finishException`, the other subclasses `setException` (not checked on them) or
- * `_relayException`. Rejected: checking on every class before the relays use `_relayException` (gather
- * of a task that threw undefined would hang).
+ * library's relays of a thrown value (a task's end, gather, shield, a promise's rejection, an executor's
+ * or a job's failure, a stream reader's error) take any value, as it was thrown: a task calls
+ * `_finishException`, the others `_relayException`. Rejected: checking on plain futures only (a gather's
+ * or an executor's future would take `setException(undefined)` from user code); relaying through
+ * `setException` with a flag to skip the check (a subclass that refuses `setException`, a job's future,
+ * could not relay at all).
  * Reprs show values through `reprValue` (readable, bounded, never throws: see exception-handler.ts).
  *
  * @module
@@ -30,6 +32,8 @@ import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLi
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
 import { Chain } from "./chain.js";
+import { reportIfSlow } from "./handles.js";
+import { performance } from "./real-timers.js";
 import type { Task } from "./task.js";
 
 const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
@@ -191,27 +195,22 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * Mark the future done with an exception. Throws `InvalidStateError` if it is already done. On a plain
-   * future (`loop.createFuture()`), `undefined` or `null` is a `TypeError` (CPython's "invalid exception
-   * object"), and an Error class is instantiated (as CPython instantiates an exception class):
-   * `setException(TimeoutError)` stores `new TimeoutError()`. Any other value may be thrown in
-   * JavaScript and is kept as it is.
+   * Mark the future done with an exception. Throws `InvalidStateError` if it is already done.
+   * `undefined` or `null` is a `TypeError` (CPython's "invalid exception object"), and an Error class is
+   * instantiated (as CPython instantiates an exception class): `setException(TimeoutError)` stores
+   * `new TimeoutError()`. Any other value may be thrown in JavaScript and is kept as it is.
    */
   setException(exception: unknown): void {
     if (this._st !== ST_PENDING) {
       throw new InvalidStateError(`invalid state: ${this._state}: ${this._repr()}`);
     }
     // (CPython's futures.py `set_exception`: `if isinstance(exception, type): exception = exception()`,
-    // then `TypeError("invalid exception object")` for what is not an exception.) Only on a plain future
-    // (`new Future()`, `loop.createFuture()`: what user code settles by hand): the library's subclasses
-    // (gather's, shield's, a promise's, an executor's, a job's, a primitive's waiter) call `setException`
-    // to relay whatever their work threw, `undefined` included, until they all call `_relayException`.
-    if (Object.getPrototypeOf(this) === Future.prototype) {
-      if (exception === undefined || exception === null) {
-        throw new TypeError(`Expected exception to be an error or a thrown value other than undefined, got ${describe(exception)}`);
-      }
-      if (isErrorClass(exception)) exception = new exception();
+    // then `TypeError("invalid exception object")` for what is not an exception.) On every future class:
+    // the library's relays of a thrown value call `_relayException`, which takes anything.
+    if (exception === undefined || exception === null) {
+      throw new TypeError(`Expected exception to be an error or a thrown value other than undefined, got ${describe(exception)}`);
     }
+    if (isErrorClass(exception)) exception = new exception();
     this._finishException(exception);
   }
 
@@ -509,11 +508,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
     const cb = this._cb as DoneCallback<this> | null;
     this._cb = null;
     if (typeof cb !== "function") return;
+    // (debug mode: timed as a Handle is, handles.ts; one test of a boolean otherwise)
+    const t0 = this._loop._debug ? performance.now() : -1;
     try {
       cb(this);
     } catch (exception) {
       this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this });
     }
+    if (t0 >= 0) reportIfSlow(this._loop, t0, `<Handle ${fnName(cb)}()>`, { future: this as Future<unknown> });
   }
 
   /**

@@ -86,6 +86,12 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
     this._flushDirect();
   }
 
+  /** @internal the job's failure, whatever it threw (undefined too), told as `setException` tells it */
+  override _relayException(exception: unknown): void {
+    super._relayException(exception);
+    this._flushDirect();
+  }
+
   /** @internal awaited by plain code while the loop is not running: no loop needed to deliver. */
   override _await(awaiter: Chain<unknown>): void {
     if (this._state === "PENDING" && !this._loop.isRunning()) {

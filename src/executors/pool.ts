@@ -608,9 +608,10 @@ export class WorkerPool implements Executor, JobOwner<Job> {
       else this._stats.failed++;
       try {
         if (ok) f.setResult(value);
-        else f.setException(value);
+        // (whatever the function threw, undefined too: `setException` refuses undefined and null)
+        else f._relayException(value);
       } catch {
-        // The loop was closed under the future (setResult/setException throw then): nobody can be
+        // The loop was closed under the future (setResult/_relayException throw then): nobody can be
         // waiting on it through that loop any more, and the hold is released below all the same.
       }
     }

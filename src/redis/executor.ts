@@ -453,7 +453,8 @@ export class RedisExecutor implements Executor, JobOwner<Rec> {
       if (!rec.loop.isClosed()) {
         if (ok) fut.setResult(value);
         else if (value instanceof CancelledError) fut.cancel(value.message);
-        else fut.setException(value);
+        // (whatever the job threw, undefined too: see ThreadPoolExecutor's `_settle`)
+        else fut._relayException(value);
       }
     }
     this._releaseHold(rec);

@@ -591,7 +591,7 @@ export class RedisRateLimiter implements RateLimiterLike {
         },
         (e: unknown) => {
           io._release();
-          if (!w.done() && !loop.isClosed()) w.setException(e);
+          if (!w.done() && !loop.isClosed()) w._relayException(e); // (whatever Redis's call rejected with)
         },
       );
     } else timer = loop._at(loop.time() + ms, settle, w);

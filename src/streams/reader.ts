@@ -105,6 +105,14 @@ export class StreamReader {
   }
 
   /**
+   * @internal true once `setException` was called, whatever its value (`undefined` too: anything can be
+   * thrown, so `exception() !== undefined` does not say whether the reader failed)
+   */
+  get _failed(): boolean {
+    return this._hasException;
+  }
+
+  /**
    * Fail the reader: the read waiting for data and every later one raise `exc` (a read already woken by
    * `feedData` in the same turn still returns what it finds in the buffer, as CPython's).
    */
@@ -114,7 +122,7 @@ export class StreamReader {
     const w = this._waiter;
     if (w !== null) {
       this._waiter = null;
-      if (!w.done()) w.setException(exc);
+      if (!w.done()) w._relayException(exc); // (any value, undefined too: the reader took it)
     }
   }
 

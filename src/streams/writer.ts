@@ -147,7 +147,7 @@ export class StreamWriter {
   async drain(): Promise<void> {
     const r = this._reader;
     // (the reader's own "has an exception" state, not `exception() !== undefined`: anything can be thrown)
-    if (r !== null && (r as unknown as { _hasException: boolean })._hasException) throw r.exception();
+    if (r !== null && r._failed) throw r.exception();
     const c = this._conn;
     // (CPython's `transport.is_closing()`: let a pending close event land first, as CPython does)
     if (c.isClosing()) await sleep(0);

@@ -83,7 +83,9 @@ interface Start<T> {
   readonly ready: Future<T>;
   /** Invariant: the task, once `createTask` has returned it (an eager first step runs before). */
   task: Task<unknown> | null;
-  /** the task's own error, if it failed before `started()` */
+  /** Invariant: true once the task failed before `started()` (with `error`, which may be any value, undefined too). */
+  failed: boolean;
+  /** the task's own error, if it failed before `started()` (meaningful only when `failed`) */
   error: unknown;
   /** while `start()`, cancelled, waits for the task: completed when it calls `started()` or ends */
   changed: Future<void> | null;
@@ -191,7 +193,7 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
     const ready = this._loop!.createFuture<T>();
     ready._label = "TaskGroup.start";
     const status: TaskStatus<T> = new TaskStatus<T>((value) => this._childStarted(st, value));
-    const st: Start<T> = { status, caller, ready, task: null, error: undefined, changed: null };
+    const st: Start<T> = { status, caller, ready, task: null, failed: false, error: undefined, changed: null };
     const task = this._spawn(() => fn(status), options);
     st.task = task;
     if (status._isStarted) this._admit(task);
@@ -205,7 +207,7 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
         task.cancel();
         await runSheltered(caller, waitStartSettled, st);
       }
-      if (st.error !== undefined) throw st.error;
+      if (st.failed) throw st.error;
       throw e;
     }
   }
@@ -403,10 +405,14 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
   /** A child of `start()` ended before `started()`: its outcome is `start()`'s, not the group's. */
   private _startEnded(st: Start<unknown>, task: Task<unknown>): void {
     st.status._end();
-    if (!task.cancelled() && task._hasException) st.error = task.exception();
+    if (!task.cancelled() && task._hasException) {
+      // (a flag, not `error !== undefined`: the function may have thrown undefined)
+      st.failed = true;
+      st.error = task.exception();
+    }
     if (!st.ready.done()) {
       if (task.cancelled()) st.ready.cancel();
-      else if (st.error !== undefined) st.ready.setException(st.error);
+      else if (st.failed) st.ready._relayException(st.error); // (whatever it threw, undefined too)
       else st.ready.setException(new RuntimeError(`${task.getName()} returned without calling status.started() (TaskGroup.start)`));
     }
     if (st.changed !== null && !st.changed.done()) st.changed.setResult(undefined);

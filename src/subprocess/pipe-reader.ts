@@ -47,7 +47,8 @@ export class PipeFeed implements ReadFlow {
       });
       pipe.on("end", () => this._end(pipe));
       pipe.on("error", (err: Error) => {
-        if (reader.exception() === undefined && !reader._eof) reader.setException(err);
+        // (the reader's own "failed" state: a failure set before may be any value, undefined too)
+        if (!reader._failed && !reader._eof) reader.setException(err);
         this._end(pipe);
       });
       // (destroyed without an end: at loop close; a read must not wait for ever)

@@ -272,7 +272,7 @@ export class JobFuture<T = unknown> extends Future<T> implements ListNode {
 
   /** @internal the queue settles the future with the job's error */
   _reject(error: unknown): void {
-    super.setException(error);
+    super._relayException(error); // (whatever the job threw, undefined too)
   }
 
   /** @internal cancel the future itself (the queue, once the job is out of line or its task ended) */

@@ -111,6 +111,6 @@ function wakeSizeWaiters(w: WaiterQueue<void>, size: number): void {
 function rejectAll(w: WaiterQueue<void>, error: unknown): void {
   for (let x = w._head; x !== null; x = w._head) {
     w.remove(x);
-    if (!x.done()) x.setException(error);
+    if (!x.done()) x._relayException(error); // (whatever the job threw, undefined too)
   }
 }
