@@ -35,6 +35,16 @@ import { Chain } from "./chain.js";
 import { reportIfSlow } from "./handles.js";
 import { performance } from "./real-timers.js";
 import type { Task } from "./task.js";
+import { Context, captureContext, contextState, runInContext } from "./context.js";
+
+/** On a done callback run in a context: the function the program gave (`removeDoneCallback` finds it). */
+const USER_FN: unique symbol = Symbol("asyncio-ts.userFn");
+
+function inContext<F>(fn: DoneCallback<F>, run: DoneCallback<F>): DoneCallback<F> {
+  Object.defineProperty(run, "name", { value: fn.name }); // (reports name the program's callback)
+  (run as { [USER_FN]?: unknown })[USER_FN] = fn;
+  return run;
+}
 
 const NO_OPTIONS: { loop?: EventLoop } = Object.freeze({});
 const FUTURE_OPTIONS = ["loop"] as const;
@@ -262,20 +272,35 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * Run `fn(future)` through the loop once the future is done (immediately scheduled if it already is).
+   * Run `fn(future)` through the loop once the future is done (immediately scheduled if it already is),
+   * in a copy of the context current now, or as `context.run(fn, future)` when `{ context }` is given
+   * (CPython's `add_done_callback(fn, *, context=None)`).
    */
-  addDoneCallback(fn: DoneCallback<this>): void {
+  addDoneCallback(fn: DoneCallback<this>, options?: { context?: Context }): void {
     if (typeof fn !== "function") {
       throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     }
-    this._pushCallback(fn);
+    let context: Context | undefined;
+    if (options !== undefined) {
+      checkOptions(options, ["context"], "addDoneCallback()");
+      context = options.context;
+      if (context !== undefined && !(context instanceof Context)) {
+        throw new TypeError(`Expected context to be a Context (copyContext()), got ${describe(context)}`);
+      }
+    }
+    if (context !== undefined) this._pushCallback(inContext(fn, (f) => context.run(fn, f)));
+    else if (contextState.inUse) {
+      // (the context now, not the one of whoever completes the future: CPython's copy_context() at add)
+      const ctx = captureContext()!;
+      this._pushCallback(inContext(fn, (f) => runInContext(ctx, fn, f)));
+    } else this._pushCallback(fn);
   }
 
   /** Remove every registration of `fn`; returns how many were removed. */
   removeDoneCallback(fn: DoneCallback<this>): number {
     if (this._st !== ST_PENDING) return 0; // already scheduled (as CPython: nothing left to remove)
     const all = this._callbackList();
-    const kept = all.filter((cb) => cb !== (fn as unknown));
+    const kept = all.filter((cb) => cb !== (fn as unknown) && (cb as { [USER_FN]?: unknown })[USER_FN] !== fn);
     this._setCallbackList(kept);
     return all.length - kept.length;
   }

@@ -126,6 +126,43 @@ describe("callbacks and contexts", () => {
     expect(seen).toEqual(["cb-set", "cb-set", "dflt"]); // CPython 3.13: the same
   });
 
+  it("a done callback runs in the context current when it was added, or as context.run(cb) when given one (CPython's add_done_callback)", async () => {
+    const seen: string[] = [];
+    await run(
+      async () => {
+        const loop = getRunningLoop();
+        const f = loop.createFuture<number>();
+        v.set("at-add");
+        f.addDoneCallback(() => seen.push(`future ${v.get()}`));
+        v.set("at-resolve");
+        await createTask(async () => {
+          v.set("resolver-task");
+          f.setResult(1);
+        });
+        v.set("before-task");
+        const t = createTask(async () => {
+          v.set("inside-task");
+          await sleep(1);
+        });
+        t.addDoneCallback(() => seen.push(`task ${v.get()}`));
+        const ctx = copyContext();
+        const g = loop.createFuture<number>();
+        const cb = (): void => void v.set("set-by-cb");
+        g.addDoneCallback(cb, { context: ctx });
+        g.setResult(2);
+        await t;
+        await sleep(1);
+        seen.push(`ctx ${ctx.get(v)}`, `main ${v.get()}`);
+        const h = loop.createFuture<number>();
+        h.addDoneCallback(cb);
+        expect(h.removeDoneCallback(cb)).toBe(1); // (found through the context's wrapper)
+      },
+      { virtualTime: true },
+    );
+    // CPython 3.13: future at-add, task before-task, ctx set-by-cb, main before-task
+    expect(seen).toEqual(["future at-add", "task before-task", "ctx set-by-cb", "main before-task"]);
+  });
+
   it("a task given a context runs in a copy of it, on every Node (rosetta: copied)", async () => {
     const seen: string[] = [];
     await run(
