@@ -243,6 +243,9 @@ export function moveAwait(c: Chain<unknown>, to: StrandLike): void {
   if (from._task !== to._task) {
     from._task._nreg--;
     to._task._nreg++;
+    // (a done task's last await gone to another task: none of its code waits any more, run()'s end
+    // must not wait for it: it did, for ever, and reported a deadlock after main returned)
+    if (from._task.done() && !hasLinked(from._task)) from._task._loop._orphanSettled(from._task);
   }
   c._strand = to;
   linkAwait(to, c);
@@ -493,6 +496,7 @@ function setTask(k: Strand, task: Task<unknown>): void {
       task._nreg += n;
       task._flags |= F_AWAITED;
       task._releaseHold();
+      if (from.done() && !hasLinked(from)) from._loop._orphanSettled(from);
     }
   }
   if (k._kids !== null) for (const c of k._kids) setTask(c, task);

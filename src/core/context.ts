@@ -90,24 +90,47 @@ export function armContextTripwire(): void {
     return (originalRun as (...x: unknown[]) => unknown).apply(this, a);
   } as AsyncLocalStorage<unknown>["run"];
   AsyncLocalStorage.prototype.enterWith = function (this: AsyncLocalStorage<unknown>, store: unknown) {
-    firstEntered = { als: this, before: this.getStore() };
+    noteEnter(this);
     trip();
     return originalEnterWith.call(this, store);
   };
 }
 
-/** The `enterWith` that tripped the wire, and the store it replaced (see `undoFirstEnterWith`). */
-let firstEntered: { als: AsyncLocalStorage<unknown>; before: unknown } | null = null;
+/**
+ * Invariant: while an eager task's first step runs in its caller's context (made when no context existed
+ * to copy), `recording` is set and `entered` lists the stores it entered with `enterWith` (a first
+ * `enterWith`, a `ContextVar`'s `set`), with the store each replaced (see `undoEagerEntries`).
+ */
+const eagerEntries = { recording: false, entered: [] as Entries };
+
+function noteEnter(als: AsyncLocalStorage<unknown>): void {
+  if (eagerEntries.recording) eagerEntries.entered.push([als, als.getStore()]);
+}
+
+type Entries = Array<[AsyncLocalStorage<unknown>, unknown]>;
 
 /**
- * @internal an eager task's first step, run in its caller's context (no context existed to copy when it
- * was made), made the first entry into a context with `enterWith`, which changed its caller's context
- * too: put the caller's store back. (Its own code goes on in the promises it made, which keep the store.)
+ * @internal an eager task's first step without a context of its own begins: note what it enters; returns
+ * what an enclosing such step noted so far (null if none), for `undoEagerEntries`
  */
-export function undoFirstEnterWith(): void {
-  if (firstEntered === null) return;
-  originalEnterWith.call(firstEntered.als, firstEntered.before);
-  firstEntered = null;
+export function recordEagerEntries(): Entries | null {
+  const outer = eagerEntries.recording ? eagerEntries.entered : null;
+  eagerEntries.recording = true;
+  eagerEntries.entered = [];
+  return outer;
+}
+
+/**
+ * @internal that step ended. If it made the process's first use of a context (a first `enterWith`, a
+ * `ContextVar` made and set), its entries changed its caller's context too: put the caller's stores back,
+ * latest first. (Its own code goes on in the promises it made, which keep the stores.)
+ */
+export function undoEagerEntries(outer: Entries | null): void {
+  const e = eagerEntries.entered;
+  eagerEntries.recording = outer !== null;
+  eagerEntries.entered = outer ?? [];
+  if (e.length === 0 || !contextState.inUse) return;
+  for (let i = e.length - 1; i >= 0; i--) originalEnterWith.call(e[i]![0], e[i]![1]);
 }
 
 /**
@@ -276,6 +299,7 @@ export class ContextVar<T> {
     const box = this._als.getStore();
     const token = new Token<T>(this, box === undefined ? Token.MISSING : box.v);
     noteUse();
+    noteEnter(this._als as AsyncLocalStorage<unknown>);
     originalEnterWith.call(this._als, { v: value });
     return token;
   }
@@ -287,6 +311,7 @@ export class ContextVar<T> {
     }
     if (token._used) throw new RuntimeError("Token has already been used once");
     token._used = true;
+    noteEnter(this._als as AsyncLocalStorage<unknown>);
     originalEnterWith.call(this._als, token.oldValue === Token.MISSING ? (undefined as never) : { v: token.oldValue as T });
   }
 

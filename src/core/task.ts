@@ -14,7 +14,7 @@
  */
 import { CancelledError, RuntimeError } from "./errors.js";
 import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./check.js";
-import { Context, captureContext, contextState, runInContext, undoFirstEnterWith } from "./context.js";
+import { Context, captureContext, contextState, recordEagerEntries, runInContext, undoEagerEntries } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
@@ -267,8 +267,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       if (ctx !== null) runInContext(ctx, startEagerInStrand, this as Task<unknown>);
       else if (contextState.inUse) runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
       else {
-        runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
-        if (contextState.inUse) undoFirstEnterWith(); // (its first entry into a context was in the caller's)
+        const outer = recordEagerEntries();
+        try {
+          runInStrand(this as Task<unknown>, startTask, this as Task<unknown>);
+        } finally {
+          undoEagerEntries(outer); // (a first use of a context made there was made in the caller's context)
+        }
       }
     } finally {
       callbackContext.loop = saved;
@@ -633,12 +637,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   }
 
   /**
-   * Code of this task, which is done, resumes: the loop waits for it to suspend again (or, if it ends
-   * instead, for the driver's macrotask watchdog) before it goes on, as for a step, so that code woken in
-   * the iteration that ends `run()`'s main awaits again while the loop still runs (it would find none).
+   * Code of this task, which is done, resumes: the loop waits for it to suspend again (or, if it does not
+   * within a few microtask hops, for those: it ended) before it goes on, as for a step, so that code woken
+   * in the iteration that ends `run()`'s main awaits again while the loop still runs (it would find none).
    */
   private _beginOrphanStep(): void {
     this._loop._beginStep(this as Task<unknown>);
+    this._loop._endStepIfIdle(this as Task<unknown>);
   }
 
   /**

@@ -88,6 +88,18 @@ describe("the first use of a context in a process reaches nothing scheduled befo
       expect(fresh(body, virtualTime)).toEqual(["caller dflt", "task eager", "caller dflt"]);
     });
 
+    it(`a ContextVar made and set for the first time in an eager task's first step stays in the task (${clock})`, () => {
+      // CPython 3.13 (eager_task_factory, the ContextVar made inside the task): main sees d, the task t.
+      const body = `
+        let cv;
+        await run(async () => {
+          const t = createTask(async () => { cv = new ContextVar("cv", { default: "d" }); cv.set("t"); await sleep(0); return cv.get(); }, { eagerStart: true });
+          out.push("main " + cv.get());
+          out.push("task " + (await t), "main " + cv.get());
+        }, RUN_OPTIONS);`;
+      expect(fresh(body, virtualTime)).toEqual(["main d", "task t", "main d"]);
+    });
+
     it(`a callback's first set stays in the callback (${clock})`, () => {
       // CPython 3.13: cb2 sees dflt, the task made before sees dflt, main dflt.
       const body = `

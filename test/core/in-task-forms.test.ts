@@ -816,6 +816,15 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     c.p(`locked ${pyBool(lock.locked())}`);
   },
 
+  "then-of-done-task-awaited": async (c) => {
+    // (a `.then` chain made by a task that finished, awaited by main: its await moved to main, but the
+    // finished task stayed counted as having code running, and run()'s end waited for it for ever)
+    const ev = new Event();
+    const { p } = await createTask(async () => ({ p: ev.wait().then(() => "cb") }));
+    ev.set();
+    c.p(`main got ${await p}`);
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

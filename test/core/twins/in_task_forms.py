@@ -812,6 +812,20 @@ async def eager_task_ends_while_waiting():
     p(f"locked {lock.locked()}")
 
 
+async def then_of_done_task_awaited():
+    # (the kernel probe's finding 1: a `.then` chain made by a task that finished, awaited by main: its
+    # await moved to main, but the finished task stayed counted as having code running, and run()'s end
+    # waited for it for ever: a deadlock report after main returned, its result lost)
+    ev = asyncio.Event()
+
+    async def maker():
+        return E(then(ev.wait(), lambda _: "cb"))
+
+    p_ = await asyncio.create_task(maker())
+    ev.set()
+    p(f"main got {await p_}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -842,6 +856,7 @@ PROGRAMS = {
     "scope-body-then": scope_body_then,
     "orphan-scopes": orphan_scopes,
     "eager-task-ends-while-waiting": eager_task_ends_while_waiting,
+    "then-of-done-task-awaited": then_of_done_task_awaited,
 }
 
 
