@@ -179,7 +179,9 @@ function holdsClock(promise: object, l: EventLoop): boolean {
     const c = callerStrand();
     return c === null || c._task._loop !== l || c._task.done();
   }
-  const s = strandOf(promise);
+  // (a `fut.then(cb)` chain is ours, its callback the code of the task that made it, which is the caller
+  // once the chain has woken: `const p = ev.wait().then(async cb); await sleep(3); await shield(p)`)
+  const s = promise instanceof Chain ? (promise._strand ?? callerStrand() ?? undefined) : strandOf(promise);
   return s === undefined || s._task._loop !== l || s._task.done() || s._task._nreg === 0;
 }
 

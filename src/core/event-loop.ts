@@ -1420,7 +1420,10 @@ export class EventLoop {
     }
     // Cancelling did not end them (they wait on something foreign, or shutdown waits for them): stop.
     const all = [...this._tasks];
-    const names = all.slice(0, 20).map((t) => t.getName()).join(", ") + (all.length > 20 ? ` and ${all.length - 20} more` : "");
+    const names =
+      all.length === 0
+        ? "no task left: code of finished tasks still waits"
+        : all.slice(0, 20).map((t) => t.getName()).join(", ") + (all.length > 20 ? ` and ${all.length - 20} more` : "");
     this._deadlock ??= new DeadlockError(`asyncio-ts: still deadlocked: ${names} could not be cancelled`);
     if (!this._stuckReported) {
       this._stuckReported = true;

@@ -825,6 +825,29 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     c.p(`main got ${await p}`);
   },
 
+  "started-then-chain-to-combinator": async (c) => {
+    // (a `.then(async cb)` chain whose callback has started, handed to shield / gather / waitFor: taken
+    // for foreign work, it held virtual time for holdTimeout)
+    const ev = new Event();
+    const body = async (kind: string): Promise<unknown> => {
+      const p = ev.wait().then(async () => {
+        await sleep(c.u(20));
+        return "cb";
+      });
+      await sleep(c.u(3));
+      if (kind === "shield") return await shield(p);
+      if (kind === "gather") return await gather(p);
+      return await waitFor(p, c.u(100));
+    };
+    for (const kind of ["shield", "gather", "waitFor"]) {
+      ev.clear();
+      const t = createTask(() => body(kind));
+      await sleep(c.u(1));
+      ev.set();
+      c.p(`${kind} ${py(await t)}`);
+    }
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -826,6 +826,35 @@ async def then_of_done_task_awaited():
     p(f"main got {await p_}")
 
 
+async def started_then_chain_to_combinator():
+    # (the kernel probe's finding 2: a `.then(async cb)` chain whose callback has started, handed to
+    # shield / gather / waitFor: taken for foreign work, it held virtual time for a second of real time)
+    ev = asyncio.Event()
+
+    async def cb(_):
+        await asyncio.sleep(0.02)
+        return "cb"
+
+    async def then_async(aw, f):
+        return await f(await aw)
+
+    async def body(kind):
+        p_ = E(then_async(ev.wait(), cb))
+        await asyncio.sleep(0.003)
+        if kind == "shield":
+            return await asyncio.shield(p_)
+        if kind == "gather":
+            return await asyncio.gather(p_)
+        return await asyncio.wait_for(p_, 0.1)
+
+    for kind in ["shield", "gather", "waitFor"]:
+        ev.clear()
+        t = asyncio.create_task(body(kind))
+        await asyncio.sleep(0.001)
+        ev.set()
+        p(f"{kind} {await t}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -857,6 +886,7 @@ PROGRAMS = {
     "orphan-scopes": orphan_scopes,
     "eager-task-ends-while-waiting": eager_task_ends_while_waiting,
     "then-of-done-task-awaited": then_of_done_task_awaited,
+    "started-then-chain-to-combinator": started_then_chain_to_combinator,
 }
 
 
