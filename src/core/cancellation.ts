@@ -95,6 +95,13 @@ export function hasLinked(s: StrandLike): boolean {
   return false;
 }
 
+/**
+ * An await of a pending future made while eager steps ran, decided when the microtasks have drained
+ * (`EventLoop._deferAwait`): not registered yet, its strand in `Chain._strand` (code that observes the
+ * chain meanwhile, work taken over by a combinator's task, claims it there). @internal
+ */
+export const REG_DEFERRED = 8;
+
 /** The message of each `REG_YIELD_CANCELLED` chain (rare: a weak map, no field on every chain). */
 const yieldCancels = new WeakMap<Chain<unknown>, string | undefined>();
 

@@ -21,7 +21,7 @@
 import { soon } from "./microtask.js";
 import type { Future, Runnable } from "./future.js";
 import type { StrandLike } from "./current.js";
-import { REG_LIVE, REG_NONE, moveAwait } from "./cancellation.js";
+import { REG_DEFERRED, REG_LIVE, REG_NONE, moveAwait } from "./cancellation.js";
 import { callbackContext, contextStrand, runInStrand } from "./current.js";
 
 /** Set on the promise of an observed chain: the chain (its await may have to move with the promise). @internal */
@@ -36,7 +36,8 @@ export const CHAIN_OF: unique symbol = Symbol("asyncio-ts.chainOf");
 function claimAwait(c: Chain<unknown>): void {
   const cur = contextStrand();
   if (cur === null || cur === c._strand || c._strand === null || cur._task._loop !== c._strand._task._loop || cur._task.done()) return;
-  moveAwait(c, cur);
+  if (c._reg === REG_DEFERRED) c._strand = cur; // (registered there when the loop decides it)
+  else moveAwait(c, cur);
 }
 
 const PENDING = 0;
@@ -173,7 +174,7 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
 
   private materialize(): Promise<T> {
     let obs = this._observed;
-    if (this._reg === REG_LIVE) claimAwait(this as Chain<unknown>);
+    if (this._reg === REG_LIVE || this._reg === REG_DEFERRED) claimAwait(this as Chain<unknown>);
     if (obs === null) {
       let resolve!: (v: unknown) => void;
       let reject!: (e: unknown) => void;

@@ -63,7 +63,7 @@ import { TaskSet } from "./task-set.js";
 import { soon } from "./microtask.js";
 import { loopRegistry, runningLoopOrNull } from "./running.js";
 import { newLoopHooks, type Diagnostics, type Tracer } from "./instruments.js";
-import { cancelOrphanCode, hasLinked } from "./cancellation.js";
+import { REG_DEFERRED, REG_NONE, cancelOrphanCode, hasLinked } from "./cancellation.js";
 import { longTimeout, type LongTimer } from "./long-timer.js";
 // (Node's own timers and clock, not the globals that test runners' fake timers replace: real-timers.ts)
 import { clearImmediate, clearTimeout, fakeTimersProblem, performance, realTimers, setImmediate, setTimeout } from "./real-timers.js";
@@ -223,7 +223,10 @@ export class EventLoop {
   _registeringDeferred = false;
   /** Invariant: callbacks waiting for the eager first steps in progress to end (`_whenEagerStepsEnd`); null when none. */
   private _afterEager: Array<() => void> | null = null;
-  /** Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, strand, chain, element) x n. */
+  /**
+   * Invariant: awaits deferred while eager steps ran (`_deferAwait`): (future, chain, element) x n, each
+   * chain `REG_DEFERRED` with its strand in `_strand`.
+   */
   private _deferred: unknown[] | null = null;
   /** Callbacks of the current iteration still to run. */
   private _iterRemaining = 0;
@@ -880,7 +883,10 @@ export class EventLoop {
    * the microtasks have drained (`_flushDeferred`, at the watchdog's tick)
    */
   _deferAwait(fut: Future<unknown>, s: StrandLike, awaiter: Chain<unknown>, elem: boolean): void {
-    (this._deferred ??= []).push(fut, s, awaiter, elem);
+    // (its strand kept on the chain, where code that observes it meanwhile claims it: `claimAwait`)
+    awaiter._reg = REG_DEFERRED;
+    awaiter._strand = s;
+    (this._deferred ??= []).push(fut, awaiter, elem);
     this._kick();
   }
 
@@ -893,19 +899,22 @@ export class EventLoop {
     const d = this._deferred!;
     this._deferred = null;
     let resumed = false;
-    for (let i = 0; i < d.length; i += 4) {
+    for (let i = 0; i < d.length; i += 3) {
       const fut = d[i] as Future<unknown>;
-      const s = d[i + 1] as StrandLike;
+      const awaiter = d[i + 1] as Chain<unknown>;
+      const s = awaiter._strand!;
       if (fut.done()) {
         resumed = true;
-        const awaiter = d[i + 2] as Chain<unknown>;
+        awaiter._reg = REG_NONE;
+        awaiter._strand = null;
         fut._markRetrieved();
         soon(() => fut._deliverTo(awaiter));
       } else if (s._task.done()) {
         // (its task ended in its first step: the wait is that task's code still running, an orphan's;
         // it was handed a result that did not exist: an Event.wait() returned unset, a lock held twice)
-        s._task._suspendOrphan(s, fut, d[i + 2] as Chain<unknown>, false);
-      } else (this._deferred ??= []).push(fut, s, d[i + 2], d[i + 3]);
+        awaiter._reg = REG_NONE;
+        s._task._suspendOrphan(s, fut, awaiter, false);
+      } else (this._deferred ??= []).push(fut, awaiter, d[i + 2]);
     }
     if (resumed) return true;
     const pending = this._deferred as unknown[] | null;
@@ -916,14 +925,16 @@ export class EventLoop {
       // all, not only the first.
       this._registeringDeferred = true;
       try {
-        for (let i = 0; i < pending.length; i += 4) {
-          const s = pending[i + 1] as StrandLike;
-          s._task._suspendOn(s, pending[i] as Future<unknown>, pending[i + 2] as Chain<unknown>, pending[i + 3] as boolean);
+        for (let i = 0; i < pending.length; i += 3) {
+          const awaiter = pending[i + 1] as Chain<unknown>;
+          const s = awaiter._strand!;
+          awaiter._reg = REG_NONE;
+          s._task._suspendOn(s, pending[i] as Future<unknown>, awaiter, pending[i + 2] as boolean);
         }
       } finally {
         this._registeringDeferred = false;
       }
-      for (let i = 0; i < pending.length; i += 4) (pending[i + 1] as StrandLike)._task._endFirstStep();
+      for (let i = 0; i < pending.length; i += 3) (pending[i + 1] as Chain<unknown>)._strand!._task._endFirstStep();
       if (this._nEager === 0) this._runAfterEager();
     }
     return false;

@@ -848,6 +848,17 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     }
   },
 
+  "then-made-during-eager-step": async (c) => {
+    // (`t.then(f)` made while a gather's eager step ran was deferred in the caller's strand; the next
+    // gather took the work over, not the deferred await, and its task held virtual time for holdTimeout)
+    const sub = async (): Promise<string> => {
+      const t = createTask(() => sleep(c.u(1), "t"));
+      return await t.then((v) => v + "!");
+    };
+    const r = await gather(gather(Promise.resolve(null)), sub());
+    c.p(`gather ${r[1]} of ${r.length}`);
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -855,6 +855,21 @@ async def started_then_chain_to_combinator():
         p(f"{kind} {await t}")
 
 
+async def then_made_during_eager_step():
+    # (the second fuzz probe's m5f: `t.then(f)` made while a gather's eager step ran was deferred in the
+    # caller's strand; the next gather took the work over, not the deferred await, and its task held
+    # virtual time for a second of real time)
+    async def resolved():
+        return None
+
+    async def sub():
+        t = asyncio.create_task(asyncio.sleep(0.001, "t"))
+        return await then(t, lambda v: v + "!")
+
+    r = await asyncio.gather(asyncio.gather(E(resolved())), E(sub()))
+    p(f"gather {r[1]} of {len(r)}")
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -887,6 +902,7 @@ PROGRAMS = {
     "eager-task-ends-while-waiting": eager_task_ends_while_waiting,
     "then-of-done-task-awaited": then_of_done_task_awaited,
     "started-then-chain-to-combinator": started_then_chain_to_combinator,
+    "then-made-during-eager-step": then_made_during_eager_step,
 }
 
 
