@@ -152,8 +152,9 @@ const TURN_BUDGET = 256;
 /**
  * ...or fewer, once the turn has run this many ms: iterations of heavy steps (`for (;;) { work(); await
  * sleep(0); }`) delayed Node's timers, I/O and Ctrl-C by 256 of them (2.5 s with 10 ms of work each; the
- * runner probe, stop 29). The clock is read every `TURN_CHECK_EVERY` iterations, or at every one once
- * they are slow (a read costs ~25 ns, a quick iteration a few hundred).
+ * runner probe, stop 29). The clock is read after each of a turn's iterations while they are slow (the
+ * first of each turn is taken for slow), and every `TURN_CHECK_EVERY` iterations once they are quick (a
+ * read costs ~25 ns, a quick iteration a few hundred).
  */
 const TURN_MS = 5;
 const TURN_CHECK_EVERY = 8;
@@ -239,7 +240,7 @@ export class EventLoop {
   /** When the current turn began, and when its clock was last read (`TURN_MS`). */
   private _turnStartedAt = 0;
   private _turnCheckedAt = 0;
-  /** Set when the last `TURN_CHECK_EVERY` iterations took over a ms: the clock is read at every one. */
+  /** Set while iterations are slow (over 1/8 ms each): the clock is read after every one (`TURN_MS`). */
   private _turnSlow = false;
   /** True at the start of a tick until the first callback runs: no microtask can be pending. */
   private _fresh = false;
@@ -1212,7 +1213,7 @@ export class EventLoop {
     if (!this._running) return;
     this._turnIterations = 0;
     this._turnStartedAt = this._turnCheckedAt = performance.now();
-    this._turnSlow = false;
+    this._turnSlow = true;
     if (this._deferred !== null && this._flushDeferred()) {
       // code resumed: the steps in progress go on (look again when the microtasks have drained)
       this._kick();
@@ -1301,7 +1302,8 @@ export class EventLoop {
   private _checkTurnTime(): void {
     const now = performance.now();
     if (now - this._turnStartedAt >= TURN_MS) this._turnIterations = TURN_BUDGET;
-    else this._turnSlow = now - this._turnCheckedAt > 1;
+    // (since the last read: one iteration while slow, else TURN_CHECK_EVERY of them)
+    else this._turnSlow = now - this._turnCheckedAt > (this._turnSlow ? 1 / TURN_CHECK_EVERY : 1);
     this._turnCheckedAt = now;
   }
 

@@ -28,6 +28,7 @@ import { CancelledError, RuntimeError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
 import type { Handle } from "./handles.js";
 import type { Task } from "./task.js";
+import { contextState, copyContext } from "./context.js";
 
 /**
  * A signal: a name (`"SIGTERM"`) or its number (`15`), as in `os.constants.signals` (`addSignalHandler`,
@@ -59,8 +60,13 @@ export function addSignalHandler(loop: EventLoop, table: SignalTable, sig: Signa
   if (typeof callback !== "function") throw new TypeError(`Expected callback to be a function, got ${describe(callback)}`);
   if (name === "SIGKILL" || name === "SIGSTOP") throw new RuntimeError(`sig ${name} cannot be caught`);
   removeSignalHandler(table, name);
+  // One context for every call, copied now (CPython makes the handler's Handle once, at add time): what
+  // the handler sets is there at its next call.
+  const context = contextState.inUse ? copyContext() : null;
   const listener = (): void => {
-    if (!loop.isClosed()) loop.callSoon(callback, ...args);
+    if (loop.isClosed()) return;
+    if (context === null) loop.callSoon(callback, ...args);
+    else loop.callSoon(callback, ...args, { context });
   };
   process.on(name, listener);
   table.set(name, listener);

@@ -12,14 +12,16 @@
  *
  * An executor future can also be awaited by plain code while its loop is not running (a script that
  * submits and awaits without `run()`): such awaiters are delivered directly when the future settles
- * (`_direct`), since no loop iteration would deliver them.
+ * (`_direct`), since no loop iteration would deliver them; and its done callbacks, once its loop has
+ * closed, run without it, each in a microtask, as a `concurrent.futures.Future`'s run in the thread that
+ * settles it (the loop refused them: the settle threw, and the direct awaiters were never told).
  *
  * Rejected: a subclass per executor overriding `cancel` (the Redis executor had one, with a closure per
  * job); a cancel callback per future (a closure per job).
  *
  * @module
  */
-import { type Awaiter, type Chain, contextTask, type EventLoop, Future, soon } from "../core/index.js";
+import { type Awaiter, type Chain, contextTask, defaultExceptionHandler, type EventLoop, Future, soon } from "../core/index.js";
 
 /**
  * What an executor future tells when it is cancelled: the executor that runs its job. @internal
@@ -102,6 +104,26 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
       }
     }
     super._await(awaiter);
+  }
+
+  /** @internal done callbacks: through the loop, or, once it has closed, without it (see the module comment) */
+  override _scheduleCallbacks(): void {
+    if (!this._loop.isClosed()) {
+      super._scheduleCallbacks();
+      return;
+    }
+    const cbs = this._callbackList();
+    this._setCallbackList([]);
+    for (const cb of cbs) {
+      if (typeof cb !== "function") continue; // (a task's wake-up: its loop is gone)
+      soon(() => {
+        try {
+          cb(this);
+        } catch (exception) {
+          defaultExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
+        }
+      });
+    }
   }
 
   private _flushDirect(): void {

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   CancelledError,
+  ContextVar,
   createTask,
   Event,
   getRunningLoop,
@@ -80,6 +81,30 @@ describe("addSignalHandler / removeSignalHandler", () => {
       expect(() => loop.addSignalHandler("SIGKILL", () => {})).toThrow(RuntimeError);
       expect(() => loop.addSignalHandler("SIGSTOP", () => {})).toThrow(/cannot be caught/);
     });
+  });
+});
+
+describe("a signal handler's context", () => {
+  it("is copied once, when the handler is added: what it sets is there at its next call (CPython's Handle, made once)", async () => {
+    const v = new ContextVar<string>("sig-v", { default: "dflt" });
+    const seen: string[] = [];
+    await run(async () => {
+      const loop = getRunningLoop();
+      v.set("task");
+      const done = new Event();
+      loop.addSignalHandler("SIGUSR2", () => {
+        seen.push(v.get());
+        v.set("handler-set");
+        if (seen.length === 2) done.set();
+      });
+      process.kill(process.pid, "SIGUSR2");
+      await sleep(20);
+      process.kill(process.pid, "SIGUSR2");
+      await done.wait();
+      loop.removeSignalHandler("SIGUSR2");
+      seen.push(v.get());
+    });
+    expect(seen).toEqual(["task", "handler-set", "task"]); // CPython 3.13: the same
   });
 });
 

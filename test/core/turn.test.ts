@@ -34,6 +34,23 @@ describe("the loop's turn", () => {
     });
   }
 
+  it("an iteration of more than 5 ms ends its turn at once (the clock is read after the first of a turn)", async () => {
+    // (with the clock read every 8 iterations, 8 heavy ones ran before Node's turn: 160-250 ms with
+    // 20 ms each, where CPython's loop polls at every iteration; the I/O probe of stop 29)
+    let iterations = 0;
+    let seenAt = -1;
+    await run(async () => {
+      setImmediate(() => (seenAt = iterations));
+      while (seenAt < 0 && iterations < 100) {
+        busy(6);
+        iterations++;
+        await sleep(0);
+      }
+    });
+    expect(seenAt).toBeGreaterThanOrEqual(0);
+    expect(seenAt).toBeLessThanOrEqual(2);
+  });
+
   it("quick iterations still run many to a turn (the budget of 256)", async () => {
     let iterations = 0;
     let seenAt = -1;

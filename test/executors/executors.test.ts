@@ -32,6 +32,7 @@ import {
   taskGroup,
   toThread,
   waitFor,
+  type Future,
   type PoolOptions,
 } from "../../src/index.js";
 import * as T from "./fixtures/tasks.js";
@@ -79,6 +80,38 @@ describe.each(backends)("executor on %s", (kind, make, className) => {
     const named = make({ maxWorkers: 1, threadNamePrefix: "io", namePrefix: "io" });
     expect(await named.submit(() => currentThread().name)).toBe("io_0");
     await named.shutdown();
+  });
+
+  it("a future with a done callback, settled after its loop closed, still reaches code that awaits it, and the callback runs", async () => {
+    // (the loop refused the callback: the settle threw, and the await outside run() hung for ever; the
+    // CPython twin, a concurrent.futures.Future with add_done_callback inside asyncio.run: 'cb f', then 'f')
+    const pool = make({ maxWorkers: 1 });
+    const seen: string[] = [];
+    let f!: Future<string>;
+    await run(async () => {
+      f = pool.submit(sleepy, 150);
+      f.addDoneCallback((x) => seen.push(`cb ${typeof x.result()}`));
+    });
+    expect(typeof (await f)).toBe("string");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(["cb string"]);
+    await pool.shutdown();
+  });
+
+  it("shutdown({ cancelFutures: true }) after run() cancels a queued future with a done callback, and its callback runs", async () => {
+    // (it threw 'Event loop is closed': the cancel scheduled the callback on the closed loop)
+    const pool = make({ maxWorkers: 1 });
+    const seen: string[] = [];
+    let queued!: Future<string>;
+    await run(async () => {
+      pool.submit(sleepy, 150);
+      queued = pool.submit(whoAmI);
+      queued.addDoneCallback((x) => seen.push(`queued cb cancelled ${x.cancelled()}`));
+    });
+    await pool.shutdown({ cancelFutures: true });
+    expect(queued.cancelled()).toBe(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toEqual(["queued cb cancelled true"]);
   });
 
   it("map yields results in input order, with and without chunks", async () => {
