@@ -57,6 +57,26 @@ function wakeChain(c: Chain<unknown>): void {
   }
 }
 
+/** `Future`, told by future.ts when it loads (it imports this module: no import back). */
+let FutureClass: (abstract new (...a: never[]) => Future<unknown>) | null = null;
+
+/** @internal */
+export function setFutureClass(cls: abstract new (...a: never[]) => Future<unknown>): void {
+  FutureClass = cls;
+}
+
+/** A pending future of ours; never reads a property of anything else (a proxy's trap may throw). */
+function isPendingFuture(x: unknown): x is Future<unknown> {
+  if (x === null || typeof x !== "object" || FutureClass === null) return false;
+  let ours: boolean;
+  try {
+    ours = x instanceof FutureClass;
+  } catch {
+    return false; // (a proxy whose getPrototypeOf trap throws: not ours)
+  }
+  return ours && !(x as Future<unknown>).done();
+}
+
 /** The real promise of an observed chain, and how to settle it. */
 interface Observed<T> {
   promise: Promise<T>;
@@ -154,6 +174,22 @@ export class Chain<T> implements PromiseLike<T>, Runnable {
       out = e;
       fulfilled = false;
     }
+    if (fulfilled && this._strand !== null && isPendingFuture(out)) {
+      // A callback of a task's chain returned a pending future of ours (`.then(() => sleep(100))`):
+      // followed as an await of ours made here, by the strand's code (`_run`), live; not through a real
+      // promise, whose job would register it as an element counted only in this step (in a
+      // `Promise.all` of such chains, cancelling the task reached only the chain woken last).
+      out.then(
+        (v: unknown) => this._settle(true, v),
+        (e: unknown) => this._settle(false, e),
+      );
+      return;
+    }
+    this._settle(fulfilled, out);
+  }
+
+  /** The chain's outcome is known: settle it (and its real promise, if observed). */
+  private _settle(fulfilled: boolean, out: unknown): void {
     this._state = fulfilled ? FULFILLED : REJECTED;
     this._value = out;
     const obs = this._observed;

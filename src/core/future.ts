@@ -31,7 +31,7 @@ import { currentLoop, endIdleWait, noteWaitOnIdleLoop } from "./running.js";
 import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLike } from "./current.js";
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
-import { Chain } from "./chain.js";
+import { Chain, setFutureClass } from "./chain.js";
 import { reportIfSlow } from "./handles.js";
 import { performance } from "./real-timers.js";
 import type { Task } from "./task.js";
@@ -583,6 +583,8 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this._repr();
   }
 }
+
+setFutureClass(Future); // (chain.ts tells a callback that returned a future of ours)
 
 // A future queued as a ready-queue entry is never cancelled there (on the prototype: no field per future).
 Object.defineProperty(Future.prototype, "_cancelled", { value: false, writable: false });

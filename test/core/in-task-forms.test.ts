@@ -859,6 +859,43 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     c.p(`gather ${r[1]} of ${r.length}`);
   },
 
+  "then-returns-future-all-cancelled": async (c) => {
+    // (chains `.then(() => sleep(100))` in a Promise.all: the future a callback returned was followed
+    // through a real promise, registered as an element of that step only, and cancelling the task (or a
+    // task group's failure) reached only the chain woken last)
+    const chain = (i: number): Promise<void> =>
+      sleep(0)
+        .then(() => sleep(c.u(100)))
+        .then(
+          () => c.p(`chain ${i} not cancelled`),
+          (e: unknown) => {
+            if (e instanceof CancelledError) c.p(`chain ${i} CancelledError`);
+            throw e;
+          },
+        );
+    const t = createTask(() => Promise.all([chain(1), chain(2), chain(3)]));
+    await sleep(c.u(5));
+    t.cancel();
+    try {
+      await t;
+    } catch (e) {
+      if (!(e instanceof CancelledError)) throw e;
+      c.p("task CancelledError");
+    }
+    try {
+      await taskGroup(async (tg) => {
+        tg.createTask(async () => {
+          await sleep(c.u(5));
+          throw new RangeError("boom");
+        });
+        await Promise.all([chain(4), chain(5)]);
+      });
+    } catch (e) {
+      c.p(`group ${py((e as { exceptions: Error[] }).exceptions.map((x) => x.message))}`);
+    }
+    await sleep(c.u(200));
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -870,6 +870,40 @@ async def then_made_during_eager_step():
     p(f"gather {r[1]} of {len(r)}")
 
 
+async def then_returns_future_all_cancelled():
+    # (the structured probe's p35/min5: chains `.then(() => sleep(100))` in a Promise.all; the future a
+    # callback returned was followed through a real promise, registered as an element of that step only,
+    # and cancelling the task (or a task group's failure) reached only the chain woken last)
+    async def chain(i):
+        try:
+            await asyncio.sleep(0)
+            await asyncio.sleep(0.1)
+            p(f"chain {i} not cancelled")
+        except asyncio.CancelledError:
+            p(f"chain {i} CancelledError")
+            raise
+
+    t = asyncio.create_task(all_(chain(1), chain(2), chain(3)))
+    await asyncio.sleep(0.005)
+    t.cancel()
+    try:
+        await t
+    except asyncio.CancelledError:
+        p("task CancelledError")
+
+    async def boom():
+        await asyncio.sleep(0.005)
+        raise ValueError("boom")
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(boom())
+            await all_(chain(4), chain(5))
+    except ExceptionGroup as e:
+        p(f"group {[str(x) for x in e.exceptions]}")
+    await asyncio.sleep(0.2)
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -903,6 +937,7 @@ PROGRAMS = {
     "then-of-done-task-awaited": then_of_done_task_awaited,
     "started-then-chain-to-combinator": started_then_chain_to_combinator,
     "then-made-during-eager-step": then_made_during_eager_step,
+    "then-returns-future-all-cancelled": then_returns_future_all_cancelled,
 }
 
 
