@@ -195,7 +195,8 @@ function adoptableChain(chain: Chain<unknown>): Task<unknown> | null {
   const cur = callerStrand();
   if (cur === null || chain._reg !== REG_LIVE || chain._strand === null) return null;
   const task = chain._strand._task;
-  return task === cur._task && !task.done() ? task : null;
+  // (a done task's code still running is the task's code too: see `adoptable`)
+  return task === cur._task && (!task.done() || task._loop.isRunning()) ? task : null;
 }
 
 function settleWithChain(chain: Chain<unknown>): void {

@@ -16,6 +16,7 @@ import { adoptChainIntoTask, adoptIntoTask, markArguments, unmarkArguments } fro
 import { Chain } from "./chain.js";
 import { callerStrand, NO_LIMIT, strandCarrier, strandOf, workLimits } from "./current.js";
 import { settledValue } from "./settled.js";
+import { hasLinked } from "./cancellation.js";
 
 /** Anything that can be awaited by the combinators: our futures and tasks, foreign promises, or a
  * function to run as a task. */
@@ -182,7 +183,9 @@ function holdsClock(promise: object, l: EventLoop): boolean {
   // (a `fut.then(cb)` chain is ours, its callback the code of the task that made it, which is the caller
   // once the chain has woken: `const p = ev.wait().then(async cb); await sleep(3); await shield(p)`)
   const s = promise instanceof Chain ? (promise._strand ?? callerStrand() ?? undefined) : strandOf(promise);
-  return s === undefined || s._task._loop !== l || s._task.done() || s._task._nreg === 0;
+  if (s === undefined || s._task._loop !== l) return true;
+  // (a done task's code still running, a chain it did not wait for, is driven by its awaits of ours too)
+  return s._task.done() ? !hasLinked(s._task) : s._task._nreg === 0;
 }
 
 /** @internal true for the future of a wrapped promise (`fromPromise`, or a promise nothing could take over) */

@@ -863,7 +863,7 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     // (chains `.then(() => sleep(100))` in a Promise.all: the future a callback returned was followed
     // through a real promise, registered as an element of that step only, and cancelling the task (or a
     // task group's failure) reached only the chain woken last)
-    const chain = (i: number): Promise<void> =>
+    const chain = (i: number): PromiseLike<void> =>
       sleep(0)
         .then(() => sleep(c.u(100)))
         .then(
@@ -894,6 +894,33 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
       c.p(`group ${py((e as { exceptions: Error[] }).exceptions.map((x) => x.message))}`);
     }
     await sleep(c.u(200));
+  },
+
+  "orphan-then-chain-combinators": async (c) => {
+    // (in the code of a finished task, waitFor / gather of a `.then` chain was taken for foreign work:
+    // not cancelled at the deadline, and virtual time held for holdTimeout)
+    await createTask(async () => {
+      void (async () => {
+        await sleep(c.u(1));
+        try {
+          const fin = (): void => c.p("inner finally");
+          await waitFor(
+            sleep(c.u(5))
+              .then(() => sleep(c.u(100)))
+              .then(fin, (e: unknown) => {
+                fin();
+                throw e;
+              }),
+            c.u(8),
+          );
+        } catch (e) {
+          if (!(e instanceof TimeoutError)) throw e;
+          c.p("waitFor TimeoutError");
+        }
+        c.p(`gather ${py(await gather(sleep(c.u(5)).then(() => "x")))}`);
+      })();
+    });
+    await sleep(c.u(300));
   },
 
   "shutdown-race-loser": async (c) => {

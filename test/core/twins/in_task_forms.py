@@ -904,6 +904,31 @@ async def then_returns_future_all_cancelled():
     await asyncio.sleep(0.2)
 
 
+async def orphan_then_chain_combinators():
+    # (the structured probe's min1: in the code of a finished task, waitFor / gather of a `.then` chain
+    # was taken for foreign work: not cancelled at the deadline, and virtual time held for a second)
+    async def inner():
+        try:
+            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.1)
+        finally:
+            p("inner finally")
+
+    async def orphan():
+        await asyncio.sleep(0.001)
+        try:
+            await asyncio.wait_for(inner(), 0.008)
+        except TimeoutError:
+            p("waitFor TimeoutError")
+        p(f"gather {await asyncio.gather(then(asyncio.sleep(0.005), lambda _: 'x'))}")
+
+    async def parent():
+        asyncio.create_task(orphan())
+
+    await asyncio.create_task(parent())
+    await asyncio.sleep(0.3)
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -938,6 +963,7 @@ PROGRAMS = {
     "started-then-chain-to-combinator": started_then_chain_to_combinator,
     "then-made-during-eager-step": then_made_during_eager_step,
     "then-returns-future-all-cancelled": then_returns_future_all_cancelled,
+    "orphan-then-chain-combinators": orphan_then_chain_combinators,
 }
 
 
