@@ -51,7 +51,6 @@ import {
   CancelledError,
   CancelScope,
   checkFn,
-  currentTask,
   describe,
   type EventLoop,
   ExceptionGroup,
@@ -253,9 +252,12 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
   private _enter(): ScopeBody {
     if (this._entered) throw new RuntimeError(`${this} has already been entered`);
     this._loop = getRunningLoop();
-    this._parentTask = currentTask();
-    if (this._parentTask === null) throw new RuntimeError(`${this} cannot determine the parent task`);
-    const b = this.cancelScope._open(callerStrand()!, this);
+    // (a task's code, or a done task's code still running: a chain it did not wait for, as CPython's
+    // child task goes on after its parent, with task groups that work)
+    const caller = callerStrand();
+    if (caller === null || !caller._task._loop.isRunning()) throw new RuntimeError(`${this} cannot determine the parent task`);
+    this._parentTask = caller._task;
+    const b = this.cancelScope._open(caller, this);
     this._entered = true;
     // (for call graphs: the children are awaited by the parent task, as in CPython, from now until exit)
     addAwaitSource(this._parentTask, this);
@@ -436,8 +438,10 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
     const exc = task.exception();
     if (!task._hasException) return;
     this._errors.push(exc);
+    // (a group whose body still runs aborts, even when its task is done: the body is that task's code
+    // still running, a chain it did not wait for; once the group has exited, nobody reads the error)
     const parent = this._body === null ? null : this._body.task;
-    if (parent === null || parent.done() || this._parentTask === null) {
+    if (parent === null || this._parentTask === null) {
       this._loop!.callExceptionHandler({
         message: `Task ${task._repr()} has errored out but its parent task is already completed`,
         exception: exc,

@@ -923,6 +923,47 @@ const programs: Record<string, (c: Ctx) => Promise<void>> = {
     await sleep(c.u(300));
   },
 
+  "orphan-task-groups": async (c) => {
+    // (in the code of a finished task, entering a TaskGroup raised "cannot determine the parent task";
+    // a group entered while the task lived did not abort when a child failed after the task returned)
+    const chain = async (): Promise<void> => {
+      try {
+        await taskGroup(async (tg) => {
+          tg.createTask(async () => {
+            await sleep(c.u(5));
+            throw new RangeError("child fails");
+          });
+          tg.createTask(async () => {
+            try {
+              await sleep(c.u(100));
+            } finally {
+              c.p("sib finally");
+            }
+          });
+          try {
+            await sleep(c.u(100));
+          } finally {
+            c.p("body finally");
+          }
+        });
+      } catch (e) {
+        c.p(`group ${py((e as { exceptions: Error[] }).exceptions.map((x) => x.message))}`);
+      }
+      await sleep(c.u(1));
+      await taskGroup(async (tg) => {
+        tg.createTask(() => sleep(c.u(5)));
+      });
+      c.p("second group ok");
+    };
+    c.p(
+      await createTask(async () => {
+        void chain();
+        return "t done";
+      }),
+    );
+    await sleep(c.u(200));
+  },
+
   "shutdown-race-loser": async (c) => {
     const w = wFn(c);
     c.p(`main got ${await Promise.race([w("a", 10, 5), w("b", 100, 5)])}`);

@@ -929,6 +929,44 @@ async def orphan_then_chain_combinators():
     await asyncio.sleep(0.3)
 
 
+async def orphan_task_groups():
+    # (the structured probe's min2/p22: in the code of a finished task, entering a TaskGroup raised
+    # "cannot determine the parent task"; and a group entered while the task lived did not abort when a
+    # child failed after the task returned: the body and its sibling ran on, the error reported twice)
+    async def failer():
+        await asyncio.sleep(0.005)
+        raise ValueError("child fails")
+
+    async def sib():
+        try:
+            await asyncio.sleep(0.1)
+        finally:
+            p("sib finally")
+
+    async def chain():
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(failer())
+                tg.create_task(sib())
+                try:
+                    await asyncio.sleep(0.1)
+                finally:
+                    p("body finally")
+        except ExceptionGroup as e:
+            p(f"group {[str(x) for x in e.exceptions]}")
+        await asyncio.sleep(0.001)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(asyncio.sleep(0.005))
+        p("second group ok")
+
+    async def parent():
+        asyncio.create_task(chain())
+        return "t done"
+
+    p(await asyncio.create_task(parent()))
+    await asyncio.sleep(0.2)
+
+
 PROGRAMS = {
     "several-chains-cancelled-at-once": several_chains_cancelled_at_once,
     "two-derived-from-one": two_derived_from_one,
@@ -964,6 +1002,7 @@ PROGRAMS = {
     "then-made-during-eager-step": then_made_during_eager_step,
     "then-returns-future-all-cancelled": then_returns_future_all_cancelled,
     "orphan-then-chain-combinators": orphan_then_chain_combinators,
+    "orphan-task-groups": orphan_task_groups,
 }
 
 
