@@ -62,6 +62,7 @@ import type { Task } from "./task.js";
 import type { Strand } from "./cancellation.js";
 import { contextState, runInContext } from "./context.js";
 import { RuntimeError } from "./errors.js";
+import { describe } from "./check.js";
 import { setImmediate } from "./real-timers.js"; // (not the global: fake timers replace it)
 import { hookBackend, runtimeName } from "./promise-hooks.js";
 
@@ -767,6 +768,9 @@ export function logEnd(): number {
  * ```
  */
 export function currentTask(loop?: EventLoop): Task<unknown> | null {
+  if (loop !== undefined && (loop === null || typeof loop !== "object")) {
+    throw new TypeError(`Expected loop to be an EventLoop, got ${describe(loop)}`);
+  }
   const t = callerTask();
   if (t === undefined || t.done()) return null;
   if (loop !== undefined && t._loop !== loop) return null;

@@ -439,9 +439,8 @@ export class EventLoop {
   /** @internal callAt for the library's own timers (see `_soon`); `when` is checked. */
   _at(when: number, callback: (...args: any[]) => void, ...args: unknown[]): TimerHandle {
     this._checkClosed();
-    if (typeof when !== "number" || Number.isNaN(when)) {
-      throw new TypeError(`Expected when to be a number, got ${describe(when)}`);
-    }
+    if (typeof when !== "number") throw new TypeError(`Expected when to be a number (a loop time in ms), got ${describe(when)}`);
+    if (Number.isNaN(when)) throw new RangeError(`Expected when to be a number (a loop time in ms), got ${describe(when)}`);
     const t = new TimerHandle(when, this._timerSeq++, callback, args, this);
     if (when !== Infinity) {
       t._scheduled = true;
@@ -1628,6 +1627,8 @@ function contextOf(args: unknown[]): AsyncResource | Context | null {
 /** Validate a delay in ms: a non-negative number, Infinity allowed. @internal */
 export function checkDelay(delay: unknown, name: string): asserts delay is number {
   if (typeof delay !== "number" || Number.isNaN(delay) || delay < 0) {
-    throw new RangeError(`Expected ${name} to be a non-negative number of milliseconds, got ${describe(delay)}`);
+    // (the project's rule, as `checkMs`: not a number is a TypeError, a number out of range a RangeError)
+    const E = typeof delay === "number" ? RangeError : TypeError;
+    throw new E(`Expected ${name} to be a non-negative number of milliseconds, got ${describe(delay)}`);
   }
 }

@@ -5,6 +5,14 @@
  */
 import type { EventLoop } from "./event-loop.js";
 import { getRunningLoop } from "./running.js";
+import { describe } from "./check.js";
+
+/** `loop`, when given, is an event loop (its tasks are read): else a `TypeError` naming it. @internal */
+export function checkLoopArg(loop: unknown): void {
+  if (loop !== undefined && (loop === null || typeof loop !== "object" || !("_tasks" in loop))) {
+    throw new TypeError(`Expected loop to be an EventLoop, got ${describe(loop)}`);
+  }
+}
 import type { Task, TaskFunction, TaskOptions } from "./task.js";
 
 /**
@@ -36,6 +44,7 @@ export function createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<
  * ```
  */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
+  checkLoopArg(loop);
   const l = loop ?? getRunningLoop();
   const out = new Set<Task<unknown>>();
   for (const t of l._tasks) if (!t.done()) out.add(t);

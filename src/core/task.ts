@@ -216,6 +216,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
    * @param adopted (internal) no function: the task takes over work already running (adopt.ts)
    */
   constructor(fn: TaskFunction<T> | null, options: TaskOptions | undefined, loop: EventLoop, adopted = false) {
+    if (loop === null || typeof loop !== "object") {
+      // (the twin of asyncio.Task(coro): the constructor is the kernel's, its loop given by createTask)
+      throw new TypeError(`new Task() is not called directly: use createTask(fn) or loop.createTask(fn) (got loop ${describe(loop)})`);
+    }
     super(undefined, loop);
     if (typeof fn !== "function" && !adopted) {
       if (kindOf(fn) === "thenable") {

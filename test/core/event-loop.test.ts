@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+  allTasks,
   CancelledError,
   EventLoop,
   RuntimeError,
@@ -14,6 +15,7 @@ import {
   newEventLoop,
   run,
   sleep,
+  Task,
   type ExceptionContext,
 } from "../../src/index.js";
 import { RealClock, VirtualClock, advanceClock, waitAllTasksBlocked } from "../../src/testing/index.js";
@@ -164,7 +166,15 @@ describe("misuse is a clear error", () => {
       const loop = getRunningLoop();
       expect(() => loop.callLater(-1, () => {})).toThrow("Expected delay to be a non-negative number of milliseconds, got -1 (number)");
       expect(() => loop.callLater(NaN, () => {})).toThrow(RangeError);
-      expect(() => loop.callAt(NaN, () => {})).toThrow("Expected when to be a number, got NaN (number)");
+      expect(() => loop.callAt(NaN, () => {})).toThrow(new RangeError("Expected when to be a number (a loop time in ms), got NaN (number)"));
+      // (not a number: a TypeError, as the project's every other check; callLater("5") was a RangeError)
+      expect(() => loop.callLater("5" as never, () => {})).toThrow(new TypeError('Expected delay to be a non-negative number of milliseconds, got "5" (string)'));
+      expect(() => loop.callAt("5" as never, () => {})).toThrow(new TypeError('Expected when to be a number (a loop time in ms), got "5" (string)'));
+      // (the twin of asyncio.Task(coro), allTasks(42), currentTask(42): internal errors before)
+      expect(() => new Task(async () => 1, undefined, undefined as never)).toThrow(TypeError);
+      expect(() => new Task(async () => 1, undefined, undefined as never)).toThrow(/use createTask\(fn\)/);
+      expect(() => allTasks(42 as never)).toThrow(new TypeError("Expected loop to be an EventLoop, got 42 (number)"));
+      expect(() => currentTask(42 as never)).toThrow(new TypeError("Expected loop to be an EventLoop, got 42 (number)"));
       expect(() => loop.callSoon(42 as never)).toThrow("Expected callback to be a function, got 42 (number)");
       expect(() => loop.callLater(10, "x" as never)).toThrow(TypeError);
       expect(() => sleep(-1)).toThrow("Expected ms to be a non-negative number of milliseconds, got -1 (number)");
