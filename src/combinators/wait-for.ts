@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, callerStrand, CancelledError, cannotTakeOver, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, takeOverError, Task, TimeoutError, toFuture } from "../core/index.js";
+import { adoptChainIntoStrand, adoptIntoStrand, type AwaitableLike, liveCallerStrand, CancelledError, cannotTakeOver, Chain, checkMsOrNull, ensureFuture, type EventLoop, F_CANCEL_AFTER, Future, getRunningLoop, kindOf, markDonePath, NO_LIMIT, ScopeBody, settledValue, takeOverError, Task, TimeoutError, toFuture } from "../core/index.js";
 import { timedOutMessage } from "../core/errors.js";
 import { Timeout, limited, runIn } from "../time/timeout.js";
 
@@ -87,8 +87,8 @@ export function waitFor<T>(aw: AwaitableLike<T>, ms: number | null): Promise<T> 
  * taken over.
  */
 function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<T> | null {
-  const cur = callerStrand();
-  if (cur === null || (cur._task.done() && !cur._task._loop.isRunning())) return null;
+  const cur = liveCallerStrand();
+  if (cur === null) return null;
   const loop = cur._task._loop;
   const t = waitForTimeout(loop, ms);
   const body = new ScopeBody(cur);
@@ -112,8 +112,8 @@ function inlineUnderTimeout<T>(promise: Promise<T>, ms: number | null): Promise<
  * it is not such a chain.
  */
 function inlineChainUnderTimeout<T>(chain: Chain<T>, ms: number | null): Promise<T> | null {
-  const cur = callerStrand();
-  if (cur === null || (cur._task.done() && !cur._task._loop.isRunning())) return null;
+  const cur = liveCallerStrand();
+  if (cur === null) return null;
   const t = waitForTimeout(cur._task._loop, ms);
   const body = new ScopeBody(cur);
   if (!adoptChainIntoStrand(chain as Chain<unknown>, body.strand)) {

@@ -26,7 +26,7 @@
 const { types } = process.getBuiltinModule("node:util");
 import { CancelledError } from "./errors.js";
 import type { EventLoop } from "./event-loop.js";
-import { callerStrand, findWork, loggedAt, NO_LIMIT, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";
+import { findWork, liveCallerStrand, loggedAt, NO_LIMIT, PENDING_TAKE, retagRange, runInStrand, strandOf, TAKEN, WORK_OF, type StrandLike, type Taken, type Work } from "./current.js";
 import { Task, settleTaskWith } from "./task.js";
 import { F_AWAITED, F_FIRST_STEP } from "./task-flags.js";
 import { giveUpPendingCancel, moveAwait, REG_LIVE, reparentStrand, type Strand } from "./cancellation.js";
@@ -104,12 +104,10 @@ function reparentToTask(k: Strand): void {
  * be taken over. Returns the strand the promise's work runs in (`from`) and where in the log it lies.
  */
 function adoptable(promise: object, limit: number): Adoptable | null {
-  const cur = callerStrand();
+  const cur = liveCallerStrand(); // (a done task's code still running too: its work is taken over)
   if (cur === null) return null;
   const from = strandOf(promise);
-  // (a done task's code still running, a chain it did not wait for, is the task's code too: as CPython's
-  // gather child goes on after its parent, its waitFor and gather take its work over)
-  if (from === undefined || from._task !== cur._task || (from._task.done() && !from._task._loop.isRunning())) return null;
+  if (from === undefined || from._task !== cur._task) return null;
   const work = findWork(promise, hint, limit);
   if (work === null) return null;
   hint = work.at + 2;
@@ -192,11 +190,9 @@ export function adoptChainIntoTask<T>(chain: Chain<T>, loop: EventLoop): Task<T>
 
 /** The task of the caller, if `chain` is a live await that the caller's task registered; else null. */
 function adoptableChain(chain: Chain<unknown>): Task<unknown> | null {
-  const cur = callerStrand();
+  const cur = liveCallerStrand();
   if (cur === null || chain._reg !== REG_LIVE || chain._strand === null) return null;
-  const task = chain._strand._task;
-  // (a done task's code still running is the task's code too: see `adoptable`)
-  return task === cur._task && (!task.done() || task._loop.isRunning()) ? task : null;
+  return chain._strand._task === cur._task ? cur._task : null;
 }
 
 function settleWithChain(chain: Chain<unknown>): void {

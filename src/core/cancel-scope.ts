@@ -35,7 +35,7 @@
 import { CancelledError, RuntimeError, secondsHint, TimeoutError } from "./errors.js";
 import { checkFn, checkMs, checkOptions, checkTime } from "./check.js";
 import { getRunningLoop } from "./running.js";
-import { callerStrand, type StrandLike } from "./current.js";
+import { callerStrand, liveCallerStrand, type StrandLike } from "./current.js";
 import { ScopeBody } from "./scope-body.js";
 import { openStrand, outerLevelCancelled, unshieldStrand, type Strand } from "./cancellation.js";
 import type { Task } from "./task.js";
@@ -139,9 +139,8 @@ export class CancelScope {
   async run<T>(body: (scope: CancelScope) => PromiseLike<T> | T): Promise<T | undefined> {
     checkFn(body, "body");
     if (this._entered) throw new RuntimeError("A CancelScope can be entered only once");
-    // (a task's code, or a done task's code still running: see `Timeout._enter`)
-    const caller = callerStrand();
-    if (caller === null || !caller._task._loop.isRunning()) throw new RuntimeError("CancelScope must be used inside a task");
+    const caller = liveCallerStrand(); // (a done task's code still running too)
+    if (caller === null) throw new RuntimeError("CancelScope must be used inside a task");
     const b = this._open(caller, null);
     const entryCancelling = b.visibleCancelling();
     let failed = false;

@@ -95,6 +95,11 @@ export function hasLinked(s: StrandLike): boolean {
   return false;
 }
 
+/** A done task none of whose code waits on anything of ours any more is no orphan: the loop is told. @internal */
+export function settleIfNoOrphanCode(task: Task<unknown>): void {
+  if (task.done() && !hasLinked(task)) task._loop._orphanSettled(task);
+}
+
 /**
  * An await of a pending future made while eager steps ran, decided when the microtasks have drained
  * (`EventLoop._deferAwait`): not registered yet, its strand in `Chain._strand` (code that observes the
@@ -252,7 +257,7 @@ export function moveAwait(c: Chain<unknown>, to: StrandLike): void {
     to._task._nreg++;
     // (a done task's last await gone to another task: none of its code waits any more, run()'s end
     // must not wait for it: it did, for ever, and reported a deadlock after main returned)
-    if (from._task.done() && !hasLinked(from._task)) from._task._loop._orphanSettled(from._task);
+    settleIfNoOrphanCode(from._task);
   }
   c._strand = to;
   linkAwait(to, c);
@@ -503,7 +508,7 @@ function setTask(k: Strand, task: Task<unknown>): void {
       task._nreg += n;
       task._flags |= F_AWAITED;
       task._releaseHold();
-      if (from.done() && !hasLinked(from)) from._loop._orphanSettled(from);
+      settleIfNoOrphanCode(from);
     }
   }
   if (k._kids !== null) for (const c of k._kids) setTask(c, task);

@@ -505,6 +505,17 @@ export const contextStrand: () => StrandLike | null = hooks ? contextStrandHooks
 export const contextTask: () => Task<unknown> | undefined = hooks ? contextTaskHooks : contextTaskAls;
 /** @internal see `callerStrandHooks` */
 export const callerStrand: () => StrandLike | null = hooks ? callerStrandHooks : callerStrandAls;
+
+/**
+ * The strand of the calling code if it is a task's code that can still run: its task pending, or done
+ * with its loop running (a chain the task did not wait for, which is still its code, as CPython's gather
+ * child goes on after its parent: its scopes, task groups and combinators work there); else null.
+ * @internal
+ */
+export function liveCallerStrand(): StrandLike | null {
+  const s = callerStrand();
+  return s === null || (s._task.done() && !s._task._loop.isRunning()) ? null : s;
+}
 /** @internal see `callerTaskHooks` */
 export const callerTask: () => Task<unknown> | undefined = hooks ? callerTaskHooks : callerTaskAls;
 /** @internal see `inElementJobHooks`; `fut`: the future being awaited (read by the fallback only) */

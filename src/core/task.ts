@@ -30,7 +30,7 @@ import {
   REG_NONE,
   REG_YIELD,
   REG_YIELD_CANCEL,
-  hasLinked,
+  settleIfNoOrphanCode,
   takeYield,
   REG_WAKE_CANCEL,
   REG_WAKE_CANCEL_ELEM,
@@ -676,7 +676,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     if (this._st !== ST_PENDING) {
       // (code of a task that has finished: cancelled by run()'s shutdown, or going on as it likes)
       if (reg !== REG_YIELD_CANCEL && m === NO_CANCEL) m = takeCancel(this as Task<unknown>, awaiter._strand!);
-      if (!hasLinked(this)) this._loop._orphanSettled(this as Task<unknown>);
+      settleIfNoOrphanCode(this as Task<unknown>);
       this._beginOrphanStep();
       if (m !== NO_CANCEL && reg !== REG_YIELD_CANCEL) awaiter._deliver(false, new CancelledError(m ?? ""));
       else awaiter._deliver(true, value);
@@ -709,7 +709,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._nreg--;
     if (stale || this._st !== ST_PENDING) {
       if (this._st !== ST_PENDING) {
-        if (!hasLinked(this)) this._loop._orphanSettled(this as Task<unknown>);
+        settleIfNoOrphanCode(this as Task<unknown>);
         this._beginOrphanStep();
       }
       // (code of a task that has finished, cancelled all the same: what woke it passes on)

@@ -48,6 +48,7 @@ import {
   addAwaitSource,
   addTaskHost,
   callerStrand,
+  liveCallerStrand,
   CancelledError,
   CancelScope,
   checkFn,
@@ -252,10 +253,8 @@ export class TaskGroup implements ScopeCancelListener, TaskHost {
   private _enter(): ScopeBody {
     if (this._entered) throw new RuntimeError(`${this} has already been entered`);
     this._loop = getRunningLoop();
-    // (a task's code, or a done task's code still running: a chain it did not wait for, as CPython's
-    // child task goes on after its parent, with task groups that work)
-    const caller = callerStrand();
-    if (caller === null || !caller._task._loop.isRunning()) throw new RuntimeError(`${this} cannot determine the parent task`);
+    const caller = liveCallerStrand(); // (a done task's code still running too)
+    if (caller === null) throw new RuntimeError(`${this} cannot determine the parent task`);
     this._parentTask = caller._task;
     const b = this.cancelScope._open(caller, this);
     this._entered = true;

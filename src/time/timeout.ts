@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { callerStrand, CancelledError, checkFn, checkMsOrNull, describe, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
+import { liveCallerStrand, CancelledError, checkFn, checkMsOrNull, describe, ExceptionGroup, getRunningLoop, RuntimeError, ScopeBody, TimeoutError } from "../core/index.js";
 import { fmtMs, secondsHint, timedOutMessage } from "../core/errors.js";
 
 /** The states of a {@link Timeout}, named in its error messages. */
@@ -89,10 +89,8 @@ export class Timeout {
    */
   _enter(body?: ScopeBody): ScopeBody {
     if (this._state !== "created") throw new RuntimeError("Timeout has already been entered");
-    // (a task's code, or the code of a done task still running: a chain it started and did not wait for,
-    // as CPython's gather child task goes on after its parent, with timeouts that work)
-    const caller = callerStrand();
-    if (caller === null || !caller._task._loop.isRunning()) {
+    const caller = liveCallerStrand(); // (a done task's code still running too)
+    if (caller === null) {
       throw new RuntimeError(
         "Timeout should be used inside a task: await it in the function given to await run(async () => { ... }) or in a task " +
           "(createTask(...)), not in a loop's callback or outside a loop",
