@@ -771,8 +771,9 @@ export class EventLoop {
     const o = this._orphans;
     if (o === null) return;
     o.delete(t);
-    // (looked at a macrotask later, once the woken code's microtasks have run: it may await again)
-    if (o.size === 0 && this._orphansDone !== null && !this._closed) setImmediate(this._checkOrphans);
+    // (looked at a macrotask later, once the woken code's microtasks have run: it may await again; virtual
+    // time waits for the look, so shutdown's wait for this code does not jump the clock past user timers)
+    if (o.size === 0 && this._orphansDone !== null && !this._closed) this._afterMicrotasks(this._checkOrphans);
   }
 
   private readonly _checkOrphans = (): void => {
@@ -805,7 +806,7 @@ export class EventLoop {
     for (const t of [...o]) cancelOrphanCode(t);
     this._orphansDone ??= this.createFuture<void>();
     const w = this._orphansDone;
-    if (o.size === 0) setImmediate(this._checkOrphans);
+    if (o.size === 0) this._afterMicrotasks(this._checkOrphans);
     return w;
   }
 
@@ -1471,8 +1472,15 @@ export class EventLoop {
     const mark = this._iterations;
     this._deadlockTimer = longTimeout(() => {
       this._deadlockTimer = null;
+      if (!this._running) return;
+      // (the loop went on since: the check starts again from its next idle moment, which could not arm it
+      // while this timer was pending)
+      if (mark !== this._iterations) {
+        this._kick();
+        return;
+      }
       // (foreign work in flight, a fromPromise's, may still wake them: if it never settles, Node's beforeExit tells)
-      if (!this._running || mark !== this._iterations || !this._isIdle() || this._holds > 0 || this._foreignHolds > 0 || this._io > 0) return;
+      if (!this._isIdle() || this._holds > 0 || this._foreignHolds > 0 || this._io > 0) return;
       if (this._signals.size > 0) return; // (a signal may still come and wake them)
       if (this._peekTimer() !== undefined || this._tasks.size === 0) return;
       this._reportDeadlock(

@@ -535,11 +535,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof cb !== "function") return;
     // (debug mode: timed as a Handle is, handles.ts; one test of a boolean otherwise)
     const t0 = this._loop._debug ? performance.now() : -1;
+    let r: unknown;
     try {
-      cb(this);
+      r = cb(this);
     } catch (exception) {
       this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this });
     }
+    // (an async callback's rejection goes there too: nobody else can read it, as a Handle's, handles.ts)
+    if (r instanceof Promise) r.then(undefined, (exception: unknown) => this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this }));
     if (t0 >= 0) reportIfSlow(this._loop, t0, `<Handle ${fnName(cb)}()>`, { future: this as Future<unknown> });
   }
 

@@ -117,11 +117,14 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
     for (const cb of cbs) {
       if (typeof cb !== "function") continue; // (a task's wake-up: its loop is gone)
       soon(() => {
+        const report = (exception: unknown): void => defaultExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
+        let r: unknown;
         try {
-          cb(this);
+          r = cb(this);
         } catch (exception) {
-          defaultExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
+          report(exception);
         }
+        if (r instanceof Promise) r.then(undefined, report);
       });
     }
   }

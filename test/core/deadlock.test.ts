@@ -123,3 +123,43 @@ describe("virtual time is not frozen for ever by foreign work", () => {
     );
   });
 });
+
+describe("the deadlock check looks again after the loop went on (it armed once only before)", () => {
+  // (the check's timer saw that the loop had run an iteration since it was armed and gave up for good:
+  // the next idle moment could not arm it while that timer was pending; found by a probe)
+  it("an outside callSoonThreadsafe while the check waits: the deadlock is still reported", async () => {
+    const loop = new EventLoop({ virtualTime: true, deadlockTimeout: 50 });
+    loop.setExceptionHandler(() => {});
+    const log: string[] = [];
+    const main = loop.createTask(async () => {
+      setTimeout(() => loop.callSoonThreadsafe(() => log.push("outside")), 10);
+      await loop.createFuture<void>();
+    });
+    const err = await loop.runUntilComplete(main).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(log).toEqual(["outside"]);
+    expect(err).toBeInstanceOf(DeadlockError);
+    loop.close();
+  });
+
+  it("one task's two waits on a Barrier of three: reported", async () => {
+    const { Barrier } = await import("../../src/index.js");
+    const loop = new EventLoop({ virtualTime: true, deadlockTimeout: 50 });
+    loop.setExceptionHandler(() => {});
+    const main = loop.createTask(async () => {
+      const b = new Barrier(3);
+      const p1 = b.wait();
+      const p2 = b.wait();
+      p2.catch(() => {}); // (cancelled with p1 by the report)
+      await p1;
+    });
+    const err = await loop.runUntilComplete(main).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeadlockError);
+    loop.close();
+  });
+});

@@ -169,3 +169,56 @@ describe('"Task exception was never retrieved": the context', () => {
     expect((reports[0]!.exception as Error).message).toBe("IMPORTANT task failure");
   });
 });
+
+describe("run()'s wait for chains nobody awaited does not jump virtual time (stop 30's probe)", () => {
+  // CPython twin: a task sleeping 1 s with a done callback, call_later(2, ...), main sleeps 0.01 and returns:
+  // the task is cancelled at shutdown, the callback sees it, the 2 s timer never fires.
+  it("a .then left on a task: shutdown cancels the task; a callLater(2000) does not fire, the clock stays put", async () => {
+    const log: string[] = [];
+    let end = -1;
+    await run(async () => {
+      const loop = getRunningLoop();
+      loop.callLater(2000, () => log.push(`callLater fired at ${loop.time()}`));
+      createTask(async () => {
+        await sleep(1000);
+      }).then(
+        () => log.push("resolved"),
+        (e: unknown) => log.push(`rejected ${(e as Error).constructor.name} at ${loop.time()}`),
+      );
+      await sleep(10);
+      setImmediate(() => (end = loop.time()));
+      return "main";
+    }, V);
+    expect(log).toEqual(["rejected CancelledError at 10"]);
+    expect(end).toBe(10);
+  });
+});
+
+describe("an async done callback that rejects is reported, not an unhandled rejection (stop 30's probe)", () => {
+  // CPython twin: add_done_callback(async def cb) never runs cb's body ("coroutine was never awaited"); a
+  // JavaScript async callback runs, and its rejection, which nobody else can read, goes to the handler as a
+  // synchronous throw's does.
+  it("addDoneCallback(async () => { throw }) on a task and on a future: the handler gets it, run() ends normally", async () => {
+    const reports: ExceptionContext[] = [];
+    const { value, unhandled } = await watchUnhandled(() =>
+      run(async () => {
+        getRunningLoop().setExceptionHandler((_l, ctx) => reports.push(ctx));
+        const boom = async (): Promise<void> => {
+          throw new Error("async done callback boom");
+        };
+        createTask(async () => 1).addDoneCallback(boom);
+        const f = getRunningLoop().createFuture<number>();
+        f.addDoneCallback(boom);
+        f.setResult(2);
+        await sleep(1);
+        return "main";
+      }, V),
+    );
+    expect(value).toBe("main");
+    expect(unhandled).toEqual([]);
+    expect(reports.map((r) => [r.message, (r.exception as Error).message])).toEqual([
+      ["Exception in callback boom", "async done callback boom"],
+      ["Exception in callback boom", "async done callback boom"],
+    ]);
+  });
+});
