@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { type AwaitableLike, checkDelay, checkOptions, defaultLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
+import { type AwaitableLike, checkDelay, checkOptions, currentLoop, describe, Future, TimeoutError, type TimerHandle, toFutures } from "../core/index.js";
 import { timedOutMessage } from "../core/errors.js";
 import { type FutureOf, oneIterableHint } from "./wait.js";
 
@@ -55,7 +55,7 @@ export function asCompleted<T>(aws: Iterable<AwaitableLike<T>>, options: { timeo
   }
   const timeout = checkOptions(options, ["timeout"], "asCompleted()").timeout ?? null;
   if (timeout !== null) checkDelay(timeout, "timeout");
-  const loop = defaultLoop();
+  const loop = currentLoop("asCompleted()");
   const todo = new Set<Future<T>>();
   for (const f of toFutures([...new Set(aws)], loop)) todo.add(f);
   /** Invariant: the futures done (or, after the timeout, one `null` per future left) that no `next()` took yet, oldest first. */

@@ -14,7 +14,7 @@
  */
 import { camelCaseHint } from "../core/check.js";
 import { oneIterableHint } from "./wait.js";
-import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, defaultLoop, describe, type EventLoop, kindOf, markArguments, NO_LIMIT, unmarkArguments, Future, markDonePath, toFuture, workLimits } from "../core/index.js";
+import { type AwaitableLike, type Awaited2, CancelledError, checkBoolean, currentLoop, describe, type EventLoop, kindOf, markArguments, NO_LIMIT, unmarkArguments, Future, markDonePath, toFuture, workLimits } from "../core/index.js";
 
 /** Options of `gather`, passed as the last argument. */
 export interface GatherOptions {
@@ -177,7 +177,7 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
     returnExceptions = checkBoolean(opts.returnExceptions, "returnExceptions") ?? false;
   }
   if (args.length === 0) {
-    const loop = defaultLoop();
+    const loop = currentLoop("gather()");
     const outer = new GatheringFuture<unknown[]>([], loop);
     outer.setResult([]);
     return outer;

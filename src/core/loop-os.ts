@@ -231,7 +231,17 @@ export function runCoroutineThreadsafe<T>(fn: () => T | PromiseLike<T>, loop: Ev
         reject(new CancelledError(cancelled));
         return;
       }
-      const t: Task<unknown> = loop.createTask(async () => await fn());
+      let t: Task<unknown>;
+      try {
+        t = loop.createTask(async () => await fn());
+      } catch (e) {
+        // (a task factory that throws: the caller's promise rejects with its error, and the error goes on to
+        // the loop's exception handler as any callback's, as CPython's `run_coroutine_threadsafe` callback)
+        settled = true;
+        unClose();
+        reject(e);
+        throw e;
+      }
       task = t;
       t.addDoneCallback(settleFrom);
     },
