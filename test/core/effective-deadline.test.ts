@@ -281,10 +281,11 @@ describe("currentEffectiveDeadline", () => {
 
   it("on the real clock: deadlines are loop times (performance-based ms)", async () => {
     await run(async () => {
-      await timeout(200, async () => {
+      // (a generous deadline: the body's few ms must not outlast it on a loaded machine)
+      await timeout(60_000, async () => {
         const d = currentEffectiveDeadline();
         expect(d).toBeGreaterThan(now());
-        expect(d).toBeLessThanOrEqual(now() + 200);
+        expect(d).toBeLessThanOrEqual(now() + 60_000);
         await sleep(2);
         expect(currentEffectiveDeadline()).toBe(d);
         await moveOnAfter(1, async () => {

@@ -234,6 +234,18 @@ describe("callSoonThreadsafe / runCoroutineThreadsafe", () => {
   });
 });
 
+/** A thread job that blocks until `release(gate)` (at most 15 s: a failed test must not hang its pool). */
+const gatedJob = (sab: SharedArrayBuffer): string => {
+  const w = new Int32Array(sab);
+  const end = Date.now() + 15_000;
+  while (Atomics.load(w, 0) === 0 && Date.now() < end) Atomics.wait(w, 0, 0, 100);
+  return Atomics.load(w, 0) === 1 ? "finished" : "never released";
+};
+const release = (gate: Int32Array): void => {
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+};
+
 describe("shutdownDefaultExecutor", () => {
   it("waits for the default executor's jobs; with a timeout, reports and goes on", async () => {
     const reports: ExceptionContext[] = [];
@@ -256,14 +268,13 @@ describe("shutdownDefaultExecutor", () => {
       loop.setExceptionHandler((_l, c) => reports.push(c));
       const slowPool = new ThreadPoolExecutor({ maxWorkers: 1 });
       loop.setDefaultExecutor(slowPool);
-      const job = toThread(() => {
-        const end = Date.now() + 300;
-        while (Date.now() < end);
-        return "finished";
-      });
+      // (the job runs until the test lets it go: a job of a fixed 300 ms raced the 20 + 10 ms here)
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const job = toThread(gatedJob, gate.buffer as SharedArrayBuffer);
       await sleep(20);
       await loop.shutdownDefaultExecutor(10);
       expect(reports.map((c) => c.message)).toEqual(["The executor did not finish joining its threads within 10 ms (shutdownDefaultExecutor)"]);
+      release(gate);
       expect(await job).toBe("finished");
       await expect(loop.shutdownDefaultExecutor(-1)).rejects.toThrow(/Expected timeout to be/);
     });
@@ -273,14 +284,12 @@ describe("shutdownDefaultExecutor", () => {
     await run(async () => {
       const loop = getRunningLoop();
       loop.setDefaultExecutor(new ThreadPoolExecutor({ maxWorkers: 1 }));
-      const job = toThread(() => {
-        const end = Date.now() + 200;
-        while (Date.now() < end);
-        return "done";
-      });
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const job = toThread(gatedJob, gate.buffer as SharedArrayBuffer);
       await sleep(10);
       await expect(timeout(20, () => loop.shutdownDefaultExecutor())).rejects.toBeInstanceOf(TimeoutError);
-      expect(await job).toBe("done");
+      release(gate);
+      expect(await job).toBe("finished");
     });
   }, 20_000);
 });

@@ -52,18 +52,26 @@ describe("the loop's turn", () => {
   });
 
   it("quick iterations still run many to a turn (the budget of 256)", async () => {
-    let iterations = 0;
-    let seenAt = -1;
+    // (a turn ends at 256, or after 5 ms of real time: 16 iterations of sleep(0) take microseconds, but a
+    // loaded machine can stop the process, or a GC pause stop the thread, for 5 ms in any one turn; the
+    // best of five turns is measured, where a loop that ended its turns early would fall short in each)
+    const seen: number[] = [];
     await run(
       async () => {
-        setImmediate(() => (seenAt = iterations));
-        while (seenAt < 0 && iterations < 100_000) {
-          iterations++;
-          await sleep(0);
+        for (let probe = 0; probe < 5; probe++) {
+          let iterations = 0;
+          let seenAt = -1;
+          setImmediate(() => (seenAt = iterations));
+          while (seenAt < 0 && iterations < 100_000) {
+            iterations++;
+            await sleep(0);
+          }
+          seen.push(seenAt);
         }
       },
       { virtualTime: true },
     );
-    expect(seenAt).toBeGreaterThanOrEqual(16); // (a turn ends at 256, or after 5 ms: 16 iterations of sleep(0) take microseconds)
+    expect(seen).toHaveLength(5);
+    expect(Math.max(...seen)).toBeGreaterThanOrEqual(16);
   });
 });

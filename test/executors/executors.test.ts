@@ -243,8 +243,10 @@ describe.each(backends)("executor on %s", (kind, make, className) => {
 
   it("per-task timeouts count from the task's start, not from submission", async () => {
     await using pool = make({ maxWorkers: 1, cancelGrace: 200 });
-    const first = pool.submit(sleepy, 400);
-    const queuedLong = pool.submitWith({ timeout: 300 }, sleepy, 50); // waits ~400 ms in the queue
+    // (queuedLong's 50 ms run, its dispatch and its result have 750 ms of its timeout to spare on a loaded
+    // machine; its wait in the queue, ~1000 ms, is longer than the timeout)
+    const first = pool.submit(sleepy, 1000);
+    const queuedLong = pool.submitWith({ timeout: 800 }, sleepy, 50); // waits ~1000 ms in the queue
     const tooSlow = pool.submitWith({ timeout: 100 }, sleepy, 60_000);
     expect(await first).toBeTypeOf("string");
     expect(await queuedLong).toBeTypeOf("string");

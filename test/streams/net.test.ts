@@ -13,6 +13,7 @@ import {
   CancelledError,
   ConnectionResetError,
   createTask,
+  Event,
   gather,
   getRunningLoop,
   openConnection,
@@ -508,7 +509,10 @@ describe("servers and the end of run()", () => {
     let port = 0;
     let handlerCancelled = false;
     await run(async () => {
+      // (main ends once the handler runs: a fixed sleep(20) raced the server's accept on a loaded machine)
+      const handling = new Event();
       const server = await startServer(async (reader) => {
+        handling.set();
         try {
           await reader.read();
         } catch (e) {
@@ -518,6 +522,7 @@ describe("servers and the end of run()", () => {
       }, HOST, 0);
       port = server.sockets[0]!.port;
       await openConnection(HOST, port);
+      await handling.wait();
       await sleep(20);
     });
     expect(handlerCancelled).toBe(true);

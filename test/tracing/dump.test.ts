@@ -169,6 +169,7 @@ describe("dumpTasks", () => {
 
 describe("debug mode", () => {
   it("reports a stalled loop: the hung task, and what it waits on", async () => {
+    const stalled = /no task has run for .* and nothing the loop knows of can wake them/;
     const out: string[] = [];
     debugOutput.write = (s) => void out.push(s);
     let loop: EventLoop | null = null;
@@ -180,20 +181,22 @@ describe("debug mode", () => {
         const stuck = createTask(async function waitsForever() {
           await never;
         }, { name: "stuck" });
-        // the loop has nothing to do; the monitor's real-time checks notice (no timing asserted)
+        // the loop has nothing to do; the monitor's real-time checks notice (no timing asserted; on a
+        // loaded machine a late check of the monitor may first report "the event loop was blocked")
         const until = Date.now() + 10_000;
-        while (out.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+        while (!out.some((s) => stalled.test(s)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
         stuck.cancel();
       },
       { debug: true, blockedThreshold: 40 },
     );
-    expect(out.length).toBeGreaterThan(0);
-    expect(out[0]).toMatch(/no task has run for .* and nothing the loop knows of can wake them/);
-    expect(out[0]).toMatch(/stuck \(waitsForever\): waiting on Lock\.acquire/);
+    const report = out.find((s) => stalled.test(s));
+    expect(report, out.join("\n")).toBeDefined();
+    expect(report).toMatch(/stuck \(waitsForever\): waiting on Lock\.acquire/);
     expect(loop!.isClosed()).toBe(true);
   });
 
   it("prints the dump on SIGUSR2", async () => {
+    const received = /^asyncio-ts: SIGUSR2 received\n/;
     const out: string[] = [];
     debugOutput.write = (s) => void out.push(s);
     await run(
@@ -201,13 +204,15 @@ describe("debug mode", () => {
         createTask(() => sleep(5000), { name: "napper" });
         await sleep(0);
         process.kill(process.pid, "SIGUSR2");
+        // (on a loaded machine a late check of the monitor may first report "the event loop was blocked")
         const until = Date.now() + 10_000;
-        while (out.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+        while (!out.some((s) => received.test(s)) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       },
       { debug: true },
     );
-    expect(out[0]).toMatch(/^asyncio-ts: SIGUSR2 received\n/);
-    expect(out[0]).toMatch(/napper: waiting on sleep until \d+ ms/);
+    const dump = out.find((s) => received.test(s));
+    expect(dump, out.join("\n")).toBeDefined();
+    expect(dump).toMatch(/napper: waiting on sleep until \d+ ms/);
     expect(process.listenerCount("SIGUSR2")).toBe(0);
   });
 
@@ -228,7 +233,7 @@ describe("debug mode", () => {
       },
       { debug: true, slowCallbackDuration: 50, blockedThreshold: 60 },
     );
-    expect(handled.some((m) => /^Executing <Task .*> took 0\.\d+ seconds$/.test(m))).toBe(true);
+    expect(handled.some((m) => /^Executing <Task .*> took \d+\.\d{3} seconds$/.test(m))).toBe(true);
     expect(out.some((s) => /the event loop was blocked for/.test(s))).toBe(true);
   });
 });
