@@ -206,6 +206,8 @@ export class EventLoop {
   private _stopping = false;
   private _closed = false;
   private _stopResolve: (() => void) | null = null;
+  /** Set by `runUntilComplete` for the `runForever` it calls next (which leaves the deadlock to it). */
+  private _untilComplete = false;
   /** Invariant: the task whose step the driver is waiting for; null when it is running plain callbacks or idle. */
   _stepping: Task<unknown> | null = null;
   /**
@@ -576,7 +578,8 @@ export class EventLoop {
   }
 
   /**
-   * Run until `stop()` is called. Resolves when the loop has stopped.
+   * Run until `stop()` is called. Resolves when the loop has stopped; rejects with a `DeadlockError` (the
+   * report of what each task waited on) when it stopped because nothing could wake its tasks any more.
    */
   runForever(): Promise<void> {
     // (a promise-returning function: refusals are rejections, docs/design.md)
@@ -599,8 +602,19 @@ export class EventLoop {
     loopRegistry.running.add(this);
     if (this._debug) this._recordSites(true);
     if (this._debug && this._diagnostics !== null) this._debugMonitor = this._diagnostics.startMonitor(this);
-    return new Promise<void>((resolve) => {
-      this._stopResolve = resolve;
+    const untilComplete = this._untilComplete;
+    this._untilComplete = false;
+    return new Promise<void>((resolve, reject) => {
+      this._stopResolve = () => {
+        // (a deadlock stopped it: say so, the caller of runForever() could not tell otherwise;
+        // runUntilComplete reads it itself, since its future may have ended well all the same)
+        const deadlock = this._deadlock;
+        if (untilComplete || deadlock === null) resolve();
+        else {
+          this._deadlock = null;
+          reject(deadlock);
+        }
+      };
       this._kick();
     });
   }
@@ -617,6 +631,7 @@ export class EventLoop {
     const stop = (): void => this.stop();
     fut.addDoneCallback(stop);
     this._deadlock = null;
+    this._untilComplete = true;
     try {
       await this.runForever();
     } finally {
@@ -1435,7 +1450,9 @@ export class EventLoop {
     const all = [...this._tasks];
     const names =
       all.length === 0
-        ? "no task left: code of finished tasks still waits"
+        ? this._hasOrphans()
+          ? "no task left: code of finished tasks still waits"
+          : "no task left, and nothing scheduled"
         : all.slice(0, 20).map((t) => t.getName()).join(", ") + (all.length > 20 ? ` and ${all.length - 20} more` : "");
     this._deadlock ??= new DeadlockError(`asyncio-ts: still deadlocked: ${names} could not be cancelled`);
     if (!this._stuckReported) {

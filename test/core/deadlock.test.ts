@@ -163,3 +163,31 @@ describe("the deadlock check looks again after the loop went on (it armed once o
     loop.close();
   });
 });
+
+describe("runForever() that can no longer progress (stop 30's probe)", () => {
+  // (it resolved as if stop() had been called, so its caller could not tell; the report said "code of
+  // finished tasks still waits" with no such code)
+  const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+  const cases: Array<[string, string, RegExp | null]> = [
+    ["a task blocked on a future nobody completes", 'loop.createTask(async () => await loop.createFuture(), { name: "stuck" });', /stuck: waiting on Future/],
+    ["nothing scheduled at all", "", null],
+  ];
+  for (const virtualTime of [false, true]) {
+    for (const [what, body, shows] of cases) {
+      it(`${what} (${virtualTime ? "virtual time" : "real clock"}): runForever() rejects with the DeadlockError, exit code 1`, () => {
+        const program = `
+          import { newEventLoop } from ${JSON.stringify(dist)};
+          const loop = newEventLoop({ virtualTime: ${virtualTime}, deadlockTimeout: 50 });
+          ${body}
+          await loop.runForever();
+          console.log("returned");`;
+        const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(1);
+        expect(r.stderr).toMatch(/DeadlockError: asyncio-ts: (still )?deadlock/);
+        if (shows !== null) expect(r.stderr).toMatch(shows);
+        expect(r.stderr).not.toMatch(/code of finished tasks/);
+      });
+    }
+  }
+});
