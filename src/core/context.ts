@@ -53,6 +53,13 @@ export const contextState = {
    * what was scheduled before took no copy of the context, since none existed, and would see the change.
    */
   onFirstUse: null as (() => void) | null,
+  /**
+   * The `Context` that the current task was given (`createTask(fn, { context })`), which its `ContextVar`
+   * sets are written back to; null outside such a task (set by the task module, which knows the current task).
+   */
+  writeTarget: null as (() => Context | null) | null,
+  /** Invariant: the number of `Context.run` calls on the stack (a set inside one belongs to that context). */
+  runDepth: 0,
 };
 
 /** Some code uses a context (enters a store, copies or makes a `ContextVar`): from now on tasks and callbacks capture theirs. */
@@ -165,6 +172,11 @@ export class Context {
   /** @internal the captured context (replaced after each `run`, which may have changed it) */
   _res: AsyncResource;
   private _entered = false;
+  /**
+   * Invariant: the `ContextVar` sets made by tasks running in this context (given with `{ context }`) since
+   * `_res` was last captured, oldest first; put into `_res` before it is next entered or copied.
+   */
+  private _pending: Entries | null = null;
 
   /** @internal use `copyContext()` */
   constructor(res: AsyncResource) {
@@ -180,7 +192,9 @@ export class Context {
     if (typeof fn !== "function") throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     if (this._entered) throw new RuntimeError("cannot enter context: <Context> is already entered");
     noteUse();
+    this._flush();
     this._entered = true;
+    contextState.runDepth++;
     try {
       return originalRunInScope.call(this._res, () => {
         try {
@@ -191,7 +205,27 @@ export class Context {
       }) as R;
     } finally {
       this._entered = false;
+      contextState.runDepth--;
     }
+  }
+
+  /**
+   * @internal a task running in this context set a `ContextVar` (`store` is its new store): the context
+   * has it too, as CPython's task runs in the very `Context` it was given
+   */
+  _record(als: AsyncLocalStorage<unknown>, store: unknown): void {
+    (this._pending ??= []).push([als, store]);
+  }
+
+  /** Put the sets recorded by `_record` into `_res`. */
+  private _flush(): void {
+    const p = this._pending;
+    if (p === null) return;
+    this._pending = null;
+    this._res = originalRunInScope.call(this._res, () => {
+      for (const [als, store] of p) originalEnterWith.call(als, store);
+      return newResource();
+    }) as AsyncResource;
   }
 
   /**
@@ -200,6 +234,7 @@ export class Context {
    * into the resource itself, so running the task in `_res` would write into this context).
    */
   _copy(): AsyncResource {
+    this._flush();
     return originalRunInScope.call(this._res, newResource) as AsyncResource;
   }
 
@@ -228,6 +263,12 @@ function newResource(): AsyncResource {
 }
 
 const NO_VALUE: unique symbol = Symbol("asyncio-ts.noValue");
+
+/** A `ContextVar`'s new store: into the `Context` the current task was given, if any (not inside a `Context.run`). */
+function writeBack(als: AsyncLocalStorage<unknown>, store: unknown): void {
+  const target = contextState.runDepth === 0 && contextState.writeTarget !== null ? contextState.writeTarget() : null;
+  if (target !== null) target._record(als, store);
+}
 
 /**
  * What `ContextVar.set` returns, to undo the change with `reset` (CPython's `contextvars.Token`).
@@ -300,7 +341,9 @@ export class ContextVar<T> {
     const token = new Token<T>(this, box === undefined ? Token.MISSING : box.v);
     noteUse();
     noteEnter(this._als as AsyncLocalStorage<unknown>);
-    originalEnterWith.call(this._als, { v: value });
+    const store = { v: value };
+    originalEnterWith.call(this._als, store);
+    writeBack(this._als as AsyncLocalStorage<unknown>, store);
     return token;
   }
 
@@ -312,7 +355,9 @@ export class ContextVar<T> {
     if (token._used) throw new RuntimeError("Token has already been used once");
     token._used = true;
     noteEnter(this._als as AsyncLocalStorage<unknown>);
-    originalEnterWith.call(this._als, token.oldValue === Token.MISSING ? (undefined as never) : { v: token.oldValue as T });
+    const store = token.oldValue === Token.MISSING ? undefined : { v: token.oldValue as T };
+    originalEnterWith.call(this._als, store as never);
+    writeBack(this._als as AsyncLocalStorage<unknown>, store);
   }
 
   /** @internal */

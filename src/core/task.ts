@@ -52,6 +52,12 @@ import {
 
 let taskCounter = 0;
 
+// (a ContextVar's set finds the Context the current task was given through this: context.ts, writeBack)
+contextState.writeTarget = (): Context | null => {
+  const t = contextTask();
+  return t === undefined || t._x === null ? null : t._x.ctxTarget;
+};
+
 
 /** What `createTask` accepts: a function that returns a promise (or a value). */
 export type TaskFunction<T> = () => PromiseLike<T> | T;
@@ -251,6 +257,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     // The context the task runs in: a copy of its creator's (context.ts), once any context exists.
     const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureContext() : null;
     if (ctx !== null) this._extras().ctx = ctx;
+    // (its ContextVar sets go to `context` too: CPython runs the task in that very object)
+    if (context !== undefined) this._x!.ctxTarget = context;
     loop._taskCreated(this);
     if (adopted) return;
     if (eager && loop.isRunning()) this._startEagerly();
@@ -796,6 +804,8 @@ function stackLimit(options: PrintStackOptions | undefined, known: readonly stri
 class TaskExtras {
   /** the context the task's first step runs in (context.ts), when one was captured or given */
   ctx: AsyncResource | null = null;
+  /** the `Context` the task was given (`{ context }`): its `ContextVar` sets are written back to it */
+  ctxTarget: Context | null = null;
   pendingCancelMessage: string | undefined = undefined;
   abort: AbortController | null = null;
   kids: Strand[] | null = null;

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, type Context, contextState, copyContext, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
 /** Options of `run()` and `Runner`. */
@@ -78,6 +78,13 @@ export class Runner {
   private _state: RunnerState = "CREATED";
   private _loop: EventLoop | null = null;
   /**
+   * Invariant: the context every `run()`'s main task runs in (CPython's `Runner._context`), so what one
+   * run sets the next sees; made by the first `run()` once contexts are in use (a `ContextVar` exists, a
+   * store was entered), null before (nothing to keep: making one would turn context copies on for every
+   * task of the program, context.ts).
+   */
+  private _context: Context | null = null;
+  /**
    * Invariant: true from a `run()` that made its main task until that run() settles. A second `run()` and
    * `close()` are refused meanwhile, before they touch anything (CPython cannot be asked either: its
    * `Runner.run()` blocks; called from inside the loop, it raises `RuntimeError`).
@@ -126,7 +133,9 @@ export class Runner {
       // (a loop from loopFactory that something else runs)
       throw new RuntimeError("Runner.run() cannot be called while its event loop is running: await what runs it first");
     }
-    const task = loop.createTask(main, { name: options.name ?? this._options.name });
+    if (contextState.inUse) this._context ??= copyContext();
+    const name = options.name ?? this._options.name;
+    const task = this._context === null ? loop.createTask(main, { name }) : loop.createTask(main, { name, context: this._context });
     this._running = true;
     let interrupted = false;
     const onSigint = (): void => {

@@ -80,18 +80,16 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
 
   /**
    * test_context_4/5/6 and test_taskgroup_task_context: CPython runs a task given `context=ctx` in that very
-   * object, so the values the task sets are in `ctx` afterwards (`[None, 1, 2]`). asyncio-ts runs the task
-   * in a copy of `ctx` (src/core/context.ts, `Context._copy`; docs/rosetta.md, contextvars row): the task
-   * sees `ctx`'s values (context-vars.test.ts, "test_context_4 (3.11)"), but its `set`s stay in the copy,
-   * and `ctx` still has no value: `[null, null, null]`.
+   * object, so the values the task sets are in `ctx` afterwards (`[None, 1, 2]`). asyncio-ts writes each
+   * `ContextVar` set of such a task's code back into `ctx` (src/core/context.ts, `Context._record`); it ran
+   * in a copy of `ctx` before, and `ctx` stayed `[null, null, null]`.
    */
   const setInContext = async (cvar: ContextVar<number>, val: number): Promise<void> => {
     await sleep(0);
     cvar.set(val);
   };
 
-  // differs from CPython: the task runs in a copy of ctx (see above)
-  it.fails("test_context_4: new Task(fn, { context }, loop) sets its values in that context (CPython: [None, 1, 2])", async () => {
+  it("test_context_4: new Task(fn, { context }, loop) sets its values in that context (CPython: [None, 1, 2])", async () => {
     const cvar = new ContextVar<number>("cvar");
     const loop = newEventLoop(V);
     try {
@@ -111,8 +109,7 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
     }
   });
 
-  // differs from CPython: the task runs in a copy of ctx (see above)
-  it.fails("test_context_5: createTask(fn, { context }) sets its values in that context (CPython: [None, 1, 2])", async () => {
+  it("test_context_5: createTask(fn, { context }) sets its values in that context (CPython: [None, 1, 2])", async () => {
     const cvar = new ContextVar<number>("cvar");
     const ret = await run(async () => {
       const got: Array<number | null> = [];
@@ -127,8 +124,7 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
     expect(ret).toEqual([null, 1, 2]);
   });
 
-  // differs from CPython: the task runs in a copy of ctx (see above)
-  it.fails("test_context_6: loop.createTask(fn, { context }) sets its values in that context (CPython: [None, 1, 2])", async () => {
+  it("test_context_6: loop.createTask(fn, { context }) sets its values in that context (CPython: [None, 1, 2])", async () => {
     const cvar = new ContextVar<number>("cvar");
     const loop = newEventLoop(V);
     try {
@@ -148,8 +144,7 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
     }
   });
 
-  // differs from CPython: the task runs in a copy of ctx (see above)
-  it.fails("test_taskgroup_task_context: tg.createTask(fn, { context }) sets its values in that context (CPython: 1, then 2)", async () => {
+  it("test_taskgroup_task_context: tg.createTask(fn, { context }) sets its values in that context (CPython: 1, then 2)", async () => {
     const cvar = new ContextVar<number>("cvar");
     const got: Array<number | null> = [];
     await run(
@@ -167,10 +162,8 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
     expect(got).toEqual([null, 1, 2]);
   });
 
-  // differs from CPython: asyncio-ts's Runner starts each run() in a copy of the context of the code that
-  // calls it (src/runner/runner.ts, Runner.run: loop.createTask(main) with no context); CPython's Runner
-  // keeps one context (copied when it is created) and runs every main task in it. asyncio-ts: -1, -1, -1.
-  it.fails("test_run_keeps_context: what one run() of a Runner sets, the next run() sees (CPython: -1, 1, 2)", async () => {
+  // (each run() started in a copy of its caller's context before: -1, -1, -1)
+  it("test_run_keeps_context: what one run() of a Runner sets, the next run() sees (CPython: -1, 1, 2)", async () => {
     const cvar = new ContextVar<number>("cvar", { default: -1 });
     const f = async (val: number): Promise<number> => {
       const old = cvar.get();

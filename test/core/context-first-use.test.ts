@@ -175,7 +175,7 @@ describe("callbacks and contexts", () => {
     expect(seen).toEqual(["future at-add", "task before-task", "ctx set-by-cb", "main before-task"]);
   });
 
-  it("a task given a context runs in a copy of it, on every Node (rosetta: copied)", async () => {
+  it("a task given a context sets its values in it, on every Node (CPython's task runs in that very Context)", async () => {
     const seen: string[] = [];
     await run(
       async () => {
@@ -192,7 +192,53 @@ describe("callbacks and contexts", () => {
       },
       { virtualTime: true },
     );
-    expect(seen).toEqual(["task-sync", "dflt"]); // (Node 20 wrote 'task-sync' into ctx; Node 24 did not)
+    // (it ran in a copy before: Node 20 wrote 'task-sync' into ctx, Node 24 did not, and neither wrote the
+    // values set after an await)
+    expect(seen).toEqual(["task-sync", "task-sync"]);
+  });
+
+  it("what reaches the context: the task's sets, before and after awaits, in awaited functions and chains; not its child tasks', callbacks' or another Context.run's", async () => {
+    // CPython: a task given context=ctx runs in ctx, so ctx sees each set of its code; its child tasks and
+    // call_soon callbacks run in copies and other.run(...) in other. (A difference by nature, rosetta: the
+    // task's own reads follow Node's continuations, so the reset restores the value the task's code saw,
+    // 'before-await', where CPython's task, sharing one context, would have seen 'in-awaited-fn'.)
+    const seen: string[] = [];
+    await run(
+      async () => {
+        const ctx = copyContext();
+        const other = copyContext();
+        const helper = async (): Promise<void> => {
+          await sleep(1);
+          v.set("in-awaited-fn");
+        };
+        await createTask(
+          async () => {
+            v.set("before-await");
+            await sleep(1);
+            seen.push(`ctx ${ctx.get(v)}`);
+            await helper();
+            seen.push(`ctx ${ctx.get(v)}`);
+            await Promise.all([(async () => (await sleep(1), v.set("in-chain")))()]);
+            seen.push(`ctx ${ctx.get(v)}`);
+            await createTask(async () => {
+              await sleep(1);
+              v.set("child");
+            });
+            getRunningLoop().callSoon(() => v.set("callback"));
+            await sleep(1);
+            other.run(() => v.set("other"));
+            seen.push(`ctx ${ctx.get(v)} other ${other.get(v)}`);
+            const t = v.set("to-reset");
+            seen.push(`ctx ${ctx.get(v)}`);
+            v.reset(t); // (back to the task's own value: "before-await", see rosetta)
+          },
+          { context: ctx },
+        );
+        seen.push(`ctx ${ctx.get(v)}`);
+      },
+      { virtualTime: true },
+    );
+    expect(seen).toEqual(["ctx before-await", "ctx in-awaited-fn", "ctx in-chain", "ctx in-chain other other", "ctx to-reset", "ctx before-await"]);
   });
 
   it("the exception handler sees what the failing callback set, and an async callback's rejection reaches it", async () => {
