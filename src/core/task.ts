@@ -20,6 +20,7 @@ import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
 import { formatTaskStack, taskStack, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
+import { reprValue } from "./exception-handler.js";
 import type { Chain } from "./chain.js";
 import { F_AWAITED, F_CANCEL_AFTER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
 import {
@@ -761,7 +762,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   override _repr(): string {
     // As CPython: a pending task with outstanding cancel requests shows as "cancelling".
     const state = this._st === ST_PENDING && this._numCancelsRequested > 0 ? "cancelling" : this._state.toLowerCase();
-    return `<Task ${state} name='${this.getName()}'>`;
+    // (a finished one shows its outcome, as CPython's `_task_repr_info`; reading it retrieves nothing)
+    const outcome = (this._st & ST_MASK) !== ST_FINISHED ? "" : this._hasException ? ` exception=${reprValue(this._exception)}` : ` result=${reprValue(this._result)}`;
+    return `<Task ${state} name='${this.getName()}'${outcome}>`;
   }
 }
 

@@ -184,7 +184,7 @@ describe("printStack", () => {
       await sleep(2);
       let text = "";
       t.printStack({ file: { write: (s: string) => (text += s) }, limit: 1 });
-      expect(text).toMatch(/^Traceback for <Task finished name='bad'> \(most recent call last\):\n {2}File "[^"]+", line \d+, in \S+\n[\s\S]*TypeError: wrong\n$/);
+      expect(text).toMatch(/^Traceback for <Task finished name='bad' exception=TypeError: wrong> \(most recent call last\):\n {2}File "[^"]+", line \d+, in \S+\n[\s\S]*TypeError: wrong\n$/);
       const lines = text.split("\n");
       expect(lines.filter((l) => l.startsWith("  File "))).toHaveLength(1);
       const writes: string[] = [];
