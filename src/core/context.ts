@@ -174,9 +174,12 @@ export class Context {
   private _entered = false;
   /**
    * Invariant: the `ContextVar` sets made by tasks running in this context (given with `{ context }`) since
-   * `_res` was last captured, oldest first; put into `_res` before it is next entered or copied.
+   * `_res` was last captured, the last store of each variable (a long-lived task may set one a million
+   * times); put into `_res` before it is next entered or copied.
    */
-  private _pending: Entries | null = null;
+  private _pending: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
+  /** Invariant: every store `_record` was given, the last of each variable (what a `Runner` keeps across runs). */
+  _written: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
 
   /** @internal use `copyContext()` */
   constructor(res: AsyncResource) {
@@ -214,7 +217,8 @@ export class Context {
    * has it too, as CPython's task runs in the very `Context` it was given
    */
   _record(als: AsyncLocalStorage<unknown>, store: unknown): void {
-    (this._pending ??= []).push([als, store]);
+    (this._pending ??= new Map()).set(als, store);
+    (this._written ??= new Map()).set(als, store);
   }
 
   /** Put the sets recorded by `_record` into `_res`. */
@@ -242,6 +246,14 @@ export class Context {
   get<T>(v: ContextVar<T>, ...dflt: [T?]): T {
     return this.run(() => (v.get as (...d: [T?]) => T)(...dflt));
   }
+}
+
+/**
+ * @internal the current async context as a `Context`, without counting as a use of contexts (a `Runner`'s
+ * main task runs in one, so that what it sets can be kept for the next run)
+ */
+export function captureAsContext(): Context {
+  return new Context(newResource());
 }
 
 /**

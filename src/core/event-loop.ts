@@ -208,6 +208,8 @@ export class EventLoop {
   private _stopResolve: (() => void) | null = null;
   /** Set by `runUntilComplete` for the `runForever` it calls next (which leaves the deadlock to it). */
   private _untilComplete = false;
+  /** Invariant: true from the `stop()` of a deadlock that cancelling could not end until `runForever` settles. */
+  private _stoppedByDeadlock = false;
   /** Invariant: the task whose step the driver is waiting for; null when it is running plain callbacks or idle. */
   _stepping: Task<unknown> | null = null;
   /**
@@ -609,7 +611,9 @@ export class EventLoop {
         // (a deadlock stopped it: say so, the caller of runForever() could not tell otherwise;
         // runUntilComplete reads it itself, since its future may have ended well all the same)
         const deadlock = this._deadlock;
-        if (untilComplete || deadlock === null) resolve();
+        const byDeadlock = this._stoppedByDeadlock;
+        this._stoppedByDeadlock = false;
+        if (untilComplete || deadlock === null || !byDeadlock) resolve();
         else {
           this._deadlock = null;
           reject(deadlock);
@@ -1461,6 +1465,7 @@ export class EventLoop {
         message: `asyncio-ts: still deadlocked after cancelling every task (${names}; see the task dump above): stopping the loop`,
       });
     }
+    this._stoppedByDeadlock = true;
     this.stop();
   }
 

@@ -275,6 +275,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._beginAdoptedStep(this as Task<unknown>);
     const saved = callbackContext.loop;
     callbackContext.loop = null;
+    // (a step of its own: the `Context.run` it may be called in holds the caller's sets, not this task's)
+    const depth = contextState.runDepth;
+    contextState.runDepth = 0;
     try {
       const ctx = this._x === null ? null : this._x.ctx;
       if (ctx !== null) runInContext(ctx, startEagerInStrand, this as Task<unknown>);
@@ -289,6 +292,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
     } finally {
       callbackContext.loop = saved;
+      contextState.runDepth = depth;
     }
   }
 

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ContextVar, copyContext, createTask, getRunningLoop, run, sleep, type ExceptionContext } from "../../src/index.js";
+import { ContextVar, Runner, copyContext, createTask, getRunningLoop, run, sleep, type ExceptionContext } from "../../src/index.js";
 
 const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
 
@@ -262,5 +262,68 @@ describe("callbacks and contexts", () => {
     // CPython 3.13 runs the handler in the handle's context: 'cb2'. (An async callback is refused by
     // CPython's call_soon in debug mode; here its rejection is not lost, nor does it crash the process.)
     expect(reports).toEqual(["Exception in callback failing: sync (v=cb2)", "Exception in callback later: async (v=dflt)"]);
+  });
+});
+
+describe("a task's Context and a Runner's kept values (stop 30's probe of the write-back)", () => {
+  it("a task given a context that sets one variable a million times keeps one pending store, not a million", async () => {
+    const w = new ContextVar<number>("w", { default: -1 });
+    const ctx = copyContext();
+    await run(async () => {
+      await createTask(
+        async () => {
+          for (let i = 0; i < 1_000_000; i++) w.set(i);
+        },
+        { context: ctx },
+      );
+    }, { virtualTime: true });
+    expect((ctx as unknown as { _pending: Map<unknown, unknown> })._pending.size).toBe(1);
+    expect(ctx.get(w)).toBe(999_999);
+  });
+
+  it("an eager task given a context, started inside another Context.run, writes its first step's sets to its own context (CPython: eager_start=True)", async () => {
+    const w = new ContextVar<string>("w", { default: "none" });
+    const seen: string[] = [];
+    await run(async () => {
+      const ctx = copyContext();
+      const other = copyContext();
+      const t = other.run(() =>
+        createTask(
+          async () => {
+            w.set("eagerFirstStep");
+          },
+          { context: ctx, eagerStart: true },
+        ),
+      );
+      await t;
+      seen.push(`ctx ${ctx.get(w)} other ${other.get(w)}`);
+    }, { virtualTime: true });
+    expect(seen).toEqual(["ctx eagerFirstStep other none"]); // (it was "ctx none": the write was taken for other's)
+  });
+
+  it("a reused Runner: each run's main sees its caller's AsyncLocalStorage store, and the ContextVar values of the runs before", async () => {
+    const { AsyncLocalStorage } = await import("node:async_hooks");
+    const als = new AsyncLocalStorage<string>();
+    const seen: string[] = [];
+    const runner = new Runner({ virtualTime: true });
+    try {
+      let w: ContextVar<string> | null = null;
+      for (const req of ["req-1", "req-2", "req-3"]) {
+        await als.run(req, () =>
+          runner.run(async () => {
+            w ??= new ContextVar<string>("made-in-run-1", { default: "none" }); // (first made inside run 1)
+            seen.push(`${req}: store ${als.getStore()}, w ${w.get()}`);
+            await sleep(1);
+            w.set(req);
+          }),
+        );
+      }
+    } finally {
+      await runner.close();
+    }
+    // (CPython's Runner keeps one context, so run 2 sees what run 1 set; the stores are Node's own: each
+    // run's caller's. The third run saw the second's store before, and a variable first made in run 1 lost
+    // run 1's value)
+    expect(seen).toEqual(["req-1: store req-1, w none", "req-2: store req-2, w req-1", "req-3: store req-3, w req-2"]);
   });
 });

@@ -191,3 +191,23 @@ describe("runForever() that can no longer progress (stop 30's probe)", () => {
     }
   }
 });
+
+describe("runForever() after a deadlock the program recovered from (stop 30's probe)", () => {
+  it("the task catches the cancellation and calls stop(): runForever() resolves, as stop() makes it", async () => {
+    const loop = new EventLoop({ virtualTime: true, deadlockTimeout: 50 });
+    const reports: string[] = [];
+    loop.setExceptionHandler((_l, ctx) => reports.push(ctx.message));
+    loop.createTask(async () => {
+      try {
+        await loop.createFuture<void>();
+      } catch {
+        await sleep(5);
+        loop.stop();
+      }
+    });
+    await expect(loop.runForever()).resolves.toBeUndefined(); // (it rejected with the DeadlockError)
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatch(/deadlock on virtual time/);
+    loop.close();
+  });
+});
