@@ -18,6 +18,9 @@
  *   `worker-entry.ts`): it never runs. Cancelling a running job cancels the future at once, aborts the
  *   job's signal (and wakes `sleepSync`), and terminates the worker if the job has not returned after
  *   `cancelGrace` ms (the worker's abort state, `worker-slot.ts`); a new worker replaces it on demand.
+ *   Except at `run()`'s end, on its default executor: there, as in CPython, cancelling the future of a
+ *   job a thread would already run (sent, or queued with a worker starting for it) leaves the job running,
+ *   and the shutdown waits for it (`_runEnding`).
  * - Per-task timeouts start when the worker reports the job's start, not at submission.
  * - A worker that dies (uncaught error, `process.exit`, out of memory, killed) fails only the job it
  *   was running, with `BrokenWorkerError` naming the cause; the jobs pipelined behind it go back to the
@@ -219,6 +222,11 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   /** Set once an initializer failed: every queued job failed, submit throws. */
   private _broken: Error | null = null;
   private _stats = { completed: 0, failed: 0, cancelled: 0, crashedWorkers: 0 };
+  /**
+   * @internal Invariant: true once `run()`'s end (`Runner._close`) began cancelling what its program left,
+   * on the pool that is its loop's default executor; false otherwise. See `_cancelJob`.
+   */
+  _runEnding = false;
   private _traceIds = 0;
   private readonly _brokenClass: new (message: string, options?: { cause?: unknown }) => Error;
 
@@ -741,6 +749,15 @@ export class WorkerPool implements Executor, JobOwner<Job> {
   _cancelJob(j: Job): void {
     this._stats.cancelled++;
     this._traceEnd(j, "cancelled");
+    if (this._runEnding && this._asIfRunning(j)) {
+      // run()'s end cancels the tasks and chains its program left, and with them the awaits of their
+      // jobs, as asyncio.run does; but CPython cannot stop a job a thread runs (its cancel fails), and
+      // asyncio.run's shutdown_default_executor waits for it. So here only the future is cancelled: the
+      // job runs to its end, and the shutdown that follows waits for it (the worker's report then finds
+      // the future done). A job queued behind busy workers is dropped below, as CPython's cancel drops it.
+      this._release(j);
+      return;
+    }
     if (j.state === "queued") {
       j.state = "done";
       this._queued--;
@@ -757,6 +774,24 @@ export class WorkerPool implements Executor, JobOwner<Job> {
     }
     this._release(j);
     this._abortRunning(w, j, AbortCode.Cancel);
+  }
+
+  /**
+   * Would a thread of CPython's pool run `j` by now? One sent to a worker, or one queued with a worker
+   * starting (or idle) to take it: CPython starts a thread at submit, where a worker here takes some
+   * milliseconds to start and gets its job only then.
+   */
+  private _asIfRunning(j: Job): boolean {
+    if (j.state === "sent") return true;
+    if (j.state !== "queued") return false;
+    let free = 0; // (the workers `_adjust` counts as able to take a queued job)
+    for (const w of this._workers) if (!w.expectedExit && (!w.ready || w.load === 0)) free++;
+    for (let i = this._qhead, ahead = 0; i < this._queue.length && ahead < free; i++) {
+      const q = this._queue[i]!;
+      if (q === j) return true;
+      if (q.state === "queued") ahead++;
+    }
+    return false;
   }
 
   private _onTimeout(j: Job): void {

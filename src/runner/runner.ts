@@ -19,8 +19,35 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, type Context, contextState, copyContext, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, captureAsContext, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { WorkerPool } from "../executors/pool.js";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
+
+/**
+ * @internal How long `run()`'s end waits for the jobs of its default executor (CPython's
+ * `THREAD_JOIN_TIMEOUT`, 300 s, which `asyncio.run` gives `shutdown_default_executor`); a test may lower it.
+ */
+export const runnerLimits = { threadJoinTimeout: 300_000 };
+
+/**
+ * Wait for the default pool's jobs (those `run()`'s end left running: `WorkerPool._runEnding`); after
+ * `runnerLimits.threadJoinTimeout` ms of real time, say so and stop its workers (CPython warns and goes
+ * on, its thread still running; a worker here would keep the process alive).
+ */
+async function joinDefaultPool(loop: EventLoop, pool: WorkerPool): Promise<void> {
+  const ms = runnerLimits.threadJoinTimeout;
+  const timer = realTimers.setTimeout(() => {
+    loop.callExceptionHandler({
+      message: `The default executor did not finish its jobs within ${ms} ms of run()'s end (CPython's THREAD_JOIN_TIMEOUT): its workers were stopped`,
+    });
+    void pool.shutdown({ wait: false, timeout: 0 });
+  }, ms);
+  try {
+    await pool.shutdown({ wait: true });
+  } finally {
+    realTimers.clearTimeout(timer);
+  }
+}
 
 /** Options of `run()` and `Runner`. */
 export interface RunOptions extends EventLoopOptions {
@@ -78,12 +105,12 @@ export class Runner {
   private _state: RunnerState = "CREATED";
   private _loop: EventLoop | null = null;
   /**
-   * Invariant: the context every `run()`'s main task runs in (CPython's `Runner._context`), so what one
-   * run sets the next sees; made by the first `run()` once contexts are in use (a `ContextVar` exists, a
-   * store was entered), null before (nothing to keep: making one would turn context copies on for every
-   * task of the program, context.ts).
+   * Invariant: the `ContextVar` values the main tasks of earlier `run()`s set, the last of each variable
+   * (CPython's `Runner._context`, one context for every run: what one run sets, the next sees); null
+   * before any was set. Each main task runs in its caller's async context (its `AsyncLocalStorage` stores)
+   * with these values on top.
    */
-  private _context: Context | null = null;
+  private _kept: Map<unknown, unknown> | null = null;
   /**
    * Invariant: true from a `run()` that made its main task until that run() settles. A second `run()` and
    * `close()` are refused meanwhile, before they touch anything (CPython cannot be asked either: its
@@ -133,9 +160,11 @@ export class Runner {
       // (a loop from loopFactory that something else runs)
       throw new RuntimeError("Runner.run() cannot be called while its event loop is running: await what runs it first");
     }
-    if (contextState.inUse) this._context ??= copyContext();
-    const name = options.name ?? this._options.name;
-    const task = this._context === null ? loop.createTask(main, { name }) : loop.createTask(main, { name, context: this._context });
+    // (a capture, not a copy: one per run, and it does not turn context copies on for every task, context.ts)
+    const context = captureAsContext();
+    if (this._kept !== null) for (const [als, store] of this._kept) context._record(als as never, store);
+    const task = loop.createTask(main, { name: options.name ?? this._options.name, context });
+    task.addDoneCallback(() => (this._kept = context._written));
     this._running = true;
     let interrupted = false;
     const onSigint = (): void => {
@@ -191,11 +220,14 @@ export class Runner {
     const loop = this._loop!;
     let failures: unknown[] = [];
     try {
+      // (a job of the default executor that a thread would already run in CPython finishes, though the
+      // await of it is cancelled: asyncio.run cannot stop it and waits for it; WorkerPool._cancelJob)
+      if (loop._defaultExecutor instanceof WorkerPool) loop._defaultExecutor._runEnding = true;
       const atShutdown = await cancelAllTasks(loop);
       if (loop._defaultExecutor !== null) {
         const ex = loop._defaultExecutor;
         loop._defaultExecutor = null;
-        await loop.runUntilComplete(() => ex.shutdown({ wait: true }));
+        await loop.runUntilComplete(() => (ex instanceof WorkerPool ? joinDefaultPool(loop, ex) : ex.shutdown({ wait: true })));
       }
       // (read before close(), which reports these and marks them retrieved)
       const log = loop._failures.log;
