@@ -82,18 +82,29 @@ export const contextState = {
  * @internal
  */
 export class ContextData {
-  /** Invariant: never mutated once stored here: a `set` stores a new map. */
-  vars: ReadonlyMap<ContextVar<unknown>, unknown>;
-  constructor(vars: ReadonlyMap<ContextVar<unknown>, unknown>) {
+  /** Invariant: while `shared`, never mutated (a `set` stores a new map); else this object's alone. */
+  vars: Map<ContextVar<unknown>, unknown>;
+  /** Invariant: true when another `ContextData` may hold `vars` (a copy was made of this one, or this is a copy). */
+  shared: boolean;
+  constructor(vars: Map<ContextVar<unknown>, unknown>, shared: boolean) {
     this.vars = vars;
+    this.shared = shared;
+  }
+
+  /** `vars`, this object's alone from now on (copied first if shared), for a `set` or `reset` to change. */
+  own(): Map<ContextVar<unknown>, unknown> {
+    if (this.shared) {
+      this.vars = new Map(this.vars);
+      this.shared = false;
+    }
+    return this.vars;
   }
 }
 
-const NO_VARS: ReadonlyMap<ContextVar<unknown>, unknown> = new Map();
 /** The values of code outside tasks and outside any captured context: the process's own context. */
-const rootData = new ContextData(NO_VARS);
-/** The values of a task made before any `ContextVar` existed, until it sets one (none to copy then). */
-const EMPTY = new ContextData(NO_VARS);
+const rootData = new ContextData(new Map(), false);
+/** The values of a task made before any `ContextVar` existed, until it sets one (none to copy then; never changed). */
+const EMPTY = new ContextData(new Map(), true);
 /**
  * The values of code outside tasks (callbacks, plain code): the store of each captured context is the
  * copy made when it was captured (`captureContext`), so a callback runs in a copy of its scheduler's.
@@ -119,7 +130,9 @@ export function currentData(forWrite: boolean): ContextData {
 
 /** A copy of the current values, for a task or a callback made now. @internal */
 export function copyData(): ContextData {
-  return new ContextData(currentData(false).vars);
+  const d = currentData(false);
+  d.shared = true;
+  return new ContextData(d.vars, true);
 }
 
 /** @internal the empty values of a task made before any `ContextVar` existed */
@@ -212,6 +225,16 @@ export function undoEagerEntries(outer: Entries | null): void {
  */
 export function captureContext(): AsyncResource | null {
   return contextState.inUse ? resourceWith(copyData()) : null;
+}
+
+/**
+ * The context for a task made now: a plain capture of the async context (its `AsyncLocalStorage` stores)
+ * if contexts are in use, else null. (A task's `ContextVar` values are its own `ContextData`, so unlike a
+ * callback's capture this one carries no copy of them.)
+ * @internal
+ */
+export function captureTaskContext(): AsyncResource | null {
+  return contextState.inUse ? newResource() : null;
 }
 
 /**
@@ -416,9 +439,9 @@ export class ContextVar<T> {
   /** Set the value in the current context (the current task's); returns a token for `reset`. */
   set(value: T): Token<T> {
     const data = currentData(true);
-    const vars = data.vars as ReadonlyMap<ContextVar<unknown>, unknown>;
+    const vars = data.own();
     const token = new Token<T>(this, vars.has(this) ? (vars.get(this) as T) : Token.MISSING, data);
-    data.vars = new Map(vars).set(this, value);
+    vars.set(this, value);
     return token;
   }
 
@@ -436,10 +459,9 @@ export class ContextVar<T> {
       throw new RangeError(`${String(token)} was created in a different Context: reset it where its set() was made (the same task or Context.run)`);
     }
     token._used = true;
-    const vars = new Map(data.vars);
+    const vars = data.own();
     if (token.oldValue === Token.MISSING) vars.delete(this);
     else vars.set(this, token.oldValue);
-    data.vars = vars;
   }
 
   /** @internal */

@@ -14,7 +14,7 @@
  */
 import { CancelledError, RuntimeError } from "./errors.js";
 import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./check.js";
-import { Context, ContextData, captureContext, contextOf, contextState, copyData, emptyData, recordEagerEntries, runInContext, undoEagerEntries } from "./context.js";
+import { Context, ContextData, captureTaskContext, contextOf, contextState, copyData, emptyData, recordEagerEntries, runInContext, undoEagerEntries } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
 import { callbackContext, callerStrand, callerTask, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
@@ -60,7 +60,7 @@ contextState.taskData = (forWrite: boolean): ContextData | undefined => {
   const d = t._x === null ? null : t._x.data;
   if (d !== null) return d;
   // (made before any ContextVar existed: nothing to copy; its own values from its first set)
-  return forWrite ? (t._extras().data = new ContextData(new Map())) : emptyData();
+  return forWrite ? (t._extras().data = new ContextData(new Map(), false)) : emptyData();
 };
 
 
@@ -260,7 +260,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._parent = parent !== null && !parent._task.done() ? parent._task : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     // The context the task runs in: a copy of its creator's (context.ts), once any context exists.
-    const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureContext() : null;
+    const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureTaskContext() : null;
     if (ctx !== null) this._extras().ctx = ctx;
     // Its ContextVar values: the given context's own (CPython runs the task in that very object), else a
     // copy of its creator's (once a ContextVar exists: before, there is nothing to copy).
@@ -342,7 +342,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
   getContext(): Context {
     const x = this._extras();
     if (x.context === null) {
-      const data = (x.data ??= new ContextData(new Map()));
+      const data = (x.data ??= new ContextData(new Map(), false));
       x.context = contextOf(data, x.ctx);
     }
     return x.context;
