@@ -217,7 +217,9 @@ function gatherArray(args: unknown[], opts: GatherOptions | undefined): Gatherin
           results[i] = f._hasException ? e : f.result();
         }
       }
-      if (outer._cancelRequested) outer.setException(fut._makeCancelledError());
+      // (cancelled: the error of the last child in argument order, finished or cancelled, whichever ended
+      // last: CPython's `_done_callback` reads its loop variable over the children here)
+      if (outer._cancelRequested) outer.setException(children[n - 1]!._makeCancelledError());
       else outer.setResult(results);
     }
   });

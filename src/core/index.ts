@@ -20,7 +20,7 @@ export { runBodyIn, runSheltered, ScopeBody } from "./scope-body.js";
 export { Chain, CHAIN_OF } from "./chain.js";
 export { Future, isFuture, ST_PENDING, type Awaiter, type DoneCallback, type FutureState, type Runnable } from "./future.js";
 export { F_AWAITED, F_CANCEL_AFTER, F_EAGER, F_FIRST_STEP, F_HOLDING } from "./task-flags.js";
-export { markDonePath, settleTaskWith, Task, type TaskFunction, type TaskOptions } from "./task.js";
+export { markDonePath, settleTaskWith, skipTaskNumbers, Task, type TaskFunction, type TaskOptions } from "./task.js";
 export { TaskSet } from "./task-set.js";
 export { fulfilled, settledValue } from "./settled.js";
 export { _resetAdoptHint, adoptChainIntoStrand, adoptChainIntoTask, AdoptedTask, adoptIntoStrand, adoptIntoTask, markArguments, takeSourcesInto, unmarkArguments } from "./adopt.js";

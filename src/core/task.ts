@@ -53,6 +53,14 @@ import {
 
 let taskCounter = 0;
 
+/**
+ * @internal count `n` task numbers as used, for tasks CPython makes that asyncio-ts does not (the two of
+ * `asyncio.run`'s shutdown: the next run's main is "Task-4" in both)
+ */
+export function skipTaskNumbers(n: number): void {
+  taskCounter += n;
+}
+
 // (a ContextVar finds the values of the task whose code runs through this: context.ts, currentData)
 contextState.taskData = (forWrite: boolean): ContextData | undefined => {
   const t = callerTask();

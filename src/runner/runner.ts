@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, captureAsContext, type ContextData, copyData, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, skipTaskNumbers, captureAsContext, type ContextData, copyData, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { WorkerPool } from "../executors/pool.js";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
@@ -221,11 +221,24 @@ export class Runner {
       // await of it is cancelled: asyncio.run cannot stop it and waits for it; WorkerPool._cancelJob)
       if (loop._defaultExecutor instanceof WorkerPool) loop._defaultExecutor._runEnding = true;
       const atShutdown = await cancelAllTasks(loop);
-      if (loop._defaultExecutor !== null) {
-        const ex = loop._defaultExecutor;
-        loop._defaultExecutor = null;
-        await loop.runUntilComplete(() => (ex instanceof WorkerPool ? joinDefaultPool(loop, ex) : ex.shutdown({ wait: true })));
-      }
+      // Then, as CPython's Runner.close(), shutdown_asyncgens() and shutdown_default_executor() run to their
+      // end, whatever there is to do: the loop runs the callbacks still queued (one that a task queued after
+      // main ended ran nowhere before). CPython runs each as a task; here they are futures (no task in the
+      // traces and dumps), and their two task numbers are counted as used, so a second run's main is
+      // "Task-4" in both. (shutdown_asyncgens: JavaScript has no async-generator hooks, docs/rosetta.md.)
+      skipTaskNumbers(2);
+      const asyncgens = loop.createFuture<void>();
+      loop.callSoon(() => asyncgens.done() || asyncgens.setResult(undefined));
+      await loop.runUntilComplete(asyncgens);
+      const ex = loop._defaultExecutor;
+      loop._defaultExecutor = null;
+      const joined = loop.createFuture<void>();
+      const join = ex === null ? Promise.resolve() : ex instanceof WorkerPool ? joinDefaultPool(loop, ex) : Promise.resolve(ex.shutdown({ wait: true }));
+      join.then(
+        () => joined.done() || joined.setResult(undefined),
+        (e: unknown) => joined.done() || joined.setException(e as Error),
+      );
+      await loop.runUntilComplete(joined);
       // (read before close(), which reports these and marks them retrieved)
       const log = loop._failures.log;
       if (log !== null) failures = [...log.filter((f) => f._logTraceback).map((f) => f._exception), ...atShutdown];

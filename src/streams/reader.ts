@@ -140,6 +140,15 @@ export class StreamReader {
     }
   }
 
+  /**
+   * The reader that waited on `w` resumed (woken, failed or cancelled): the stream is free for another
+   * (only its own waiter: CPython's `finally` clears whichever is set, which can drop a second reader's
+   * wait, docs/rosetta.md).
+   */
+  private _doneWaiting(w: Future<void>): void {
+    if (this._waiter === w) this._waiter = null;
+  }
+
   private _maybeResume(): void {
     if (this._paused && this._buffer.length <= this._limit) {
       this._paused = false;
@@ -182,8 +191,10 @@ export class StreamReader {
    * (woken, failed or cancelled with the reading task).
    */
   private _waitForData(funcName: string): Future<void> {
-    const prev = this._waiter;
-    if (prev !== null && !prev.done()) {
+    // Invariant: `_waiter` is set from here until it wakes (`_wakeup`) or its reader resumes
+    // (`_doneWaiting`): a reader cancelled in its wait still holds the stream until its task resumes, so a
+    // second reader meanwhile is refused, as CPython's (its `finally` clears `_waiter`).
+    if (this._waiter !== null) {
       throw new RuntimeError(`${funcName}() called while another task is already waiting for incoming data`);
     }
     // (failed since the read began: nothing more will be fed; CPython's would wait here forever)
@@ -253,7 +264,12 @@ export class StreamReader {
         const chunk = this._buffer.take(this._buffer.length);
         throw new IncompleteReadError(chunk, null);
       }
-      await this._waitForData("readuntil");
+      const w = this._waitForData("readuntil");
+      try {
+        await w;
+      } finally {
+        this._doneWaiting(w);
+      }
     }
     if (matchStart > this._limit) throw new LimitOverrunError("Separator is found, but chunk is longer than limit", matchStart);
     const chunk = this._buffer.take(matchEnd);
@@ -280,7 +296,14 @@ export class StreamReader {
       return Buffer.concat(blocks);
     }
     // (after the wait, no look at the exception: CPython's `read` takes what the wake-up brought)
-    if (this._buffer.length === 0 && !this._eof) await this._waitForData("read");
+    if (this._buffer.length === 0 && !this._eof) {
+      const w = this._waitForData("read");
+      try {
+        await w;
+      } finally {
+        this._doneWaiting(w);
+      }
+    }
     const data = this._buffer.take(n);
     this._maybeResume();
     return data;
@@ -294,7 +317,12 @@ export class StreamReader {
     if (n === 0) return Buffer.alloc(0);
     while (this._buffer.length < n) {
       if (this._eof) throw new IncompleteReadError(this._buffer.take(this._buffer.length), n);
-      await this._waitForData("readexactly");
+      const w = this._waitForData("readexactly");
+      try {
+        await w;
+      } finally {
+        this._doneWaiting(w);
+      }
     }
     const data = this._buffer.take(n);
     this._maybeResume();

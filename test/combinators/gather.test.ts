@@ -322,3 +322,34 @@ describe("gather (FutureGatherTests, CoroutineGatherTests)", () => {
     );
   });
 });
+
+describe("a cancelled gather(..., returnExceptions) raises the error of its last child in argument order (CPython's)", () => {
+  // CPython 3.13 twin (stop 30's fuzz): A sleeps 1 s, B is cancelled with "mB" before it starts; x awaits
+  // gather(A, B, return_exceptions=True); x is cancelled with "mX" -> x raises CancelledError('mB'); with B
+  // finished (not cancelled): CancelledError() (no message); gather(B, A): 'mX'. (tasks.py's
+  // _done_callback takes its loop variable over the children, the last one.) asyncio-ts gave "mX" for all.
+  for (const [what, order, cancelB, message] of [
+    ["B cancelled, gather(A, B)", "AB", true, "mB"],
+    ["B finished, gather(A, B)", "AB", false, ""],
+    ["B cancelled, gather(B, A)", "BA", true, "mX"],
+  ] as const) {
+    it(what, async () => {
+      const got = await run(async () => {
+        const A = createTask(() => sleep(1000), { name: "A" });
+        const B = createTask(async () => 1, { name: "B" });
+        if (cancelB) B.cancel("mB");
+        await sleep(0);
+        const X = createTask(() => (order === "AB" ? gather(A, B, { returnExceptions: true }) : gather(B, A, { returnExceptions: true })));
+        await sleep(0);
+        X.cancel("mX");
+        try {
+          await X;
+          return "no error";
+        } catch (e) {
+          return e instanceof CancelledError ? `CancelledError '${e.message}'` : String(e);
+        }
+      }, { virtualTime: true });
+      expect(got).toBe(`CancelledError '${message}'`);
+    });
+  }
+});

@@ -222,3 +222,40 @@ describe("an async done callback that rejects is reported, not an unhandled reje
     ]);
   });
 });
+
+describe("run()'s end runs what is still queued, as CPython's Runner.close() (stop 30's fuzz)", () => {
+  // CPython 3.13 twin: other() does sleep(0), then call_soon(print, "callSoon left"), print("other done");
+  // main creates it, sleeps 0 and returns -> "main returns", "other done", "callSoon left", "after run".
+  // asyncio-ts dropped "callSoon left": no iteration ran after main's (no task left to cancel).
+  it("a callback queued by a task in main's last iteration runs before run() returns", async () => {
+    const log: string[] = [];
+    await run(async () => {
+      const other = async (): Promise<void> => {
+        await sleep(0);
+        getRunningLoop().callSoon(() => log.push("callSoon left"));
+        log.push("other done");
+      };
+      createTask(other);
+      await sleep(0);
+      log.push("main returns");
+    }, V);
+    log.push("after run");
+    expect(log).toEqual(["main returns", "other done", "callSoon left", "after run"]);
+  });
+
+  it("two runs in a row: the second main is Task-4, as CPython's (its shutdown runs two tasks)", async () => {
+    const { currentTask } = await import("../../src/index.js");
+    const { spawnSync } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const dist = fileURLToPath(new URL("../../dist/src/index.js", import.meta.url));
+    // (a process of its own: task numbers count for the whole process)
+    const program = `
+      import { run, currentTask } from ${JSON.stringify(dist)};
+      const main = async () => console.log(currentTask().getName());
+      await run(main);
+      await run(main);`;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000 });
+    expect(r.stdout).toBe("Task-1\nTask-4\n");
+    expect(currentTask()).toBeNull();
+  });
+});

@@ -305,3 +305,31 @@ describe("StreamReader bad input", () => {
     });
   });
 });
+
+describe("a reader cancelled in its wait holds the stream until its task resumes (stop 30's fuzz: a regression since 5329461)", () => {
+  // CPython 3.13 twin: t1 = create_task(r.readexactly(2)); await sleep(0); t1.cancel(); then
+  // `async with timeout(0.25): await r.readexactly(2)` in main -> "main raised RuntimeError", and t1 is
+  // not cancelled (it had not resumed: the cancel of its wait is still on its way, the RuntimeError reaches
+  // main first). Before the fix: main waited, and its timeout ended the read (TimeoutError).
+  it("a second reader while the first, cancelled, has not resumed: RuntimeError", async () => {
+    const { timeout } = await import("../../src/index.js");
+    const log: string[] = [];
+    await run(async () => {
+      const r = new StreamReader();
+      const t1 = createTask(async () => await r.readexactly(2), { name: "t1" });
+      await sleep(0);
+      t1.cancel();
+      try {
+        await timeout(250, async () => log.push(`main read ${String(await r.readexactly(2))}`));
+      } catch (e) {
+        log.push(`main raised ${(e as Error).name}`);
+      }
+      log.push(`t1 cancelled: ${t1.cancelled()}`);
+      await sleep(0);
+      log.push(`t1 cancelled after: ${t1.cancelled()}`);
+      r.feedData(Buffer.from("ab"));
+      log.push(`then a read: ${String(await r.readexactly(2))}`);
+    }, { virtualTime: true });
+    expect(log).toEqual(["main raised RuntimeError", "t1 cancelled: false", "t1 cancelled after: true", "then a read: ab"]);
+  });
+});
