@@ -1,8 +1,8 @@
 /**
- * Context per task, as CPython's `contextvars`: a task runs in a copy of the context current where it was
- * created (the values of every `ContextVar`, and every `AsyncLocalStorage` store), so values set in one
- * task stay in it and in the tasks it creates later, and siblings never see each other's. Callbacks
- * (`callSoon`, `callLater`, `callAt`) run in a copy of the context current when they were scheduled.
+ * Context per task, as CPython's `contextvars`: a task runs in a copy of the async context current where
+ * it was created (every `AsyncLocalStorage` store), so values set in one task (`enterWith`, `run`, a
+ * `ContextVar`) stay in it and in the tasks it creates later, and siblings never see each other's.
+ * Callbacks (`callSoon`, `callLater`, `callAt`) run in the context current when they were scheduled.
  *
  * ## Approach
  * Node keeps `AsyncLocalStorage` stores in the async context (Node 24: an `AsyncContextFrame`; Node 20:
@@ -22,19 +22,8 @@
  * first step as a reaction of a promise made at creation (the engine captures the context for free, but a
  * promise, a reaction and a microtask hop per task, and the first step would leave the driver's control).
  *
- * `ContextVar`, `copyContext()` and `Context` are CPython's API. A `ContextVar`'s values are not kept in the
- * async context but in a `ContextData` per task (CPython's `Context._data`: a map that a `set` replaces):
- * the current task's (`callerTask()`), shared by every function it awaits and chain it runs, as CPython's
- * task runs all its coroutines in one context; outside task code, the one captured with the callback
- * (`captureContext` puts a copy in `dataStore`), or the process's. A task copies its creator's at creation
- * (`copyData`, a new object sharing the map), or shares the `Context` it was given; `Context.run` makes
- * its own current for its synchronous part (`contextState.override`).
- *
- * Rejected: a `ContextVar` as an `AsyncLocalStorage` (its `set` an `enterWith`): Node's async context
- * follows continuations, so a `set` after an `await` inside an awaited function stayed in that function
- * (`await login()` did not see what `login` set; 15 of the 22 CPython twins in
- * test/core/context-tasks.test.ts failed so); writing a task's sets back into the `Context` it was given
- * on top of that left the task's own reads on Node's rule while its context had CPython's.
+ * `ContextVar`, `copyContext()` and `Context` are CPython's API on the same mechanism: a `ContextVar` is an
+ * `AsyncLocalStorage`, a `Context` a captured context that `run` enters.
  *
  * @module
  */
@@ -65,80 +54,13 @@ export const contextState = {
    */
   onFirstUse: null as (() => void) | null,
   /**
-   * The `ContextVar` values of the task whose code runs (`forWrite`: made if the task has none yet), or
-   * undefined outside task code (set by the task module, which knows the current task).
+   * The `Context` that the current task was given (`createTask(fn, { context })`), which its `ContextVar`
+   * sets are written back to; null outside such a task (set by the task module, which knows the current task).
    */
-  taskData: null as ((forWrite: boolean) => ContextData | undefined) | null,
-  /**
-   * Invariant: the values of the `Context` whose `run` is on the stack (its synchronous part), else null;
-   * a task step started inside one (an eager task) clears it for the step.
-   */
-  override: null as ContextData | null,
+  writeTarget: null as (() => Context | null) | null,
+  /** Invariant: the number of `Context.run` calls on the stack (a set inside one belongs to that context). */
+  runDepth: 0,
 };
-
-/**
- * The values of every `ContextVar` in one context (CPython's `Context._data`): a map that a `set`
- * replaces, never changes, so a copy of the context is a new `ContextData` sharing the map.
- * @internal
- */
-export class ContextData {
-  /** Invariant: while `shared`, never mutated (a `set` stores a new map); else this object's alone. */
-  vars: Map<ContextVar<unknown>, unknown>;
-  /** Invariant: true when another `ContextData` may hold `vars` (a copy was made of this one, or this is a copy). */
-  shared: boolean;
-  constructor(vars: Map<ContextVar<unknown>, unknown>, shared: boolean) {
-    this.vars = vars;
-    this.shared = shared;
-  }
-
-  /** `vars`, this object's alone from now on (copied first if shared), for a `set` or `reset` to change. */
-  own(): Map<ContextVar<unknown>, unknown> {
-    if (this.shared) {
-      this.vars = new Map(this.vars);
-      this.shared = false;
-    }
-    return this.vars;
-  }
-}
-
-/** The values of code outside tasks and outside any captured context: the process's own context. */
-const rootData = new ContextData(new Map(), false);
-/** The values of a task made before any `ContextVar` existed, until it sets one (none to copy then; never changed). */
-const EMPTY = new ContextData(new Map(), true);
-/**
- * The values of code outside tasks (callbacks, plain code): the store of each captured context is the
- * copy made when it was captured (`captureContext`), so a callback runs in a copy of its scheduler's.
- */
-const dataStore = new AsyncLocalStorage<ContextData>();
-const originalAlsRun = AsyncLocalStorage.prototype.run;
-
-/**
- * @internal the `ContextVar` values of the code running now: a `Context.run`'s, else the current task's
- * (one context per task, shared by every function it awaits and chain it runs, as CPython's), else the
- * captured context's (callbacks), else the process's
- */
-export function currentData(forWrite: boolean): ContextData {
-  const o = contextState.override;
-  if (o !== null) return o;
-  const f = contextState.taskData;
-  if (f !== null) {
-    const d = f(forWrite);
-    if (d !== undefined) return d;
-  }
-  return dataStore.getStore() ?? rootData;
-}
-
-/** A copy of the current values, for a task or a callback made now. @internal */
-export function copyData(): ContextData {
-  const d = currentData(false);
-  d.shared = true;
-  return new ContextData(d.vars, true);
-}
-
-/** @internal the empty values of a task made before any `ContextVar` existed */
-export function emptyData(): ContextData {
-  return EMPTY;
-}
 
 /** Some code uses a context (enters a store, copies or makes a `ContextVar`): from now on tasks and callbacks capture theirs. */
 function noteUse(): void {
@@ -224,26 +146,7 @@ export function undoEagerEntries(outer: Entries | null): void {
  * @internal
  */
 export function captureContext(): AsyncResource | null {
-  return contextState.inUse ? resourceWith(copyData()) : null;
-}
-
-/**
- * The context for a task made now: a plain capture of the async context (its `AsyncLocalStorage` stores)
- * if contexts are in use, else null. (A task's `ContextVar` values are its own `ContextData`, so unlike a
- * callback's capture this one carries no copy of them.)
- * @internal
- */
-export function captureTaskContext(): AsyncResource | null {
-  return contextState.inUse ? newResource() : null;
-}
-
-/**
- * A capture of the current async context in which `dataStore` holds `data`; a plain capture until contexts
- * are in use (code outside tasks then has no values to find, and on Node 20 a first `run` of a store turns
- * on Node's async hooks for every promise of the process).
- */
-function resourceWith(data: ContextData): AsyncResource {
-  return contextState.inUse ? (originalAlsRun.call(dataStore, data, newResource) as AsyncResource) : newResource();
+  return contextState.inUse ? new AsyncResource("asyncio-ts.context", { requireManualDestroy: true }) : null;
 }
 
 /** Call `fn(arg)` in the captured context `ctx`. @internal */
@@ -252,10 +155,9 @@ export function runInContext<A, R>(ctx: AsyncResource, fn: (arg: A) => R, arg: A
 }
 
 /**
- * A context (CPython's `contextvars.Context`): the values of every `ContextVar`, and a capture of the async
- * context for `AsyncLocalStorage` stores, as they were when it was made by `copyContext()`. Hand it to
- * `createTask(fn, { context })` (the task runs in it: its `set`s are in it afterwards), or
- * `loop.callSoon(cb, { context })`, or call `run`.
+ * A copy of an async context: every `ContextVar` and `AsyncLocalStorage` value current when it was made
+ * (CPython's `contextvars.Context`, made by `copyContext()`). Hand it to `createTask(fn, { context })` or
+ * `loop.callSoon(cb, { context })` to run there, or call `run`.
  *
  * @example
  * ```ts
@@ -263,77 +165,95 @@ export function runInContext<A, R>(ctx: AsyncResource, fn: (arg: A) => R, arg: A
  * const user = new ContextVar<string>("user", { default: "nobody" });
  * const ctx = copyContext();
  * ctx.run(() => user.set("ann"));
- * console.log(user.get(), ctx.get(user)); // "nobody" "ann"
+ * console.log(user.get(), ctx.run(() => user.get())); // "nobody" "ann"
  * ```
  */
 export class Context {
-  /** @internal the captured async context (replaced after each `run`, which may have entered stores) */
+  /** @internal the captured context (replaced after each `run`, which may have changed it) */
   _res: AsyncResource;
-  /** @internal the `ContextVar` values; shared with a task given this context, which runs in it */
-  readonly _data: ContextData;
   private _entered = false;
+  /**
+   * Invariant: the `ContextVar` sets made by tasks running in this context (given with `{ context }`) since
+   * `_res` was last captured, the last store of each variable (a long-lived task may set one a million
+   * times); put into `_res` before it is next entered or copied.
+   */
+  private _pending: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
+  /** Invariant: every store `_record` was given, the last of each variable (what a `Runner` keeps across runs). */
+  _written: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
 
   /** @internal use `copyContext()` */
-  constructor(res: AsyncResource, data: ContextData) {
+  constructor(res: AsyncResource) {
     this._res = res;
-    this._data = data;
   }
 
   /**
-   * Call `fn(...args)` in this context and return its result. What `fn`'s synchronous code sets stays in
-   * this context (as CPython's `Context.run`). Entering a context that is already entered is a
+   * Call `fn(...args)` in this context and return its result. Values set by `fn`'s synchronous code stay
+   * in this context (as CPython's `Context.run`). Entering a context that is already entered is a
    * `RuntimeError`.
    */
   run<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): R {
     if (typeof fn !== "function") throw new TypeError(`Expected fn to be a function, got ${describe(fn)}`);
     if (this._entered) throw new RuntimeError("cannot enter context: <Context> is already entered");
     noteUse();
+    this._flush();
     this._entered = true;
-    const saved = contextState.override;
-    contextState.override = this._data;
+    contextState.runDepth++;
     try {
       return originalRunInScope.call(this._res, () => {
         try {
           return fn(...args);
         } finally {
-          this._res = resourceWith(this._data);
+          this._res = new AsyncResource("asyncio-ts.context", { requireManualDestroy: true });
         }
       }) as R;
     } finally {
-      contextState.override = saved;
       this._entered = false;
+      contextState.runDepth--;
     }
   }
 
   /**
-   * @internal a capture of this context's async context, for a task given it (`createTask(fn, { context })`):
-   * its `AsyncLocalStorage` stores stay in the task on every Node (on Node 20 a store entered in a
-   * resource's scope is written into the resource itself). Its `ContextVar` values are `_data` itself.
+   * @internal a task running in this context set a `ContextVar` (`store` is its new store): the context
+   * has it too, as CPython's task runs in the very `Context` it was given
+   */
+  _record(als: AsyncLocalStorage<unknown>, store: unknown): void {
+    (this._pending ??= new Map()).set(als, store);
+    (this._written ??= new Map()).set(als, store);
+  }
+
+  /** Put the sets recorded by `_record` into `_res`. */
+  private _flush(): void {
+    const p = this._pending;
+    if (p === null) return;
+    this._pending = null;
+    this._res = originalRunInScope.call(this._res, () => {
+      for (const [als, store] of p) originalEnterWith.call(als, store);
+      return newResource();
+    }) as AsyncResource;
+  }
+
+  /**
+   * @internal a copy of this context, for a task given it (`createTask(fn, { context })`): the task's
+   * values stay in the task on every Node (on Node 20 a store entered in a resource's scope is written
+   * into the resource itself, so running the task in `_res` would write into this context).
    */
   _copy(): AsyncResource {
-    return originalRunInScope.call(this._res, resourceWith, undefined, this._data) as AsyncResource;
+    this._flush();
+    return originalRunInScope.call(this._res, newResource) as AsyncResource;
   }
 
   /** The value of `v` in this context (or `dflt`, or `v`'s default); throws `RangeError` if it has none. */
   get<T>(v: ContextVar<T>, ...dflt: [T?]): T {
-    return v._getIn(this._data, dflt);
+    return this.run(() => (v.get as (...d: [T?]) => T)(...dflt));
   }
 }
 
 /**
- * @internal a `Context` of the values `data`, in the async context `res` (a capture of the current one if
- * null): what `Task.getContext()` returns for a task given none
+ * @internal the current async context as a `Context`, without counting as a use of contexts (a `Runner`'s
+ * main task runs in one, so that what it sets can be kept for the next run)
  */
-export function contextOf(data: ContextData, res: AsyncResource | null): Context {
-  return new Context(res ?? resourceWith(data), data);
-}
-
-/**
- * @internal the current async context as a `Context` with the values `data`, without counting as a use of
- * contexts (a `Runner`'s main task runs in one: its caller's stores, the runner's values)
- */
-export function captureAsContext(data: ContextData): Context {
-  return new Context(resourceWith(data), data);
+export function captureAsContext(): Context {
+  return new Context(newResource());
 }
 
 /**
@@ -347,8 +267,7 @@ export function captureAsContext(data: ContextData): Context {
  */
 export function copyContext(): Context {
   noteUse();
-  const data = copyData();
-  return new Context(resourceWith(data), data);
+  return new Context(new AsyncResource("asyncio-ts.context", { requireManualDestroy: true }));
 }
 
 function newResource(): AsyncResource {
@@ -356,6 +275,12 @@ function newResource(): AsyncResource {
 }
 
 const NO_VALUE: unique symbol = Symbol("asyncio-ts.noValue");
+
+/** A `ContextVar`'s new store: into the `Context` the current task was given, if any (not inside a `Context.run`). */
+function writeBack(als: AsyncLocalStorage<unknown>, store: unknown): void {
+  const target = contextState.runDepth === 0 && contextState.writeTarget !== null ? contextState.writeTarget() : null;
+  if (target !== null) target._record(als, store);
+}
 
 /**
  * What `ContextVar.set` returns, to undo the change with `reset` (CPython's `contextvars.Token`).
@@ -366,28 +291,18 @@ export class Token<T> {
   /** The value before `set`, or `Token.MISSING`. */
   readonly oldValue: T | typeof Token.MISSING;
   /** @internal */ _used = false;
-  /** @internal the context the `set` was made in: `reset` only there */
-  readonly _data: ContextData;
   /** The `oldValue` of a variable that had no value. */
   static readonly MISSING: unique symbol = Symbol("Token.MISSING");
   /** @internal */
-  constructor(v: ContextVar<T>, old: T | typeof Token.MISSING, data: ContextData) {
+  constructor(v: ContextVar<T>, old: T | typeof Token.MISSING) {
     this.var = v;
     this.oldValue = old;
-    this._data = data;
-  }
-
-  /** @internal */
-  toString(): string {
-    return `<Token var=${String(this.var)}${this._used ? " used" : ""}>`;
   }
 }
 
 /**
- * A context variable (CPython's `contextvars.ContextVar`). Each task has one context, a copy of its
- * creator's made when it was created: what a task sets, every function it awaits (at any depth, before or
- * after an `await`) and every chain it runs sees, and so do the tasks it creates afterwards; never its
- * creator, its siblings, or the callbacks it scheduled before.
+ * A context variable (CPython's `contextvars.ContextVar`): each task sees the value of the context it
+ * was created in, and a `set` inside a task stays in that task and the tasks it creates afterwards.
  *
  * @example
  * ```ts
@@ -407,6 +322,7 @@ export class Token<T> {
 export class ContextVar<T> {
   /** The variable's name. */
   readonly name: string;
+  private readonly _als = new AsyncLocalStorage<{ v: T }>();
   private readonly _default: T | typeof NO_VALUE;
 
   constructor(name: string, options: { default?: T } = {}) {
@@ -414,8 +330,8 @@ export class ContextVar<T> {
     if (options === null || typeof options !== "object") throw new TypeError(`Expected options to be an object, got ${describe(options)}`);
     this.name = name;
     this._default = "default" in options ? (options.default as T) : NO_VALUE;
-    // A variable exists: from now on tasks and callbacks copy the context they are made in. (Noted now,
-    // where nothing has been set yet, rather than at the first `set`.)
+    // A variable exists: its first `set` must find every task with its own context. (Noted now, where
+    // nothing has been set yet, rather than at that `set`, which may run in a step shared with others.)
     noteUse();
   }
 
@@ -424,44 +340,36 @@ export class ContextVar<T> {
    * `RangeError` (CPython's `LookupError`).
    */
   get(...dflt: [T?]): T {
-    return this._getIn(currentData(false), dflt);
-  }
-
-  /** @internal */
-  _getIn(data: ContextData, dflt: [T?]): T {
-    const vars = data.vars as ReadonlyMap<ContextVar<T>, T>;
-    if (vars.has(this)) return vars.get(this) as T;
+    const box = this._als.getStore();
+    if (box !== undefined) return box.v;
     if (dflt.length > 0) return dflt[0] as T;
     if (this._default !== NO_VALUE) return this._default;
     throw new RangeError(`ContextVar ${JSON.stringify(this.name)} has no value in this context (LookupError)`);
   }
 
-  /** Set the value in the current context (the current task's); returns a token for `reset`. */
+  /** Set the value in the current context (the current task's, from here on); returns a token for `reset`. */
   set(value: T): Token<T> {
-    const data = currentData(true);
-    const vars = data.own();
-    const token = new Token<T>(this, vars.has(this) ? (vars.get(this) as T) : Token.MISSING, data);
-    vars.set(this, value);
+    const box = this._als.getStore();
+    const token = new Token<T>(this, box === undefined ? Token.MISSING : box.v);
+    noteUse();
+    noteEnter(this._als as AsyncLocalStorage<unknown>);
+    const store = { v: value };
+    originalEnterWith.call(this._als, store);
+    writeBack(this._als as AsyncLocalStorage<unknown>, store);
     return token;
   }
 
-  /**
-   * Put back the value `token`'s `set` replaced, in the context it was made in (a `RangeError` elsewhere,
-   * CPython's `ValueError`). A token is used once (`RuntimeError` after).
-   */
+  /** Put back the value `token`'s `set` replaced. A token is used once (`RuntimeError` after). */
   reset(token: Token<T>): void {
     if (!(token instanceof Token) || token.var !== this) {
       throw new TypeError(`Expected token to be a Token of ContextVar ${JSON.stringify(this.name)}, got ${describe(token)}`);
     }
     if (token._used) throw new RuntimeError("Token has already been used once");
-    const data = currentData(true);
-    if (token._data !== data) {
-      throw new RangeError(`${String(token)} was created in a different Context: reset it where its set() was made (the same task or Context.run)`);
-    }
     token._used = true;
-    const vars = data.own();
-    if (token.oldValue === Token.MISSING) vars.delete(this);
-    else vars.set(this, token.oldValue);
+    noteEnter(this._als as AsyncLocalStorage<unknown>);
+    const store = token.oldValue === Token.MISSING ? undefined : { v: token.oldValue as T };
+    originalEnterWith.call(this._als, store as never);
+    writeBack(this._als as AsyncLocalStorage<unknown>, store);
   }
 
   /** @internal */

@@ -67,7 +67,7 @@ import { REG_DEFERRED, REG_NONE, cancelOrphanCode, hasLinked } from "./cancellat
 import { longTimeout, type LongTimer } from "./long-timer.js";
 // (Node's own timers and clock, not the globals that test runners' fake timers replace: real-timers.ts)
 import { clearImmediate, clearTimeout, fakeTimersProblem, performance, realTimers, setImmediate, setTimeout } from "./real-timers.js";
-import { Context, armContextTripwire, captureContext, captureTaskContext, contextState } from "./context.js";
+import { Context, armContextTripwire, captureContext, contextState } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { Executor, WorkerFunction } from "./executor.js";
 import { UnretrievedFailures } from "./unretrieved.js";
@@ -283,7 +283,7 @@ export class EventLoop {
    * pass runs in). Each gets its own copy of the context as it is now, before the change.
    */
   _contextStarts(): void {
-    for (const t of this._tasks) if (t._fn !== null && (t._x === null || t._x.ctx === null)) t._extras().ctx = captureTaskContext();
+    for (const t of this._tasks) if (t._fn !== null && (t._x === null || t._x.ctx === null)) t._extras().ctx = captureContext();
     for (let r = this._readyHead; r !== null; r = r._rnext) if (r instanceof Handle && r._ctx === null) r._ctx = captureContext();
     this._timers.forEach((h) => {
       if (h._ctx === null) h._ctx = captureContext();

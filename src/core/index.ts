@@ -8,7 +8,7 @@
  */
 export { AsyncioError, BrokenBarrierError, BrokenExecutor, BrokenProcessPool, BrokenResourceError, BrokenThreadPool, BrokenWorkerError, CancelledError, ClosedResourceError, ConnectionResetError, DeadlockError, EndOfChannel, ExceptionGroup, IncompleteReadError, InvalidStateError, KeyboardInterrupt, LimitOverrunError, oneLine, ProcessLookupError, QueueEmpty, QueueFull, QueueShutDown, RuntimeError, TimeoutError, WouldBlock, type ErrorMatch } from "./errors.js";
 export { checkBoolean, checkCount, checkFn, checkKnownOptions, checkMs, checkMsOrNull, checkOptions, checkString, checkTime, describe, kindOf } from "./check.js";
-export { armContextTripwire, captureAsContext, captureContext, captureTaskContext, Context, ContextData, contextState, ContextVar, copyContext, copyData, currentData, runInContext, Token } from "./context.js";
+export { armContextTripwire, captureAsContext, captureContext, Context, contextState, ContextVar, copyContext, runInContext, Token } from "./context.js";
 export { fmtTime, RealClock, VirtualClock, type Clock } from "./clock.js";
 export { soon } from "./microtask.js";
 export { longTimeout, MAX_NODE_TIMER, type LongTimer } from "./long-timer.js";

@@ -14,10 +14,10 @@
  */
 import { CancelledError, RuntimeError } from "./errors.js";
 import { checkBoolean, checkOptions, checkString, describe, kindOf } from "./check.js";
-import { Context, ContextData, captureTaskContext, contextOf, contextState, copyData, emptyData, recordEagerEntries, runInContext, undoEagerEntries } from "./context.js";
+import { Context, captureContext, contextState, recordEagerEntries, runInContext, undoEagerEntries } from "./context.js";
 import type { AsyncResource } from "node:async_hooks";
 import type { EventLoop } from "./event-loop.js";
-import { callbackContext, callerStrand, callerTask, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
+import { callbackContext, callerStrand, contextTask, runInStrand, runInTask, type AwaitSite, type StrandLike } from "./current.js";
 import { formatTaskStack, taskStack, type GetStackOptions, type PrintStackOptions, type StackFrame } from "./stack.js";
 import { Future, ST_CANCELLED, ST_FINISHED, ST_MASK, ST_PENDING, type Awaiter, type Runnable } from "./future.js";
 import { reprValue } from "./exception-handler.js";
@@ -61,16 +61,11 @@ export function skipTaskNumbers(n: number): void {
   taskCounter += n;
 }
 
-// (a ContextVar finds the values of the task whose code runs through this: context.ts, currentData)
-contextState.taskData = (forWrite: boolean): ContextData | undefined => {
-  const t = callerTask();
-  if (t === undefined) return undefined;
-  const d = t._x === null ? null : t._x.data;
-  if (d !== null) return d;
-  // (made before any ContextVar existed: nothing to copy; its own values from its first set)
-  return forWrite ? (t._extras().data = new ContextData(new Map(), false)) : emptyData();
+// (a ContextVar's set finds the Context the current task was given through this: context.ts, writeBack)
+contextState.writeTarget = (): Context | null => {
+  const t = contextTask();
+  return t === undefined || t._x === null ? null : t._x.ctxTarget;
 };
-
 
 /** What `createTask` accepts: a function that returns a promise (or a value). */
 export type TaskFunction<T> = () => PromiseLike<T> | T;
@@ -268,15 +263,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._parent = parent !== null && !parent._task.done() ? parent._task : null;
     if (loop._debug) this._createdAt = new Error().stack?.split("\n").slice(2, 6).join("\n");
     // The context the task runs in: a copy of its creator's (context.ts), once any context exists.
-    const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureTaskContext() : null;
+    const ctx = context !== undefined ? context._copy() : contextState.inUse && !adopted ? captureContext() : null;
     if (ctx !== null) this._extras().ctx = ctx;
-    // Its ContextVar values: the given context's own (CPython runs the task in that very object), else a
-    // copy of its creator's (once a ContextVar exists: before, there is nothing to copy).
-    if (context !== undefined) {
-      this._x!.data = context._data;
-      this._x!.context = context;
-    }
-    else if (contextState.inUse) this._extras().data = copyData();
+    // (its ContextVar sets go to `context` too: CPython runs the task in that very object)
+    if (context !== undefined) this._x!.ctxTarget = context;
     loop._taskCreated(this);
     if (adopted) return;
     if (eager && loop.isRunning()) this._startEagerly();
@@ -292,9 +282,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
     this._loop._beginAdoptedStep(this as Task<unknown>);
     const saved = callbackContext.loop;
     callbackContext.loop = null;
-    // (a step of its own: the `Context.run` it may be called in is the caller's, not this task's)
-    const override = contextState.override;
-    contextState.override = null;
+    // (a step of its own: the `Context.run` it may be called in holds the caller's sets, not this task's)
+    const depth = contextState.runDepth;
+    contextState.runDepth = 0;
     try {
       const ctx = this._x === null ? null : this._x.ctx;
       if (ctx !== null) runInContext(ctx, startEagerInStrand, this as Task<unknown>);
@@ -309,7 +299,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       }
     } finally {
       callbackContext.loop = saved;
-      contextState.override = override;
+      contextState.runDepth = depth;
     }
   }
 
@@ -329,31 +319,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable {
       callbackContext.loop = saved;
     }
     return t;
-  }
-
-  /**
-   * The context the task runs in (CPython's `Task.get_context()`, 3.12): the `Context` it was given with
-   * `{ context }`, else one holding the task's own `ContextVar` values (what it sets shows there).
-   *
-   * @example
-   * ```ts
-   * import { run, createTask, ContextVar, copyContext } from "asyncio-ts";
-   * const v = new ContextVar<string>("v", { default: "-" });
-   * await run(async () => {
-   *   const ctx = copyContext();
-   *   const t = createTask(async () => void v.set("set in t"), { context: ctx });
-   *   await t;
-   *   console.log(t.getContext() === ctx, t.getContext().get(v)); // true "set in t"
-   * });
-   * ```
-   */
-  getContext(): Context {
-    const x = this._extras();
-    if (x.context === null) {
-      const data = (x.data ??= new ContextData(new Map(), false));
-      x.context = contextOf(data, x.ctx);
-    }
-    return x.context;
   }
 
   /** The task's name. */
@@ -853,10 +818,8 @@ function stackLimit(options: PrintStackOptions | undefined, known: readonly stri
 class TaskExtras {
   /** the context the task's first step runs in (context.ts), when one was captured or given */
   ctx: AsyncResource | null = null;
-  /** its `ContextVar` values (context.ts): a copy of its creator's, or those of the `Context` it was given */
-  data: ContextData | null = null;
-  /** the `Context` it was given, or the one `getContext()` made for it */
-  context: Context | null = null;
+  /** the `Context` the task was given (`{ context }`): its `ContextVar` sets are written back to it */
+  ctxTarget: Context | null = null;
   pendingCancelMessage: string | undefined = undefined;
   abort: AbortController | null = null;
   kids: Strand[] | null = null;

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, skipTaskNumbers, captureAsContext, type ContextData, copyData, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
+import { CancelledError, checkBoolean, checkFn, checkLoopOptions, checkOptions, checkString, skipTaskNumbers, captureAsContext, currentTask, DeadlockError, describe, EventLoop, type EventLoopOptions, ExceptionGroup, fakeTimersProblem, KeyboardInterrupt, kindOf, LOOP_OPTIONS, realTimers, runningLoopOrNull, RuntimeError, type Task, type TaskFunction } from "../core/index.js";
 import { WorkerPool } from "../executors/pool.js";
 import { equipLoop, newEventLoop, setEventLoop } from "./loops.js";
 
@@ -105,11 +105,12 @@ export class Runner {
   private _state: RunnerState = "CREATED";
   private _loop: EventLoop | null = null;
   /**
-   * Invariant: the `ContextVar` values every `run()`'s main task runs in (CPython's `Runner._context`, a
-   * copy of the first run's caller's: what one run sets, the next sees); null before the first run. Each
-   * main task runs in its caller's async context (its `AsyncLocalStorage` stores) with these values.
+   * Invariant: the `ContextVar` values the main tasks of earlier `run()`s set, the last of each variable
+   * (CPython's `Runner._context`, one context for every run: what one run sets, the next sees); null
+   * before any was set. Each main task runs in its caller's async context (its `AsyncLocalStorage` stores)
+   * with these values on top.
    */
-  private _data: ContextData | null = null;
+  private _kept: Map<unknown, unknown> | null = null;
   /**
    * Invariant: true from a `run()` that made its main task until that run() settles. A second `run()` and
    * `close()` are refused meanwhile, before they touch anything (CPython cannot be asked either: its
@@ -160,8 +161,10 @@ export class Runner {
       throw new RuntimeError("Runner.run() cannot be called while its event loop is running: await what runs it first");
     }
     // (a capture, not a copy: one per run, and it does not turn context copies on for every task, context.ts)
-    const context = captureAsContext((this._data ??= copyData()));
+    const context = captureAsContext();
+    if (this._kept !== null) for (const [als, store] of this._kept) context._record(als as never, store);
     const task = loop.createTask(main, { name: options.name ?? this._options.name, context });
+    task.addDoneCallback(() => (this._kept = context._written));
     this._running = true;
     let interrupted = false;
     const onSigint = (): void => {

@@ -183,31 +183,6 @@ describe("contextvars (test_tasks.py, test_taskgroups.py, test_runners.py)", () 
   });
 });
 
-describe("Task.getContext (test_tasks.py)", () => {
-  // CPython 3.13: task = loop.create_task(coro(), context=ctx); task.get_context() is ctx; a task given
-  // none has a context of its own, in which its sets show (task.get_context().get(var) after it ran).
-  it("test_get_context: the given Context itself; else the task's own, holding what it set", async () => {
-    const cvar = new ContextVar<string>("cvar", { default: "-" });
-    await run(async () => {
-      const ctx = copyContext();
-      const given = createTask(async () => void cvar.set("in given"), { context: ctx });
-      expect(given.getContext()).toBe(ctx);
-      await given;
-      expect(ctx.get(cvar)).toBe("in given");
-      const own = createTask(async () => {
-        await sleep(1);
-        cvar.set("in own");
-      });
-      const c = own.getContext();
-      expect(own.getContext()).toBe(c);
-      expect(c.get(cvar)).toBe("-");
-      await own;
-      expect(c.get(cvar)).toBe("in own");
-      expect(cvar.get()).toBe("-");
-    }, V);
-  });
-});
-
 describe("no current event loop (setEventLoop(null), as CPython's test setUp)", () => {
   beforeEach(() => setEventLoop(null));
   afterEach(() => setEventLoop(null));

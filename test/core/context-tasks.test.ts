@@ -1,16 +1,19 @@
 /**
- * One context per task, as CPython's `contextvars` (`src/core/context.ts`): every coroutine a task awaits
- * (here: every async function, async generator and promise chain the task runs) reads and changes the
- * task's one context; a new task (`createTask`, `tg.createTask`, and the tasks that `gather`,
- * `asCompleted` and `shield` make of called async functions) starts with a copy of its creator's context;
- * callbacks run in a copy made when they were scheduled (or added); `copyContext()` copies; a task given
- * `{ context }` runs in that very context; a token is reset only in the context that made it; a `Runner`
- * keeps one context across its runs.
+ * CPython's `contextvars` inside a task, against asyncio-ts's (`src/core/context.ts`, docs/rosetta.md's
+ * `contextvars` row). In CPython every coroutine a task awaits reads and changes the task's one context.
+ * In asyncio-ts a `ContextVar` follows Node's async context, which follows continuations: a `set` made
+ * after an `await` inside an awaited function stays in that function's code, and so does one inside an
+ * async generator, a chain of a `Promise.all`, or the body of a callback form. A design with one context
+ * per task, as CPython's, was built and dropped (stop 30): the chains of a `Promise.all` inside a task,
+ * the commonest way to run two things at once in JavaScript, then saw each other's values, Node's own
+ * callbacks (`setTimeout`, listeners) made in a task read another task's, and a `set`/`reset` pair around
+ * the first `await` of a function given to `gather(a(), b())` failed.
  *
  * Each test is the translation of the Python twin in its comment, with what CPython 3.13.0 printed for it
- * (`PYENV_VERSION=3.13.0 python3 twin.py`); the assertions are CPython's values. The one exception is the
- * `Promise.all` test, which has no Python twin (see there). `AsyncLocalStorage` stores keep Node's own
- * rules and are not tested here (see `context-vars.test.ts`).
+ * (`PYENV_VERSION=3.13.0 python3 twin.py`), asserting CPython's values; where asyncio-ts differs by that
+ * rule the test is `it.fails` (it asserts CPython's values, and fails). The `Promise.all` test has no
+ * Python twin and asserts asyncio-ts's rule. `AsyncLocalStorage` stores are tested in
+ * `context-vars.test.ts`.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -34,7 +37,8 @@ import {
 const V = { virtualTime: true } as const;
 
 describe("a task's awaited async functions share its context", () => {
-  it("await login(): what login sets after its first await, its caller sees", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("await login(): what login sets after its first await, its caller sees", async () => {
     // import asyncio, contextvars
     // user = contextvars.ContextVar("user", default="nobody")
     // async def login():
@@ -60,7 +64,8 @@ describe("a task's awaited async functions share its context", () => {
     expect(seen).toEqual(["nobody", "ann"]);
   });
 
-  it("three levels deep: each level sees what the levels it awaited set, and main sees the last set", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("three levels deep: each level sees what the levels it awaited set, and main sees the last set", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // seen = []
@@ -132,7 +137,8 @@ describe("a task's awaited async functions share its context", () => {
     expect(got).toEqual(["early", "early"]);
   });
 
-  it("an async generator that sets after an await, then yields: its consumer (the same task) sees it", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("an async generator that sets after an await, then yields: its consumer (the same task) sees it", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // async def gen():
@@ -284,7 +290,8 @@ describe("new tasks get a copy of their creator's context", () => {
     expect(got).toEqual([["h: main then h", "g: main then g"], "main"]);
   });
 
-  it("a task's sets reach neither its creator nor the tasks it made before them; tasks made after see them", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("a task's sets reach neither its creator nor the tasks it made before them; tasks made after see them", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // async def reader(name):
@@ -342,7 +349,8 @@ describe("new tasks get a copy of their creator's context", () => {
 });
 
 describe("callbacks run in a copy of the context as it was when they were scheduled", () => {
-  it("callSoon/callLater/callAt see the value at scheduling, addDoneCallback at adding; their sets stay theirs", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("callSoon/callLater/callAt see the value at scheduling, addDoneCallback at adding; their sets stay theirs", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // async def set_later(value):
@@ -404,7 +412,8 @@ describe("callbacks run in a copy of the context as it was when they were schedu
 });
 
 describe("Context objects", () => {
-  it("copyContext() in a task: ctx.run's set stays in ctx; the task's later sets stay in the task", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("copyContext() in a task: ctx.run's set stays in ctx; the task's later sets stay in the task", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // async def set_later(value):
@@ -440,7 +449,8 @@ describe("Context objects", () => {
     expect(seen).toEqual([["task", "in ctx"], ["task again", "in ctx"], ["in ctx"]]);
   });
 
-  it("a task given { context: ctx } runs in ctx: what it sets, after awaits and in what it awaits, is in ctx", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("a task given { context: ctx } runs in ctx: what it sets, after awaits and in what it awaits, is in ctx", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v")
     // async def step():
@@ -528,7 +538,8 @@ describe("tokens", () => {
   //   again
   //   outer
 
-  it("set in a task, reset across awaits in a function it awaits: the old value is back for the task", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("set in a task, reset across awaits in a function it awaits: the old value is back for the task", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     const seen: string[] = [];
     await run(async () => {
@@ -546,7 +557,8 @@ describe("tokens", () => {
     expect(seen).toEqual(["inner", "outer"]);
   });
 
-  it("a token used twice: RuntimeError the second time", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("a token used twice: RuntimeError the second time", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     await run(async () => {
       const undo = async (tok: ReturnType<typeof v.set>): Promise<void> => {
@@ -562,7 +574,8 @@ describe("tokens", () => {
     }, V);
   });
 
-  it("a token reset in another task (a child given it): refused, nothing changed; its own task resets it after", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("a token reset in another task (a child given it): refused, nothing changed; its own task resets it after", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     const seen: string[] = [];
     await run(async () => {
@@ -619,7 +632,8 @@ describe("waitFor, shield, timeout", () => {
     return v.get();
   };
 
-  it("waitFor(a(), ms) runs a() in the caller's task (its set is seen after); waitFor(task) does not", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("waitFor(a(), ms) runs a() in the caller's task (its set is seen after); waitFor(task) does not", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     const seen: string[] = [];
     await run(async () => {
@@ -632,7 +646,8 @@ describe("waitFor, shield, timeout", () => {
     expect(seen).toEqual(["wait_for", "wait_for", "wait_for task", "wait_for"]);
   });
 
-  it("waitFor(() => a(), ms): a function runs in the caller's task too (the twin is wait_for(a(), 1))", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("waitFor(() => a(), ms): a function runs in the caller's task too (the twin is wait_for(a(), 1))", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     const seen: string[] = [];
     await run(async () => {
@@ -655,7 +670,8 @@ describe("waitFor, shield, timeout", () => {
     expect(seen).toEqual(["shield", "wait_for"]);
   });
 
-  it("timeout(ms, body): the body runs in the same task; what it sets, and what it awaits sets, is seen after", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("timeout(ms, body): the body runs in the same task; what it sets, and what it awaits sets, is seen after", async () => {
     const v = new ContextVar<string>("v", { default: "-" });
     const seen: string[] = [];
     await run(async () => {
@@ -675,11 +691,10 @@ describe("waitFor, shield, timeout", () => {
 });
 
 describe("promise chains inside a task", () => {
-  it("Promise.all([a(), b()]) in a task: the chains are the task's own code and share its one context", async () => {
+  it("Promise.all([a(), b()]) in a task: each chain keeps what it sets after its first await", async () => {
     // No Python twin: asyncio.gather would make tasks, and asyncio has no Promise.all. asyncio-ts's rule
-    // (docs/rosetta.md, `contextvars`): the promise chains a task runs are its own code, so they read and
-    // change the task's one context: a() sets after an await, b() sees it after a later await; b() sets,
-    // a() sees that after its next await; the task sees the last set after Promise.all.
+    // (docs/rosetta.md, `contextvars`): a chain keeps what it sets after its first await, as a task of
+    // CPython's gather would, and the task does not see it.
     const v = new ContextVar<string>("v", { default: "-" });
     let got: unknown[] = [];
     await run(async () => {
@@ -697,12 +712,13 @@ describe("promise chains inside a task", () => {
       };
       got = [await Promise.all([a(), b()]), v.get()];
     }, V);
-    expect(got).toEqual([["a sees b", "b sees a"], "b"]);
+    expect(got).toEqual([["a sees a", "b sees -"], "-"]);
   });
 });
 
 describe("Runner", () => {
-  it("a Runner keeps one context across its runs: what one run sets after an await, the next sees", async () => {
+  // (differs by Node's continuation rule: see the header)
+  it.fails("a Runner keeps one context across its runs: what one run sets after an await, the next sees", async () => {
     // import asyncio, contextvars
     // v = contextvars.ContextVar("v", default="-")
     // async def set_later(value):
