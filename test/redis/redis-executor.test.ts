@@ -200,7 +200,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       ];
       for (let i = 0; i < bad.length; i++) {
         const job = await q.add("raw", bad[i]);
-        await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(expected[i]!);
+        await expect(job.waitUntilFinished(events, 20_000)).rejects.toThrow(expected[i]!);
       }
       // the worker is alive and well
       await run(async () => {
@@ -213,7 +213,7 @@ describe.skipIf(unavailable !== null)("RedisExecutor", { timeout: 60_000 }, () =
       conn.disconnect();
       conn2.disconnect();
     }
-  });
+  }, 120_000); // (up to five jobs, each waited for up to 20 s: a worker slowed by a loaded machine)
 
   it("times out a task (per task and per executor) and aborts it on the worker", async () => {
     const log = logFile();
