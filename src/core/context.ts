@@ -178,7 +178,7 @@ export class Context {
    * times); put into `_res` before it is next entered or copied.
    */
   private _pending: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
-  /** Invariant: every store `_record` was given, the last of each variable (what a `Runner` keeps across runs). */
+  /** @internal Invariant: every store `_record` was given, the last of each variable (what a `Runner` keeps across runs). */
   _written: Map<AsyncLocalStorage<unknown>, unknown> | null = null;
 
   /** @internal use `copyContext()` */
