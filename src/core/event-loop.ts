@@ -610,13 +610,12 @@ export class EventLoop {
       this._stopResolve = () => {
         // (a deadlock stopped it: say so, the caller of runForever() could not tell otherwise;
         // runUntilComplete reads it itself, since its future may have ended well all the same)
-        const deadlock = this._deadlock;
         const byDeadlock = this._stoppedByDeadlock;
         this._stoppedByDeadlock = false;
-        if (untilComplete || deadlock === null || !byDeadlock) resolve();
+        if (untilComplete || !byDeadlock) resolve();
         else {
+          reject(this._deadlock); // (set with _stoppedByDeadlock, _reportDeadlock)
           this._deadlock = null;
-          reject(deadlock);
         }
       };
       this._kick();

@@ -32,7 +32,7 @@ import { awaitSiteNow, callerStrand, inElementJob, recordingSites, type StrandLi
 import { F_FIRST_STEP } from "./task-flags.js";
 import { soon } from "./microtask.js";
 import { Chain, setFutureClass } from "./chain.js";
-import { reportIfSlow } from "./handles.js";
+import { callReporting, reportIfSlow } from "./handles.js";
 import { performance } from "./real-timers.js";
 import type { Task } from "./task.js";
 import { Context, captureContext, contextState, runInContext } from "./context.js";
@@ -535,14 +535,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (typeof cb !== "function") return;
     // (debug mode: timed as a Handle is, handles.ts; one test of a boolean otherwise)
     const t0 = this._loop._debug ? performance.now() : -1;
-    let r: unknown;
-    try {
-      r = cb(this);
-    } catch (exception) {
-      this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this });
-    }
-    // (an async callback's rejection goes there too: nobody else can read it, as a Handle's, handles.ts)
-    if (r instanceof Promise) r.then(undefined, (exception: unknown) => this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this }));
+    callReporting(cb, this, undefined, (exception) => this._loop.callExceptionHandler({ message: `Exception in callback ${fnName(cb)}`, exception, future: this }));
     if (t0 >= 0) reportIfSlow(this._loop, t0, `<Handle ${fnName(cb)}()>`, { future: this as Future<unknown> });
   }
 

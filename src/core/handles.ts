@@ -40,6 +40,21 @@ function callHandle(h: Handle): void {
   if (r instanceof Promise) r.then(undefined, (exception: unknown) => reportCallbackError(h, cb, exception));
 }
 
+/**
+ * Call `fn(a, b)`, a callback nobody else reads the outcome of (a done callback, a listener): what it
+ * throws, and the rejection of the promise it returns (an async callback), goes to `report`. @internal
+ */
+export function callReporting<A, B>(fn: (a: A, b: B) => unknown, a: A, b: B, report: (exception: unknown) => void): void {
+  let r: unknown;
+  try {
+    r = fn(a, b);
+  } catch (exception) {
+    report(exception);
+    return;
+  }
+  if (r instanceof Promise) r.then(undefined, report);
+}
+
 function reportCallbackError(h: Handle, cb: (...args: any[]) => unknown, exception: unknown): void {
   h._loop.callExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, handle: h });
 }

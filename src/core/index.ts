@@ -25,7 +25,7 @@ export { TaskSet } from "./task-set.js";
 export { fulfilled, settledValue } from "./settled.js";
 export { _resetAdoptHint, adoptChainIntoStrand, adoptChainIntoTask, AdoptedTask, adoptIntoStrand, adoptIntoTask, markArguments, takeSourcesInto, unmarkArguments } from "./adopt.js";
 export { ensureFuture, fromPromise, isWrappedPromise, toFuture, toFutures, type AwaitableLike, type Awaited2 } from "./ensure-future.js";
-export { Handle, TimerHandle } from "./handles.js";
+export { callReporting, Handle, TimerHandle } from "./handles.js";
 export { TimerHeap } from "./timer-heap.js";
 export { newLoopHooks, type Diagnostics, type ExecutorJob, type ExecutorJobOutcome, type Instrument, type Tracer } from "./instruments.js";
 export { MODULE_FN, type Executor, type ExecutorStatistics, type MapOptions, type ModuleFunction, type ShutdownOptions, type SubmitOptions, type WorkerFunction } from "./executor.js";

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { type Awaiter, type Chain, contextTask, defaultExceptionHandler, type EventLoop, Future, soon } from "../core/index.js";
+import { type Awaiter, callReporting, type Chain, contextTask, defaultExceptionHandler, type EventLoop, Future, soon } from "../core/index.js";
 
 /**
  * What an executor future tells when it is cancelled: the executor that runs its job. @internal
@@ -116,16 +116,7 @@ export class ExecutorFuture<T = unknown> extends Future<T> {
     this._setCallbackList([]);
     for (const cb of cbs) {
       if (typeof cb !== "function") continue; // (a task's wake-up: its loop is gone)
-      soon(() => {
-        const report = (exception: unknown): void => defaultExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this });
-        let r: unknown;
-        try {
-          r = cb(this);
-        } catch (exception) {
-          report(exception);
-        }
-        if (r instanceof Promise) r.then(undefined, report);
-      });
+      soon(() => callReporting(cb, this, undefined, (exception) => defaultExceptionHandler({ message: `Exception in callback ${cb.name || "anonymous"}`, exception, future: this })));
     }
   }
 

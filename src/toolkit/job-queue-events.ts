@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { checkFn, checkOptions, describe } from "../core/index.js";
+import { callReporting, checkFn, checkOptions, describe } from "../core/index.js";
 
 /**
  * Options of `on()`.
@@ -105,14 +105,7 @@ export class Emitter<E extends { [K in keyof E]: unknown[] }> {
     for (const entry of list.length === 1 ? [list[0]!] : list.slice()) {
       if (entry.removed) continue;
       if (entry.once) entry.off();
-      let r: unknown;
-      try {
-        r = entry.fn(a, b);
-      } catch (error) {
-        this._report(error, event as string);
-      }
-      // (an async listener's rejection is reported as a throw is: nobody else can read it)
-      if (r instanceof Promise) r.then(undefined, (error: unknown) => this._report(error, event as string));
+      callReporting(entry.fn, a, b, (error) => this._report(error, event as string));
     }
   }
 }
